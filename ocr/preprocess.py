@@ -1,0 +1,140 @@
+"""Image preprocessing for TrOCR, driven by a model folder's preprocessor_config.json.
+
+Follows what transformers' ViTImageProcessor does (RGB, resize with the configured
+PIL resample, rescale by 1/255, normalise with mean/std, channels first), so a
+microsoft/trocr-* folder gives the same pixel values as the reference.
+
+One extension of ours: ``"keep_aspect_ratio": true`` (used by the embedded cell
+model, whose input is a wide strip such as 32x384). The crop is scaled to the
+input height, keeping its aspect ratio, and padded on the right with
+``pad_value`` (white) instead of being stretched; a crop wider than the strip is
+squeezed to fit. A single digit then looks like a single digit, not a smear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+# PIL resample codes as transformers stores them in preprocessor_config.json.
+_RESAMPLE = {
+    0: Image.Resampling.NEAREST,
+    1: Image.Resampling.LANCZOS,
+    2: Image.Resampling.BILINEAR,
+    3: Image.Resampling.BICUBIC,
+    4: Image.Resampling.BOX,
+    5: Image.Resampling.HAMMING,
+}
+
+
+@dataclass
+class PreprocessConfig:
+    height: int = 384
+    width: int = 384
+    resample: int = 2
+    do_resize: bool = True
+    do_rescale: bool = True
+    rescale_factor: float = 1 / 255
+    do_normalize: bool = True
+    image_mean: tuple[float, ...] = (0.5, 0.5, 0.5)
+    image_std: tuple[float, ...] = (0.5, 0.5, 0.5)
+    keep_aspect_ratio: bool = False
+    pad_value: int = 255
+    num_channels: int = 3
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, cfg: dict, num_channels: int = 3) -> "PreprocessConfig":
+        size = cfg.get("size", 384)
+        if isinstance(size, int):
+            height = width = size
+        elif "height" in size and "width" in size:
+            height, width = int(size["height"]), int(size["width"])
+        elif "shortest_edge" in size:
+            height = width = int(size["shortest_edge"])
+        else:
+            raise ValueError(f"unsupported 'size' in preprocessor config: {size!r}")
+        mean = cfg.get("image_mean", [0.5, 0.5, 0.5])
+        std = cfg.get("image_std", [0.5, 0.5, 0.5])
+        if isinstance(mean, (int, float)):
+            mean = [mean] * num_channels
+        if isinstance(std, (int, float)):
+            std = [std] * num_channels
+        return cls(
+            height=height,
+            width=width,
+            resample=int(cfg.get("resample", 2)),
+            do_resize=bool(cfg.get("do_resize", True)),
+            do_rescale=bool(cfg.get("do_rescale", True)),
+            rescale_factor=float(cfg.get("rescale_factor", 1 / 255)),
+            do_normalize=bool(cfg.get("do_normalize", True)),
+            image_mean=tuple(float(m) for m in mean),
+            image_std=tuple(float(s) for s in std),
+            keep_aspect_ratio=bool(cfg.get("keep_aspect_ratio", False)),
+            pad_value=int(cfg.get("pad_value", 255)),
+            num_channels=num_channels,
+        )
+
+    def to_dict(self) -> dict:
+        out = {
+            "do_resize": self.do_resize,
+            "size": {"height": self.height, "width": self.width},
+            "resample": self.resample,
+            "do_rescale": self.do_rescale,
+            "rescale_factor": self.rescale_factor,
+            "do_normalize": self.do_normalize,
+            "image_mean": list(self.image_mean),
+            "image_std": list(self.image_std),
+            "image_processor_type": "ViTImageProcessor",
+        }
+        if self.keep_aspect_ratio:
+            out["keep_aspect_ratio"] = True
+            out["pad_value"] = self.pad_value
+        return out
+
+
+def _to_pil(image) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    return Image.fromarray(arr)
+
+
+def resize_image(image, cfg: PreprocessConfig) -> Image.Image:
+    """RGB (or L for one-channel models) image of exactly cfg.height x cfg.width."""
+    img = _to_pil(image).convert("RGB" if cfg.num_channels == 3 else "L")
+    if not cfg.do_resize:
+        return img
+    resample = _RESAMPLE.get(cfg.resample, Image.Resampling.BILINEAR)
+    if not cfg.keep_aspect_ratio:
+        return img.resize((cfg.width, cfg.height), resample=resample)
+    w, h = img.size
+    new_w = max(1, min(cfg.width, round(w * cfg.height / max(h, 1))))
+    scaled = img.resize((new_w, cfg.height), resample=resample)
+    fill = (cfg.pad_value,) * 3 if img.mode == "RGB" else cfg.pad_value
+    canvas = Image.new(img.mode, (cfg.width, cfg.height), fill)
+    canvas.paste(scaled, (0, 0))
+    return canvas
+
+
+def pixel_values(images: Sequence, cfg: PreprocessConfig) -> np.ndarray:
+    """Batch of images -> float32 array (B, C, H, W), as the model expects."""
+    batch = np.empty((len(images), cfg.num_channels, cfg.height, cfg.width), dtype=np.float32)
+    mean = np.asarray(cfg.image_mean[: cfg.num_channels], dtype=np.float32)[:, None, None]
+    std = np.asarray(cfg.image_std[: cfg.num_channels], dtype=np.float32)[:, None, None]
+    for i, image in enumerate(images):
+        arr = np.asarray(resize_image(image, cfg), dtype=np.float32)
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        arr = arr.transpose(2, 0, 1)
+        if cfg.do_rescale:
+            arr = arr * np.float32(cfg.rescale_factor)
+        if cfg.do_normalize:
+            arr = (arr - mean) / std
+        batch[i] = arr
+    return batch

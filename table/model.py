@@ -1,0 +1,61 @@
+"""The data model every layer above structure detection speaks: a page holds Tables,
+a Table holds Cells on a row/column grid, a Cell may span several rows/columns.
+
+Coordinates are page pixels of the (deskewed) page image the structure was found on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Cell:
+    row: int
+    col: int
+    rowspan: int = 1
+    colspan: int = 1
+    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)  # x0, y0, x1, y1 (exclusive), page pixels
+    text: str = ""
+    confidence: float = 1.0  # 1.0 for empty cells and for text a person typed
+
+    @property
+    def is_merged(self) -> bool:
+        return self.rowspan > 1 or self.colspan > 1
+
+
+@dataclass
+class Table:
+    n_rows: int
+    n_cols: int
+    cells: list[Cell] = field(default_factory=list)
+    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
+    page: int = 0  # index of the page in its source file
+    # Grid line positions (page pixels): n_rows + 1 and n_cols + 1 values.
+    row_lines: list[int] = field(default_factory=list)
+    col_lines: list[int] = field(default_factory=list)
+
+    def cell_at(self, row: int, col: int) -> Cell | None:
+        """The cell covering (row, col), merged cells included."""
+        for c in self.cells:
+            if c.row <= row < c.row + c.rowspan and c.col <= col < c.col + c.colspan:
+                return c
+        return None
+
+    def as_grid(self) -> list[list[str]]:
+        """Text as a rectangular list of rows; a merged cell's text sits at its top-left."""
+        grid = [["" for _ in range(self.n_cols)] for _ in range(self.n_rows)]
+        for c in self.cells:
+            grid[c.row][c.col] = c.text
+        return grid
+
+
+@dataclass
+class PageResult:
+    """What the pipeline found on one page of one source file."""
+
+    source: str
+    page: int
+    tables: list[Table] = field(default_factory=list)
+    width: int = 0
+    height: int = 0

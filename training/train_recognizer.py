@@ -1,0 +1,225 @@
+"""Train the embedded cell recogniser (TrOCR layout) with PyTorch + transformers.
+
+Training tooling only (extra `train`); the application never imports this module.
+The run writes checkpoints to --workdir (keep it outside the checkout) and resumes
+from the newest one, so it can be stopped and started across sessions:
+
+    python -m training.train_recognizer --workdir ~/.cache/tablescribe-train
+
+`python -m training.export_model` turns a checkpoint into the shipped model folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from ocr.preprocess import PreprocessConfig, pixel_values
+from training.cells import CHARSET, CellGenerator
+from training.charset_tokenizer import EOS_ID, PAD_ID, build_char_tokenizer
+
+# The architecture of the shipped model. A ViT encoder over a 32x384 strip cut into
+# full-height 32x8 patches (48 tokens) and a small TrOCR decoder over characters.
+MODEL_SHAPE = dict(
+    image_height=32, image_width=384, patch_h=32, patch_w=8,
+    enc_dim=256, enc_layers=4, enc_heads=4, enc_ffn=1024,
+    dec_dim=256, dec_layers=3, dec_heads=4, dec_ffn=1024,
+    max_len=48,
+)
+
+
+def preprocess_config() -> PreprocessConfig:
+    return PreprocessConfig(
+        height=MODEL_SHAPE["image_height"], width=MODEL_SHAPE["image_width"], resample=2,
+        image_mean=(0.5, 0.5, 0.5), image_std=(0.5, 0.5, 0.5), keep_aspect_ratio=True,
+    )
+
+
+def build_model(vocab_size: int):
+    from transformers import (TrOCRConfig, TrOCRForCausalLM, VisionEncoderDecoderConfig,
+                              VisionEncoderDecoderModel, ViTConfig, ViTModel)
+
+    s = MODEL_SHAPE
+    enc_cfg = ViTConfig(
+        hidden_size=s["enc_dim"], num_hidden_layers=s["enc_layers"],
+        num_attention_heads=s["enc_heads"], intermediate_size=s["enc_ffn"],
+        image_size=[s["image_height"], s["image_width"]], patch_size=[s["patch_h"], s["patch_w"]],
+        num_channels=3, qkv_bias=True, hidden_act="gelu", layer_norm_eps=1e-12,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    )
+    dec_cfg = TrOCRConfig(
+        vocab_size=vocab_size, d_model=s["dec_dim"], decoder_layers=s["dec_layers"],
+        decoder_attention_heads=s["dec_heads"], decoder_ffn_dim=s["dec_ffn"],
+        activation_function="gelu", max_position_embeddings=s["max_len"] + 4,
+        dropout=0.1, attention_dropout=0.0, activation_dropout=0.0,
+        scale_embedding=True, use_learned_position_embeddings=True, layernorm_embedding=True,
+        tie_word_embeddings=True, cross_attention_hidden_size=s["enc_dim"],
+        pad_token_id=PAD_ID, bos_token_id=0, eos_token_id=EOS_ID, decoder_start_token_id=EOS_ID,
+        is_decoder=True, add_cross_attention=True,
+    )
+    cfg = VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc_cfg, dec_cfg)
+    cfg.decoder_start_token_id = EOS_ID
+    cfg.pad_token_id = PAD_ID
+    cfg.eos_token_id = EOS_ID
+    cfg.tie_word_embeddings = False
+    encoder = ViTModel(enc_cfg, add_pooling_layer=False)
+    decoder = TrOCRForCausalLM(dec_cfg)
+    return VisionEncoderDecoderModel(config=cfg, encoder=encoder, decoder=decoder)
+
+
+class CellStream(IterableDataset):
+    """Endless batches of rendered cells, starting at a given sample index (for resume)."""
+
+    def __init__(self, seed: int, start: int, batch: int):
+        self.seed, self.start, self.batch = seed, start, batch
+        self.tokenizer = build_char_tokenizer(CHARSET)
+        self.pre = preprocess_config()
+
+    def __iter__(self):
+        gen = CellGenerator(self.seed, "train")
+        i = self.start
+        max_len = MODEL_SHAPE["max_len"]
+        while True:
+            cells = [gen.sample(i + k) for k in range(self.batch)]
+            i += self.batch
+            images = [c.image for c in cells]
+            ids = [self.tokenizer.encode(c.text).ids[1:][: max_len] for c in cells]  # drop <s>
+            ids = [x if x[-1] == EOS_ID else x[:-1] + [EOS_ID] for x in ids]
+            width = max(len(x) for x in ids)
+            labels = np.full((len(ids), width), -100, dtype=np.int64)
+            for r, x in enumerate(ids):
+                labels[r, : len(x)] = x
+            yield torch.from_numpy(pixel_values(images, self.pre)), torch.from_numpy(labels)
+
+
+def heldout_set(n: int, seed: int = 7):
+    gen = CellGenerator(seed, "heldout")
+    return [gen.sample(i) for i in range(n)]
+
+
+def cer(pred: str, ref: str) -> tuple[int, int]:
+    """Levenshtein distance and reference length."""
+    prev = list(range(len(ref) + 1))
+    for i, pc in enumerate(pred, 1):
+        cur = [i]
+        for j, rc in enumerate(ref, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (pc != rc)))
+        prev = cur
+    return prev[-1], len(ref)
+
+
+@torch.no_grad()
+def evaluate(model, cells, tokenizer, pre, batch: int = 64) -> dict:
+    model.eval()
+    dist = total = exact = 0
+    for b in range(0, len(cells), batch):
+        chunk = cells[b : b + batch]
+        pv = torch.from_numpy(pixel_values([c.image for c in chunk], pre))
+        out = model.generate(pv, max_new_tokens=MODEL_SHAPE["max_len"], num_beams=1,
+                             do_sample=False)
+        for seq, cell in zip(out.tolist(), chunk):
+            text = tokenizer.decode([t for t in seq if t > 3])
+            d, n = cer(text, cell.text)
+            dist += d
+            total += max(n, 1) if n == 0 and d else n
+            exact += text == cell.text
+    model.train()
+    return {"cer": dist / max(total, 1), "exact": exact / len(cells)}
+
+
+def lr_at(step: int, base: float, warmup: int, total: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--workdir", default=os.path.expanduser("~/.cache/tablescribe-train"))
+    ap.add_argument("--steps", type=int, default=30000, help="total steps of the schedule")
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--warmup", type=int, default=800)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--eval-every", type=int, default=1000)
+    ap.add_argument("--eval-size", type=int, default=300)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.workdir, exist_ok=True)
+    tokenizer = build_char_tokenizer(CHARSET)
+    model = build_model(tokenizer.get_vocab_size())
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    step = 0
+    ckpt_path = os.path.join(args.workdir, "last.pt")
+    if os.path.exists(ckpt_path):
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step = int(ckpt["step"])
+        print(f"resumed from step {step}", flush=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {n_params / 1e6:.2f}M parameters, vocab {tokenizer.get_vocab_size()}", flush=True)
+
+    pre = preprocess_config()
+    heldout = heldout_set(args.eval_size)
+    stream = CellStream(args.seed, step * args.batch, args.batch)
+    loader = DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4)
+    log = open(os.path.join(args.workdir, "log.jsonl"), "a")
+    model.train()
+    t0, seen, run_loss = time.time(), 0, 0.0
+    for pv, labels in loader:
+        if step >= args.steps:
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.lr, args.warmup, args.steps)
+        loss = model(pixel_values=pv, labels=labels).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seen += pv.shape[0]
+        run_loss += loss.item()
+        if step % 50 == 0:
+            rate = seen / (time.time() - t0)
+            rec = {"step": step, "loss": run_loss / 50, "lr": opt.param_groups[0]["lr"],
+                   "samples_per_s": round(rate, 1), "time": time.time()}
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            run_loss = 0.0
+        if step % args.save_every == 0:
+            tmp = ckpt_path + ".tmp"
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
+            os.replace(tmp, ckpt_path)
+        if step % args.eval_every == 0:
+            metrics = evaluate(model, heldout, tokenizer, pre)
+            rec = {"step": step, "eval": metrics, "time": time.time()}
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            best_path = os.path.join(args.workdir, "best.json")
+            best = json.load(open(best_path)) if os.path.exists(best_path) else {"cer": 9.9}
+            if metrics["cer"] < best["cer"]:
+                torch.save({"model": model.state_dict(), "step": step},
+                           os.path.join(args.workdir, "best.pt"))
+                json.dump({**metrics, "step": step}, open(best_path, "w"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
