@@ -7,6 +7,7 @@ Coordinates are page pixels of the (deskewed) page image the structure was found
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -59,3 +60,6 @@ class PageResult:
     tables: list[Table] = field(default_factory=list)
     width: int = 0
     height: int = 0
+    # The (deskewed) page image, RGB uint8 (H, W, 3), that the table bboxes refer to.
+    image: Any = None
+    skew_angle: float = 0.0
