@@ -1,0 +1,109 @@
+"""Recognizer: crops in, text with a confidence out. Owns preprocessing, batching,
+decoding and the tokenizer; the table pipeline and the GUI see only this."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+import engine
+from ocr.generation import beam_search, greedy
+from ocr.model import TrOCRModel
+from ocr.preprocess import PreprocessConfig, pixel_values
+from ocr.tokenizer import TextTokenizer
+
+# The embedded default model, shipped with the source tree.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "models" / "tablescribe-cells"
+
+
+@dataclass(frozen=True)
+class Recognition:
+    text: str
+    confidence: float  # lowest per-token probability of the chosen sequence (EOS included)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: invalid JSON: {exc}") from None
+
+
+class Recognizer:
+    def __init__(self, model: TrOCRModel | None = None, *, batch_size: int = 48,
+                 max_new_tokens: int | None = None, device=None):
+        if model is None:
+            model = TrOCRModel.from_pretrained(DEFAULT_MODEL_DIR, device=device or "cpu")
+        self.model = model
+        folder = model.folder
+        cfg = model.config
+        if folder is None:
+            raise ValueError("the model has no folder to read its tokenizer and preprocessor from")
+        self.tokenizer = TextTokenizer.from_folder(
+            folder, special_ids={cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id,
+                                 cfg.decoder_start_token_id})
+        pre = _read_json(Path(folder) / "preprocessor_config.json")
+        self.preprocess = PreprocessConfig.from_dict(pre, num_channels=cfg.encoder.num_channels)
+        if not pre:
+            h, w = cfg.encoder.image_size
+            self.preprocess.height, self.preprocess.width = h, w
+        gen = _read_json(Path(folder) / "generation_config.json")
+        if max_new_tokens is None:
+            if gen.get("max_new_tokens"):
+                max_new_tokens = int(gen["max_new_tokens"])
+            elif gen.get("max_length"):
+                max_new_tokens = int(gen["max_length"]) - 1
+            else:
+                max_new_tokens = 64
+        self.max_new_tokens = max_new_tokens
+        self.length_penalty = float(gen.get("length_penalty", 1.0))
+        self.early_stopping = gen.get("early_stopping", False)
+        self.batch_size = batch_size
+
+    @classmethod
+    def default(cls, device=None) -> "Recognizer":
+        """The embedded model of resources/models/."""
+        return cls(TrOCRModel.from_pretrained(DEFAULT_MODEL_DIR, device=device or "cpu"))
+
+    @classmethod
+    def from_pretrained(cls, path_or_id: str | Path, device=None, **kwargs) -> "Recognizer":
+        return cls(TrOCRModel.from_pretrained(path_or_id, device=device or "cpu"), **kwargs)
+
+    @property
+    def device(self):
+        return self.model.device
+
+    def recognize(self, images: Sequence, beams: int = 1) -> list[Recognition]:
+        """Text of each crop (PIL images or uint8 arrays), in order."""
+        out: list[Recognition] = []
+        for start in range(0, len(images), self.batch_size):
+            out.extend(self._recognize_batch(images[start : start + self.batch_size], beams))
+        return out
+
+    def _recognize_batch(self, images: Sequence, beams: int) -> list[Recognition]:
+        if not len(images):
+            return []
+        cfg = self.model.config
+        pv = pixel_values(images, self.preprocess)
+        with engine.no_grad():
+            states = self.model.encode(pv)
+            session = self.model.session(states)
+            if beams <= 1:
+                results = greedy(session, len(images), cfg.decoder_start_token_id, cfg.eos_token_id,
+                                 self.max_new_tokens)
+            else:
+                results = beam_search(session, len(images), cfg.decoder_start_token_id,
+                                      cfg.eos_token_id, self.max_new_tokens, beams,
+                                      self.length_penalty, self.early_stopping)
+        recognitions = []
+        for r in results:
+            text = self.tokenizer.decode(r.tokens)
+            conf = float(np.min(r.token_probs)) if r.token_probs else 0.0
+            recognitions.append(Recognition(text, conf))
+        return recognitions

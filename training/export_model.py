@@ -1,0 +1,114 @@
+"""Turn a training checkpoint into the shipped model folder (Hugging Face layout).
+
+    python -m training.export_model --checkpoint ~/.cache/tablescribe-train/best.pt \
+        --out resources/models/tablescribe-cells --metrics metrics.json
+
+Writes config.json, model.safetensors (float16), tokenizer.json,
+preprocessor_config.json, generation_config.json and README.md (the model card).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from training.cells import CHARSET
+from training.charset_tokenizer import BOS_ID, EOS_ID, PAD_ID, build_char_tokenizer
+from training.train_recognizer import MODEL_SHAPE, build_model, preprocess_config
+
+CARD = """# tablescribe-cells
+
+The embedded default recogniser of tablescribe: a TrOCR-architecture model
+(VisionEncoderDecoder, ViT encoder + TrOCR decoder) for printed table cells, trained
+from scratch by the tablescribe project on synthetic cells.
+
+## Architecture
+- Input: a grayscale cell crop scaled to {h} px high keeping its aspect ratio, padded
+  white to {w} px (`keep_aspect_ratio` in preprocessor_config.json), 3 channels,
+  normalised with mean/std 0.5.
+- Encoder: ViT, {enc_layers} layers, hidden {enc_dim}, {enc_heads} heads, patches
+  {ph}x{pw} ({tokens} tokens + cls).
+- Decoder: TrOCR, {dec_layers} layers, d_model {dec_dim}, {dec_heads} heads, learned
+  positions, character-level vocabulary of {vocab} tokens (tokenizer.json).
+- {params:.2f}M parameters, stored as float16.
+
+## Training data
+`training/cells.py` renders seeded synthetic cells: integers, decimals with thousands
+separators, negatives in parentheses, percentages, currency ($ € £ ¥), dates in common
+formats, codes, words and phrases from the Debian word list, names with accented
+letters, punctuation, single digits and characters, empty cells. Fonts: every system
+TrueType/OpenType font (Debian font packages: DejaVu, Liberation, Croscore, Crosextra,
+FreeFont, URW base35, Lato, Open Sans, Roboto, Linux Libertine, Cantarell, Hack,
+Inconsolata), 8-14 pt at 150-300 dpi, left/centre/right alignment, with blur, noise,
+JPEG, rotation, binarisation, uneven background, halftone, white-on-dark cells and
+border remnants. About one font file in seven is held out: the evaluation set is
+rendered only with those fonts, from a separate seed space.
+
+## Training
+PyTorch + transformers (`python -m training.train_recognizer`), AdamW, batch {batch},
+{steps} steps ({samples} samples seen), cosine schedule.
+
+## Metrics
+{metrics}
+"""
+
+
+def export(checkpoint: str, out: str, metrics: dict | None = None, batch: int = 48) -> Path:
+    tokenizer = build_char_tokenizer(CHARSET)
+    model = build_model(tokenizer.get_vocab_size())
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model.load_state_dict(ckpt["model"])
+    step = int(ckpt.get("step", 0))
+    model.eval()
+    model.half()
+    out_path = Path(out)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out_path.parent if out_path.parent.exists() else None))
+    model.config.decoder_start_token_id = EOS_ID
+    model.save_pretrained(tmp)
+    # Keep the shipped config free of torch-isms the engine does not need.
+    cfg = json.loads((tmp / "config.json").read_text())
+    cfg.pop("dtype", None)
+    (tmp / "config.json").write_text(json.dumps(cfg, indent=2))
+    tokenizer.save(str(tmp / "tokenizer.json"))
+    pre = preprocess_config().to_dict()
+    (tmp / "preprocessor_config.json").write_text(json.dumps(pre, indent=2))
+    gen = {"decoder_start_token_id": EOS_ID, "bos_token_id": BOS_ID, "eos_token_id": EOS_ID,
+           "pad_token_id": PAD_ID, "max_new_tokens": MODEL_SHAPE["max_len"], "num_beams": 1}
+    (tmp / "generation_config.json").write_text(json.dumps(gen, indent=2))
+    s = MODEL_SHAPE
+    metrics_text = "\n".join(f"- {k}: {v}" for k, v in (metrics or {}).items()) or "- not measured"
+    (tmp / "README.md").write_text(CARD.format(
+        h=s["image_height"], w=s["image_width"], enc_layers=s["enc_layers"], enc_dim=s["enc_dim"],
+        enc_heads=s["enc_heads"], ph=s["patch_h"], pw=s["patch_w"],
+        tokens=(s["image_height"] // s["patch_h"]) * (s["image_width"] // s["patch_w"]),
+        dec_layers=s["dec_layers"], dec_dim=s["dec_dim"], dec_heads=s["dec_heads"],
+        vocab=tokenizer.get_vocab_size(), params=sum(p.numel() for p in model.parameters()) / 1e6,
+        batch=batch, steps=step, samples=step * batch, metrics=metrics_text))
+    if out_path.exists():
+        shutil.rmtree(out_path)
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--out", default="resources/models/tablescribe-cells")
+    ap.add_argument("--metrics", help="JSON file of metrics for the model card")
+    args = ap.parse_args(argv)
+    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    path = export(args.checkpoint, args.out, metrics)
+    size = sum(f.stat().st_size for f in path.iterdir())
+    print(f"wrote {path} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
