@@ -1,0 +1,138 @@
+"""Cell-text accuracy and speed: the embedded model on the engine vs Tesseract 5.
+
+    python benchmarks/ocr_accuracy.py [--n 2000] [--model DIR] [--table-pages 20]
+
+Two sets of crops, both rendered with fonts the training never saw:
+  heldout  the fixed held-out set of the cell generator (split "heldout", seed 7);
+  tables   every non-empty cell of whole table pages rendered by the sample generator,
+           cut by our own structure detection (what the app really feeds the model).
+Prints CER, exact-match and ms per crop for both recognisers (ours batched; Tesseract
+run once over an image list with --psm 7, so its process start is paid once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def score(preds: list[str], refs: list[str]) -> tuple[float, float]:
+    dist = sum(levenshtein(p, r) for p, r in zip(preds, refs))
+    chars = sum(max(len(r), 1) for r in refs)
+    exact = sum(p == r for p, r in zip(preds, refs)) / max(len(refs), 1)
+    return dist / chars, exact
+
+
+def heldout_crops(n: int) -> tuple[list[Image.Image], list[str]]:
+    from training.cells import CellGenerator
+
+    gen = CellGenerator(7, "heldout")
+    cells = [gen.sample(i) for i in range(n)]
+    return [c.image for c in cells], [c.text for c in cells]
+
+
+def table_crops(pages: int) -> tuple[list, list[str]]:
+    """Crops cut by the app's structure detection from rendered table pages, with truth."""
+    from app.samples import render_sample_page  # the sample generator (known content)
+    from table.cells import line_crops
+    from table.structure import find_tables
+
+    crops, refs = [], []
+    for seed in range(pages):
+        image, truth = render_sample_page(seed=1000 + seed, heldout_fonts=True)
+        result = find_tables(image)
+        for table, true_table in zip(result.tables, truth):
+            for cell in table.cells:
+                want = true_table.get((cell.row, cell.col), "")
+                lines = line_crops(result.image, cell)
+                if len(lines) == 1 and want and "\n" not in want:
+                    crops.append(lines[0])
+                    refs.append(want)
+    return crops, refs
+
+
+def run_ours(crops, model_dir: str | None, batch: int) -> tuple[list[str], float]:
+    from ocr import Recognizer
+
+    rec = Recognizer.from_pretrained(model_dir) if model_dir else Recognizer.default()
+    rec.batch_size = batch
+    rec.recognize(crops[: min(len(crops), batch)])  # warm the numba kernels
+    t = time.perf_counter()
+    out = rec.recognize(crops)
+    return [r.text for r in out], (time.perf_counter() - t) / len(crops) * 1000
+
+
+def run_tesseract(crops) -> tuple[list[str], float]:
+    if not shutil.which("tesseract"):
+        raise SystemExit("tesseract not found: apt-get install tesseract-ocr")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, crop in enumerate(crops):
+            p = os.path.join(tmp, f"{i:06d}.png")
+            (crop if isinstance(crop, Image.Image) else Image.fromarray(np.asarray(crop))).save(p)
+            paths.append(p)
+        listing = os.path.join(tmp, "list.txt")
+        Path(listing).write_text("\n".join(paths) + "\n")
+        t = time.perf_counter()
+        proc = subprocess.run(["tesseract", listing, "stdout", "--psm", "7", "-l", "eng"],
+                              capture_output=True, text=True, env={**os.environ, "OMP_THREAD_LIMIT": "2"})
+        elapsed = time.perf_counter() - t
+    pages = proc.stdout.split("\f")
+    texts = [p.strip() for p in pages[: len(crops)]]
+    texts += [""] * (len(crops) - len(texts))
+    return texts, elapsed / len(crops) * 1000
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=2000, help="held-out crops")
+    ap.add_argument("--table-pages", type=int, default=20)
+    ap.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--show-errors", type=int, default=10)
+    args = ap.parse_args(argv)
+
+    sets = [("heldout", *heldout_crops(args.n))]
+    if args.table_pages:
+        try:
+            sets.append(("tables", *table_crops(args.table_pages)))
+        except ImportError as exc:
+            print(f"(table crops skipped: {exc})")
+    print(f"{'set':8} {'crops':>6} | {'ours CER':>9} {'exact':>7} {'ms/crop':>8} | "
+          f"{'tess CER':>9} {'exact':>7} {'ms/crop':>8}")
+    for name, crops, refs in sets:
+        ours, ours_ms = run_ours(crops, args.model, args.batch)
+        tess, tess_ms = run_tesseract(crops)
+        oc, oe = score(ours, refs)
+        tc, te = score(tess, refs)
+        print(f"{name:8} {len(crops):6d} | {oc:9.2%} {oe:7.2%} {ours_ms:8.2f} | "
+              f"{tc:9.2%} {te:7.2%} {tess_ms:8.2f}")
+        errors = [(r, o) for r, o in zip(refs, ours) if r != o][: args.show_errors]
+        for r, o in errors:
+            print(f"    want {r!r:30} got {o!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
