@@ -1,0 +1,106 @@
+"""Writing an output file so that it is either complete or untouched.
+
+The writer fills a temporary file next to the target (same directory, so the same
+file system) and ``os.replace`` renames it into place: a crash, a full disk or a
+Ctrl-C leaves the previous file as it was, never half a workbook. Targets that are
+the input being converted, or that hold a scan (image or PDF content), are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from table.export.options import ExportError
+
+# Leading bytes of the files tablescribe reads. An existing target that starts with
+# one of these is somebody's scan, whatever its name says: never replace it.
+_SCAN_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"II*\x00",  # TIFF, little endian
+    b"MM\x00*",  # TIFF, big endian
+    b"%PDF-",
+    b"BM",  # BMP
+    b"GIF8",
+)
+
+
+def _looks_like_scan(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return True
+    return head.startswith(_SCAN_SIGNATURES)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """Refuse a target that is a directory, one of ``inputs``, or an existing scan."""
+    target = Path(path)
+    if target.is_dir():
+        raise ExportError(target, "is a directory, not a file")
+    for source in inputs:
+        if _same_file(target, Path(source)):
+            raise ExportError(target, "is the input being converted; refusing to overwrite it")
+    if target.exists() and _looks_like_scan(target):
+        raise ExportError(target, "already exists and holds an image or PDF; refusing to overwrite it")
+    return target
+
+
+def _new_file_mode() -> int:
+    # os.umask can only be read by setting it; restore it at once.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _describe(exc: OSError) -> str:
+    return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+@contextmanager
+def atomic_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path`` in one step.
+
+    Missing parent directories are created. Any OSError becomes an ExportError
+    naming ``path``; on any failure the temporary file is removed.
+    """
+    target = check_target(path, inputs)
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise ExportError(target, f"cannot be created: {blocker} is a file, not a folder") from exc
+        raise ExportError(target, f"cannot write here ({_describe(exc)})") from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        # mkstemp creates 0600 files; give the result the mode a new file would get.
+        mode = target.stat().st_mode & 0o777 if target.exists() else _new_file_mode()
+        os.chmod(tmp, mode)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(target, f"could not be written ({_describe(exc)})") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
