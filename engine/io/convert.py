@@ -1,0 +1,53 @@
+"""The boundary between file data (numpy arrays in file types) and engine Tensors.
+
+The format readers never build Tensors themselves: they return ``RawTensor``s, and
+this module turns them into Tensors (and Tensors back into arrays for writing). The
+engine is imported lazily so ``engine.io`` does not depend on import order inside
+``engine``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .dtypes import RawTensor, bf16_bits_from_f32, engine_compatible, f32_from_bf16_bits, name_of_numpy
+from .errors import WeightFormatError
+
+
+def to_engine(raw: RawTensor, what: str, path: str | os.PathLike[str], device: Any = "cpu") -> Any:
+    """A RawTensor as an engine Tensor on ``device``; errors name ``path`` and ``what``."""
+    import engine
+
+    try:
+        raw = engine_compatible(raw, what)
+    except ValueError as e:
+        raise WeightFormatError(path, str(e)) from e
+    dtype = getattr(engine, raw.dtype)
+    if raw.dtype == "bf16":
+        # bf16 bits have no numpy dtype: hand the engine exact float32 values (every bf16
+        # value is a float32 value, so the engine's rounding back to bf16 is exact).
+        tensor = engine.tensor(f32_from_bf16_bits(raw.array), dtype=dtype)
+    else:
+        tensor = engine.from_numpy(raw.array)
+        if tensor.dtype != dtype:  # defensive: the engine inferred something else
+            tensor = tensor.to(dtype)
+    if str(device) != "cpu":
+        tensor = tensor.to(device)
+    return tensor
+
+
+def from_engine(tensor: Any, what: str) -> RawTensor:
+    """An engine Tensor (or anything with .dtype and .numpy()) as a RawTensor for writing."""
+    dtype_name = getattr(getattr(tensor, "dtype", None), "name", None)
+    if dtype_name is None or not hasattr(tensor, "numpy"):
+        raise TypeError(f"tensor {what!r}: expected an engine Tensor or numpy array, got {type(tensor).__name__}")
+    values = np.asarray(tensor.numpy())
+    if str(dtype_name).lower() in ("bf16", "bfloat16"):
+        return RawTensor(bf16_bits_from_f32(values), "bf16")
+    name = name_of_numpy(values.dtype)
+    if name is None:
+        raise TypeError(f"tensor {what!r}: unsupported element type {values.dtype}")
+    return RawTensor(values, name)
