@@ -246,9 +246,11 @@ def _year(text: str) -> int:
     return 2000 + y if y < 30 else 1900 + y
 
 
-def _num_token(text: str, letter: str) -> str:
-    """"d" or "dd" (likewise "m"/"mm"): the padded token only when the page pads."""
-    return letter * 2 if text.startswith("0") else letter
+def _num_token(text: str, letter: str, sibling: str = "") -> str:
+    """"d" or "dd" (likewise "m"/"mm"): padded when the page pads this number or,
+    for a two-digit one, the day/month beside it (2024-11-15 is yyyy-mm-dd)."""
+    padded = text.startswith("0") or (len(text) == 2 and len(sibling) == 2)
+    return letter * 2 if padded else letter
 
 
 def _month(name: str) -> tuple[int, str] | None:
@@ -272,7 +274,8 @@ def _parse_date(s: str, conventions: ValueConventions) -> TypedValue | None:
     if m := _NUMERIC_YMD.fullmatch(s):
         y, sep, mo, d = m.groups()
         date = _make_date(int(y), int(mo), int(d))
-        fmt = "yyyy" + _SEP_ESCAPE[sep] + _num_token(mo, "m") + _SEP_ESCAPE[sep] + _num_token(d, "d")
+        s_ = _SEP_ESCAPE[sep]
+        fmt = f"yyyy{s_}{_num_token(mo, 'm', d)}{s_}{_num_token(d, 'd', mo)}"
         return TypedValue(date, fmt, "date") if date else None
     if m := _NUMERIC_DMY.fullmatch(s):
         a, sep, b, y = m.groups()
@@ -292,7 +295,8 @@ def _parse_date(s: str, conventions: ValueConventions) -> TypedValue | None:
         d, mo = (a, b) if day_first else (b, a)
         date = _make_date(_year(y), int(mo), int(d))
         s_ = _SEP_ESCAPE[sep]
-        dd, mm, yy = _num_token(d, "d"), _num_token(mo, "m"), "yyyy" if len(y) == 4 else "yy"
+        dd, mm = _num_token(d, "d", mo), _num_token(mo, "m", d)
+        yy = "yyyy" if len(y) == 4 else "yy"
         fmt = f"{dd}{s_}{mm}{s_}{yy}" if day_first else f"{mm}{s_}{dd}{s_}{yy}"
         return TypedValue(date, fmt, "date") if date else None
     if m := _NAMED_DMY.fullmatch(s):
