@@ -392,7 +392,8 @@ def _as_raw(name: str, value: Any) -> RawTensor:
         raw = from_engine(value, name)
     if raw.dtype not in SAFETENSORS_SPEC_NAMES:
         raise TypeError(f"tensor {name!r}: dtype {raw.dtype} cannot be saved as safetensors")
-    array = np.ascontiguousarray(raw.array, dtype=DTYPES[raw.dtype].numpy)  # '<' byte order
+    # Little-endian, C order; keeps 0-d arrays 0-d (np.ascontiguousarray would not).
+    array = np.require(raw.array, dtype=DTYPES[raw.dtype].numpy, requirements="C")
     return RawTensor(array, raw.dtype)
 
 
