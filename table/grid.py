@@ -1,0 +1,412 @@
+"""From ruling lines to tables: which lines belong together, the grid they make, the cells.
+
+1. ``group_lines``: lines that cross or touch form one table; parallel rules that
+   cross nothing (column rules of a financial statement, the horizontal rules of a
+   booktabs table) group with their overlapping neighbours.
+2. ``build_table``: the grid of one group. Its row and column positions are the
+   rules, the table's outer edges where a frame is missing, and, where a direction
+   is not ruled, the text lines (rows) or the white strips between text (columns).
+3. Cells: a separator segment that is missing on the page joins the two grid slots
+   it would have split; the joined slots become one cell with a row/column span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from table.lines import Line, LineMasks, coverage
+from table.model import Cell, Table
+from table.text import Blobs, column_gaps, crosses, text_lines
+
+__all__ = ["PageLayout", "group_lines", "build_table"]
+
+RULE, EDGE, TEXT = "rule", "edge", "text"
+
+
+@dataclass
+class PageLayout:
+    """Everything the grid builder reads about one (deskewed) page."""
+
+    masks: LineMasks
+    fill: np.ndarray  # dark filled areas, 255 inside
+    blobs: Blobs
+    text_h: float
+    width: int
+    height: int
+
+
+@dataclass
+class _Sep:
+    """One grid line: a row or column boundary."""
+
+    pos: float
+    kind: str  # RULE: drawn on the page; EDGE: the table's outline where no frame is drawn;
+    #            TEXT: found from the text layout
+    thickness: float = 1.0
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def _touch(h: Line, v: Line, tol: float) -> bool:
+    return (h.start - tol <= v.pos <= h.end + tol) and (v.start - tol <= h.pos <= v.end + tol)
+
+
+def _overlap(a: Line, b: Line) -> float:
+    return min(a.end, b.end) - max(a.start, b.start)
+
+
+def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[list[Line], list[Line]]]:
+    """Lines that make up one table, as (horizontal, vertical) lists."""
+    lines = hs + vs
+    parent = list(range(len(lines)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    tol = max(4.0, 0.6 * text_h)
+    nh = len(hs)
+    crossed = [False] * len(lines)
+    for i, h in enumerate(hs):
+        for j, v in enumerate(vs):
+            if _touch(h, v, tol):
+                union(i, nh + j)
+                crossed[i] = crossed[nh + j] = True
+    # Rules that cross nothing pair up with parallel rules they overlap.
+    free_h = [i for i in range(nh) if not crossed[i] and hs[i].length >= 4 * text_h]
+    for a_i, i in enumerate(free_h):
+        for j in free_h[a_i + 1:]:
+            a, b = hs[i], hs[j]
+            short, long_ = sorted((a.length, b.length))
+            if _overlap(a, b) >= 0.7 * short and short >= 0.5 * long_:
+                union(i, j)
+    free_v = [nh + j for j in range(len(vs)) if not crossed[nh + j] and vs[j].length >= 2.5 * text_h]
+    for a_i, i in enumerate(free_v):
+        for j in free_v[a_i + 1:]:
+            a, b = lines[i], lines[j]
+            if _overlap(a, b) >= 0.6 * min(a.length, b.length):
+                union(i, j)
+    groups: dict[int, tuple[list[Line], list[Line]]] = {}
+    for k, line in enumerate(lines):
+        root = find(k)
+        g = groups.setdefault(root, ([], []))
+        (g[0] if line.horizontal else g[1]).append(line)
+    # A lone rule is an underline or a divider, not a table; one rule of each kind
+    # is a table only when they cross well inside both (the inner rules of a
+    # frameless 2 x 2 table), not a letter-like T or L.
+    out = []
+    for g in groups.values():
+        if len(g[0]) + len(g[1]) < 2:
+            continue
+        if len(g[0]) == 1 and len(g[1]) == 1 and not _crosses_inside(g[0][0], g[1][0], text_h):
+            continue
+        out.append(g)
+    return out
+
+
+def _crosses_inside(h: Line, v: Line, text_h: float) -> bool:
+    m = 1.5 * text_h
+    return h.start + m < v.pos < h.end - m and v.start + m < h.pos < v.end - m
+
+
+# --------------------------------------------------------------------------- grid
+
+
+def _merge_positions(lines: list[Line], tol: float) -> list[tuple[float, float, float]]:
+    """Positions of parallel lines, those closer than ``tol`` counted once:
+    (pos, thickness, total length)."""
+    out: list[list[float]] = []
+    for line in sorted(lines, key=lambda ln: ln.pos):
+        if out and line.pos - out[-1][0] <= tol:
+            p, t, w = out[-1]
+            nw = w + line.length
+            out[-1] = [(p * w + line.pos * line.length) / nw, max(t, line.thickness), nw]
+        else:
+            out.append([line.pos, line.thickness, line.length])
+    return [tuple(o) for o in out]
+
+
+def _extend_by_text(blobs: Blobs, x0: float, x1: float, y0: float, y1: float, reach: float,
+                    left: bool) -> float:
+    """Move the open left (right) edge outwards over text that continues the table."""
+    inside = blobs.inside(-1e9, y0, 1e9, y1).boxes
+    edge = x0 if left else x1
+    while True:
+        if left:
+            near = inside[(inside[:, 2] <= edge + reach * 0.25) & (inside[:, 2] >= edge - reach) & (inside[:, 0] < edge)]
+            if len(near) == 0:
+                return edge
+            new = float(near[:, 0].min())
+            if new >= edge:
+                return edge
+        else:
+            near = inside[(inside[:, 0] >= edge - reach * 0.25) & (inside[:, 0] <= edge + reach) & (inside[:, 2] > edge)]
+            if len(near) == 0:
+                return edge
+            new = float(near[:, 2].max())
+            if new <= edge:
+                return edge
+        edge = new
+
+
+def _drop_thin(seps: list[_Sep], min_size: float) -> list[_Sep]:
+    """Join grid lines closer than ``min_size`` (a double rule is one boundary)."""
+    rank = {RULE: 2, EDGE: 1, TEXT: 0}
+    out = [seps[0]]
+    for s in seps[1:]:
+        prev = out[-1]
+        if s.pos - prev.pos < min_size:
+            if rank[s.kind] > rank[prev.kind]:
+                out[-1] = s
+            elif rank[s.kind] == rank[prev.kind]:
+                out[-1] = _Sep((s.pos + prev.pos) / 2, s.kind, max(s.thickness, prev.thickness))
+        else:
+            out.append(s)
+    return out
+
+
+def _half_band(sep: _Sep, text_h: float) -> float:
+    return sep.thickness / 2 + max(2.0, 0.2 * text_h)
+
+
+def _segment_margin(a: _Sep, b: _Sep, text_h: float) -> tuple[float, float]:
+    """Stretch of a separator between two crossing grid lines, clear of their ink."""
+    return a.pos + a.thickness / 2 + 0.2 * text_h + 1, b.pos - b.thickness / 2 - 0.2 * text_h - 1
+
+
+def _ruled_coverage(mask: np.ndarray, horizontal: bool, sep: _Sep, across: list[_Sep], text_h: float) -> list[float]:
+    """Coverage of a ruled separator in each interval of the crossing grid lines."""
+    out = []
+    for a, b in zip(across, across[1:]):
+        lo, hi = _segment_margin(a, b, text_h)
+        out.append(coverage(mask, horizontal, sep.pos, lo, hi, _half_band(sep, text_h)) if hi > lo else 1.0)
+    return out
+
+
+def _fill_share(fill: np.ndarray, horizontal: bool, pos: float, lo: float, hi: float, half: float) -> float:
+    a, b = int(max(0, lo)), int(max(0, hi))
+    p0, p1 = int(max(0, pos - half)), int(pos + half) + 1
+    region = fill[p0:p1, a:b] if horizontal else fill[a:b, p0:p1]
+    return float((region > 0).mean()) if region.size else 0.0
+
+
+def _crosses_row_line(blobs: Blobs, y: float, x0: float, x1: float, text_h: float) -> bool:
+    b = blobs.boxes
+    if len(b) == 0:
+        return False
+    m = 0.15 * text_h
+    cx = (b[:, 0] + b[:, 2]) / 2
+    return bool(np.any((cx >= x0) & (cx < x1) & (b[:, 1] < y - m) & (b[:, 3] > y + m)))
+
+
+def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | None:
+    """The Table a group of lines describes, or None when it is not a table."""
+    th = layout.text_h
+    tol = max(3.0, 0.4 * th)
+    xs0 = [h.start for h in hs] + [v.pos for v in vs]
+    xs1 = [h.end for h in hs] + [v.pos for v in vs]
+    ys0 = [v.start for v in vs] + [h.pos for h in hs]
+    ys1 = [v.end for v in vs] + [h.pos for h in hs]
+    x0, x1, y0, y1 = min(xs0), max(xs1), min(ys0), max(ys1)
+    col_rules = _merge_positions(vs, tol)
+    row_rules = _merge_positions(hs, tol)
+
+    # Open sides take in the text that continues the table: the label column left of
+    # the first column rule of a financial statement, the cells of a frameless grid.
+    # With horizontal rules, a vertical rule at the end of them is a frame.
+    if not hs or not any(abs(p - x0) <= tol for p, _, _ in col_rules):
+        x0 = _extend_by_text(layout.blobs, x0, x1, y0, y1, 3 * th if hs else 12 * th, left=True) - 0.3 * th
+    if not hs or not any(abs(p - x1) <= tol for p, _, _ in col_rules):
+        x1 = _extend_by_text(layout.blobs, x0, x1, y0, y1, 3 * th if hs else 12 * th, left=False) + 0.3 * th
+    x0, y0 = max(0.0, x0), max(0.0, y0)
+    x1, y1 = min(float(layout.width), x1), min(float(layout.height), y1)
+    if x1 - x0 < 2 * th or y1 - y0 < th:
+        return None
+
+    def seps(rules, lo, hi) -> list[_Sep]:
+        out = [_Sep(lo, EDGE)]
+        for p, t, _ in rules:
+            if abs(p - lo) <= tol:
+                out[0] = _Sep(p, RULE, t)
+            elif abs(p - hi) <= tol:
+                continue
+            elif lo < p < hi:
+                out.append(_Sep(p, RULE, t))
+        end = [r for r in rules if abs(r[0] - hi) <= tol]
+        out.append(_Sep(end[0][0], RULE, end[0][1]) if end else _Sep(hi, EDGE))
+        return out
+
+    cols = seps(col_rules, x0, x1)
+    rows = seps(row_rules, y0, y1)
+
+    # A rule that crosses no full interval of the other direction is not a grid line
+    # (letters with long strokes, a rule under a word).
+    def validated(lines_: list[_Sep], across: list[_Sep], mask: np.ndarray, horizontal: bool) -> list[_Sep]:
+        keep = [lines_[0]]
+        for s in lines_[1:-1]:
+            if s.kind != RULE or max(_ruled_coverage(mask, horizontal, s, across, th), default=0) >= 0.7:
+                keep.append(s)
+        keep.append(lines_[-1])
+        return keep
+
+    cols = validated(cols, rows, layout.masks.vertical, False)
+    rows = validated(rows, cols, layout.masks.horizontal, True)
+
+    blobs = layout.blobs.inside(x0, y0, x1, y1)
+    lines = text_lines(blobs, y0, y1)
+    interior_cols = sum(1 for s in cols[1:-1] if s.kind == RULE)
+    interior_rows = sum(1 for s in rows[1:-1] if s.kind == RULE)
+    if interior_cols == 0 and interior_rows == 0:
+        return None  # a box around text is not a table
+
+    # Columns from the white strips in the text when no column rule is drawn.
+    if interior_cols == 0:
+        allowed = int(0.15 * len(lines)) if len(lines) >= 5 else 0
+        gaps = column_gaps(blobs, lines, cols[0].pos, cols[-1].pos, min_gap=1.0 * th, allowed=allowed)
+        cols = [cols[0]] + [_Sep(g, TEXT) for g in gaps] + [cols[-1]]
+
+    # Rows from the text lines when the rules do not separate the rows.
+    bands = list(zip(rows, rows[1:]))
+    per_band = [[ln for ln in lines if a.pos <= (ln[0] + ln[1]) / 2 < b.pos] for a, b in bands]
+    with_text = sum(1 for p in per_band if p)
+    row_ruled = interior_rows >= 1 and with_text >= max(2.0, 0.3 * len(lines))
+    if not row_ruled:
+        new_rows = [rows[0]]
+        for (a, b), band_lines in zip(bands, per_band):
+            for upper, lower in zip(band_lines, band_lines[1:]):
+                new_rows.append(_Sep((upper[1] + lower[0]) / 2.0, TEXT))
+            new_rows.append(b)
+        rows = new_rows
+
+    cols = _drop_thin(cols, 0.5 * th)
+    rows = _drop_thin(rows, 0.5 * th)
+    n_rows, n_cols = len(rows) - 1, len(cols) - 1
+    if n_rows < 1 or n_cols < 1 or n_rows * n_cols < 2:
+        return None
+
+    # Which separator segments are really there.
+    join = 0.9 * th
+    h_present = np.ones((n_rows + 1, n_cols), bool)  # h_present[i, j]: row line i over column j
+    v_present = np.ones((n_rows, n_cols + 1), bool)  # v_present[i, j]: column line j over row i
+    for i in range(1, n_rows):
+        s = rows[i]
+        if s.kind != RULE:
+            continue
+        for j in range(n_cols):
+            lo, hi = _segment_margin(cols[j], cols[j + 1], th)
+            if hi <= lo:
+                continue
+            half = _half_band(s, th)
+            if coverage(layout.masks.horizontal, True, s.pos, lo, hi, half) >= 0.5:
+                continue
+            if _fill_share(layout.fill, True, s.pos, lo, hi, half) >= 0.6:
+                # Rules vanish inside a dark fill: only text running across joins.
+                h_present[i, j] = not _crosses_row_line(blobs, s.pos, lo, hi, th)
+            else:
+                h_present[i, j] = False
+    for j in range(1, n_cols):
+        s = cols[j]
+        for i in range(n_rows):
+            lo, hi = _segment_margin(rows[i], rows[i + 1], th)
+            if s.kind == TEXT:
+                v_present[i, j] = not crosses(blobs, s.pos, rows[i].pos, rows[i + 1].pos, join)
+                continue
+            if s.kind != RULE or hi <= lo:
+                continue
+            half = _half_band(s, th)
+            if coverage(layout.masks.vertical, False, s.pos, lo, hi, half) >= 0.5:
+                continue
+            if _fill_share(layout.fill, False, s.pos, lo, hi, half) >= 0.6:
+                v_present[i, j] = not crosses(blobs, s.pos, rows[i].pos, rows[i + 1].pos, join)
+            else:
+                v_present[i, j] = False
+
+    spans = _spans(h_present, v_present)
+    row_pos = [int(round(s.pos)) for s in rows]
+    col_pos = [int(round(s.pos)) for s in cols]
+    cells = [
+        Cell(row=r, col=c, rowspan=rs, colspan=cs, bbox=(col_pos[c], row_pos[r], col_pos[c + cs], row_pos[r + rs]))
+        for r, c, rs, cs in spans
+    ]
+    if len(cells) < 2:
+        return None
+    if not _has_enough_text(cells, blobs, interior_cols, interior_rows):
+        return None
+    return Table(
+        n_rows=n_rows,
+        n_cols=n_cols,
+        cells=cells,
+        bbox=(col_pos[0], row_pos[0], col_pos[-1], row_pos[-1]),
+        row_lines=row_pos,
+        col_lines=col_pos,
+    )
+
+
+def _has_enough_text(cells: list[Cell], blobs: Blobs, interior_cols: int, interior_rows: int) -> bool:
+    """A fully ruled grid is a table even when blank (a form); anything inferred from text
+    needs text in at least two of its cells."""
+    if interior_cols >= 1 and interior_rows >= 1 and len(cells) >= 4:
+        return True
+    b = blobs.boxes
+    if len(b) == 0:
+        return False
+    cx = (b[:, 0] + b[:, 2]) / 2
+    cy = (b[:, 1] + b[:, 3]) / 2
+    filled = 0
+    for c in cells:
+        x0, y0, x1, y1 = c.bbox
+        if np.any((cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)):
+            filled += 1
+            if filled >= 2:
+                return True
+    return False
+
+
+def _spans(h_present: np.ndarray, v_present: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Cells as (row, col, rowspan, colspan): grid slots joined across missing separators,
+    each joined group grown to a rectangle (and rectangles that then overlap merged)."""
+    n_rows, n_cols = v_present.shape[0], h_present.shape[1]
+    parent = list(range(n_rows * n_cols))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for r in range(n_rows):
+        for c in range(n_cols):
+            if c + 1 < n_cols and not v_present[r, c + 1]:
+                parent[find(r * n_cols + c)] = find(r * n_cols + c + 1)
+            if r + 1 < n_rows and not h_present[r + 1, c]:
+                parent[find(r * n_cols + c)] = find((r + 1) * n_cols + c)
+    boxes: dict[int, list[int]] = {}
+    for r in range(n_rows):
+        for c in range(n_cols):
+            b = boxes.setdefault(find(r * n_cols + c), [r, c, r, c])
+            b[0], b[1], b[2], b[3] = min(b[0], r), min(b[1], c), max(b[2], r), max(b[3], c)
+    rects = list(boxes.values())
+    # A joined group that is not a rectangle (a detection slip) becomes its bounding box;
+    # repeat until no two boxes overlap.
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(rects)):
+            for j in range(i + 1, len(rects)):
+                a, b = rects[i], rects[j]
+                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
+                    rects[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del rects[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return sorted((r0, c0, r1 - r0 + 1, c1 - c0 + 1) for r0, c0, r1, c1 in rects)

@@ -1,0 +1,119 @@
+"""From a grey page to a clean ink mask, and the page's scale.
+
+Every size the structure detector uses (kernel lengths, tolerances, gaps) is a
+multiple of ``text_h``, the median height of the page's characters in pixels,
+so one code path serves a 100 dpi fax and a 600 dpi scan alike.
+
+Dark filled areas (a navy header row with white text) are inverted before
+thresholding, so their text becomes dark ink like everywhere else and their
+edges read as rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Ink", "to_gray", "otsu_ink", "estimate_text_height", "dark_fill_mask", "analyse_ink"]
+
+
+@dataclass
+class Ink:
+    gray: np.ndarray  # (H, W) uint8 page
+    normalized: np.ndarray  # gray with dark fills inverted: dark ink on light paper everywhere
+    binary: np.ndarray  # (H, W) uint8, 255 where there is ink in ``normalized``
+    fill: np.ndarray  # (H, W) uint8, 255 inside dark filled areas
+    text_h: float  # median character height, pixels
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """RGB / RGBA / grey uint8 image as a (H, W) uint8 grey image."""
+    if image.ndim == 2:
+        return np.ascontiguousarray(image, dtype=np.uint8)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGBA2GRAY)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return np.ascontiguousarray(image[:, :, 0], dtype=np.uint8)
+    raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {image.shape}")
+
+
+def otsu_ink(gray: np.ndarray) -> np.ndarray:
+    """A global ink mask (255 = ink); good enough to measure text and skew."""
+    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    return binary
+
+
+def estimate_text_height(binary: np.ndarray, default: float | None = None) -> float:
+    """Median height of character-like connected components, in pixels."""
+    h_img, w_img = binary.shape
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n > 1:
+        w = stats[1:, cv2.CC_STAT_WIDTH]
+        h = stats[1:, cv2.CC_STAT_HEIGHT]
+        area = stats[1:, cv2.CC_STAT_AREA]
+        # Characters: not specks (halftone dots stay under 5 px), not rules, not blocks.
+        ok = (h >= 5) & (h <= max(8, h_img // 8)) & (w <= 3 * h) & (w >= 1) & (area >= 0.08 * w * h)
+        ok &= area <= 0.95 * w * h + 4  # solid rectangles are fills or rule pieces, not letters
+        heights = h[ok]
+        if heights.size >= 8:
+            return float(np.median(heights))
+    if default is not None:
+        return default
+    # No text to measure (a bare grid): assume a page about 80 text lines tall.
+    return float(max(8.0, min(h_img, w_img * 1.3) / 110.0))
+
+
+def dark_fill_mask(gray: np.ndarray, text_h: float) -> np.ndarray:
+    """255 inside dark filled areas (header bands, inverted cells); text and rules excluded."""
+    paper = float(np.percentile(gray[:: 4, :: 4], 90))
+    dark = (gray < min(110.0, paper * 0.5)).astype(np.uint8) * 255
+    k = max(3, int(round(0.45 * text_h)))
+    # Opening wipes strokes and rules (thinner than k) and keeps solid areas.
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    solid = cv2.morphologyEx(dark, cv2.MORPH_OPEN, kernel)
+    if not solid.any():
+        return solid
+    # White text punches holes in the fill; close them so the whole band is one area.
+    solid = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * k + 1, 2 * k + 1)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
+    keep = np.zeros(n, dtype=bool)
+    for i in range(1, n):
+        w, h = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
+        keep[i] = min(w, h) >= 0.8 * text_h and w * h >= 3 * text_h * text_h
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
+    """Scale, dark fills and an adaptive-threshold ink mask for a (deskewed) grey page."""
+    if text_h is None:
+        text_h = estimate_text_height(otsu_ink(gray))
+    fill = dark_fill_mask(gray, text_h)
+    normalized = gray
+    if fill.any():
+        # Invert inside the fills, a thin rim short of their edge: the rim stays dark
+        # and so the edge of a dark band reads as a rule.
+        rim = max(1, int(round(0.08 * text_h)))
+        inner = cv2.erode(fill, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1)))
+        normalized = gray.copy()
+        n, labels = cv2.connectedComponents(inner, connectivity=4)
+        for i in range(1, n):
+            where = labels == i
+            values = gray[where].astype(np.float32)
+            # Stretch so the fill's own colour becomes white paper (no edge for the
+            # adaptive threshold to trip over) and its light text becomes dark ink.
+            bg = float(np.median(values))
+            span = max(255.0 - bg, 40.0)
+            normalized[where] = np.clip(255.0 - (values - bg) * (255.0 / span), 0, 255).astype(np.uint8)
+    # Smoothing tames scanner noise and halftone screens; skipped at low resolution
+    # where it would wash out one-pixel strokes and rules.
+    sigma = min(1.2, text_h / 25.0)
+    smooth = cv2.GaussianBlur(normalized, (0, 0), sigma) if sigma >= 0.5 else normalized
+    block = int(max(11, round(1.2 * text_h))) | 1
+    binary = cv2.adaptiveThreshold(
+        smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12
+    )
+    return Ink(gray=gray, normalized=normalized, binary=binary, fill=fill, text_h=float(text_h))

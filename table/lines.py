@@ -1,0 +1,167 @@
+"""Ruling lines: morphology masks and the straight segments found in them.
+
+A horizontal opening with a kernel a little shorter than a character keeps the
+runs of ink that are longer than any letter stroke; a short closing bridges the
+small breaks of worn or dotted rules. The pieces left are chained along their
+row into lines, so a rule broken into many fragments is still one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Line", "LineMasks", "line_masks", "find_lines", "coverage"]
+
+
+@dataclass
+class Line:
+    horizontal: bool
+    pos: float  # y of a horizontal line, x of a vertical one (pixels)
+    start: float  # extent along the line (x for horizontal, y for vertical)
+    end: float
+    thickness: float
+    fill_ratio: float = 1.0  # share of [start, end] actually inked
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class LineMasks:
+    horizontal: np.ndarray  # uint8 0/255
+    vertical: np.ndarray
+
+
+def _kernel(length: int, horizontal: bool) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1) if horizontal else (1, length))
+
+
+def line_masks(binary: np.ndarray, text_h: float) -> LineMasks:
+    """Masks of the rule-like ink in each direction, sized to the page's text height."""
+    # Letter strokes (text_h is about the x-height on prose, the cap height on figures):
+    # bars stay under ~0.8 text heights, stems (capitals, ascenders) under ~1.5.
+    min_runs = {True: max(3, int(round(0.8 * text_h))), False: max(3, int(round(1.5 * text_h)))}
+    bridge = max(3, int(round(0.35 * text_h)))
+    out = []
+    for horizontal in (True, False):
+        m = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _kernel(min_runs[horizontal], horizontal))
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _kernel(bridge, horizontal))
+        out.append(m)
+    return LineMasks(horizontal=out[0], vertical=out[1])
+
+
+@dataclass
+class _Chain:
+    pos_sum: float
+    weight: float
+    last_pos: float
+    start: float
+    end: float
+    inked: float
+    thick_sum: float
+
+    @property
+    def pos(self) -> float:
+        return self.pos_sum / self.weight
+
+
+def find_lines(
+    mask: np.ndarray,
+    horizontal: bool,
+    text_h: float,
+    binary: np.ndarray | None = None,
+    min_length: float | None = None,
+) -> list[Line]:
+    """Straight lines in a rule mask: fragments chained along their row (column).
+
+    With the page's ink mask ``binary``, chains that run through the middle of text
+    (bold letters whose bars the closing joined) are dropped: a rule has white paper
+    just above and below it, a line of letters has ink there."""
+    if not horizontal:
+        mask = np.ascontiguousarray(mask.T)  # one code path: lines always run along x
+        if binary is not None:
+            binary = np.ascontiguousarray(binary.T)
+    n, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return []
+    max_thickness = max(4.0, 0.6 * text_h)
+    frags = []
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        thickness = area / max(w, 1)
+        if thickness > max_thickness or w < 2 * thickness:
+            continue  # a solid block or a stub, not a rule
+        frags.append((float(x), float(x + w), float(centroids[i][1]), float(thickness)))
+    frags.sort()
+    pos_tol = max(2.0, 0.3 * text_h)
+    max_gap = max(4.0, 1.2 * text_h)
+    chains: list[_Chain] = []
+    for x0, x1, y, t in frags:
+        best, best_d = None, pos_tol
+        for ch in chains:
+            d = abs(ch.last_pos - y)
+            if d <= best_d and x0 - ch.end <= max_gap and x1 > ch.start:
+                best, best_d = ch, d
+        w = x1 - x0
+        if best is None:
+            chains.append(_Chain(y * w, w, y, x0, x1, w, t * w))
+        else:
+            best.pos_sum += y * w
+            best.weight += w
+            best.last_pos = y
+            best.inked += max(0.0, x1 - max(x0, best.end)) if x0 < best.end else w
+            best.end = max(best.end, x1)
+            best.thick_sum += t * w
+    if min_length is None:
+        min_length = max(8.0, (2.0 if horizontal else 1.6) * text_h)
+    lines = []
+    for ch in chains:
+        length = ch.end - ch.start
+        fill = ch.inked / max(length, 1.0)
+        if length < min_length or fill < 0.55:
+            continue
+        thickness = ch.thick_sum / ch.weight
+        if binary is not None and _inside_text(binary, ch.pos, ch.start, ch.end, thickness, text_h):
+            continue
+        lines.append(Line(horizontal, ch.pos, ch.start, ch.end, thickness, fill))
+    return lines
+
+
+def _inside_text(binary: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> bool:
+    """Whether the line runs through or along text: ink close beside it on both sides
+    (bold letters' bars joined up), or densely on one side (serifs on a baseline, an
+    underline). A table rule has cell padding on both sides."""
+    d = thickness / 2 + max(2.0, 0.2 * text_h)
+    above, below = int(round(pos - d)), int(round(pos + d))
+    a, b = int(start), int(end)
+    if b <= a:
+        return False
+    side_a = binary[above, a:b] > 0 if above >= 0 else np.zeros(b - a, bool)
+    side_b = binary[below, a:b] > 0 if below < binary.shape[0] else np.zeros(b - a, bool)
+    if side_a.size == 0 or side_b.size == 0:
+        return False
+    return float((side_a & side_b).mean()) > 0.35 or max(float(side_a.mean()), float(side_b.mean())) > 0.5
+
+
+def coverage(mask: np.ndarray, horizontal: bool, pos: float, a: float, b: float, half_band: float) -> float:
+    """Share of the stretch [a, b) along a line at ``pos`` where ``mask`` has ink within
+    ``half_band`` of the line: 1.0 for an intact rule, near 0 where there is none."""
+    a, b = int(round(a)), int(round(b))
+    if b <= a:
+        return 0.0
+    lo, hi = int(np.floor(pos - half_band)), int(np.ceil(pos + half_band)) + 1
+    if horizontal:
+        lo, hi = max(0, lo), min(mask.shape[0], hi)
+        a, b = max(0, a), min(mask.shape[1], b)
+        band = mask[lo:hi, a:b]
+        hit = band.any(axis=0) if band.size else np.zeros(0, bool)
+    else:
+        lo, hi = max(0, lo), min(mask.shape[1], hi)
+        a, b = max(0, a), min(mask.shape[0], b)
+        band = mask[a:b, lo:hi]
+        hit = band.any(axis=1) if band.size else np.zeros(0, bool)
+    return float(hit.mean()) if hit.size else 0.0

@@ -1,0 +1,153 @@
+"""Where the text is: character blobs, the text lines they form and the gaps between columns.
+
+Partly ruled tables get their missing separators from here: rows from the text
+lines, columns from the vertical strips that no text line crosses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Blobs", "text_blobs", "text_lines", "word_runs", "column_gaps", "crosses"]
+
+
+@dataclass
+class Blobs:
+    """Connected components of non-rule ink: (N, 4) int boxes x0, y0, x1, y1 (exclusive)."""
+
+    boxes: np.ndarray
+    text_h: float
+
+    def inside(self, x0: float, y0: float, x1: float, y1: float) -> "Blobs":
+        """The blobs whose centre lies in the box."""
+        b = self.boxes
+        cx = (b[:, 0] + b[:, 2]) / 2
+        cy = (b[:, 1] + b[:, 3]) / 2
+        keep = (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
+        return Blobs(b[keep], self.text_h)
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+def text_blobs(binary: np.ndarray, rules: np.ndarray, text_h: float) -> Blobs:
+    """Character-sized components of ``binary`` once the rules are wiped out."""
+    grow = max(1, int(round(0.08 * text_h)))
+    wiped = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * grow + 1, 2 * grow + 1)))
+    text = cv2.bitwise_and(binary, cv2.bitwise_not(wiped))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
+    if n <= 1:
+        return Blobs(np.zeros((0, 4), np.int64), text_h)
+    s = stats[1:]
+    x, y, w, h, area = s[:, 0], s[:, 1], s[:, 2], s[:, 3], s[:, 4]
+    min_area = max(3.0, (0.12 * text_h) ** 2)
+    # Specks (noise, rule remnants) go; so do things far taller than text (pictures).
+    keep = (area >= min_area) & (np.maximum(w, h) >= max(2, 0.15 * text_h)) & (h <= 6 * text_h)
+    boxes = np.stack([x, y, x + w, y + h], axis=1)[keep].astype(np.int64)
+    return Blobs(boxes, text_h)
+
+
+def text_lines(blobs: Blobs, y0: float, y1: float) -> list[tuple[int, int]]:
+    """Text lines (top, bottom) in [y0, y1): runs of rows that some blob covers.
+
+    Lines much shorter than a character (a lone dot, a dash) join the nearest line
+    when they sit close to it instead of forming a row of their own."""
+    b = blobs.boxes
+    if len(b) == 0:
+        return []
+    th = blobs.text_h
+    lo, hi = int(np.floor(y0)), int(np.ceil(y1))
+    cov = np.zeros(hi - lo + 1, np.int32)
+    for _, by0, _, by1 in b:
+        a, c = max(by0, lo) - lo, min(by1, hi) - lo
+        if c > a:
+            cov[a] += 1
+            cov[c] -= 1
+    occupied = np.cumsum(cov)[:-1] > 0
+    runs = _runs(occupied)
+    lines = [(a + lo, c + lo) for a, c in runs]
+    # Fold small runs (dots, dashes, accents) into a close neighbour.
+    changed = True
+    while changed and len(lines) > 1:
+        changed = False
+        for k, (a, c) in enumerate(lines):
+            if c - a >= 0.45 * th:
+                continue
+            gaps = []
+            if k > 0:
+                gaps.append((a - lines[k - 1][1], k - 1))
+            if k + 1 < len(lines):
+                gaps.append((lines[k + 1][0] - c, k + 1))
+            gap, j = min(gaps)
+            if gap <= 0.5 * th:
+                na, nc = min(a, lines[j][0]), max(c, lines[j][1])
+                lines[min(k, j)] = (na, nc)
+                del lines[max(k, j)]
+                changed = True
+                break
+    return lines
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    if flags.size == 0:
+        return []
+    f = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    d = np.diff(f)
+    starts = np.nonzero(d == 1)[0]
+    ends = np.nonzero(d == -1)[0]
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def word_runs(blobs: Blobs, y0: float, y1: float, x0: float, x1: float, join: float) -> list[tuple[int, int]]:
+    """Horizontal extents of the ink in one text line, blobs closer than ``join`` merged."""
+    sub = blobs.inside(x0, y0, x1, y1).boxes
+    if len(sub) == 0:
+        return []
+    order = np.argsort(sub[:, 0])
+    runs: list[list[int]] = []
+    for bx0, _, bx1, _ in sub[order]:
+        if runs and bx0 - runs[-1][1] <= join:
+            runs[-1][1] = max(runs[-1][1], int(bx1))
+        else:
+            runs.append([int(bx0), int(bx1)])
+    return [(a, c) for a, c in runs]
+
+
+def column_gaps(
+    blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float, min_gap: float, allowed: int = 0
+) -> list[float]:
+    """x positions (gap centres) of the vertical white strips, at least ``min_gap`` wide,
+    that at most ``allowed`` text lines cross, between the table's left and right text."""
+    lo, hi = int(np.floor(x0)), int(np.ceil(x1))
+    if hi <= lo or not lines:
+        return []
+    count = np.zeros(hi - lo, np.int32)
+    join = 0.5 * blobs.text_h  # letters of one word must not leave gaps
+    for a, c in lines:
+        occ = np.zeros(hi - lo + 1, np.int32)
+        for ra, rc in word_runs(blobs, a, c, x0, x1, join):
+            occ[max(ra, lo) - lo] += 1
+            occ[min(rc, hi) - lo] -= 1
+        count += (np.cumsum(occ)[:-1] > 0).astype(np.int32)
+    inked = np.nonzero(count > 0)[0]
+    if inked.size == 0:
+        return []
+    first, last = inked[0], inked[-1]
+    gaps = []
+    for a, c in _runs(count[first:last + 1] <= allowed):
+        if c - a >= min_gap:
+            gaps.append(lo + first + (a + c) / 2.0)
+    return gaps
+
+
+def crosses(blobs: Blobs, x: float, y0: float, y1: float, join: float) -> bool:
+    """Whether some word of the band [y0, y1) runs across the vertical line at ``x``."""
+    margin = 0.1 * blobs.text_h
+    for a, c in word_runs(blobs, y0, y1, x - 50 * blobs.text_h, x + 50 * blobs.text_h, join):
+        if a < x - margin and c > x + margin:
+            return True
+    return False
