@@ -121,17 +121,32 @@ def _band(lines: list[int], index: int, count: int, fallback: tuple[int, int]) -
     return int(round(lo + index * step)), int(round(lo + (index + 1) * step))
 
 
-def split_cell(table: Table, row: int, col: int) -> tuple[Table, list[Cell]]:
-    """Split the merged cell covering (row, col) back into one cell per grid position."""
+def split_cells(table: Table, positions: list[tuple[int, int]]) -> tuple[Table, list[Cell]]:
+    """Split the merged cells covering ``positions`` back into one cell per grid position."""
     new = copy_table(table)
-    target = new.cell_at(row, col)
-    if target is None or not target.is_merged:
-        raise GridEditError(f"cell {cell_name(row, col)} is not a merged cell")
+    affected: list[Cell] = []
+    for row, col in positions:
+        target = new.cell_at(row, col)
+        if target is None or not target.is_merged:
+            if any(c is target for c in affected):
+                continue  # already split through another of its positions
+            raise GridEditError(f"cell {cell_name(row, col)} is not a merged cell")
+        pieces = _split_in_place(new, target)
+        affected += pieces
+    return new, affected
+
+
+def split_cell(table: Table, row: int, col: int) -> tuple[Table, list[Cell]]:
+    return split_cells(table, [(row, col)])
+
+
+def _split_in_place(new: Table, target: Cell) -> list[Cell]:
     x0, y0, x1, y1 = target.bbox
+    grid_known = len(new.row_lines) == new.n_rows + 1 and len(new.col_lines) == new.n_cols + 1
     pieces = []
     for r in range(target.row, target.row + target.rowspan):
         for c in range(target.col, target.col + target.colspan):
-            if len(new.row_lines) == new.n_rows + 1 and len(new.col_lines) == new.n_cols + 1:
+            if grid_known:
                 top, bottom = _band(new.row_lines, r, new.n_rows, (y0, y1))
                 left, right = _band(new.col_lines, c, new.n_cols, (x0, x1))
                 # Grid lines can lie a pixel outside the merged box; stay inside it.
@@ -145,7 +160,7 @@ def split_cell(table: Table, row: int, col: int) -> tuple[Table, list[Cell]]:
                                text=target.text if is_origin else "",
                                confidence=target.confidence if is_origin else 1.0))
     new.cells = _sorted([c for c in new.cells if c is not target] + pieces)
-    return new, pieces
+    return pieces
 
 
 # -- rows and columns -------------------------------------------------------------------
@@ -249,18 +264,35 @@ def insert_line(table: Table, axis: int, index: int,
     return new, affected
 
 
-def delete_line(table: Table, axis: int, index: int) -> tuple[Table, list[Cell]]:
-    """Remove row/column ``index`` and every cell that lies only in it.
+def delete_lines(table: Table, axis: int, first: int, last: int) -> tuple[Table, list[Cell]]:
+    """Remove rows/columns ``first..last`` and every cell that lies only in them.
 
-    Merged cells crossing it shrink by one; when the removed band was at their edge
-    their box shrinks too and they are returned for re-reading.
+    Merged cells crossing them shrink; when a removed band was at their edge their box
+    shrinks too and they are returned for re-reading.
     """
     count = getattr(table, _COUNT[axis])
-    if count <= 1:
-        raise GridEditError(f"a table needs at least one {('row', 'column')[axis]}")
-    if not 0 <= index < count:
-        raise GridEditError(f"{('row', 'column')[axis]} {index + 1} is outside the table")
+    what = ("row", "column")[axis]
+    if not 0 <= first <= last < count:
+        raise GridEditError(f"{what}s {first + 1}–{last + 1} are outside the table")
+    if last - first + 1 >= count:
+        raise GridEditError(f"a table needs at least one {what}")
     new = copy_table(table)
+    affected: list[Cell] = []
+    for index in range(last, first - 1, -1):  # from the far end, so indices stay valid
+        affected += _delete_in_place(new, axis, index)
+    # A cell shrunk by one deletion may have gone with a later one.
+    alive = {id(c) for c in new.cells}
+    unique = {id(c): c for c in affected if id(c) in alive}
+    _shrink_table_bbox(new)
+    return new, list(unique.values())
+
+
+def delete_line(table: Table, axis: int, index: int) -> tuple[Table, list[Cell]]:
+    return delete_lines(table, axis, index, index)
+
+
+def _delete_in_place(new: Table, axis: int, index: int) -> list[Cell]:
+    count = getattr(new, _COUNT[axis])
     lines = getattr(new, _LINES[axis])
     have_lines = len(lines) == count + 1
     kept: list[Cell] = []
@@ -286,10 +318,10 @@ def delete_line(table: Table, axis: int, index: int) -> tuple[Table, list[Cell]]
     new.cells = _sorted(kept)
     setattr(new, _COUNT[axis], count - 1)
     if have_lines:
-        # The deleted band's far edge goes; the last band loses its bottom/right line.
-        del lines[index + 1 if index < count - 1 else index]
-    _shrink_table_bbox(new)
-    return new, affected
+        # Drop one edge of the deleted band: the outer one at the table's edges, else the
+        # far one (the next band then reaches back over the gap).
+        del lines[0 if index == 0 else index + 1]
+    return affected
 
 
 def _shrink_table_bbox(table: Table) -> None:
