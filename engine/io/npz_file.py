@@ -28,9 +28,10 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, RawTensor]:
             for name in archive.files:
                 try:
                     array = archive[name]
-                except ValueError as e:
-                    # numpy says "Object arrays cannot be loaded when allow_pickle=False".
-                    raise WeightFormatError(path, f"array {name!r} cannot be read safely: {e}") from e
+                except (ValueError, EOFError, OSError, zipfile.BadZipFile) as e:
+                    # Object arrays land here too: "Object arrays cannot be loaded when
+                    # allow_pickle=False" -- we never unpickle them.
+                    raise WeightFormatError(path, f"array {name!r} cannot be read: {e}") from e
                 dtype = name_of_numpy(array.dtype)
                 if dtype is None:
                     raise WeightFormatError(

@@ -301,11 +301,13 @@ def _read_zip(path: str) -> tuple[Any, str]:
     with archive:
         names = archive.namelist()
         pickles = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+        if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
+            # torch.jit.save: the pickle rebuilds TorchScript modules, not tensors.
+            raise WeightFormatError(
+                path, "this is a TorchScript archive (torch.jit.save), not a saved state dict; "
+                "save model.state_dict() with torch.save instead"
+            )
         if len(pickles) != 1:
-            if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
-                raise WeightFormatError(
-                    path, "this is a TorchScript archive, not a saved state dict"
-                )
             raise WeightFormatError(
                 path,
                 "not a PyTorch checkpoint: expected exactly one <name>/data.pkl in the zip, "
