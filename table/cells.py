@@ -1,0 +1,172 @@
+"""Cell images for the recogniser: one clean crop per text line, or none for an empty cell.
+
+A cell's bbox runs along the middle of its rules, so the crop first loses the rule
+remnants at its edges. White-on-dark cells are inverted, shaded and halftone cells
+are flattened to white paper, and what is left is dark text on white, cut into its
+text lines (top to bottom) and trimmed to the ink with a small margin.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from table.ink import to_gray
+from table.model import Cell
+
+__all__ = ["line_crops", "cell_ink"]
+
+_MIN_CONTRAST = 45  # grey levels between paper and the darkest ink for a cell to hold text
+
+
+def _strip_edges(gray: np.ndarray, limit_frac: float = 0.25) -> tuple[int, int, int, int]:
+    """Rows/columns at each edge that belong to a rule: (top, bottom, left, right) counts.
+
+    The bbox runs along the middle of the rules, so each edge starts with half a rule
+    and its anti-aliased rim: rows (columns) markedly darker on average than the paper,
+    contiguous from the edge."""
+    h, w = gray.shape
+    gray = cv2.GaussianBlur(gray, (0, 0), 1.0)  # a halftone screen averages out to its shade
+    paper = float(np.percentile(gray, 90))
+    out = []
+    for axis, size in ((1, h), (0, w)):
+        dark = (paper - gray.mean(axis=axis)) / max(paper, 1.0)
+        limit = max(2, int(limit_frac * size))
+        for side in (dark[:limit], dark[::-1][:limit]):
+            strip = 0
+            while strip < len(side) and side[strip] >= 0.12:
+                strip += 1
+            out.append(strip + (1 if strip else 0))
+    top, bottom, left, right = out
+    return top, bottom, left, right
+
+
+def cell_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(clean grey, ink mask) of a cell crop that has had its rules stripped, or None
+    when the cell holds no text. The clean grey is dark text on white paper."""
+    h, w = gray.shape
+    if h < 3 or w < 3:
+        return None
+    # White-on-dark: judge by the paper, i.e. the brighter half of the pixels' median.
+    if np.median(gray) < 110:
+        gray = 255 - gray
+    smooth = cv2.GaussianBlur(gray, (0, 0), 0.8)
+    paper = float(np.percentile(smooth, 90))
+    darkest = float(smooth.min())
+    contrast = paper - darkest
+    if contrast < _MIN_CONTRAST:
+        return None
+    # Halfway between paper and ink: a halftone screen or a light shade, smoothed,
+    # sits well above it; printed strokes well below.
+    level = paper - max(contrast * 0.45, _MIN_CONTRAST * 0.6)
+    mask = (smooth < level).astype(np.uint8) * 255
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return None
+    area = stats[1:, cv2.CC_STAT_AREA]
+    bw, bh = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    bx, by = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
+    min_area = max(3.0, (0.035 * min(h, 3 * w)) ** 2)
+    keep = (area >= min_area) & (np.maximum(bw, bh) >= 2)
+    # Rule remnants the edge strip missed: long thin pieces lying along a side.
+    along_h = (bw >= 0.6 * w) & (bh <= max(3, 0.12 * h)) & ((by == 0) | (by + bh >= h))
+    along_v = (bh >= 0.6 * h) & (bw <= max(3, 0.12 * w)) & ((bx == 0) | (bx + bw >= w))
+    keep &= ~(along_h | along_v)
+    if not keep.any():
+        return None
+    mask = np.where(np.concatenate([[False], keep])[labels], 255, 0).astype(np.uint8)
+    # Clean grey: ink keeps its shading (stretched to full contrast), all else is paper.
+    near = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    stretched = np.clip((gray.astype(np.float32) - darkest) * (255.0 / max(contrast, 1.0)), 0, 255)
+    clean = np.where(near > 0, stretched, 255).astype(np.uint8)
+    return clean, mask
+
+
+def _line_bands(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Text lines of a cell as row ranges [top, bottom), top to bottom."""
+    profile = (mask > 0).sum(axis=1)
+    rows = profile > 0
+    bands: list[list[int]] = []
+    start = None
+    for y, on in enumerate(rows):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            bands.append([start, y])
+            start = None
+    if start is not None:
+        bands.append([start, len(rows)])
+    if not bands:
+        return []
+    # Accents, dots and commas make short bands: fold each into its closest neighbour.
+    while len(bands) > 1:
+        tallest = max(b - a for a, b in bands)
+        small = [k for k, (a, b) in enumerate(bands) if b - a < 0.4 * tallest]
+        if not small:
+            break
+        k = small[0]
+        a, b = bands[k]
+        cands = []
+        if k > 0:
+            cands.append((a - bands[k - 1][1], k - 1))
+        if k + 1 < len(bands):
+            cands.append((bands[k + 1][0] - b, k + 1))
+        gap, j = min(cands)
+        if gap > 0.6 * tallest:
+            break
+        lo, hi = min(k, j), max(k, j)
+        bands[lo] = [min(bands[lo][0], bands[hi][0]), max(bands[lo][1], bands[hi][1])]
+        del bands[hi]
+    # Lines set so tight that they touch: cut a band far taller than its letters
+    # at its faintest row.
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    letter_h = float(np.median(heights)) if heights.size else 0.0
+    out: list[tuple[int, int]] = []
+    for a, b in bands:
+        pending = [(a, b)]
+        while pending:
+            a, b = pending.pop(0)
+            if letter_h > 0 and b - a > 2.3 * letter_h:
+                lo, hi = a + int(0.3 * (b - a)), b - int(0.3 * (b - a))
+                seg = profile[lo:hi]
+                cut = lo + int(np.argmin(seg)) if seg.size else -1
+                if seg.size and profile[cut] <= 0.15 * profile[a:b].max():
+                    pending[:0] = [(a, cut), (cut + 1, b)]
+                    continue
+            out.append((a, b))
+    return out
+
+
+def line_crops(image: np.ndarray, cell: Cell) -> list[np.ndarray]:
+    """Grey uint8 crops (dark text on light), one per text line of the cell, top to
+    bottom; ``[]`` when the cell is empty. ``image`` is the (deskewed) page the cell's
+    bbox refers to: RGB (H, W, 3) or grey (H, W)."""
+    x0, y0, x1, y1 = (int(v) for v in cell.bbox)
+    hgt, wid = image.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(wid, x1), min(hgt, y1)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return []
+    gray = to_gray(image[y0:y1, x0:x1])
+    # Strip rule remnants: judged on a rough ink mask of the crop.
+    polarity = 255 - gray if np.median(gray) < 110 else gray
+    if float(polarity.max()) - float(polarity.min()) < _MIN_CONTRAST:
+        return []
+    top, bottom, left, right = _strip_edges(polarity)
+    gray = gray[top:gray.shape[0] - bottom, left:gray.shape[1] - right]
+    if gray.shape[0] < 3 or gray.shape[1] < 3:
+        return []
+    found = cell_ink(gray)
+    if found is None:
+        return []
+    clean, mask = found
+    crops = []
+    for a, b in _line_bands(mask):
+        cols = np.nonzero(mask[a:b].any(axis=0))[0]
+        if cols.size == 0:
+            continue
+        margin = max(2, int(round(0.15 * (b - a))))
+        ya, yb = max(0, a - margin), min(clean.shape[0], b + margin)
+        xa, xb = max(0, int(cols[0]) - margin), min(clean.shape[1], int(cols[-1]) + 1 + margin)
+        crops.append(np.ascontiguousarray(clean[ya:yb, xa:xb]))
+    return crops
