@@ -47,15 +47,17 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def check_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
-    """Refuse a target that is a directory, one of ``inputs``, or an existing scan."""
+def check_target(path: str | Path, inputs: Iterable[str | Path] = (), *,
+                 replace_scans: bool = False) -> Path:
+    """Refuse a target that is a directory, one of ``inputs``, or (unless
+    ``replace_scans``, for tools that write images) an existing scan."""
     target = Path(path)
     if target.is_dir():
         raise ExportError(target, "is a directory, not a file")
     for source in inputs:
         if _same_file(target, Path(source)):
             raise ExportError(target, "is the input being converted; refusing to overwrite it")
-    if target.exists() and _looks_like_scan(target):
+    if not replace_scans and target.exists() and _looks_like_scan(target):
         raise ExportError(target, "already exists and holds an image or PDF; refusing to overwrite it")
     return target
 
@@ -72,13 +74,14 @@ def _describe(exc: OSError) -> str:
 
 
 @contextmanager
-def atomic_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+def atomic_target(path: str | Path, inputs: Iterable[str | Path] = (), *,
+                  replace_scans: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` in one step.
 
     Missing parent directories are created. Any OSError becomes an ExportError
     naming ``path``; on any failure the temporary file is removed.
     """
-    target = check_target(path, inputs)
+    target = check_target(path, inputs, replace_scans=replace_scans)
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,298 @@
+"""The ``tablescribe`` command: convert, batch, model, gui.
+
+    tablescribe convert scan.png -o scan.xlsx
+    tablescribe convert a.png b.pdf -o out/            (one file per input)
+    tablescribe batch scans/ out/ --recursive --workers 2 --resume
+    tablescribe model download microsoft/trocr-small-printed
+    tablescribe gui [scan.png]
+
+Exit status: 0 when everything was converted, 1 when something failed (each failure
+is one line on stderr naming the file and the problem), 2 for a usage error,
+130 when interrupted. ``--debug`` (or TABLESCRIBE_DEBUG=1) shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from table.export import FORMATS, ExportError, ExportOptions, format_for_path, write_tables
+
+# The pipeline (OpenCV, the model) is imported by the commands that need it, so
+# --help, --version and `gui` start at once.
+
+PROG = "tablescribe"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("tablescribe")
+    except Exception:  # not installed: running from a checkout
+        return "0.1.0 (source tree)"
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _bar(quiet: bool, **kwargs):
+    from tqdm import tqdm
+    # disable=None: a bar on a terminal, nothing in logs and pipes.
+    return tqdm(disable=True if quiet else None, file=sys.stderr, dynamic_ncols=True, **kwargs)
+
+
+def _confidence(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _export_options(args: argparse.Namespace) -> ExportOptions:
+    return ExportOptions(highlight_below=args.highlight_below, comments=True, csv_bom=args.bom)
+
+
+# --------------------------------------------------------------------------- convert
+
+
+def _plan_convert(inputs: list[Path], out: str, fmt: str | None) -> tuple[str, list[tuple[list[Path], Path]]]:
+    """(format, [(inputs, output)]): one output per input when OUT is a folder,
+    else every input's tables into OUT."""
+    out_path = Path(out)
+    is_dir = out.endswith(("/", os.sep)) or out_path.is_dir() or (
+        len(inputs) > 1 and out_path.suffix.lower().lstrip(".") not in FORMATS)
+    if is_dir:
+        fmt = fmt or "xlsx"
+        targets = [out_path / f"{p.stem}.{fmt}" for p in inputs]
+        clashes = {t for t in targets if targets.count(t) > 1}
+        plan = []
+        for src, target in zip(inputs, targets):
+            if target in clashes:
+                target = target.with_name(f"{src.stem}_{src.suffix.lstrip('.').lower() or 'noext'}.{fmt}")
+            plan.append(([src], target))
+        return fmt, plan
+    suffix_fmt = out_path.suffix.lower().lstrip(".")
+    if fmt and suffix_fmt in FORMATS and suffix_fmt != fmt:
+        raise _UsageError(f"{out}: the extension says {suffix_fmt} but --format says {fmt}")
+    return fmt or format_for_path(out_path), [(inputs, out_path)]
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from app import batch as batch_mod
+    from app import pipeline
+
+    inputs = [Path(p) for p in args.inputs]
+    missing = [p for p in inputs if not p.exists()]
+    for p in missing:
+        _error(f"{p}: file not found")
+    if missing:
+        return EXIT_FAILED
+    fmt, plan = _plan_convert(inputs, args.output, args.format)
+    recognizer = batch_mod.load_recognizer(args.model, args.device)
+    engine = pipeline.Pipeline(recognizer, dpi=args.dpi, beams=args.beams)
+    options = _export_options(args)
+    failed = False
+    for sources, target in plan:
+        results, names, target_failed = [], [], False
+        for src in sources:
+            with _bar(args.quiet, desc=src.name, unit="cell", leave=False) as bar:
+                def show(done: int, total: int, bar=bar) -> None:
+                    bar.total = total
+                    bar.n = done
+                    bar.refresh()
+                try:
+                    pages = engine.convert_file(src, progress=show)
+                except Exception as exc:
+                    _error(batch_mod.describe_error(exc))
+                    failed = target_failed = True
+                    continue
+            results.extend(pages)
+            prefix = f"{src.stem} " if len(sources) > 1 else ""
+            names.extend(_sheet_names(pages, prefix))
+        if target_failed:
+            if len(sources) > 1:
+                _error(f"{target}: not written because an input failed")
+            continue
+        tables = [t for r in results for t in r.tables]
+        try:
+            written = write_tables(tables, target, fmt, options, sheet_names=names, inputs=inputs)
+        except ExportError as exc:
+            _error(str(exc))
+            failed = True
+            continue
+        summary = pipeline.summarize(results)
+        print(f"wrote {', '.join(str(p) for p in written)} ({summary.tables} table(s), "
+              f"{summary.cells} cells, mean confidence {_confidence(summary.mean_confidence)})")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _sheet_names(pages, prefix: str) -> list[str]:
+    from table.export.xlsx import default_sheet_names
+    tables = [t for r in pages for t in r.tables]
+    return [prefix + name for name in default_sheet_names(tables)] if tables else []
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from app import batch as batch_mod
+
+    if not Path(args.in_dir).is_dir():
+        _error(f"{args.in_dir}: no such folder")
+        return EXIT_FAILED
+    files_bar = _bar(args.quiet, desc="files", unit="file")
+    cells_bar = _bar(args.quiet, desc="cells", unit="cell", leave=False)
+
+    def file_done(row, done: int, total: int) -> None:
+        files_bar.total = total
+        files_bar.update(done - files_bar.n)
+        if row.status == "failed":
+            files_bar.write(f"failed: {row.file}: {row.error}", file=sys.stderr)
+        if not in_process:
+            cells_bar.update(row.cells)
+
+    def cells_done(done: int, total: int) -> None:
+        cells_bar.total = total
+        cells_bar.n = done
+        cells_bar.refresh()
+
+    in_process = args.workers <= 1
+    try:
+        report = batch_mod.run_batch(
+            args.in_dir, args.out_dir, fmt=args.format, recursive=args.recursive,
+            workers=args.workers, resume=args.resume, device=args.device, model=args.model,
+            progress=file_done, cell_progress=cells_done, dpi=args.dpi, beams=args.beams,
+            options=_export_options(args))
+    except KeyboardInterrupt:
+        files_bar.close()
+        cells_bar.close()
+        _error(f"interrupted; run again with --resume to continue where this run stopped "
+               f"(report so far in {Path(args.out_dir) / batch_mod.REPORT_CSV})")
+        return EXIT_INTERRUPTED
+    finally:
+        files_bar.close()
+        cells_bar.close()
+    n_ok, n_skip, n_fail = len(report.converted), len(report.skipped), len(report.failed)
+    parts = [f"{n_ok} converted"]
+    if n_skip:
+        parts.append(f"{n_skip} skipped (done earlier)")
+    parts.append(f"{n_fail} failed")
+    print(f"{len(report.rows)} file(s): {', '.join(parts)}; report: {report.report_csv}")
+    if not report.rows:
+        _error(f"{args.in_dir}: no scans found (PNG, JPEG, BMP, WebP, TIFF or PDF)"
+               + ("" if args.recursive else "; use --recursive for subfolders"))
+        return EXIT_FAILED
+    return EXIT_FAILED if n_fail else EXIT_OK
+
+
+# --------------------------------------------------------------------------- model / gui
+
+
+def cmd_model_download(args: argparse.Namespace) -> int:
+    from ocr.hub import download_model
+    path = download_model(args.model_id, revision=args.revision)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from app.gui.main import main as gui_main
+    return int(gui_main([args.file] if args.file else []) or 0)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _recognition_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model folder or downloaded Hugging Face id (default: the embedded model)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+    p.add_argument("--dpi", type=float, default=300, help="resolution PDF pages are rendered at (default 300)")
+    p.add_argument("--beams", type=_positive_int, default=1, help="beam search width (default 1: greedy)")
+    p.add_argument("--highlight-below", type=_fraction, metavar="CONF",
+                   help="xlsx: highlight and comment cells recognised with a confidence below CONF")
+    p.add_argument("--bom", action="store_true", help="csv: start files with a UTF-8 BOM (for Excel)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Turn scanned tables into spreadsheets, offline.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("convert", help="convert scans to .xlsx or .csv")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="PNG, JPEG, BMP, WebP, TIFF or PDF files")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (all tables of all inputs) or folder (one file per input; end with /)")
+    p.add_argument("--format", choices=FORMATS, help="default: from OUT's extension, else xlsx")
+    _recognition_options(p)
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("batch", help="convert every scan in a folder, with a report")
+    p.add_argument("in_dir", metavar="IN_DIR")
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument("--recursive", "-r", action="store_true", help="also convert scans in subfolders")
+    p.add_argument("--format", choices=FORMATS, default="xlsx")
+    p.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--resume", action="store_true", help="skip files an interrupted run already converted")
+    _recognition_options(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("model", help="manage recognition models")
+    model_sub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    d = model_sub.add_parser("download", help="download a model from the Hugging Face Hub")
+    d.add_argument("model_id", metavar="ID", help="e.g. microsoft/trocr-small-printed")
+    d.add_argument("--revision", help="branch, tag or commit")
+    d.set_defaults(func=cmd_model_download)
+
+    p = sub.add_parser("gui", help="open the desktop application")
+    p.add_argument("file", nargs="?", help="a scan to open")
+    p.set_defaults(func=cmd_gui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("TABLESCRIBE_DEBUG") == "1"
+    try:
+        return args.func(args)
+    except _UsageError as exc:
+        parser.print_usage(sys.stderr)
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # every failure: one line, no traceback unless asked
+        if debug:
+            traceback.print_exc()
+        from app.batch import describe_error
+        _error(describe_error(exc))
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""From a scanned file to recognised tables: the one place where table/ and ocr/ meet.
+
+    pages = load_pages(file)                   table.pages
+    structure = find_tables(page.image)        table.structure  (grid, spans, deskew)
+    crops = line_crops(image, cell)            table.cells      (one crop per text line)
+    recognizer.recognize(crops)                ocr (or any object with that method)
+
+Every text line of every cell of a file is recognised in batches of ``batch_size``
+crops; cells without ink are never sent to the recognizer. A cell read over several
+lines gets the lines joined with "\\n" and the lowest line confidence (a cell is as
+unsure as its least sure line).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from table.cells import line_crops
+from table.model import Cell, PageResult
+from table.pages import Page, load_pages
+from table.structure import find_tables
+
+__all__ = [
+    "Cancelled",
+    "FileSummary",
+    "Pipeline",
+    "Progress",
+    "Recognition",
+    "Recognizer",
+    "load_recognizer",
+    "summarize",
+]
+
+Progress = Callable[[int, int], None]  # (done_cells, total_cells)
+
+
+class Cancelled(Exception):
+    """The caller's cancel event was set; work stopped between two batches."""
+
+
+@runtime_checkable
+class Recognition(Protocol):
+    text: str
+    confidence: float  # in [0, 1]
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    def recognize(self, crops: Sequence[Any], beams: int = 1) -> Sequence[Recognition]:
+        """Text of each crop (PIL images or uint8 arrays), in order."""
+        ...
+
+
+@dataclass
+class _CellWork:
+    """A cell with ink: its line crops and, as they arrive, their recognitions."""
+
+    cell: Cell
+    crops: list[np.ndarray]
+    results: list[Recognition | None]
+    pending: int
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled")
+
+
+class Pipeline:
+    """Loads pages, finds their tables and fills every cell with recognised text."""
+
+    def __init__(self, recognizer: Recognizer, *, dpi: float = 300, batch_size: int = 64,
+                 beams: int = 1) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.recognizer = recognizer
+        self.dpi = dpi
+        self.batch_size = batch_size
+        self.beams = beams
+
+    # ----------------------------------------------------------------- public
+
+    def convert_file(self, path: str | Path, progress: Progress | None = None,
+                     cancel: threading.Event | None = None) -> list[PageResult]:
+        """Every page of ``path`` with its tables and their text.
+
+        Raises table.pages.PageLoadError for a file that cannot be read and
+        Cancelled when ``cancel`` is set. The structure of all pages is found
+        first, so ``progress`` knows the total number of cells from its first call.
+        """
+        pages = load_pages(path, dpi=self.dpi)
+        results = []
+        for page in pages:
+            _check_cancel(cancel)
+            results.append(self._analyse(page))
+        self._fill(_cells_of(results), progress, cancel)
+        return results
+
+    def convert_page(self, page: Page, progress: Progress | None = None,
+                     cancel: threading.Event | None = None) -> PageResult:
+        """One already loaded page with its tables and their text."""
+        _check_cancel(cancel)
+        result = self._analyse(page)
+        self._fill(_cells_of([result]), progress, cancel)
+        return result
+
+    def reread_cells(self, page_result: PageResult, cells: Sequence[Cell],
+                     progress: Progress | None = None,
+                     cancel: threading.Event | None = None) -> None:
+        """Crop and recognise ``cells`` again on the page image (after a merge or a
+        split in the GUI changed their boxes); their text and confidence are replaced."""
+        self._fill([(page_result.image, list(cells))], progress, cancel)
+
+    # ----------------------------------------------------------------- steps
+
+    def _analyse(self, page: Page) -> PageResult:
+        structure = find_tables(page.image)
+        for table in structure.tables:
+            table.page = page.index
+        height, width = structure.image.shape[:2]
+        return PageResult(source=page.source, page=page.index, tables=list(structure.tables),
+                          width=width, height=height, image=structure.image,
+                          skew_angle=structure.angle)
+
+    def _fill(self, jobs: Sequence[tuple[np.ndarray, list[Cell]]],
+              progress: Progress | None, cancel: threading.Event | None) -> None:
+        """Recognise every cell with ink of ``jobs`` (page image, its cells), in batches."""
+        work: list[_CellWork] = []
+        total = 0
+        for image, cells in jobs:
+            for cell in cells:
+                total += 1
+                crops = line_crops(image, cell)
+                if not crops:
+                    cell.text, cell.confidence = "", 1.0
+                    continue
+                work.append(_CellWork(cell, crops, [None] * len(crops), len(crops)))
+        done = total - len(work)
+        if progress is not None:
+            progress(done, total)
+
+        # Similar widths decode in a similar number of steps: grouping them keeps a
+        # batch from waiting on its one long line.
+        queue = [(w, i) for w in work for i in range(len(w.crops))]
+        queue.sort(key=lambda item: _aspect(item[0].crops[item[1]]))
+        for start in range(0, len(queue), self.batch_size):
+            _check_cancel(cancel)
+            batch = queue[start:start + self.batch_size]
+            recognitions = list(self.recognizer.recognize([w.crops[i] for w, i in batch], beams=self.beams))
+            if len(recognitions) != len(batch):
+                raise RuntimeError(f"the recognizer returned {len(recognitions)} results "
+                                   f"for {len(batch)} crops")
+            for (w, i), rec in zip(batch, recognitions):
+                w.results[i] = rec
+                w.pending -= 1
+                if w.pending == 0:
+                    _settle(w)
+                    done += 1
+            if progress is not None:
+                progress(done, total)
+
+
+def _cells_of(results: Sequence[PageResult]) -> list[tuple[np.ndarray, list[Cell]]]:
+    return [(r.image, [c for t in r.tables for c in t.cells]) for r in results]
+
+
+def _aspect(crop: np.ndarray) -> float:
+    height, width = np.asarray(crop).shape[:2]
+    return width / max(1, height)
+
+
+def _settle(work: _CellWork) -> None:
+    lines = [r.text.strip() for r in work.results if r is not None]
+    work.cell.text = "\n".join(line for line in lines if line)
+    confidences = [float(r.confidence) for r in work.results if r is not None]
+    work.cell.confidence = min(1.0, max(0.0, min(confidences)))
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    tables: int
+    cells: int  # all cells of all tables, empty ones included
+    read_cells: int  # cells with text that went through the recognizer
+    mean_confidence: float | None  # over the read cells; None when there are none
+
+
+def summarize(results: Sequence[PageResult]) -> FileSummary:
+    tables = [t for r in results for t in r.tables]
+    cells = [c for t in tables for c in t.cells]
+    read = [c.confidence for c in cells if c.text]
+    mean = sum(read) / len(read) if read else None
+    return FileSummary(len(tables), len(cells), len(read), mean)
+
+
+def load_recognizer(model: str | None = None, device: str | None = None) -> Recognizer:
+    """The recognizer for ``model``: None = the embedded default model, else a model
+    folder or a Hugging Face id already downloaded (``tablescribe model download``).
+
+    ``device``: "cpu", "cuda", "cuda:N"; None or "auto" picks CUDA when present
+    (TABLESCRIBE_DEVICE overrides).
+    """
+    from engine.device import Device  # imported here: the pipeline runs without it in tests
+    from ocr import Recognizer as OcrRecognizer
+
+    dev = Device.best() if device in (None, "", "auto") else Device.parse(device)
+    if model is None:
+        return OcrRecognizer.default(device=dev)
+    return OcrRecognizer.from_pretrained(model, device=dev)
