@@ -30,3 +30,6 @@ class ExportError(Exception):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+    def __reduce__(self):  # picklable, for errors that cross process boundaries
+        return (type(self), (str(self.path), self.problem))
