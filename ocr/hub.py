@@ -103,9 +103,7 @@ def _refresh_session_for_proxies() -> None:
     global _session_proxies
     from huggingface_hub import close_session
 
-    current = tuple(
-        os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARS
-    )
+    current = tuple(os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARS)
     if current != _session_proxies:
         close_session()
         _session_proxies = current
@@ -173,8 +171,8 @@ def download_model(
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
-        HFValidationError,
         HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         OfflineModeIsEnabled,
         RepositoryNotFoundError,
@@ -296,9 +294,7 @@ def resolve_model(spec: str) -> Path:
         if not path.is_dir():
             raise ModelNotFoundError(f"{spec}: is a file; --model expects a model folder or hub id")
         if not is_model_folder(path):
-            raise ModelNotFoundError(
-                f"{spec}: not a model folder (missing {_missing_parts(path)})"
-            )
+            raise ModelNotFoundError(f"{spec}: not a model folder (missing {_missing_parts(path)})")
         return path.resolve()
     parsed = parse_hub_id(spec)
     if parsed is None:

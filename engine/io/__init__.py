@@ -20,7 +20,12 @@ from .convert import to_engine
 from .dtypes import RawTensor
 from .errors import WeightFormatError
 from .npz_file import read_npz
-from .safetensors_file import SafetensorsIndex, read_safetensors, safetensors_index, save_safetensors
+from .safetensors_file import (
+    SafetensorsIndex,
+    read_safetensors,
+    safetensors_index,
+    save_safetensors,
+)
 from .torch_file import RestrictedUnpickler, read_torch
 
 __all__ = [
@@ -39,7 +44,9 @@ __all__ = [
 ]
 
 
-def _to_tensors(raws: dict[str, RawTensor], path: str | os.PathLike[str], device: Any) -> dict[str, Any]:
+def _to_tensors(
+    raws: dict[str, RawTensor], path: str | os.PathLike[str], device: Any
+) -> dict[str, Any]:
     return {name: to_engine(raw, repr(name), path, device) for name, raw in raws.items()}
 
 
@@ -58,7 +65,9 @@ def load_npz(path: str | os.PathLike[str], device: Any = "cpu") -> dict[str, Any
     return _to_tensors(read_npz(path), path, device)
 
 
-def load_torch(path: str | os.PathLike[str], device: Any = "cpu", key: str | None = None) -> dict[str, Any]:
+def load_torch(
+    path: str | os.PathLike[str], device: Any = "cpu", key: str | None = None
+) -> dict[str, Any]:
     """Tensors of a PyTorch .bin/.pt checkpoint, read without torch and without running code.
 
     Any object in the pickle other than tensors, containers and plain values makes this

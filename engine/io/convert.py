@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .dtypes import RawTensor, bf16_bits_from_f32, engine_compatible, f32_from_bf16_bits, name_of_numpy
+from .dtypes import RawTensor, bf16_bits_from_f32, engine_compatible, name_of_numpy
 from .errors import WeightFormatError
 
 
@@ -25,15 +25,9 @@ def to_engine(raw: RawTensor, what: str, path: str | os.PathLike[str], device: A
         raw = engine_compatible(raw, what)
     except ValueError as e:
         raise WeightFormatError(path, str(e)) from e
-    dtype = getattr(engine, raw.dtype)
-    if raw.dtype == "bf16":
-        # bf16 bits have no numpy dtype: hand the engine exact float32 values (every bf16
-        # value is a float32 value, so the engine's rounding back to bf16 is exact).
-        tensor = engine.tensor(f32_from_bf16_bits(raw.array), dtype=dtype)
-    else:
-        tensor = engine.from_numpy(raw.array)
-        if tensor.dtype != dtype:  # defensive: the engine inferred something else
-            tensor = tensor.to(dtype)
+    # Zero-copy: the Tensor shares the array's (memory-mapped) buffer; for bf16 the
+    # engine takes the uint16 array as raw bits when told the dtype.
+    tensor = engine.from_numpy(raw.array, dtype=getattr(engine, raw.dtype))
     if str(device) != "cpu":
         tensor = tensor.to(device)
     return tensor
@@ -43,7 +37,9 @@ def from_engine(tensor: Any, what: str) -> RawTensor:
     """An engine Tensor (or anything with .dtype and .numpy()) as a RawTensor for writing."""
     dtype_name = getattr(getattr(tensor, "dtype", None), "name", None)
     if dtype_name is None or not hasattr(tensor, "numpy"):
-        raise TypeError(f"tensor {what!r}: expected an engine Tensor or numpy array, got {type(tensor).__name__}")
+        raise TypeError(
+            f"tensor {what!r}: expected an engine Tensor or numpy array, got {type(tensor).__name__}"
+        )
     values = np.asarray(tensor.numpy())
     if str(dtype_name).lower() in ("bf16", "bfloat16"):
         return RawTensor(bf16_bits_from_f32(values), "bf16")

@@ -154,13 +154,13 @@ def _parse_header(path: str, header_bytes: bytes) -> dict[str, Any]:
             path, f"header must be a JSON object, found {type(header).__name__}"
         )
     metadata = header.get(_METADATA_KEY)
-    if metadata is not None:  # the reference reads it as Option<HashMap<String, String>>
-        if not isinstance(metadata, dict) or not all(
-            isinstance(v, str) for v in metadata.values()
-        ):
-            raise WeightFormatError(
-                path, f'header "{_METADATA_KEY}" must map strings to strings, got {metadata!r:.200}'
-            )
+    # The reference reads it as Option<HashMap<String, String>>: null or a map of strings.
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
+    ):
+        raise WeightFormatError(
+            path, f'header "{_METADATA_KEY}" must map strings to strings, got {metadata!r:.200}'
+        )
     return header
 
 
@@ -187,7 +187,8 @@ def _tensor_info(path: str, name: str, entry: Any) -> TensorInfo:
     shape = entry["shape"]
     if not isinstance(shape, list) or not all(_is_usize(d) for d in shape):
         raise WeightFormatError(
-            path, f"{where} has an invalid shape {shape!r}: expected a list of non-negative integers"
+            path,
+            f"{where} has an invalid shape {shape!r}: expected a list of non-negative integers",
         )
     offsets = entry["data_offsets"]
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_usize, offsets))):
@@ -316,7 +317,8 @@ class SafetensorsIndex(Mapping[str, Any]):
         if file_dtype in WIDEN:
             return getattr(engine, WIDEN[file_dtype])
         raise WeightFormatError(
-            self.path, f"tensor {name!r} has dtype {self.info(name).code}, which the engine cannot hold"
+            self.path,
+            f"tensor {name!r} has dtype {self.info(name).code}, which the engine cannot hold",
         )
 
     @property

@@ -98,7 +98,7 @@ class _Inert:
 
 
 class _StorageType(_Inert):
-    __slots__ = ("name", "dtype")
+    __slots__ = ("dtype", "name")
 
     def __init__(self, name: str, dtype: str) -> None:
         object.__setattr__(self, "name", name)
@@ -127,7 +127,7 @@ class _TensorType(_Inert):
 class _Storage(_Inert):
     """One storage of the checkpoint: its bytes (None until the legacy reader fills them)."""
 
-    __slots__ = ("key", "dtype", "numel", "data")
+    __slots__ = ("data", "dtype", "key", "numel")
 
     def __init__(self, key: str, dtype: str, numel: int, data: np.ndarray | None) -> None:
         self.key, self.dtype, self.numel, self.data = key, dtype, numel, data
@@ -136,7 +136,7 @@ class _Storage(_Inert):
 class _TensorRecord(_Inert):
     """A tensor as the pickle describes it; turned into an array once all bytes are known."""
 
-    __slots__ = ("storage", "dtype", "offset", "size", "stride")
+    __slots__ = ("dtype", "offset", "size", "storage", "stride")
 
     def __init__(self, storage: _Storage, dtype: str, offset: int, size: tuple, stride: tuple):
         self.storage, self.dtype, self.offset, self.size, self.stride = (
@@ -165,14 +165,18 @@ def _tensor_record(storage: Any, offset: Any, size: Any, stride: Any, dtype: str
 
 
 # The stand-ins for torch's rebuild functions. They only record what the pickle says.
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):  # noqa: E501
+def _rebuild_tensor_v2(
+    storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None
+):
     if isinstance(storage, _Storage) and storage.dtype == "untyped":
         raise _Refused("<pickle>", "_rebuild_tensor_v2 on an untyped storage")
     dtype = storage.dtype if isinstance(storage, _Storage) else ""
     return _tensor_record(storage, storage_offset, size, stride, dtype)
 
 
-def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None):  # noqa: E501
+def _rebuild_tensor_v3(
+    storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None
+):
     if not isinstance(dtype, _TorchDType):
         raise _Refused("<pickle>", f"_rebuild_tensor_v3 needs a torch dtype, got {dtype!r:.100}")
     if isinstance(storage, _Storage) and storage.dtype != "untyped":
@@ -190,7 +194,12 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
     return _rebuild_parameter(data)
 
 
-_REBUILDERS = (_rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter, _rebuild_parameter_with_state)
+_REBUILDERS = (
+    _rebuild_tensor_v2,
+    _rebuild_tensor_v3,
+    _rebuild_parameter,
+    _rebuild_parameter_with_state,
+)
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):
@@ -304,8 +313,9 @@ def _read_zip(path: str) -> tuple[Any, str]:
         if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
             # torch.jit.save: the pickle rebuilds TorchScript modules, not tensors.
             raise WeightFormatError(
-                path, "this is a TorchScript archive (torch.jit.save), not a saved state dict; "
-                "save model.state_dict() with torch.save instead"
+                path,
+                "this is a TorchScript archive (torch.jit.save), not a saved state dict; "
+                "save model.state_dict() with torch.save instead",
             )
         if len(pickles) != 1:
             raise WeightFormatError(
@@ -332,10 +342,14 @@ def _read_zip(path: str) -> tuple[Any, str]:
             at = info.header_offset
             local = bytes(file_map[at : at + _ZIP_LOCAL_HEADER.size])
             if len(local) != _ZIP_LOCAL_HEADER.size:
-                raise WeightFormatError(path, f"zip entry {info.filename} lies past the end of the file")
+                raise WeightFormatError(
+                    path, f"zip entry {info.filename} lies past the end of the file"
+                )
             signature, name_len, extra_len = _ZIP_LOCAL_HEADER.unpack(local)
             if signature != b"PK\x03\x04":
-                raise WeightFormatError(path, f"zip entry {info.filename} has a corrupt local header")
+                raise WeightFormatError(
+                    path, f"zip entry {info.filename} has a corrupt local header"
+                )
             start = at + _ZIP_LOCAL_HEADER.size + name_len + extra_len
             if start + info.file_size > file_map.size:
                 raise WeightFormatError(path, f"zip entry {info.filename} is truncated")
@@ -376,9 +390,22 @@ def _unpickle(path: str, unpickler: RestrictedUnpickler) -> Any:
         raise WeightFormatError(path, e.problem) from None
     except WeightFormatError:
         raise
-    except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, ValueError, KeyError,
-            IndexError, OverflowError, RecursionError, struct.error, UnicodeDecodeError) as e:
-        raise WeightFormatError(path, f"corrupt or unsupported pickle data: {type(e).__name__}: {e}") from e
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        TypeError,
+        AttributeError,
+        ValueError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+        struct.error,
+        UnicodeDecodeError,
+    ) as e:
+        raise WeightFormatError(
+            path, f"corrupt or unsupported pickle data: {type(e).__name__}: {e}"
+        ) from e
 
 
 # --------------------------------------------------------------------------- legacy stream
@@ -390,8 +417,11 @@ def _read_legacy(path: str) -> tuple[Any, str]:
     def load_storage(pid: tuple) -> _Storage:
         storage_type, key, numel = _check_storage_pid(path, pid, 6)
         if pid[5] is not None:
-            raise _Refused(path, "storage views in the legacy format are not supported; re-save "
-                           "the checkpoint with a current torch.save")
+            raise _Refused(
+                path,
+                "storage views in the legacy format are not supported; re-save "
+                "the checkpoint with a current torch.save",
+            )
         cached = storages.get(key)
         if cached is None:
             cached = storages[key] = _Storage(key, storage_type.dtype, numel, None)
@@ -447,16 +477,27 @@ def _materialize(path: str, name: str, record: _TensorRecord, byteorder: str) ->
     where = f"tensor {name!r}"
     fdt = DTYPES.get(record.dtype)
     if fdt is None or fdt.numpy is None:
-        raise WeightFormatError(path, f"{where} has element type {record.dtype}, which numpy cannot hold")
-    dtype = fdt.numpy.newbyteorder(">") if byteorder == "big" and fdt.numpy.itemsize > 1 else fdt.numpy
+        raise WeightFormatError(
+            path, f"{where} has element type {record.dtype}, which numpy cannot hold"
+        )
+    dtype = (
+        fdt.numpy.newbyteorder(">") if byteorder == "big" and fdt.numpy.itemsize > 1 else fdt.numpy
+    )
     data = record.storage.data
     assert data is not None
     if data.size % dtype.itemsize:
         raise WeightFormatError(path, f"{where}: storage size is not a multiple of {record.dtype}")
     typed = data.view(dtype)
     size, stride, offset = record.size, record.stride, record.offset
-    if len(size) != len(stride) or offset < 0 or any(d < 0 for d in size) or any(s < 0 for s in stride):
-        raise WeightFormatError(path, f"{where} has an invalid size {size} / stride {stride} / offset {offset}")
+    if (
+        len(size) != len(stride)
+        or offset < 0
+        or any(d < 0 for d in size)
+        or any(s < 0 for s in stride)
+    ):
+        raise WeightFormatError(
+            path, f"{where} has an invalid size {size} / stride {stride} / offset {offset}"
+        )
     numel = int(np.prod(size, dtype=np.int64)) if size else 1
     if numel == 0:
         array = np.empty(size, dtype)
@@ -473,7 +514,10 @@ def _materialize(path: str, name: str, record: _TensorRecord, byteorder: str) ->
             array = typed[offset : offset + numel].reshape(size)  # zero-copy
         else:
             array = np.lib.stride_tricks.as_strided(
-                typed[offset:], shape=size, strides=[s * dtype.itemsize for s in stride], writeable=False
+                typed[offset:],
+                shape=size,
+                strides=[s * dtype.itemsize for s in stride],
+                writeable=False,
             ).copy()
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
@@ -515,11 +559,14 @@ def read_torch(path: str | os.PathLike[str], key: str | None = None) -> dict[str
         obj, byteorder = _read_legacy(path)
     elif _is_tar(path):
         raise WeightFormatError(
-            path, "this is the tar-based format of torch < 0.4, which is not supported; "
-            "re-save the checkpoint with a current torch.save"
+            path,
+            "this is the tar-based format of torch < 0.4, which is not supported; "
+            "re-save the checkpoint with a current torch.save",
         )
     else:
-        raise WeightFormatError(path, "not a PyTorch checkpoint (neither a torch zip archive nor the legacy format)")
+        raise WeightFormatError(
+            path, "not a PyTorch checkpoint (neither a torch zip archive nor the legacy format)"
+        )
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
             keys = list(obj)[:20] if isinstance(obj, dict) else []

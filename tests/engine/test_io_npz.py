@@ -35,7 +35,10 @@ def test_reads_npz(tmp_path: Path, writer) -> None:
 def test_object_arrays_are_refused_not_unpickled(tmp_path: Path) -> None:
     path = tmp_path / "obj.npz"
     np.savez(path, ok=np.ones(2), bad=np.array([{"a": 1}, None], dtype=object))
-    with pytest.raises(WeightFormatError, match=r"obj\.npz: array 'bad' cannot be read: Object arrays cannot be loaded"):
+    with pytest.raises(
+        WeightFormatError,
+        match=r"obj\.npz: array 'bad' cannot be read: Object arrays cannot be loaded",
+    ):
         read_npz(path)
 
 

@@ -31,8 +31,9 @@ from engine.io import (
 from engine.io.dtypes import bf16_bits_from_f32, f32_from_bf16_bits
 
 
-def write_raw(path: Path, header: object, data: bytes = b"", *, length: int | None = None,
-              pad: bool = True) -> Path:
+def write_raw(
+    path: Path, header: object, data: bytes = b"", *, length: int | None = None, pad: bool = True
+) -> Path:
     """A safetensors file from a header (dict -> JSON, or raw bytes) and a data section."""
     body = header if isinstance(header, bytes) else json.dumps(header).encode()
     if pad:
@@ -51,7 +52,7 @@ def reference_rejects(path: Path) -> bool:
     try:
         with safe_open(str(path), framework="numpy") as f:
             list(f.keys())
-    except (safetensors.SafetensorError, Exception):
+    except Exception:  # noqa: BLE001 -- any refusal by the reference counts
         return True
     return False
 
@@ -98,7 +99,9 @@ def test_bf16_written_by_torch_reads_as_exact_bits(tmp_path: Path) -> None:
     loaded = read_safetensors(path)
     assert loaded["x"].dtype == "bf16"
     assert loaded["x"].array.dtype == np.uint16
-    np.testing.assert_array_equal(loaded["x"].array, values.view(torch.int16).numpy().view(np.uint16))
+    np.testing.assert_array_equal(
+        loaded["x"].array, values.view(torch.int16).numpy().view(np.uint16)
+    )
     np.testing.assert_array_equal(f32_from_bf16_bits(loaded["x"].array), values.float().numpy())
     assert loaded["h"].dtype == "f16"
     np.testing.assert_array_equal(loaded["h"].array, values.to(torch.float16).numpy())
@@ -110,10 +113,14 @@ def test_bf16_and_f16_we_write_read_back_in_torch(tmp_path: Path) -> None:
 
     f = np.array([1.0, -0.333984375, 256.0, -1e4, 0.0], dtype=np.float32)
     path = tmp_path / "out.safetensors"
-    save_safetensors({"b": RawTensor(bf16_bits_from_f32(f), "bf16"), "h": f.astype(np.float16)}, path)
+    save_safetensors(
+        {"b": RawTensor(bf16_bits_from_f32(f), "bf16"), "h": f.astype(np.float16)}, path
+    )
     back = safetensors.torch.load_file(str(path))
     assert back["b"].dtype == torch.bfloat16
-    np.testing.assert_array_equal(back["b"].float().numpy(), torch.from_numpy(f).bfloat16().float().numpy())
+    np.testing.assert_array_equal(
+        back["b"].float().numpy(), torch.from_numpy(f).bfloat16().float().numpy()
+    )
     assert back["h"].dtype == torch.float16
     np.testing.assert_array_equal(back["h"].numpy(), f.astype(np.float16))
 
@@ -121,8 +128,12 @@ def test_bf16_and_f16_we_write_read_back_in_torch(tmp_path: Path) -> None:
 def test_bf16_rounding_matches_torch() -> None:
     torch = pytest.importorskip("torch", reason="torch is the rounding reference")
     rng = np.random.default_rng(0)
-    f = np.concatenate([rng.normal(size=1000).astype(np.float32) * 10.0 ** rng.integers(-30, 30, 1000),
-                        np.array([np.inf, -np.inf, 0.0, -0.0, 3.3895314e38], np.float32)]).astype(np.float32)
+    f = np.concatenate(
+        [
+            rng.normal(size=1000).astype(np.float32) * 10.0 ** rng.integers(-30, 30, 1000),
+            np.array([np.inf, -np.inf, 0.0, -0.0, 3.3895314e38], np.float32),
+        ]
+    ).astype(np.float32)
     ours = bf16_bits_from_f32(f)
     theirs = torch.from_numpy(f).bfloat16().view(torch.int16).numpy().view(np.uint16)
     np.testing.assert_array_equal(ours, theirs)
@@ -130,8 +141,11 @@ def test_bf16_rounding_matches_torch() -> None:
 
 
 def test_save_round_trip_with_safetensors_package(tmp_path: Path) -> None:
-    tensors = {"a": np.arange(6, dtype=np.float32).reshape(2, 3).T, "b": np.zeros((0, 4), np.float32),
-               "c": np.array(7, dtype=np.int64)}
+    tensors = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3).T,
+        "b": np.zeros((0, 4), np.float32),
+        "c": np.array(7, dtype=np.int64),
+    }
     path = tmp_path / "x.safetensors"
     save_safetensors(tensors, path, metadata={"step": "3"})
     back = safetensors.numpy.load_file(str(path))
@@ -177,8 +191,11 @@ def test_random_files_round_trip(tmp_path_factory: pytest.TempPathFactory, spec:
 def test_empty_file_of_tensors_and_edge_headers(tmp_path: Path) -> None:
     # No tensors at all; __metadata__ null; an unknown extra field in an entry (ignored by the reference).
     assert read_safetensors(write_raw(tmp_path / "e.safetensors", {})) == {}
-    p = write_raw(tmp_path / "n.safetensors", {"__metadata__": None, **f32({"a": ([1], [0, 4])})},
-                  b"\0\0\x80\x3f")
+    p = write_raw(
+        tmp_path / "n.safetensors",
+        {"__metadata__": None, **f32({"a": ([1], [0, 4])})},
+        b"\0\0\x80\x3f",
+    )
     assert not reference_rejects(p)
     assert read_safetensors(p)["a"].array.tolist() == [1.0]
     header = f32({"a": ([1], [0, 4])})
@@ -226,8 +243,10 @@ def test_index_reads_header_only_and_loads_one_tensor(tmp_path: Path) -> None:
 
 def test_index_shape_of_tensor_numpy_cannot_hold(tmp_path: Path) -> None:
     # An F8 tensor: header metadata is available, reading its data is a clear error.
-    header = {"q": {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [0, 4]},
-              **f32({"a": ([1], [4, 8])})}
+    header = {
+        "q": {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [0, 4]},
+        **f32({"a": ([1], [4, 8])}),
+    }
     p = write_raw(tmp_path / "f8.safetensors", header, b"\1\2\3\4" + b"\0\0\x80\x3f")
     assert not reference_rejects(p)
     index = safetensors_index(p)
@@ -278,7 +297,9 @@ def test_failed_save_keeps_existing_file(tmp_path: Path, monkeypatch: pytest.Mon
         raise safetensors.SafetensorError("disk full")
 
     monkeypatch.setattr(safetensors, "serialize_file", broken)
-    with pytest.raises(WeightFormatError, match="keep.safetensors: cannot write safetensors: disk full"):
+    with pytest.raises(
+        WeightFormatError, match="keep.safetensors: cannot write safetensors: disk full"
+    ):
         save_safetensors({"a": np.zeros(2, np.float32)}, path)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["keep.safetensors"]
@@ -304,42 +325,97 @@ CASES = {
     # name: (builder(tmp) -> path, expected message fragment)
     "too small": (lambda d: write_bytes(d / "f", b"\x01\x02\x03"), "too small to hold"),
     "empty file": (lambda d: write_bytes(d / "f", b""), "0 bytes, too small"),
-    "header too large": (lambda d: write_raw(d / "f", {}, length=100_000_001), "exceeds the 100000000-byte"),
-    "header past end": (lambda d: write_raw(d / "f", {}, length=4096), "runs past the end of the file"),
+    "header too large": (
+        lambda d: write_raw(d / "f", {}, length=100_000_001),
+        "exceeds the 100000000-byte",
+    ),
+    "header past end": (
+        lambda d: write_raw(d / "f", {}, length=4096),
+        "runs past the end of the file",
+    ),
     "invalid utf-8": (lambda d: write_raw(d / "f", b'{"\xff\xfe": 1}'), "not valid UTF-8"),
     "invalid json": (lambda d: write_raw(d / "f", b'{"a": {"dtype": '), "not valid JSON"),
     "trailing garbage in json": (lambda d: write_raw(d / "f", b"{}x"), "not valid JSON"),
-    "nan in json": (lambda d: write_raw(d / "f", b'{"a": {"dtype": "F32", "shape": [NaN], '
-                                                 b'"data_offsets": [0, 4]}}', b"\0" * 4), "not valid JSON"),
+    "nan in json": (
+        lambda d: write_raw(
+            d / "f", b'{"a": {"dtype": "F32", "shape": [NaN], "data_offsets": [0, 4]}}', b"\0" * 4
+        ),
+        "not valid JSON",
+    ),
     "json not an object": (lambda d: write_raw(d / "f", b"[1, 2]"), "must be a JSON object"),
     "entry not an object": (lambda d: write_raw(d / "f", {"a": [1, 2]}), "must be an object"),
-    "metadata not strings": (lambda d: write_raw(d / "f", {"__metadata__": {"k": 1}}), "map strings to strings"),
-    "missing shape": (lambda d: write_raw(d / "f", {"a": {"dtype": "F32", "data_offsets": [0, 4]}}, b"\0" * 4),
-                      "missing 'shape'"),
-    "unknown dtype": (lambda d: write_raw(d / "f", {"a": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}},
-                                          b"\0" * 4), "unknown dtype 'F33'"),
-    "negative dim": (lambda d: write_raw(d / "f", f32({"a": ([-1], [0, 4])}), b"\0" * 4), "invalid shape"),
-    "float dim": (lambda d: write_raw(d / "f", f32({"a": ([1.0], [0, 4])}), b"\0" * 4), "invalid shape"),
-    "bool dim": (lambda d: write_raw(d / "f", f32({"a": ([True], [0, 4])}), b"\0" * 4), "invalid shape"),
-    "three offsets": (lambda d: write_raw(d / "f", f32({"a": ([1], [0, 4, 8])}), b"\0" * 4), "invalid data_offsets"),
-    "negative offset": (lambda d: write_raw(d / "f", f32({"a": ([1], [-4, 0])}), b"\0" * 4), "invalid data_offsets"),
-    "gap between tensors": (lambda d: write_raw(d / "f", f32({"a": ([1], [0, 4]), "b": ([1], [8, 12])}), b"\0" * 12),
-                            "belong to no tensor"),
-    "first tensor not at 0": (lambda d: write_raw(d / "f", f32({"a": ([1], [4, 8])}), b"\0" * 8),
-                              "belong to no tensor"),
-    "overlapping tensors": (lambda d: write_raw(d / "f", f32({"a": ([2], [0, 8]), "b": ([2], [4, 12])}), b"\0" * 12),
-                            "overlap tensor 'a'"),
-    "end before begin": (lambda d: write_raw(d / "f", f32({"a": ([0], [0, 0]), "b": ([1], [8, 4])}), b"\0" * 8),
-                         "end before begin"),
-    "size not dtype x shape": (lambda d: write_raw(d / "f", f32({"a": ([2], [0, 4])}), b"\0" * 4),
-                               "cover 4 bytes but F32 x [2] needs 8 bytes"),
-    "shape overflow": (lambda d: write_raw(d / "f", f32({"a": ([2**40, 2**40], [0, 4])}), b"\0" * 4), "overflows"),
-    "sub-byte misaligned": (lambda d: write_raw(d / "f", {"a": {"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}},
-                                                b"\0" * 2), "byte boundary"),
-    "trailing bytes": (lambda d: write_raw(d / "f", f32({"a": ([1], [0, 4])}), b"\0" * 6),
-                       "2 trailing bytes after the last tensor"),
-    "truncated data": (lambda d: write_raw(d / "f", f32({"a": ([4], [0, 16])}), b"\0" * 10),
-                       "truncated: tensors need 16 bytes of data but only 10"),
+    "metadata not strings": (
+        lambda d: write_raw(d / "f", {"__metadata__": {"k": 1}}),
+        "map strings to strings",
+    ),
+    "missing shape": (
+        lambda d: write_raw(d / "f", {"a": {"dtype": "F32", "data_offsets": [0, 4]}}, b"\0" * 4),
+        "missing 'shape'",
+    ),
+    "unknown dtype": (
+        lambda d: write_raw(
+            d / "f", {"a": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4
+        ),
+        "unknown dtype 'F33'",
+    ),
+    "negative dim": (
+        lambda d: write_raw(d / "f", f32({"a": ([-1], [0, 4])}), b"\0" * 4),
+        "invalid shape",
+    ),
+    "float dim": (
+        lambda d: write_raw(d / "f", f32({"a": ([1.0], [0, 4])}), b"\0" * 4),
+        "invalid shape",
+    ),
+    "bool dim": (
+        lambda d: write_raw(d / "f", f32({"a": ([True], [0, 4])}), b"\0" * 4),
+        "invalid shape",
+    ),
+    "three offsets": (
+        lambda d: write_raw(d / "f", f32({"a": ([1], [0, 4, 8])}), b"\0" * 4),
+        "invalid data_offsets",
+    ),
+    "negative offset": (
+        lambda d: write_raw(d / "f", f32({"a": ([1], [-4, 0])}), b"\0" * 4),
+        "invalid data_offsets",
+    ),
+    "gap between tensors": (
+        lambda d: write_raw(d / "f", f32({"a": ([1], [0, 4]), "b": ([1], [8, 12])}), b"\0" * 12),
+        "belong to no tensor",
+    ),
+    "first tensor not at 0": (
+        lambda d: write_raw(d / "f", f32({"a": ([1], [4, 8])}), b"\0" * 8),
+        "belong to no tensor",
+    ),
+    "overlapping tensors": (
+        lambda d: write_raw(d / "f", f32({"a": ([2], [0, 8]), "b": ([2], [4, 12])}), b"\0" * 12),
+        "overlap tensor 'a'",
+    ),
+    "end before begin": (
+        lambda d: write_raw(d / "f", f32({"a": ([0], [0, 0]), "b": ([1], [8, 4])}), b"\0" * 8),
+        "end before begin",
+    ),
+    "size not dtype x shape": (
+        lambda d: write_raw(d / "f", f32({"a": ([2], [0, 4])}), b"\0" * 4),
+        "cover 4 bytes but F32 x [2] needs 8 bytes",
+    ),
+    "shape overflow": (
+        lambda d: write_raw(d / "f", f32({"a": ([2**40, 2**40], [0, 4])}), b"\0" * 4),
+        "overflows",
+    ),
+    "sub-byte misaligned": (
+        lambda d: write_raw(
+            d / "f", {"a": {"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}}, b"\0" * 2
+        ),
+        "byte boundary",
+    ),
+    "trailing bytes": (
+        lambda d: write_raw(d / "f", f32({"a": ([1], [0, 4])}), b"\0" * 6),
+        "2 trailing bytes after the last tensor",
+    ),
+    "truncated data": (
+        lambda d: write_raw(d / "f", f32({"a": ([4], [0, 16])}), b"\0" * 10),
+        "truncated: tensors need 16 bytes of data but only 10",
+    ),
 }
 
 
@@ -360,8 +436,10 @@ def test_malformed_file_is_rejected_like_the_reference(tmp_path: Path, case: str
 
 def test_duplicate_names_are_refused(tmp_path: Path) -> None:
     # Stricter than the reference (which silently keeps the last entry): the file is ambiguous.
-    body = b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, ' \
-           b'"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'
+    body = (
+        b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
+        b'"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'
+    )
     path = write_raw(tmp_path / "dup.safetensors", body, b"\0" * 4)
     with pytest.raises(WeightFormatError, match="names tensor 'a' more than once"):
         read_safetensors(path)
@@ -374,8 +452,13 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_unaligned_offsets_still_read_correctly(tmp_path: Path) -> None:
     # A hand-made file whose f32 tensor starts at an odd address: the reference accepts it.
-    header = {"u": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, **f32({"a": ([2], [1, 9])})}
-    p = write_raw(tmp_path / "odd.safetensors", header, b"\7" + np.array([1.5, -2], np.float32).tobytes())
+    header = {
+        "u": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]},
+        **f32({"a": ([2], [1, 9])}),
+    }
+    p = write_raw(
+        tmp_path / "odd.safetensors", header, b"\7" + np.array([1.5, -2], np.float32).tobytes()
+    )
     assert not reference_rejects(p)
     a = read_safetensors(p)["a"].array
     assert a.flags.aligned and a.tolist() == [1.5, -2.0]

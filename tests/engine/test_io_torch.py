@@ -110,8 +110,13 @@ class _Build:
         self.target, self.state = target, state
 
 
-def torch_like_zip(path: Path, data_pkl: bytes, storages: dict[str, bytes] | None = None,
-                   byteorder: str | None = "little", prefix: str = "archive") -> Path:
+def torch_like_zip(
+    path: Path,
+    data_pkl: bytes,
+    storages: dict[str, bytes] | None = None,
+    byteorder: str | None = "little",
+    prefix: str = "archive",
+) -> Path:
     """A zip laid out exactly like torch.save's (uncompressed entries under one prefix)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
         z.writestr(f"{prefix}/data.pkl", data_pkl)
@@ -123,10 +128,20 @@ def torch_like_zip(path: Path, data_pkl: bytes, storages: dict[str, bytes] | Non
     return path
 
 
-def tensor_v2(storage_type: str, key: str, numel: int, offset: int, size: tuple, stride: tuple) -> _Call:
+def tensor_v2(
+    storage_type: str, key: str, numel: int, offset: int, size: tuple, stride: tuple
+) -> _Call:
     storage = _Persistent(("storage", _Global("torch", storage_type), key, "cpu", numel))
-    return _Call("torch._utils", "_rebuild_tensor_v2", storage, offset, size, stride, False,
-                 _Call("collections", "OrderedDict"))
+    return _Call(
+        "torch._utils",
+        "_rebuild_tensor_v2",
+        storage,
+        offset,
+        size,
+        stride,
+        False,
+        _Call("collections", "OrderedDict"),
+    )
 
 
 # ----------------------------------------------------------------------------- hostile files
@@ -134,14 +149,20 @@ def tensor_v2(storage_type: str, key: str, numel: int, offset: int, size: tuple,
 MARKER_COMMANDS = {
     "os.system": lambda marker: _Call("os", "system", f"touch {marker}"),
     "posix.system": lambda marker: _Call("posix", "system", f"touch {marker}"),
-    "builtins.eval": lambda marker: _Call("builtins", "eval", f"open({str(marker)!r}, 'w').close()"),
-    "builtins.exec": lambda marker: _Call("builtins", "exec", f"open({str(marker)!r}, 'w').close()"),
+    "builtins.eval": lambda marker: _Call(
+        "builtins", "eval", f"open({str(marker)!r}, 'w').close()"
+    ),
+    "builtins.exec": lambda marker: _Call(
+        "builtins", "exec", f"open({str(marker)!r}, 'w').close()"
+    ),
     "subprocess.call": lambda marker: _Call("subprocess", "call", ["touch", str(marker)]),
     "builtins.getattr chain": lambda marker: _Call(
-        "builtins", "getattr", _Global("os", "path"), "join"),
+        "builtins", "getattr", _Global("os", "path"), "join"
+    ),
     "torch.load (real torch function)": lambda marker: _Call("torch", "load", str(marker)),
-    "numpy reconstruct": lambda marker: _Call("numpy.core.multiarray", "_reconstruct",
-                                              _Global("numpy", "ndarray"), (0,), b"b"),
+    "numpy reconstruct": lambda marker: _Call(
+        "numpy.core.multiarray", "_reconstruct", _Global("numpy", "ndarray"), (0,), b"b"
+    ),
 }
 
 
@@ -167,8 +188,18 @@ def test_hostile_payload_is_real(tmp_path: Path) -> None:
 def test_hostile_global_hidden_in_storage_type_is_refused(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     pid = _Persistent(("storage", _Call("os", "system", f"touch {marker}"), "0", "cpu", 1))
-    payload = {"w": _Call("torch._utils", "_rebuild_tensor_v2", pid, 0, (1,), (1,), False,
-                          _Call("collections", "OrderedDict"))}
+    payload = {
+        "w": _Call(
+            "torch._utils",
+            "_rebuild_tensor_v2",
+            pid,
+            0,
+            (1,),
+            (1,),
+            False,
+            _Call("collections", "OrderedDict"),
+        )
+    }
     path = torch_like_zip(tmp_path / "evil.pt", craft_pickle(payload), {"0": b"\0" * 4})
     with pytest.raises(WeightFormatError, match="os.system"):
         read_torch(path)
@@ -184,7 +215,9 @@ def test_hostile_legacy_stream_is_refused(tmp_path: Path) -> None:
         + pickle.dumps({"little_endian": True}, protocol=2)
         + craft_pickle({"w": _Call("os", "system", f"touch {marker}")})
     )
-    with pytest.raises(WeightFormatError, match="refusing to unpickle: the file references os.system"):
+    with pytest.raises(
+        WeightFormatError, match="refusing to unpickle: the file references os.system"
+    ):
         read_torch(path)
     assert not marker.exists()
 
@@ -243,11 +276,17 @@ def test_crafted_checkpoint_reads_without_torch(tmp_path: Path) -> None:
 
 def test_big_endian_archive(tmp_path: Path) -> None:
     values = np.array([1.5, -2.0, 3.25], dtype=np.float32)
-    payload = {"w": tensor_v2("FloatStorage", "0", 3, 0, (3,), (1,)),
-               "h": tensor_v2("BFloat16Storage", "1", 2, 0, (2,), (1,))}
+    payload = {
+        "w": tensor_v2("FloatStorage", "0", 3, 0, (3,), (1,)),
+        "h": tensor_v2("BFloat16Storage", "1", 2, 0, (2,), (1,)),
+    }
     bf16_bits = np.array([0x3FC0, 0xC000], dtype=">u2")  # 1.5, -2.0
-    path = torch_like_zip(tmp_path / "be.bin", craft_pickle(payload),
-                          {"0": values.astype(">f4").tobytes(), "1": bf16_bits.tobytes()}, byteorder="big")
+    path = torch_like_zip(
+        tmp_path / "be.bin",
+        craft_pickle(payload),
+        {"0": values.astype(">f4").tobytes(), "1": bf16_bits.tobytes()},
+        byteorder="big",
+    )
     out = read_torch(path)
     assert out["w"].array.dtype.isnative
     np.testing.assert_array_equal(out["w"].array, values)
@@ -256,28 +295,41 @@ def test_big_endian_archive(tmp_path: Path) -> None:
 
 BAD_ARCHIVES = {
     "storage size mismatch": (
-        {"w": tensor_v2("FloatStorage", "0", 4, 0, (4,), (1,))}, {"0": b"\0" * 12},
-        "holds 12 bytes but the pickle describes 4 elements of FloatStorage (16 bytes)"),
+        {"w": tensor_v2("FloatStorage", "0", 4, 0, (4,), (1,))},
+        {"0": b"\0" * 12},
+        "holds 12 bytes but the pickle describes 4 elements of FloatStorage (16 bytes)",
+    ),
     "tensor past its storage": (
-        {"w": tensor_v2("FloatStorage", "0", 4, 2, (2, 2), (2, 1))}, {"0": b"\0" * 16},
-        "reaches element 5 of a storage that holds 4"),
+        {"w": tensor_v2("FloatStorage", "0", 4, 2, (2, 2), (2, 1))},
+        {"0": b"\0" * 16},
+        "reaches element 5 of a storage that holds 4",
+    ),
     "missing storage entry": (
-        {"w": tensor_v2("FloatStorage", "7", 1, 0, (1,), (1,))}, {},
-        "storage 7 has no archive/data/7 entry"),
+        {"w": tensor_v2("FloatStorage", "7", 1, 0, (1,), (1,))},
+        {},
+        "storage 7 has no archive/data/7 entry",
+    ),
     "negative stride": (
-        {"w": tensor_v2("FloatStorage", "0", 2, 1, (2,), (-1,))}, {"0": b"\0" * 8},
-        "invalid size"),
+        {"w": tensor_v2("FloatStorage", "0", 2, 1, (2,), (-1,))},
+        {"0": b"\0" * 8},
+        "invalid size",
+    ),
     "size/stride rank mismatch": (
-        {"w": tensor_v2("FloatStorage", "0", 2, 0, (2,), (1, 1))}, {"0": b"\0" * 8},
-        "invalid size"),
+        {"w": tensor_v2("FloatStorage", "0", 2, 0, (2,), (1, 1))},
+        {"0": b"\0" * 8},
+        "invalid size",
+    ),
     "float in size": (
-        {"w": tensor_v2("FloatStorage", "0", 2, 0, (2.0,), (1,))}, {"0": b"\0" * 8},
-        "tensor size must be a tuple of integers"),
+        {"w": tensor_v2("FloatStorage", "0", 2, 0, (2.0,), (1,))},
+        {"0": b"\0" * 8},
+        "tensor size must be a tuple of integers",
+    ),
     "not a storage": (
-        {"w": _Call("torch._utils", "_rebuild_tensor_v2", "0", 0, (1,), (1,), False, None)}, {},
-        "not a storage"),
-    "bad persistent id": (
-        {"w": _Persistent(("module", "x"))}, {}, "unsupported persistent id"),
+        {"w": _Call("torch._utils", "_rebuild_tensor_v2", "0", 0, (1,), (1,), False, None)},
+        {},
+        "not a storage",
+    ),
+    "bad persistent id": ({"w": _Persistent(("module", "x"))}, {}, "unsupported persistent id"),
     "no tensors": ({"epoch": 3}, {}, "holds no tensors"),
 }
 
@@ -327,7 +379,9 @@ try:
     import torch
 except ImportError:  # the reference extra is not installed
     torch = None
-needs_torch = pytest.mark.skipif(torch is None, reason="torch (the reference writer) is not installed")
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="torch (the reference writer) is not installed"
+)
 
 
 def _state_dict() -> OrderedDict:
@@ -360,7 +414,12 @@ def _as_numpy(t) -> np.ndarray:
     if t.dtype == torch.bfloat16:
         return t.detach().view(torch.int16).numpy().view(np.uint16)
     if t.dtype in (torch.uint16, torch.uint32):
-        return t.detach().to(torch.int64).numpy().astype({torch.uint16: np.uint16, torch.uint32: np.uint32}[t.dtype])
+        return (
+            t.detach()
+            .to(torch.int64)
+            .numpy()
+            .astype({torch.uint16: np.uint16, torch.uint32: np.uint32}[t.dtype])
+        )
     return t.detach().numpy()
 
 
@@ -383,11 +442,23 @@ def test_torch_save_state_dict_round_trip(tmp_path: Path, zip_format: bool) -> N
 def test_nested_training_checkpoint(tmp_path: Path) -> None:
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LayerNorm(2))
     path = tmp_path / "ckpt.pt"
-    torch.save({"epoch": 7, "name": "run-1", "state_dict": model.state_dict(),
-                "history": [torch.tensor([0.5, 0.25])]}, path)
+    torch.save(
+        {
+            "epoch": 7,
+            "name": "run-1",
+            "state_dict": model.state_dict(),
+            "history": [torch.tensor([0.5, 0.25])],
+        },
+        path,
+    )
     flat = read_torch(path)
-    assert set(flat) == {"state_dict.0.weight", "state_dict.0.bias", "state_dict.1.weight",
-                         "state_dict.1.bias", "history.0"}
+    assert set(flat) == {
+        "state_dict.0.weight",
+        "state_dict.0.bias",
+        "state_dict.1.weight",
+        "state_dict.1.bias",
+        "history.0",
+    }
     picked = read_torch(path, key="state_dict")
     assert set(picked) == {"0.weight", "0.bias", "1.weight", "1.bias"}
     np.testing.assert_array_equal(picked["0.weight"].array, model[0].weight.detach().numpy())
@@ -434,7 +505,13 @@ def test_reader_never_imports_torch(tmp_path: Path) -> None:
         f"out = read_torch({str(path)!r}); "
         "assert 'torch' not in sys.modules, 'engine.io imported torch'; print(len(out))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(len(_state_dict()))

@@ -39,7 +39,9 @@ def write_model_folder(folder: Path, marker: float = 1.0, bin_too: bool = True) 
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps({"model_type": "vision-encoder-decoder"}))
-    (folder / "preprocessor_config.json").write_text(json.dumps({"size": {"height": 32, "width": 32}}))
+    (folder / "preprocessor_config.json").write_text(
+        json.dumps({"size": {"height": 32, "width": 32}})
+    )
     (folder / "generation_config.json").write_text(json.dumps({"decoder_start_token_id": 2}))
     (folder / "vocab.json").write_text(json.dumps({"<s>": 0, "</s>": 2, "a": 3}))
     (folder / "merges.txt").write_text("#version: 0.2\n")
@@ -78,8 +80,9 @@ def _make_handler(mirror: Mirror):
         def log_message(self, *args) -> None:  # keep pytest output clean
             pass
 
-        def _send(self, status: int, body: bytes = b"", headers: dict | None = None,
-                  head: bool = False) -> None:
+        def _send(
+            self, status: int, body: bytes = b"", headers: dict | None = None, head: bool = False
+        ) -> None:
             self.send_response(status)
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -92,8 +95,12 @@ def _make_handler(mirror: Mirror):
             self._send(200, json.dumps(obj).encode(), {"Content-Type": "application/json"})
 
         def _not_found(self, code: str, head: bool = False) -> None:
-            self._send(404, b'{"error": "not found"}', {"X-Error-Code": code,
-                                                        "Content-Type": "application/json"}, head)
+            self._send(
+                404,
+                b'{"error": "not found"}',
+                {"X-Error-Code": code, "Content-Type": "application/json"},
+                head,
+            )
 
         def _lookup(self, repo: str, rev: str):
             revisions = mirror.repos.get(repo)
@@ -117,19 +124,31 @@ def _make_handler(mirror: Mirror):
                     return self._not_found(error)
                 commit, folder = found
                 if not rest or rest[0] == "revision":
-                    return self._json({
-                        "id": repo, "modelId": repo, "sha": commit, "private": False,
-                        "siblings": [{"rfilename": f} for f in mirror.files(folder)],
-                    })
+                    return self._json(
+                        {
+                            "id": repo,
+                            "modelId": repo,
+                            "sha": commit,
+                            "private": False,
+                            "siblings": [{"rfilename": f} for f in mirror.files(folder)],
+                        }
+                    )
                 if rest[0] == "tree":
                     entries = []
                     for name in mirror.files(folder):
                         data = (folder / name).read_bytes()
-                        entry = {"type": "file", "path": name, "size": len(data),
-                                 "oid": _git_blob_sha1(data)}
+                        entry = {
+                            "type": "file",
+                            "path": name,
+                            "size": len(data),
+                            "oid": _git_blob_sha1(data),
+                        }
                         if _is_lfs(name):
-                            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(),
-                                            "size": len(data), "pointerSize": 134}
+                            entry["lfs"] = {
+                                "oid": hashlib.sha256(data).hexdigest(),
+                                "size": len(data),
+                                "pointerSize": 134,
+                            }
                         entries.append(entry)
                     return self._json(entries)
             if len(parts) >= 5 and parts[2] == "resolve":
@@ -143,8 +162,12 @@ def _make_handler(mirror: Mirror):
                     return self._not_found("EntryNotFound", head)
                 data = file.read_bytes()
                 etag = hashlib.sha256(data).hexdigest() if _is_lfs(name) else _git_blob_sha1(data)
-                headers = {"X-Repo-Commit": commit, "ETag": f'"{etag}"',
-                           "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
+                headers = {
+                    "X-Repo-Commit": commit,
+                    "ETag": f'"{etag}"',
+                    "Content-Type": "application/octet-stream",
+                    "Accept-Ranges": "bytes",
+                }
                 if _is_lfs(name):
                     headers["X-Linked-Etag"] = f'"{etag}"'
                     headers["X-Linked-Size"] = str(len(data))
@@ -175,9 +198,21 @@ def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     home = tmp_path / "hf_home"
     monkeypatch.setenv("HF_HOME", str(home))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HF_TOKEN",
-                 "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
-                 "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+    for name in (
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HF_HUB_OFFLINE",
+        "HF_ENDPOINT",
+        "HF_TOKEN",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     # huggingface_hub froze HF_HUB_OFFLINE when first imported; make that snapshot match
@@ -197,8 +232,12 @@ def mirror(tmp_path: Path, hub_env: Path, monkeypatch: pytest.MonkeyPatch) -> It
     no_weights.mkdir(parents=True)
     (no_weights / "config.json").write_text("{}")
     repos = {
-        REPO_ID: {"main": (COMMIT, main), COMMIT: (COMMIT, main), "v1": (COMMIT_V1, v1),
-                  COMMIT_V1: (COMMIT_V1, v1)},
+        REPO_ID: {
+            "main": (COMMIT, main),
+            COMMIT: (COMMIT, main),
+            "v1": (COMMIT_V1, v1),
+            COMMIT_V1: (COMMIT_V1, v1),
+        },
         "acme/bin-only": {"main": (COMMIT, only_bin), COMMIT: (COMMIT, only_bin)},
         "acme/no-weights": {"main": (COMMIT, no_weights), COMMIT: (COMMIT, no_weights)},
     }
@@ -220,15 +259,23 @@ def test_download_from_mirror_into_standard_cache(mirror: Mirror, hub_env: Path,
     assert folder == hub_env / "models--acme--trocr-tiny" / "snapshots" / COMMIT
     assert is_model_folder(folder)
     fetched = sorted(p.name for p in folder.iterdir())
-    assert fetched == ["config.json", "generation_config.json", "merges.txt", "model.safetensors",
-                       "preprocessor_config.json", "vocab.json"]  # no .bin, flax, README
+    assert fetched == [
+        "config.json",
+        "generation_config.json",
+        "merges.txt",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "vocab.json",
+    ]  # no .bin, flax, README
     from engine.io import read_safetensors
 
     assert read_safetensors(folder / "model.safetensors")["w"].array[0, 0] == 1.0
     # The standard cache layout: refs/main -> commit, so offline lookups work later.
     assert (hub_env / "models--acme--trocr-tiny" / "refs" / "main").read_text() == COMMIT
     gets = [p for m, p in mirror.requests if m == "GET" and "/resolve/" in p]
-    assert not any(p.endswith(("flax_model.msgpack", "pytorch_model.bin", "README.md")) for p in gets)
+    assert not any(
+        p.endswith(("flax_model.msgpack", "pytorch_model.bin", "README.md")) for p in gets
+    )
     assert any(p == f"/api/models/{REPO_ID}/revision/main" for _, p in mirror.requests)
     assert capsys.readouterr().err == ""  # progress=False prints nothing
 
@@ -248,7 +295,9 @@ def test_revision_and_bin_fallback(mirror: Mirror, hub_env: Path) -> None:
 
     assert read_safetensors(v1 / "model.safetensors")["w"].array[0, 0] == 2.0
     only_bin = download_model("acme/bin-only", progress=False)
-    assert (only_bin / "pytorch_model.bin").is_file() and not (only_bin / "model.safetensors").exists()
+    assert (only_bin / "pytorch_model.bin").is_file() and not (
+        only_bin / "model.safetensors"
+    ).exists()
 
 
 def test_explicit_cache_dir(mirror: Mirror, tmp_path: Path) -> None:
@@ -299,7 +348,11 @@ def _make_proxy(log: list[str], upstream_port: int, host_alias: str):
                 return
             conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
             path = target.path + (f"?{target.query}" if target.query else "")
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "host")}
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() not in ("proxy-connection", "host")
+            }
             conn.request(self.command, path, headers=headers)
             response = conn.getresponse()
             body = response.read()
@@ -318,7 +371,9 @@ def _make_proxy(log: list[str], upstream_port: int, host_alias: str):
     return Proxy
 
 
-def test_download_goes_through_proxy_variables(mirror: Mirror, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_goes_through_proxy_variables(
+    mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The endpoint's host name only exists inside the proxy (".test" never resolves), so
     # the download succeeds only if HTTP_PROXY is honoured.
     upstream_port = int(mirror.url.rsplit(":", 1)[1])
@@ -342,7 +397,9 @@ def test_download_goes_through_proxy_variables(mirror: Mirror, monkeypatch: pyte
 # ----------------------------------------------------------------------------- offline
 
 
-def test_offline_uses_cache_and_sends_nothing(mirror: Mirror, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_uses_cache_and_sends_nothing(
+    mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
     online = download_model(REPO_ID, progress=False)
     mirror.requests.clear()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -351,10 +408,14 @@ def test_offline_uses_cache_and_sends_nothing(mirror: Mirror, monkeypatch: pytes
     assert mirror.requests == []
 
 
-def test_offline_without_cache_is_a_clear_error(mirror: Mirror, monkeypatch: pytest.MonkeyPatch,
-                                                hub_env: Path) -> None:
+def test_offline_without_cache_is_a_clear_error(
+    mirror: Mirror, monkeypatch: pytest.MonkeyPatch, hub_env: Path
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(HubError, match=rf"{REPO_ID} is not in the local cache \({hub_env}\) and HF_HUB_OFFLINE is set"):
+    with pytest.raises(
+        HubError,
+        match=rf"{REPO_ID} is not in the local cache \({hub_env}\) and HF_HUB_OFFLINE is set",
+    ):
         download_model(REPO_ID, progress=False)
     assert mirror.requests == []
 
@@ -373,7 +434,10 @@ def test_resolve_rejects_incomplete_folder_and_files(tmp_path: Path, hub_env: Pa
     folder.mkdir()
     (folder / "config.json").write_text("{}")
     assert not is_model_folder(folder)
-    with pytest.raises(ModelNotFoundError, match="not a model folder \\(missing model.safetensors or pytorch_model.bin\\)"):
+    with pytest.raises(
+        ModelNotFoundError,
+        match="not a model folder \\(missing model.safetensors or pytorch_model.bin\\)",
+    ):
         resolve_model(str(folder))
     with pytest.raises(ModelNotFoundError, match="is a file"):
         resolve_model(str(folder / "config.json"))
@@ -390,7 +454,9 @@ def test_resolve_hub_id_from_cache_without_network(mirror: Mirror) -> None:
 
 
 def test_resolve_unknown_specs(mirror: Mirror, hub_env: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match=f"download it first with: tablescribe model download {REPO_ID}"):
+    with pytest.raises(
+        ModelNotFoundError, match=f"download it first with: tablescribe model download {REPO_ID}"
+    ):
         resolve_model(REPO_ID)
     with pytest.raises(ModelNotFoundError, match="--revision v1"):
         resolve_model(f"{REPO_ID}@v1")
