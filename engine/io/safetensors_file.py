@@ -21,7 +21,6 @@ is ambiguous.
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
 import uuid
@@ -227,9 +226,15 @@ def _validate_layout(path: str, header: dict[str, Any]) -> tuple[dict[str, Tenso
             )
         start = info.end
         previous = info
-        numel = math.prod(info.shape)
+        # Multiply left to right and fail on the first product past u64, exactly like the
+        # reference's checked_mul fold (so [2**40, 2**40, 0] overflows there and here).
+        numel = 1
+        overflow = False
+        for dim in info.shape:
+            numel *= dim
+            overflow = overflow or numel > _U64_MAX
         nbits = numel * DTYPES[info.dtype].bits
-        if numel > _U64_MAX or nbits > _U64_MAX:
+        if overflow or nbits > _U64_MAX:
             raise WeightFormatError(
                 path, f"{where} shape {list(info.shape)} overflows the size computation"
             )

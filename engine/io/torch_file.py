@@ -24,6 +24,7 @@ The old tar layout (torch < 0.4) is recognised and refused with a clear message.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import struct
@@ -429,10 +430,17 @@ def _read_legacy(path: str) -> tuple[Any, str]:
             raise _Refused(path, f"storage {key} is used with two different types")
         return cached
 
+    not_a_checkpoint = (
+        "not a PyTorch checkpoint (neither a torch zip archive nor the legacy format)"
+    )
     with open(path, "rb") as f:
         header = RestrictedUnpickler(f, path)
-        if _unpickle(path, header) != _LEGACY_MAGIC:
-            raise WeightFormatError(path, "not a PyTorch checkpoint (bad magic number)")
+        try:
+            magic = header.load()
+        except Exception:  # noqa: BLE001 -- any failure here means "some other file"
+            magic = None
+        if type(magic) is not int or magic != _LEGACY_MAGIC:
+            raise WeightFormatError(path, not_a_checkpoint)
         protocol = _unpickle(path, header)
         if protocol != _LEGACY_PROTOCOL:
             raise WeightFormatError(path, f"unsupported legacy protocol version {protocol!r:.40}")
@@ -498,7 +506,7 @@ def _materialize(path: str, name: str, record: _TensorRecord, byteorder: str) ->
         raise WeightFormatError(
             path, f"{where} has an invalid size {size} / stride {stride} / offset {offset}"
         )
-    numel = int(np.prod(size, dtype=np.int64)) if size else 1
+    numel = math.prod(size)
     if numel == 0:
         array = np.empty(size, dtype)
     else:
@@ -509,16 +517,21 @@ def _materialize(path: str, name: str, record: _TensorRecord, byteorder: str) ->
                 f"{where} (size {size}, stride {stride}, offset {offset}) reaches element {last} "
                 f"of a storage that holds {typed.size}",
             )
-        contiguous = tuple(int(np.prod(size[i + 1 :], dtype=np.int64)) for i in range(len(size)))
+        contiguous = tuple(math.prod(size[i + 1 :]) for i in range(len(size)))
         if all(d == 1 or s == c for d, s, c in zip(size, stride, contiguous)):
             array = typed[offset : offset + numel].reshape(size)  # zero-copy
         else:
-            array = np.lib.stride_tricks.as_strided(
-                typed[offset:],
-                shape=size,
-                strides=[s * dtype.itemsize for s in stride],
-                writeable=False,
-            ).copy()
+            try:  # an expanded (stride-0) tensor: materialise it, within reason
+                array = np.lib.stride_tricks.as_strided(
+                    typed[offset:],
+                    shape=size,
+                    strides=[s * dtype.itemsize for s in stride],
+                    writeable=False,
+                ).copy()
+            except (ValueError, MemoryError) as e:
+                raise WeightFormatError(
+                    path, f"{where} of size {size} cannot be materialised: {e}"
+                ) from None
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     elif not array.flags.aligned:
@@ -526,18 +539,25 @@ def _materialize(path: str, name: str, record: _TensorRecord, byteorder: str) ->
     return RawTensor(array, record.dtype)
 
 
-def _collect(path: str, obj: Any, prefix: str, out: dict[str, _TensorRecord]) -> None:
+def _collect(
+    path: str, obj: Any, prefix: str, out: dict[str, _TensorRecord], seen: set[int] | None = None
+) -> None:
     """Tensors of a (nested) checkpoint by dotted name; other values (epoch, config) are skipped."""
+    seen = set() if seen is None else seen
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in seen:  # pickles can build a container that contains itself
+            raise WeightFormatError(path, f"the checkpoint's containers form a cycle at {prefix!r}")
+        seen = seen | {id(obj)}
     if isinstance(obj, _TensorRecord):
         if prefix in out:
             raise WeightFormatError(path, f"two tensors flatten to the same name {prefix!r}")
         out[prefix] = obj
     elif isinstance(obj, dict):
         for key, value in obj.items():
-            _collect(path, value, f"{prefix}.{key}" if prefix else str(key), out)
+            _collect(path, value, f"{prefix}.{key}" if prefix else str(key), out, seen)
     elif isinstance(obj, (list, tuple)):
         for i, value in enumerate(obj):
-            _collect(path, value, f"{prefix}.{i}" if prefix else str(i), out)
+            _collect(path, value, f"{prefix}.{i}" if prefix else str(i), out, seen)
 
 
 def read_torch(path: str | os.PathLike[str], key: str | None = None) -> dict[str, RawTensor]:
@@ -551,12 +571,9 @@ def read_torch(path: str | os.PathLike[str], key: str | None = None) -> dict[str
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise WeightFormatError(path, "no such file")
-    with open(path, "rb") as f:
-        head = f.read(16)
+    # The order torch.load tries: zip archive, then the tar layout, then the legacy stream.
     if zipfile.is_zipfile(path):
         obj, byteorder = _read_zip(path)
-    elif head.startswith(b"\x80\x02\x8a\x0a" + _LEGACY_MAGIC.to_bytes(10, "little")):
-        obj, byteorder = _read_legacy(path)
     elif _is_tar(path):
         raise WeightFormatError(
             path,
@@ -564,9 +581,7 @@ def read_torch(path: str | os.PathLike[str], key: str | None = None) -> dict[str
             "re-save the checkpoint with a current torch.save",
         )
     else:
-        raise WeightFormatError(
-            path, "not a PyTorch checkpoint (neither a torch zip archive nor the legacy format)"
-        )
+        obj, byteorder = _read_legacy(path)
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
             keys = list(obj)[:20] if isinstance(obj, dict) else []

@@ -402,6 +402,10 @@ CASES = {
         lambda d: write_raw(d / "f", f32({"a": ([2**40, 2**40], [0, 4])}), b"\0" * 4),
         "overflows",
     ),
+    "shape overflow before a zero dim": (
+        lambda d: write_raw(d / "f", f32({"a": ([2**40, 2**40, 0], [0, 0])})),
+        "overflows",
+    ),
     "sub-byte misaligned": (
         lambda d: write_raw(
             d / "f", {"a": {"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}}, b"\0" * 2

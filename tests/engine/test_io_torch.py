@@ -331,6 +331,11 @@ BAD_ARCHIVES = {
     ),
     "bad persistent id": ({"w": _Persistent(("module", "x"))}, {}, "unsupported persistent id"),
     "no tensors": ({"epoch": 3}, {}, "holds no tensors"),
+    "absurd expansion": (
+        {"w": tensor_v2("FloatStorage", "0", 1, 0, (2**40, 2**40), (0, 0))},
+        {"0": b"\0" * 4},
+        "cannot be materialised",
+    ),
 }
 
 
@@ -360,6 +365,14 @@ def test_not_a_checkpoint(tmp_path: Path) -> None:
         read_torch(truncated)
     with pytest.raises(WeightFormatError, match="no such file"):
         read_torch(tmp_path / "absent.bin")
+
+
+def test_self_containing_checkpoint(tmp_path: Path) -> None:
+    cyclic: list = []
+    cyclic.append(cyclic)
+    path = torch_like_zip(tmp_path / "cycle.bin", pickle.dumps({"a": cyclic}, protocol=2))
+    with pytest.raises(WeightFormatError, match="form a cycle at 'a.0'"):
+        read_torch(path)
 
 
 def test_legacy_tar_format_is_refused_clearly(tmp_path: Path) -> None:
@@ -424,11 +437,15 @@ def _as_numpy(t) -> np.ndarray:
 
 
 @needs_torch
-@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
-def test_torch_save_state_dict_round_trip(tmp_path: Path, zip_format: bool) -> None:
+@pytest.mark.parametrize(
+    ("zip_format", "protocol"),
+    [(True, 2), (False, 2), (True, 4), (False, 5)],
+    ids=["zip", "legacy", "zip-protocol4", "legacy-protocol5"],
+)
+def test_torch_save_state_dict_round_trip(tmp_path: Path, zip_format: bool, protocol: int) -> None:
     sd = _state_dict()
     path = tmp_path / "pytorch_model.bin"
-    torch.save(sd, path, _use_new_zipfile_serialization=zip_format)
+    torch.save(sd, path, _use_new_zipfile_serialization=zip_format, pickle_protocol=protocol)
     out = read_torch(path)
     assert list(out) == list(sd)
     for name, t in sd.items():
