@@ -158,16 +158,11 @@ def _recognizer_for(task: Task) -> Any:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line for a report or a terminal: our errors already name the file and
-    the problem; anything else also gets its type."""
+    """One line for a report or a terminal. Our own errors (table, ocr, engine, app)
+    already name the file and the problem; anything else also gets its type."""
     text = " ".join(str(exc).split())
-    known = (ExportError, ModelLoadError) + _page_errors()
-    return text if isinstance(exc, known) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
-
-
-def _page_errors() -> tuple[type[BaseException], ...]:
-    from table.pages import PageLoadError
-    return (PageLoadError,)
+    ours = type(exc).__module__.split(".")[0] in ("app", "table", "ocr", "engine")
+    return text if ours and text else f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
 def convert_one(task: Task, cell_progress: pipeline.Progress | None = None) -> ReportRow:
@@ -405,6 +400,8 @@ class _Journal:
         self.entries: dict[str, dict] = {} if fresh else self._read(path)
         try:
             self._fh = open(path, "w" if fresh else "a", encoding="utf-8")
+            if not fresh and self._fh.tell() > 0 and not path.read_bytes().endswith(b"\n"):
+                self._fh.write("\n")  # end a line cut short, or the next entry joins it
         except OSError as exc:
             raise ExportError(path, f"cannot write the batch journal ({exc.strerror or exc})") from exc
 
@@ -412,15 +409,15 @@ class _Journal:
     def _read(path: Path) -> dict[str, dict]:
         entries: dict[str, dict] = {}
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            data = path.read_bytes()
+        except OSError:
             return entries
-        for line in text.splitlines():
+        for line in data.splitlines():
             try:
-                entry = json.loads(line)
+                entry = json.loads(line.decode("utf-8"))
                 entries[entry["row"]["file"]] = entry
             except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a kill
+                continue  # a line cut short by a kill, or damaged: that file is redone
         return entries
 
     def finished(self, task: Task) -> ReportRow | None:

@@ -119,9 +119,7 @@ class Pipeline:
     # ----------------------------------------------------------------- steps
 
     def _analyse(self, page: Page) -> PageResult:
-        structure = find_tables(page.image)
-        for table in structure.tables:
-            table.page = page.index
+        structure = find_tables(page.image, page=page.index)
         height, width = structure.image.shape[:2]
         return PageResult(source=page.source, page=page.index, tables=list(structure.tables),
                           width=width, height=height, image=structure.image,
