@@ -1,0 +1,387 @@
+"""Strided elementwise kernels: unary, binary (arithmetic and comparisons), where.
+
+Inputs are read in place through their strides — a broadcast operand has stride 0
+and is never materialised. Before a kernel runs, the output shape and the input
+strides are *coalesced*: adjacent dims that every operand walks contiguously are
+merged, so (32,630,12,32)+(32,1,1,32) becomes (32, 7560, 32) with strides (32,0,1)
+for the right operand. The kernels take at most 4 such dims; the innermost is a
+loop with fast paths for unit stride and stride 0, the outer ones are split into
+tasks for numba's thread pool.
+
+Small tensors (below PARALLEL_MIN elements) and integer dtypes go to numpy
+ufuncs instead: for them the thread-pool launch and argument preparation cost
+more than the arithmetic. Kernels are generated per op code by closures, which
+numba compiles (and caches on disk) separately, with the op folded in as a
+constant so each inner loop vectorises.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import PARALLEL_MIN
+from . import fastmath as fm
+
+# ---- op codes ----
+ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, EQ, NE, LT, LE, GT, GE = range(13)
+COMPARISONS = (EQ, NE, LT, LE, GT, GE)
+
+(NEG, EXP, LOG, SQRT, RSQRT, TANH, RELU, GELU, GELU_TANH, SIGMOID, ABS, SIN, COS, SIGN,
+ GELU_GRAD, GELU_TANH_GRAD, COPY, RECIP, SQUARE) = range(19)
+
+_SQRT1_2 = 0.7071067811865476
+_SQRT_2_OVER_PI = 0.7978845608028654
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+@njit(inline="always")
+def binop(code, x, y):
+    if code == ADD:
+        return x + y
+    elif code == SUB:
+        return x - y
+    elif code == MUL:
+        return x * y
+    elif code == DIV:
+        return x / y
+    elif code == POW:
+        return x ** y
+    elif code == MAXIMUM:  # NaN propagates, as in numpy/torch
+        return x if (x >= y or x != x) else y
+    elif code == MINIMUM:
+        return x if (x <= y or x != x) else y
+    elif code == EQ:
+        return x == y
+    elif code == NE:
+        return x != y
+    elif code == LT:
+        return x < y
+    elif code == LE:
+        return x <= y
+    elif code == GT:
+        return x > y
+    else:
+        return x >= y
+
+
+@njit(inline="always")
+def unop(code, x):
+    one = fm.like(x, 1.0)
+    half = fm.like(x, 0.5)
+    zero = fm.like(x, 0.0)
+    if code == NEG:
+        return -x
+    elif code == EXP:
+        return fm.exp(x)
+    elif code == LOG:
+        return np.log(x)
+    elif code == SQRT:
+        return np.sqrt(x)
+    elif code == RSQRT:
+        return one / np.sqrt(x)
+    elif code == TANH:
+        return fm.tanh(x)
+    elif code == RELU:
+        return x if (x > zero or x != x) else zero
+    elif code == GELU:
+        return half * x * (one + fm.erf(x * fm.like(x, _SQRT1_2)))
+    elif code == GELU_TANH:
+        k = fm.like(x, _SQRT_2_OVER_PI)
+        return half * x * (one + fm.tanh(k * (x + fm.like(x, 0.044715) * x * x * x)))
+    elif code == SIGMOID:
+        return one / (one + fm.exp(-x))
+    elif code == ABS:
+        return abs(x)
+    elif code == SIN:
+        return np.sin(x)
+    elif code == COS:
+        return np.cos(x)
+    elif code == SIGN:
+        return one if x > zero else (-one if x < zero else x * zero)
+    elif code == GELU_GRAD:  # d/dx x*Phi(x) = Phi(x) + x*phi(x)
+        cdf = half * (one + fm.erf(x * fm.like(x, _SQRT1_2)))
+        return cdf + x * fm.like(x, _INV_SQRT_2PI) * fm.exp(-half * x * x)
+    elif code == GELU_TANH_GRAD:
+        k = fm.like(x, _SQRT_2_OVER_PI)
+        c = fm.like(x, 0.044715)
+        t = fm.tanh(k * (x + c * x * x * x))
+        return half * (one + t) + half * x * (one - t * t) * k * (one + fm.like(x, 3.0) * c * x * x)
+    elif code == COPY:
+        return x
+    elif code == RECIP:
+        return one / x
+    else:  # SQUARE
+        return x * x
+
+
+# ---- spans: the innermost loop of every kernel, with stride fast paths ----
+
+@njit(inline="always")
+def _binary_span(code, a, pa, sa, b, pb, sb, out, po, j0, j1):
+    if sa == 1 and sb == 1:
+        for j in range(j0, j1):
+            out[po + j] = binop(code, a[pa + j], b[pb + j])
+    elif sa == 1 and sb == 0:
+        y = b[pb]
+        for j in range(j0, j1):
+            out[po + j] = binop(code, a[pa + j], y)
+    elif sa == 0 and sb == 1:
+        x = a[pa]
+        for j in range(j0, j1):
+            out[po + j] = binop(code, x, b[pb + j])
+    else:
+        for j in range(j0, j1):
+            out[po + j] = binop(code, a[pa + j * sa], b[pb + j * sb])
+
+
+@njit(inline="always")
+def _unary_span(code, a, pa, sa, out, po, j0, j1):
+    if sa == 1:
+        for j in range(j0, j1):
+            out[po + j] = unop(code, a[pa + j])
+    else:
+        for j in range(j0, j1):
+            out[po + j] = unop(code, a[pa + j * sa])
+
+
+def make_binary_kernel(code: int):
+    @njit(cache=True, parallel=True, error_model="numpy")
+    def binary_kernel(a, ao, ast, b, bo, bst, out, shape, chunk):
+        n1 = shape[1]
+        n2 = shape[2]
+        n3 = shape[3]
+        nch = (n3 + chunk - 1) // chunk
+        for t in prange(shape[0] * n1 * n2 * nch):
+            r = t // nch
+            j0 = (t - r * nch) * chunk
+            j1 = min(n3, j0 + chunk)
+            i2 = r % n2
+            q = r // n2
+            i1 = q % n1
+            i0 = q // n1
+            pa = ao + i0 * ast[0] + i1 * ast[1] + i2 * ast[2]
+            pb = bo + i0 * bst[0] + i1 * bst[1] + i2 * bst[2]
+            _binary_span(code, a, pa, ast[3], b, pb, bst[3], out, r * n3, j0, j1)
+    return binary_kernel
+
+
+def make_unary_kernel(code: int):
+    @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+    def unary_kernel(a, ao, ast, out, shape, chunk):
+        n1 = shape[1]
+        n2 = shape[2]
+        n3 = shape[3]
+        nch = (n3 + chunk - 1) // chunk
+        for t in prange(shape[0] * n1 * n2 * nch):
+            r = t // nch
+            j0 = (t - r * nch) * chunk
+            j1 = min(n3, j0 + chunk)
+            i2 = r % n2
+            q = r // n2
+            i1 = q % n1
+            i0 = q // n1
+            pa = ao + i0 * ast[0] + i1 * ast[1] + i2 * ast[2]
+            _unary_span(code, a, pa, ast[3], out, r * n3, j0, j1)
+    return unary_kernel
+
+
+def make_unary_flat_kernel(code: int):
+    """Serial kernel over contiguous 1-D data, for small tensors of ops numpy lacks."""
+    @njit(cache=True, fastmath={"contract"}, error_model="numpy")
+    def unary_flat_kernel(a, out):
+        for j in range(a.shape[0]):
+            out[j] = unop(code, a[j])
+    return unary_flat_kernel
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def where_kernel(c, co, cst, a, ao, ast, b, bo, bst, out, shape, chunk):
+    n1 = shape[1]
+    n2 = shape[2]
+    n3 = shape[3]
+    nch = (n3 + chunk - 1) // chunk
+    for t in prange(shape[0] * n1 * n2 * nch):
+        r = t // nch
+        j0 = (t - r * nch) * chunk
+        j1 = min(n3, j0 + chunk)
+        i2 = r % n2
+        q = r // n2
+        i1 = q % n1
+        i0 = q // n1
+        pc = co + i0 * cst[0] + i1 * cst[1] + i2 * cst[2]
+        pa = ao + i0 * ast[0] + i1 * ast[1] + i2 * ast[2]
+        pb = bo + i0 * bst[0] + i1 * bst[1] + i2 * bst[2]
+        sc = cst[3]
+        sa = ast[3]
+        sb = bst[3]
+        po = r * n3
+        for j in range(j0, j1):
+            out[po + j] = a[pa + j * sa] if c[pc + j * sc] != 0 else b[pb + j * sb]
+
+
+_BINARY_KERNELS: dict[int, object] = {}
+_UNARY_KERNELS: dict[int, object] = {}
+_UNARY_FLAT_KERNELS: dict[int, object] = {}
+
+
+def _binary_kernel(code):
+    k = _BINARY_KERNELS.get(code)
+    if k is None:
+        k = _BINARY_KERNELS[code] = make_binary_kernel(code)
+    return k
+
+
+def _unary_kernel(code):
+    k = _UNARY_KERNELS.get(code)
+    if k is None:
+        k = _UNARY_KERNELS[code] = make_unary_kernel(code)
+    return k
+
+
+def _unary_flat_kernel(code):
+    k = _UNARY_FLAT_KERNELS.get(code)
+    if k is None:
+        k = _UNARY_FLAT_KERNELS[code] = make_unary_flat_kernel(code)
+    return k
+
+
+# ---- numpy equivalents for the small-tensor path ----
+
+_NP_BINARY = {ADD: np.add, SUB: np.subtract, MUL: np.multiply, DIV: np.true_divide,
+              POW: np.power, MAXIMUM: np.maximum, MINIMUM: np.minimum, EQ: np.equal,
+              NE: np.not_equal, LT: np.less, LE: np.less_equal, GT: np.greater,
+              GE: np.greater_equal}
+_NP_UNARY = {NEG: np.negative, EXP: np.exp, LOG: np.log, SQRT: np.sqrt, TANH: np.tanh,
+             ABS: np.abs, SIN: np.sin, COS: np.cos, SIGN: np.sign, COPY: np.copyto,
+             RECIP: np.reciprocal, SQUARE: np.square}
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_I64 = np.dtype(np.int64)
+
+
+# ---- preparing strided operands ----
+
+def _operand(x, out_shape):
+    """(flat buffer, element offset, strides broadcast to out_shape) of a Tensor or scalar."""
+    if not hasattr(x, "_layout"):
+        return x, 0, (0,) * len(out_shape)
+    lay = x._layout
+    lead = len(out_shape) - len(lay.shape)
+    strides = [0] * lead
+    for n, s, m in zip(lay.shape, lay.strides, out_shape[lead:]):
+        strides.append(s if n == m else 0)
+    return x._storage.buf, lay.offset, strides
+
+
+def coalesce(shape, strides_list):
+    """Merge dims that every operand walks contiguously; drop size-1 dims."""
+    out_shape: list[int] = []
+    out_strides: list[list[int]] = [[] for _ in strides_list]
+    for k, n in enumerate(shape):
+        if n == 1:
+            continue
+        if out_shape and all(st[k] * n == ost[-1] for st, ost in zip(strides_list, out_strides)):
+            out_shape[-1] *= n
+            for st, ost in zip(strides_list, out_strides):
+                ost[-1] = st[k]
+        else:
+            out_shape.append(n)
+            for st, ost in zip(strides_list, out_strides):
+                ost.append(st[k])
+    return out_shape, out_strides
+
+
+def _plan(out_shape, operands):
+    """Kernel arguments for operands (Tensors or numpy scalars), or None if > 4 dims remain."""
+    prepared = [_operand(x, out_shape) for x in operands]
+    shape, strides = coalesce(out_shape, [p[2] for p in prepared])
+    if len(shape) > 4:
+        return None
+    pad = 4 - len(shape)
+    shape4 = np.array([1] * pad + shape, dtype=np.int64)
+    args = []
+    for (buf, off, _), st in zip(prepared, strides):
+        if not isinstance(buf, np.ndarray):  # python scalar: a 1-element buffer, stride 0
+            buf = np.asarray(buf).reshape(1)
+        args.extend((buf, off, np.array([0] * pad + st, dtype=np.int64)))
+    n3 = int(shape4[3])
+    rows = int(shape4[0] * shape4[1] * shape4[2])
+    chunk = n3 if rows >= 64 else max(1024, -(-n3 * rows // 64))
+    return args, shape4, chunk
+
+
+def _np_arg(x, dtype):
+    return x.np if hasattr(x, "_layout") else dtype.type(x)
+
+
+def binary(code: int, a, b, out_shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """a `op` b for Tensors (or a python scalar as one side) of compute dtype `dtype`."""
+    out_dt = np.dtype(np.uint8) if code in COMPARISONS else dtype
+    n = math.prod(out_shape)
+    if n >= PARALLEL_MIN and dtype in _FLOATS:
+        if not hasattr(a, "_layout"):
+            a = dtype.type(a)
+        if not hasattr(b, "_layout"):
+            b = dtype.type(b)
+        plan = _plan(out_shape, (a, b))
+        if plan is not None:
+            args, shape4, chunk = plan
+            out = np.empty(out_shape, dtype=out_dt)
+            _binary_kernel(code)(*args, out.reshape(-1), shape4, chunk)
+            return out
+    out = np.empty(out_shape, dtype=out_dt)
+    with np.errstate(all="ignore"):
+        _NP_BINARY[code](_np_arg(a, dtype), _np_arg(b, dtype), out=out, casting="unsafe")
+    return out
+
+
+def unary(code: int, x) -> np.ndarray:
+    """op(x) for a Tensor of a compute dtype."""
+    dtype = x._storage.buf.dtype
+    shape = x._layout.shape
+    n = math.prod(shape)
+    if n >= PARALLEL_MIN and dtype in _FLOATS:
+        plan = _plan(shape, (x,))
+        if plan is not None:
+            args, shape4, chunk = plan
+            out = np.empty(shape, dtype=dtype)
+            _unary_kernel(code)(*args, out.reshape(-1), shape4, chunk)
+            return out
+    out = np.empty(shape, dtype=dtype)
+    fn = _NP_UNARY.get(code)
+    if fn is not None:
+        with np.errstate(all="ignore"):
+            fn(out, x.np) if code == COPY else fn(x.np, out=out)
+        return out
+    if code == RELU:
+        np.maximum(x.np, 0, out=out)
+        return out
+    if dtype not in _FLOATS:
+        raise TypeError(f"unary op {code} needs a float tensor, got {dtype}")
+    _unary_flat_kernel(code)(np.ascontiguousarray(x.np).reshape(-1), out.reshape(-1))
+    return out
+
+
+def where(cond, a, b, out_shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """cond ? a : b with broadcasting; cond is a u8 Tensor, a/b Tensors or scalars."""
+    n = math.prod(out_shape)
+    if n >= PARALLEL_MIN and dtype in _FLOATS:
+        a_ = a if hasattr(a, "_layout") else dtype.type(a)
+        b_ = b if hasattr(b, "_layout") else dtype.type(b)
+        plan = _plan(out_shape, (cond, a_, b_))
+        if plan is not None:
+            args, shape4, chunk = plan
+            out = np.empty(out_shape, dtype=dtype)
+            where_kernel(*args, out.reshape(-1), shape4, chunk)
+            return out
+    out = np.empty(out_shape, dtype=dtype)
+    np.copyto(out, np.where(cond.np, _np_arg(a, dtype), _np_arg(b, dtype)), casting="unsafe")
+    return out
+
+
+def copy(x) -> np.ndarray:
+    """A C-contiguous copy of a strided Tensor (parallel for large float data)."""
+    return unary(COPY, x)

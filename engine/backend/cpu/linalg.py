@@ -1,0 +1,131 @@
+"""Matrix products and convolution on the CPU.
+
+GEMMs go to the BLAS that numpy links (np.matmul picks sgemm/dgemm and handles
+transposed or row-strided operands without copying); everything around them is
+numba: the bias/GELU epilogue and im2col/col2im for convolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import PARALLEL_MIN
+from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_rows_serial
+
+__all__ = ["matmul", "linear", "conv2d", "conv2d_backward", "NO_ACT", "GELU_ERF", "GELU_TANH"]
+
+
+def matmul(a, b) -> np.ndarray:
+    """Batched matmul with broadcast batch dims (both operands at least 2-D)."""
+    return np.matmul(a.np, b.np)
+
+
+def epilogue(y: np.ndarray, bias: np.ndarray | None, act: int) -> None:
+    """y[r, :] = act(y[r, :] + bias) in place; y is C-contiguous 2-D."""
+    if bias is None:
+        if act == NO_ACT:
+            return
+        bias = np.zeros(y.shape[1], dtype=y.dtype)
+    bias = np.ascontiguousarray(bias, dtype=y.dtype)
+    if y.size >= PARALLEL_MIN and y.shape[0] > 1:
+        bias_act_rows_parallel(y, bias, act)
+    else:
+        bias_act_rows_serial(y, bias, act)
+
+
+def linear(x, w, b=None, act: int = NO_ACT) -> np.ndarray:
+    """act(x @ w.T + b) with x (..., in), w (out, in) as in PyTorch."""
+    xa = x.np
+    wa = w.np
+    lead = xa.shape[:-1]
+    x2 = xa.reshape(-1, xa.shape[-1])
+    y = np.matmul(x2, wa.T)
+    epilogue(y, None if b is None else b.np, act)
+    return y.reshape(lead + (wa.shape[0],))
+
+
+# ---- convolution: im2col + GEMM ----
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    """cols[n, (c*kh + i)*kw + j, oi*ow + oj] = x[n, c, oi*sh - ph + i, oj*sw - pw + j] (0 outside)."""
+    N, C, H, W = x.shape
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for oi in range(oh):
+                    ii = oi * sh - ph + i
+                    base = oi * ow
+                    if ii < 0 or ii >= H:
+                        for oj in range(ow):
+                            cols[n, row, base + oj] = 0
+                        continue
+                    for oj in range(ow):
+                        jj = oj * sw - pw + j
+                        if jj >= 0 and jj < W:
+                            cols[n, row, base + oj] = x[n, c, ii, jj]
+                        else:
+                            cols[n, row, base + oj] = 0
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
+    """The adjoint of im2col: accumulate columns back into image positions (x zeroed)."""
+    N, C, H, W = x.shape
+    for nc in prange(N * C):  # each (n, c) plane is written by one task only
+        n = nc // C
+        c = nc % C
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for oi in range(oh):
+                    ii = oi * sh - ph + i
+                    if ii < 0 or ii >= H:
+                        continue
+                    for oj in range(ow):
+                        jj = oj * sw - pw + j
+                        if jj >= 0 and jj < W:
+                            x[n, c, ii, jj] += cols[n, row, oi * ow + oj]
+
+
+def _out_size(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
+
+
+def _cols(xa: np.ndarray, kh, kw, stride, padding):
+    N, C, H, W = xa.shape
+    oh = _out_size(H, kh, stride[0], padding[0])
+    ow = _out_size(W, kw, stride[1], padding[1])
+    cols = np.empty((N, C * kh * kw, oh * ow), dtype=xa.dtype)
+    im2col(np.ascontiguousarray(xa), kh, kw, stride[0], stride[1], padding[0], padding[1], oh, ow,
+           cols)
+    return cols, oh, ow
+
+
+def conv2d(x, w, b=None, stride=(1, 1), padding=(1, 1)) -> np.ndarray:
+    """NCHW convolution: x (N, C, H, W), w (O, C, kh, kw) -> (N, O, oh, ow)."""
+    wa = w.np
+    O, C, kh, kw = wa.shape
+    cols, oh, ow = _cols(x.np, kh, kw, stride, padding)
+    y = np.matmul(wa.reshape(O, C * kh * kw), cols)  # (N, O, L)
+    if b is not None:
+        y += b.np.reshape(1, O, 1)
+    return y.reshape(y.shape[0], O, oh, ow)
+
+
+def conv2d_backward(x, w, g, stride, padding):
+    """(grad_x, grad_w) of conv2d for output gradient g (N, O, oh, ow)."""
+    xa, wa = x.np, w.np
+    O, C, kh, kw = wa.shape
+    cols, oh, ow = _cols(xa, kh, kw, stride, padding)
+    g3 = np.ascontiguousarray(g.np).reshape(g.shape[0], O, oh * ow)
+    gw = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(wa.shape)
+    gcols = np.matmul(wa.reshape(O, C * kh * kw).T, g3)
+    gx = np.zeros(xa.shape, dtype=xa.dtype)
+    col2im(np.ascontiguousarray(gcols), kh, kw, stride[0], stride[1], padding[0], padding[1],
+           oh, ow, gx)
+    return gx, np.ascontiguousarray(gw)

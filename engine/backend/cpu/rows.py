@@ -1,0 +1,184 @@
+"""Row kernels: softmax, log_softmax, layer_norm, the bias(+GELU) epilogue of a GEMM
+and the masked, scaled softmax of attention.
+
+Each works on a C-contiguous (rows, n) array, one row per task; the parallel
+variant spreads rows over numba's threads and the serial one avoids the
+thread-pool launch for the small tensors of token-by-token decoding. The per-row
+bodies are shared (inlined) between both variants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import fastmath as fm
+
+_FM = {"nsz", "arcp", "contract", "reassoc"}  # no 'nnan'/'ninf': -inf masks must work
+
+
+@njit(inline="always")
+def _softmax_row(x, out, r, log):
+    n = x.shape[1]
+    m = x[r, 0]
+    for j in range(1, n):
+        m = max(m, x[r, j])
+    if m == -np.inf:  # fully masked row: stays finite
+        m = fm.like(m, 0.0)
+    s = fm.like(m, 0.0)
+    if log:
+        for j in range(n):
+            s += fm.exp(x[r, j] - m)
+        lse = m + np.log(s)
+        for j in range(n):
+            out[r, j] = x[r, j] - lse
+    else:
+        for j in range(n):
+            e = fm.exp(x[r, j] - m)
+            out[r, j] = e
+            s += e
+        inv = fm.like(m, 1.0) / s
+        for j in range(n):
+            out[r, j] *= inv
+
+
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
+def softmax_rows_parallel(x, out, log):
+    for r in prange(x.shape[0]):
+        _softmax_row(x, out, r, log)
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def softmax_rows_serial(x, out, log):
+    for r in range(x.shape[0]):
+        _softmax_row(x, out, r, log)
+
+
+@njit(inline="always")
+def _layer_norm_row(x, w, b, out, mean, rstd, r, eps, affine):
+    n = x.shape[1]
+    s = fm.acc_zero(x[r, 0])
+    for j in range(n):
+        s += x[r, j]
+    mu = s / n
+    v = fm.acc_zero(x[r, 0])
+    for j in range(n):
+        d = x[r, j] - mu
+        v += d * d
+    inv = 1.0 / np.sqrt(v / n + eps)
+    mean[r] = mu
+    rstd[r] = inv
+    mu_t = fm.like(x[r, 0], mu)
+    inv_t = fm.like(x[r, 0], inv)
+    if affine:
+        for j in range(n):
+            out[r, j] = (x[r, j] - mu_t) * inv_t * w[j] + b[j]
+    else:
+        for j in range(n):
+            out[r, j] = (x[r, j] - mu_t) * inv_t
+
+
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
+def layer_norm_rows_parallel(x, w, b, out, mean, rstd, eps, affine):
+    for r in prange(x.shape[0]):
+        _layer_norm_row(x, w, b, out, mean, rstd, r, eps, affine)
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def layer_norm_rows_serial(x, w, b, out, mean, rstd, eps, affine):
+    for r in range(x.shape[0]):
+        _layer_norm_row(x, w, b, out, mean, rstd, r, eps, affine)
+
+
+# ---- GEMM epilogues: y[r, :] = act(y[r, :] + bias), in place ----
+
+NO_ACT, GELU_ERF, GELU_TANH = 0, 1, 2
+
+
+@njit(inline="always")
+def _epilogue_row(y, bias, r, act):
+    n = y.shape[1]
+    half = fm.like(y[r, 0], 0.5)
+    one = fm.like(y[r, 0], 1.0)
+    if act == NO_ACT:
+        for j in range(n):
+            y[r, j] += bias[j]
+    elif act == GELU_ERF:
+        c = fm.like(y[r, 0], 0.7071067811865476)
+        for j in range(n):
+            v = y[r, j] + bias[j]
+            y[r, j] = half * v * (one + fm.erf(v * c))
+    else:
+        k = fm.like(y[r, 0], 0.7978845608028654)
+        c = fm.like(y[r, 0], 0.044715)
+        for j in range(n):
+            v = y[r, j] + bias[j]
+            y[r, j] = half * v * (one + fm.tanh(k * (v + c * v * v * v)))
+
+
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
+def bias_act_rows_parallel(y, bias, act):
+    for r in prange(y.shape[0]):
+        _epilogue_row(y, bias, r, act)
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def bias_act_rows_serial(y, bias, act):
+    for r in range(y.shape[0]):
+        _epilogue_row(y, bias, r, act)
+
+
+# ---- attention: softmax(scale * scores + mask) over the last dim, in place ----
+
+@njit(inline="always")
+def _attn_row(s, mask, r, scale, causal, has_mask):
+    # s: (B, H, Tq, Tk) scores, row r = flattened (b, h, i); mask: a broadcast 4-D view.
+    # `scale` has the scores' dtype, so float32 rows stay float32.
+    B, H, Tq, Tk = s.shape
+    i = r % Tq
+    q = r // Tq
+    h = q % H
+    bb = q // H
+    zero = fm.like(scale, 0.0)
+    limit = Tk
+    if causal:  # query i sees keys up to i + (Tk - Tq)
+        limit = max(0, min(Tk, i + Tk - Tq + 1))
+    row = s[bb, h, i]
+    m = fm.like(scale, -np.inf)
+    if has_mask:
+        mrow = mask[bb, h, i]
+        for j in range(limit):
+            v = row[j] * scale + mrow[j]
+            row[j] = v
+            m = max(m, v)
+    else:
+        for j in range(limit):
+            v = row[j] * scale
+            row[j] = v
+            m = max(m, v)
+    if m == -np.inf:  # every key masked: the row becomes zeros, not NaN
+        m = zero
+    tot = zero
+    for j in range(limit):
+        e = fm.exp(row[j] - m)
+        row[j] = e
+        tot += e
+    inv = fm.like(scale, 1.0) / tot if tot > zero else zero
+    for j in range(limit):
+        row[j] *= inv
+    for j in range(limit, Tk):
+        row[j] = zero
+
+
+@njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
+def attn_softmax_parallel(s, mask, scale, causal, has_mask):
+    B, H, Tq, Tk = s.shape
+    for r in prange(B * H * Tq):
+        _attn_row(s, mask, r, scale, causal, has_mask)
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def attn_softmax_serial(s, mask, scale, causal, has_mask):
+    B, H, Tq, Tk = s.shape
+    for r in range(B * H * Tq):
+        _attn_row(s, mask, r, scale, causal, has_mask)

@@ -1,0 +1,133 @@
+"""matmul (batched, broadcast batch dims, numpy's 1-D rules), linear and the fused
+linear+GELU used by transformer MLPs."""
+
+from __future__ import annotations
+
+from ..autograd import _mode
+from ..backend.cpu import linalg as cpu_la
+from ..dtype import f32, promote
+from ..tensor import Tensor
+from .registry import register_op
+
+__all__ = ["matmul", "linear", "linear_gelu"]
+
+
+def _matmul_bw(node, out, g):
+    a, b = node.inputs
+    ga = matmul(g, b.mT) if a.requires_grad else None  # summed over broadcast batch dims
+    gb = matmul(a.mT, g) if b.requires_grad else None  # by the autograd driver
+    return ga, gb
+
+
+MATMUL = register_op("matmul", cpu=cpu_la.matmul, backward=_matmul_bw,
+                     doc="batched matrix product of >= 2-D tensors")
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    if not isinstance(b, Tensor) or not isinstance(a, Tensor):
+        raise TypeError("matmul needs two tensors")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: both arguments need at least one dimension")
+    if a.dtype is not b.dtype:
+        dt = promote(a.dtype, b.dtype)
+        a, b = a.to(dt), b.to(dt)
+    if a.dtype.is_half:
+        return matmul(a.to(f32), b.to(f32)).to(a.dtype)
+    if a.ndim == 1 or b.ndim == 1:  # numpy rules: promote, multiply, drop the added dim
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        out = matmul(a2, b2)
+        if b.ndim == 1:
+            out = out.squeeze(-1)
+        if a.ndim == 1:
+            out = out.squeeze(-2 if b.ndim > 1 else -1)
+        return out
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+                         f"({a.shape[-1]} != {b.shape[-2]})")
+    if a.device is not b.device:
+        raise ValueError(f"matmul: tensors on different devices ({a.device} and {b.device})")
+    device = a._storage.device
+    out = Tensor._from_backend(MATMUL.kernel(device)(a, b), a.dtype, device)
+    if _mode.enabled and (a.requires_grad or b.requires_grad):
+        out._record(MATMUL, (a, b), {})
+    return out
+
+
+def _linear_grads(x: Tensor, w: Tensor, b, g: Tensor):
+    in_f, out_f = w.shape[1], w.shape[0]
+    g2 = g.reshape(-1, out_f)
+    gx = matmul(g, w) if x.requires_grad else None
+    gw = matmul(g2.mT, x.reshape(-1, in_f)) if w.requires_grad else None
+    gb = g2.sum(0) if b is not None and b.requires_grad else None
+    return gx, gw, gb
+
+
+def _linear_bw(node, out, g):
+    x, w, *rest = node.inputs
+    gx, gw, gb = _linear_grads(x, w, rest[0] if rest else None, g)
+    return (gx, gw, gb) if rest else (gx, gw)
+
+
+def _linear_gelu_bw(node, out, g):
+    x, w, *rest = node.inputs
+    b = rest[0] if rest else None
+    pre = linear(x, w, b)  # recomputed rather than kept alive through the whole step
+    from .elementwise import GELU_GRAD, GELU_TANH_GRAD, unary
+    code = GELU_TANH_GRAD if node.attrs["approximate"] == "tanh" else GELU_GRAD
+    gpre = g * unary(code, pre)
+    gx, gw, gb = _linear_grads(x, w, b, gpre)
+    return (gx, gw, gb) if rest else (gx, gw)
+
+
+def _linear_cpu(x, w, b=None):
+    return cpu_la.linear(x, w, b, cpu_la.NO_ACT)
+
+
+def _linear_gelu_cpu(x, w, b=None, approximate="none"):
+    act = cpu_la.GELU_TANH if approximate == "tanh" else cpu_la.GELU_ERF
+    return cpu_la.linear(x, w, b, act)
+
+
+LINEAR = register_op("linear", cpu=_linear_cpu, backward=_linear_bw,
+                     doc="x @ w.T + b (w: (out, in)), bias added in a fused epilogue")
+LINEAR_GELU = register_op("linear_gelu", cpu=_linear_gelu_cpu, backward=_linear_gelu_bw,
+                          doc="gelu(x @ w.T + b), bias and GELU fused into one pass")
+
+
+def _check_linear(x: Tensor, w: Tensor, b):
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight {w.shape} "
+                         f"(expects last dim {w.shape[1]})")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias of shape {b.shape} does not match {w.shape[0]} outputs")
+
+
+def _linear_op(op, x: Tensor, w: Tensor, b, attrs: dict) -> Tensor:
+    _check_linear(x, w, b)
+    dt = x.dtype
+    if w.dtype is not dt or (b is not None and b.dtype is not dt) or dt.is_half or not dt.is_float:
+        cd = f32 if (dt.is_half or not dt.is_float) else dt
+        out = _linear_op(op, x.to(cd), w.to(cd), None if b is None else b.to(cd), attrs)
+        return out.to(dt) if dt.is_half else out
+    device = x._storage.device
+    inputs = (x, w) if b is None else (x, w, b)
+    out = Tensor._from_backend(op.kernel(device)(*inputs, **attrs), dt, device)
+    if _mode.enabled and any(t.requires_grad for t in inputs):
+        out._record(op, inputs, attrs)
+    return out
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """x @ w.T + b with w of shape (out, in), like torch.nn.functional.linear."""
+    return _linear_op(LINEAR, x, w, b, {})
+
+
+def linear_gelu(x: Tensor, w: Tensor, b: Tensor | None = None,
+                approximate: str = "none") -> Tensor:
+    """gelu(linear(x, w, b)) with the bias add and GELU fused after the GEMM."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _linear_op(LINEAR_GELU, x, w, b, {"approximate": approximate})

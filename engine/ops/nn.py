@@ -1,0 +1,258 @@
+"""Neural-network ops with their own kernels: softmax, log_softmax, layer_norm,
+conv2d and fused scaled-dot-product attention."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import _mode
+from ..backend.cpu import PARALLEL_MIN
+from ..backend.cpu import linalg as cpu_la
+from ..backend.cpu import rows as cpu_rows
+from ..dtype import f32, u8
+from ..layout import normalize_dim
+from ..tensor import Tensor
+from .registry import register_op
+
+__all__ = ["softmax", "log_softmax", "layer_norm", "conv2d", "attention"]
+
+
+def _rows_view(x: Tensor, n: int) -> np.ndarray:
+    """x as a C-contiguous (rows, n) numpy array (copies only strided input)."""
+    return np.ascontiguousarray(x.np).reshape(-1, n)
+
+
+# ---- softmax / log_softmax over the last dim ----
+
+def _softmax_cpu(x, log=False):
+    n = x.shape[-1]
+    a = _rows_view(x, n)
+    out = np.empty_like(a)
+    if a.size >= PARALLEL_MIN and a.shape[0] > 1:
+        cpu_rows.softmax_rows_parallel(a, out, log)
+    else:
+        cpu_rows.softmax_rows_serial(a, out, log)
+    return out.reshape(x.shape)
+
+
+def _softmax_bw(node, out, g):
+    return (out * (g - (g * out).sum(-1, keepdim=True)),)
+
+
+def _log_softmax_bw(node, out, g):
+    return (g - out.exp() * g.sum(-1, keepdim=True),)
+
+
+SOFTMAX = register_op("softmax", cpu=_softmax_cpu, backward=_softmax_bw,
+                      doc="softmax over the last dim")
+LOG_SOFTMAX = register_op("log_softmax", cpu=lambda x: _softmax_cpu(x, log=True),
+                          backward=_log_softmax_bw, doc="log_softmax over the last dim")
+
+
+def _softmax_like(op, x: Tensor, dim: int) -> Tensor:
+    if x.ndim == 0:
+        x = x.reshape(1)
+        return _softmax_like(op, x, 0).reshape(())
+    dim = normalize_dim(dim, x.ndim)
+    if dim != x.ndim - 1:  # work on the last dim through views
+        return _softmax_like(op, x.transpose(dim, -1), -1).transpose(dim, -1)
+    if not x.dtype.is_float:
+        x = x.to(f32)
+    if x.dtype.is_half:
+        return _softmax_like(op, x.to(f32), -1).to(x.dtype)
+    device = x._storage.device
+    out = Tensor._from_backend(op.kernel(device)(x), x.dtype, device)
+    if x.requires_grad and _mode.enabled:
+        out._record(op, (x,), {})
+    return out
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return _softmax_like(SOFTMAX, x, dim)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return _softmax_like(LOG_SOFTMAX, x, dim)
+
+
+# ---- layer_norm ----
+
+def _layer_norm_cpu(x, w=None, b=None, n=1, eps=1e-5):
+    a = _rows_view(x, n)
+    out = np.empty_like(a)
+    mean = np.empty(a.shape[0], dtype=np.float64)
+    rstd = np.empty(a.shape[0], dtype=np.float64)
+    affine = w is not None
+    wa = np.ascontiguousarray(w.np).reshape(-1) if affine else np.ones(n, a.dtype)
+    ba = np.ascontiguousarray(b.np).reshape(-1) if b is not None else np.zeros(n, a.dtype)
+    if a.size >= PARALLEL_MIN and a.shape[0] > 1:
+        cpu_rows.layer_norm_rows_parallel(a, wa, ba, out, mean, rstd, eps, True)
+    else:
+        cpu_rows.layer_norm_rows_serial(a, wa, ba, out, mean, rstd, eps, True)
+    return out.reshape(x.shape), mean.astype(a.dtype), rstd.astype(a.dtype)
+
+
+def _layer_norm_bw(node, out, g):
+    x = node.inputs[0]
+    w = node.inputs[1] if len(node.inputs) > 1 else None
+    b = node.inputs[2] if len(node.inputs) > 2 else None
+    n = node.attrs["n"]
+    mean, rstd = node.saved  # (rows, 1) tensors
+    x2 = x.reshape(-1, n)
+    g2 = g.reshape(-1, n)
+    xhat = (x2 - mean) * rstd
+    dxhat = g2 * w.reshape(1, n) if w is not None else g2
+    gx = None
+    if x.requires_grad:
+        gx = rstd * (dxhat - dxhat.mean(-1, keepdim=True)
+                     - xhat * (dxhat * xhat).mean(-1, keepdim=True))
+        gx = gx.reshape(x.shape)
+    gw = (g2 * xhat).sum(0).reshape(w.shape) if w is not None and w.requires_grad else None
+    gb = g2.sum(0).reshape(b.shape) if b is not None and b.requires_grad else None
+    return (gx, gw, gb)[:len(node.inputs)]
+
+
+LAYER_NORM = register_op("layer_norm", cpu=_layer_norm_cpu, backward=_layer_norm_bw,
+                         doc="normalise over the trailing dims, then scale and shift")
+
+
+def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
+                         f"normalized_shape {normalized_shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != normalized_shape:
+            raise ValueError(f"layer_norm: {name} of shape {p.shape}, expected {normalized_shape}")
+    dt = x.dtype
+    if dt.is_half or not dt.is_float:
+        cd = f32
+        out = layer_norm(x.to(cd), normalized_shape, None if weight is None else weight.to(cd),
+                         None if bias is None else bias.to(cd), eps)
+        return out.to(dt) if dt.is_half else out
+    weight = weight.to(dt) if weight is not None else None
+    bias = bias.to(dt) if bias is not None else None
+    if weight is None and bias is not None:
+        from ..creation import ones
+        weight = ones(normalized_shape, dtype=dt, device=x.device)
+    n = math.prod(normalized_shape)
+    inputs = tuple(t for t in (x, weight, bias) if t is not None)
+    device = x._storage.device
+    y, mean, rstd = LAYER_NORM.kernel(device)(*inputs, n=n, eps=float(eps))
+    out = Tensor._from_backend(y, dt, device)
+    if _mode.enabled and any(t.requires_grad for t in inputs):
+        saved = (Tensor._from_backend(mean.reshape(-1, 1), dt, device),
+                 Tensor._from_backend(rstd.reshape(-1, 1), dt, device))
+        out._record(LAYER_NORM, inputs, {"n": n, "eps": eps}, saved)
+    return out
+
+
+# ---- conv2d ----
+
+def _pair(v) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(int(i) for i in v)
+    if len(v) != 2:
+        raise ValueError(f"expected an int or a pair, got {v}")
+    return v
+
+
+def _conv2d_backward_cpu(x, w, g, stride, padding):
+    return cpu_la.conv2d_backward(x, w, g, stride, padding)
+
+
+CONV2D_BACKWARD = register_op("conv2d_backward", cpu=_conv2d_backward_cpu,
+                              doc="(grad_x, grad_w) of conv2d")
+
+
+def _conv2d_bw(node, out, g):
+    x, w, *rest = node.inputs
+    device = x._storage.device
+    gx, gw = CONV2D_BACKWARD.kernel(device)(x, w, g, **node.attrs)
+    gx = Tensor._from_backend(gx, x.dtype, device) if x.requires_grad else None
+    gw = Tensor._from_backend(gw, w.dtype, device) if w.requires_grad else None
+    if rest:
+        gb = g.sum((0, 2, 3)) if rest[0].requires_grad else None
+        return gx, gw, gb
+    return gx, gw
+
+
+CONV2D = register_op("conv2d", cpu=lambda x, w, b=None, stride=(1, 1), padding=(0, 0):
+                     cpu_la.conv2d(x, w, b, stride, padding), backward=_conv2d_bw,
+                     doc="NCHW 2-D convolution (im2col + GEMM)")
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+           padding=0) -> Tensor:
+    """x (N, C, H, W) * weight (O, C, kh, kw) -> (N, O, oh, ow)."""
+    stride, padding = _pair(stride), _pair(padding)
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"conv2d expects 4-D input and weight, got {x.shape} and {weight.shape}")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: input has {x.shape[1]} channels, weight expects "
+                         f"{weight.shape[1]}")
+    if min(stride) < 1 or min(padding) < 0:
+        raise ValueError("conv2d: stride must be >= 1 and padding >= 0")
+    kh, kw = weight.shape[2:]
+    if x.shape[2] + 2 * padding[0] < kh or x.shape[3] + 2 * padding[1] < kw:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} larger than padded input {x.shape[2:]}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"conv2d: bias of shape {bias.shape}, expected ({weight.shape[0]},)")
+    dt = x.dtype
+    if dt.is_half or not dt.is_float or weight.dtype is not dt:
+        cd = f32 if (dt.is_half or not dt.is_float) else dt
+        out = conv2d(x.to(cd), weight.to(cd), None if bias is None else bias.to(cd), stride,
+                     padding)
+        return out.to(dt) if dt.is_half else out
+    if bias is not None and bias.dtype is not dt:
+        bias = bias.to(dt)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    attrs = {"stride": stride, "padding": padding}
+    device = x._storage.device
+    out = Tensor._from_backend(CONV2D.kernel(device)(*inputs, **attrs), dt, device)
+    if _mode.enabled and any(t.requires_grad for t in inputs):
+        out._record(CONV2D, inputs, attrs)
+    return out
+
+
+# ---- fused attention (inference) ----
+
+def _attention_cpu(q, k, v, mask=None, scale=1.0, causal=False):
+    qa, ka, va = q.np, k.np, v.np
+    scores = np.matmul(qa, np.swapaxes(ka, -1, -2))  # (B, H, Tq, Tk), fresh & contiguous
+    batch_shape = scores.shape
+    if scores.ndim != 4:
+        scores = scores.reshape((1,) * (4 - scores.ndim) + scores.shape)
+    st = scores.dtype.type(scale)
+    if mask is not None:
+        m = np.broadcast_to(mask.np.reshape((1,) * (4 - mask.ndim) + mask.shape), scores.shape)
+        has_mask = True
+    else:
+        m = np.broadcast_to(np.zeros((1, 1, 1, 1), scores.dtype), scores.shape)
+        has_mask = False
+    if scores.size >= PARALLEL_MIN and scores.shape[0] * scores.shape[1] * scores.shape[2] > 1:
+        cpu_rows.attn_softmax_parallel(scores, m, st, causal, has_mask)
+    else:
+        cpu_rows.attn_softmax_serial(scores, m, st, causal, has_mask)
+    return np.matmul(scores.reshape(batch_shape), va)
+
+
+ATTENTION = register_op("attention", cpu=_attention_cpu,
+                        doc="softmax(q k^T * scale + mask) v, fused (inference only)")
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float,
+              causal: bool) -> Tensor:
+    """Fused attention for inference: one buffer of scores, softmax in place."""
+    device = q._storage.device
+    kwargs = {"scale": scale, "causal": causal}
+    if mask is not None:
+        kwargs["mask"] = mask
+    return Tensor._from_backend(ATTENTION.kernel(device)(q, k, v, **kwargs), q.dtype, device)

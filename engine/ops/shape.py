@@ -1,0 +1,357 @@
+"""Shape ops. Views (reshape of compatible data, transpose, permute, narrow,
+squeeze/unsqueeze, broadcast_to, basic indexing) only build a new Layout over the
+same storage; copy, cat and device moves produce new storage."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import _mode
+from ..backend.cpu import elementwise as cpu_ew
+from ..device import Device, cpu
+from ..dtype import bf16, f32_to_bf16_bits, i64, promote, u8
+from ..layout import Layout, normalize_dim  # noqa: F401
+from ..storage import CpuStorage, CudaStorage
+from ..tensor import Tensor
+from .registry import register_op
+
+__all__ = ["reshape", "transpose", "permute", "narrow", "squeeze", "unsqueeze", "broadcast_to",
+           "getitem", "setitem", "copy", "to_device", "cat", "stack", "split"]
+
+
+def _view_op(name: str, backward, doc: str):
+    # Views need no kernel: they run the same on every device.
+    return register_op(name, backward=backward, doc=f"view: {doc}")
+
+
+def _record_view(out: Tensor, x: Tensor, op, attrs) -> Tensor:
+    if x.requires_grad and _mode.enabled:
+        out._record(op, (x,), attrs)
+    return out
+
+
+# ---- reshape ----
+
+def _infer_shape(shape: tuple[int, ...], numel: int, old: tuple[int, ...]) -> tuple[int, ...]:
+    if -1 in shape:
+        if shape.count(-1) > 1:
+            raise ValueError("only one dimension can be -1")
+        known = math.prod(s for s in shape if s != -1)
+        if known == 0 or numel % known:
+            raise ValueError(f"cannot reshape tensor of shape {old} into {shape}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    if math.prod(shape) != numel:
+        raise ValueError(f"cannot reshape tensor of shape {old} ({numel} elements) into {shape}")
+    return shape
+
+
+RESHAPE = _view_op("reshape", lambda node, out, g: (reshape(g, node.inputs[0].shape),),
+                   "same elements, new shape")
+
+
+def reshape(x: Tensor, shape: tuple[int, ...], copy_ok: bool = True) -> Tensor:
+    """A view when the strides allow it, else (copy_ok) a reshaped contiguous copy."""
+    old = x._layout.shape
+    shape = _infer_shape(shape, x._layout.numel(), old)
+    if shape == old:
+        return x
+    lay = x._layout.reshape(shape)
+    if lay is None:
+        if not copy_ok:
+            raise RuntimeError(f"view({shape}) is impossible on a tensor with shape {old} and "
+                               f"strides {x.stride()}; use reshape() (which copies)")
+        return reshape(copy(x), shape)
+    return _record_view(x._view(lay), x, RESHAPE, {})
+
+
+# ---- transpose / permute ----
+
+TRANSPOSE = _view_op("transpose", lambda node, out, g: (transpose(g, *node.attrs["dims"]),),
+                     "swap two dims")
+
+
+def transpose(x: Tensor, d0: int, d1: int) -> Tensor:
+    return _record_view(x._view(x._layout.transpose(d0, d1)), x, TRANSPOSE, {"dims": (d0, d1)})
+
+
+def _permute_bw(node, out, g):
+    dims = node.attrs["dims"]
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return (permute(g, tuple(inverse)),)
+
+
+PERMUTE = _view_op("permute", _permute_bw, "reorder dims")
+
+
+def permute(x: Tensor, dims: tuple[int, ...]) -> Tensor:
+    lay = x._layout.permute(dims)
+    dims = tuple(normalize_dim(d, x.ndim) for d in dims)
+    return _record_view(x._view(lay), x, PERMUTE, {"dims": dims})
+
+
+# ---- narrow / indexing ----
+
+def _slice_scatter_cpu(g, shape, key):
+    out = np.zeros(shape, dtype=g._storage.buf.dtype)
+    out[key] = g.np
+    return out
+
+
+def _slice_scatter_bw(node, out, g):
+    return (getitem(g, node.attrs["key"]),)
+
+
+SLICE_SCATTER = register_op(
+    "slice_scatter", cpu=_slice_scatter_cpu, backward=_slice_scatter_bw,
+    doc="zeros of `shape` with the input written at basic index `key` (backward of views)")
+
+
+def slice_scatter(g: Tensor, shape: tuple[int, ...], key) -> Tensor:
+    device = g._storage.device
+    out = Tensor._from_backend(SLICE_SCATTER.kernel(device)(g, shape=shape, key=key), g.dtype,
+                               device)
+    if g.requires_grad and _mode.enabled:
+        out._record(SLICE_SCATTER, (g,), {"shape": shape, "key": key})
+    return out
+
+
+def _narrow_bw(node, out, g):
+    x = node.inputs[0]
+    dim, start, length = node.attrs["args"]
+    key = (slice(None),) * dim + (slice(start, start + length),)
+    return (slice_scatter(g, x.shape, key),)
+
+
+NARROW = _view_op("narrow", _narrow_bw, "a sub-range of one dim")
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    dim = normalize_dim(dim, x.ndim)
+    if start < 0:
+        start += x.shape[dim]
+    out = x._view(x._layout.narrow(dim, start, length))
+    return _record_view(out, x, NARROW, {"args": (dim, start, length)})
+
+
+def split(x: Tensor, split_size, dim: int = 0) -> list[Tensor]:
+    """Views of consecutive pieces: of size `split_size` (last may be shorter), or of the
+    sizes in a list."""
+    dim = normalize_dim(dim, x.ndim)
+    size = x.shape[dim]
+    if isinstance(split_size, int):
+        if split_size <= 0:
+            raise ValueError("split_size must be positive")
+        sizes = [min(split_size, size - s) for s in range(0, size, split_size)]
+    else:
+        sizes = list(split_size)
+        if sum(sizes) != size:
+            raise ValueError(f"split sizes {sizes} do not add up to {size}")
+    out, start = [], 0
+    for n in sizes:
+        out.append(narrow(x, dim, start, n))
+        start += n
+    return out
+
+
+GETITEM = _view_op("getitem", lambda node, out, g: (
+    slice_scatter(g, node.inputs[0].shape, node.attrs["key"]),), "basic indexing")
+
+
+def _basic_key(key, advanced_positions) -> tuple:
+    """The key with every advanced index replaced by a full slice (for backward)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)):
+            out.append(k)
+        else:
+            out.append(slice(None))
+    return tuple(out)
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    """Basic indexing (ints, slices with positive step, ..., None) gives a view; one
+    integer tensor/list index is applied with index_select."""
+    if isinstance(key, Tensor) and key.dtype is u8 and key.ndim == x.ndim and key.ndim > 0:
+        raise IndexError("boolean mask indexing has a data-dependent shape and is not "
+                         "supported; use masked_fill or where")
+    lay, advanced = x._layout.index(key)
+    if len(advanced) > 1:
+        raise IndexError("at most one tensor/list index is supported per indexing expression")
+    out = x._view(lay)
+    if x.requires_grad and _mode.enabled:
+        out._record(GETITEM, (x,), {"key": _basic_key(key, advanced)})
+    for dim, idx in advanced:
+        from .indexing import index_select
+        from ..creation import tensor
+        if not isinstance(idx, Tensor):
+            idx = tensor(np.asarray(idx), dtype=i64)
+        if idx.ndim != 1:
+            raise IndexError("tensor indices must be 1-D")
+        out = index_select(out, dim, idx)
+    return out
+
+
+def _assign_cpu(dst: Tensor, src):
+    view = dst.np
+    if not view.flags.writeable:
+        raise ValueError("cannot assign into a read-only tensor (e.g. a memory-mapped weight)")
+    if isinstance(src, Tensor):
+        view[...] = src.np
+    elif dst.dtype is bf16:
+        view[...] = f32_to_bf16_bits(np.asarray(src, np.float32).reshape(-1))[0]
+    else:
+        view[...] = src
+    return None
+
+
+ASSIGN = register_op("assign", cpu=_assign_cpu, doc="in-place write into a view (t[key] = v)")
+
+
+def setitem(x: Tensor, key, value) -> None:
+    """In-place `x[key] = value` (value: tensor broadcastable to the slot, or scalar)."""
+    if x.requires_grad and _mode.enabled:
+        raise RuntimeError("in-place assignment into a tensor that requires grad is not "
+                           "supported; do it under engine.no_grad() or on a detached tensor")
+    lay, advanced = x._layout.index(key)
+    if advanced:
+        raise IndexError("assignment supports basic indices only (ints, slices, ..., None)")
+    dst = x._view(lay)
+    if isinstance(value, Tensor):
+        if value.dtype is not x.dtype:
+            value = value.to(x.dtype)
+        if value._storage.device is not x._storage.device:
+            value = value.to(x.device)
+    ASSIGN.kernel(x.device)(dst, value)
+
+
+def _squeeze_bw(node, out, g):
+    return (reshape(g, node.inputs[0].shape),)
+
+
+SQUEEZE = _view_op("squeeze", _squeeze_bw, "drop size-1 dims")
+UNSQUEEZE = _view_op("unsqueeze", _squeeze_bw, "insert a size-1 dim")
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    return _record_view(x._view(x._layout.squeeze(dim)), x, SQUEEZE, {})
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    return _record_view(x._view(x._layout.unsqueeze(dim)), x, UNSQUEEZE, {})
+
+
+def _broadcast_bw(node, out, g):
+    from ..autograd import sum_to_shape
+    return (sum_to_shape(g, node.inputs[0].shape),)
+
+
+BROADCAST = _view_op("broadcast_to", _broadcast_bw, "expand size-1 dims with stride 0")
+
+
+def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    if shape == x.shape:
+        return x
+    return _record_view(x._view(x._layout.broadcast_to(shape)), x, BROADCAST, {})
+
+
+# ---- copies ----
+
+def _copy_cpu(x):
+    return cpu_ew.copy(x)
+
+
+COPY = register_op("copy", cpu=_copy_cpu, backward=lambda node, out, g: (g,),
+                   doc="contiguous copy of a (possibly strided) tensor")
+
+
+def copy(x: Tensor) -> Tensor:
+    device = x._storage.device
+    out = Tensor._from_backend(COPY.kernel(device)(x), x.dtype, device)
+    if x.requires_grad and _mode.enabled:
+        out._record(COPY, (x,), {})
+    return out
+
+
+def _to_device_bw(node, out, g):
+    return (to_device(g, node.inputs[0].device),)
+
+
+TO_DEVICE = register_op("to_device", backward=_to_device_bw, doc="move between devices")
+
+
+def to_device(x: Tensor, device: Device) -> Tensor:
+    if device is x._storage.device:
+        return x
+    if device is cpu:
+        view = CpuStorage(x._storage.to_numpy()).view(x._layout)
+        out = Tensor._from_backend(view.copy(order="C"), x.dtype, cpu)
+    else:
+        src = x if x._storage.device is cpu else to_device(x, cpu)
+        data = np.ascontiguousarray(src.np)
+        out = Tensor(CudaStorage.from_numpy(data, device), Layout.contiguous(x.shape), x.dtype)
+    if x.requires_grad and _mode.enabled:
+        out._record(TO_DEVICE, (x,), {})
+    return out
+
+
+# ---- cat / stack ----
+
+def _cat_cpu(*tensors, dim):
+    return np.concatenate([t.np for t in tensors], axis=dim)
+
+
+def _cat_bw(node, out, g):
+    dim = node.attrs["dim"]
+    grads, start = [], 0
+    for t in node.inputs:
+        n = t.shape[dim]
+        grads.append(narrow(g, dim, start, n) if t.requires_grad else None)
+        start += n
+    return tuple(grads)
+
+
+CAT = register_op("cat", cpu=_cat_cpu, backward=_cat_bw, doc="concatenate along a dim")
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat needs at least one tensor")
+    first = tensors[0]
+    nd = first.ndim
+    if nd == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+    dim = normalize_dim(dim, nd)
+    dt = first.dtype
+    for t in tensors[1:]:
+        if t.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape))
+                               if i != dim):
+            raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
+        if t.device is not first.device:
+            raise ValueError("cat: tensors on different devices")
+        dt = promote(dt, t.dtype)
+    tensors = [t if t.dtype is dt else t.to(dt) for t in tensors]
+    device = first._storage.device
+    out = Tensor._from_backend(CAT.kernel(device)(*tensors, dim=dim), dt, device)
+    if _mode.enabled and any(t.requires_grad for t in tensors):
+        out._record(CAT, tuple(tensors), {"dim": dim})
+    return out
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    nd = tensors[0].ndim
+    if dim < 0:
+        dim += nd + 1
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
