@@ -33,24 +33,25 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 from app import pipeline
 from table.export import FORMATS, ExportError, ExportOptions, write_tables
 from table.export.atomic import atomic_target
 
 __all__ = [
+    "JOURNAL_NAME",
+    "REPORT_FIELDS",
     "BatchReport",
     "Executor",
     "FuturesExecutor",
-    "JOURNAL_NAME",
     "ModelLoadError",
     "ProcessExecutor",
-    "REPORT_FIELDS",
     "ReportRow",
     "SerialExecutor",
     "Task",
@@ -91,7 +92,7 @@ class Task:
     dpi: float = 300
     beams: int = 1
     batch_size: int = 64
-    options: ExportOptions = ExportOptions()
+    options: ExportOptions = field(default_factory=ExportOptions)
     # A picklable callable (model, device) -> recognizer; None = pipeline.load_recognizer.
     recognizer_factory: RecognizerFactory | None = None
 
@@ -181,7 +182,7 @@ def convert_one(task: Task, cell_progress: pipeline.Progress | None = None) -> R
         summary = pipeline.summarize(results)
         return ReportRow(task.file, "ok", summary.tables, summary.cells, summary.mean_confidence,
                          round(time.perf_counter() - start, 3), "", [str(p) for p in outputs])
-    except Exception as exc:  # one bad file never stops the batch
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
         return ReportRow(task.file, "failed", seconds=round(time.perf_counter() - start, 3),
                          error=describe_error(exc))
 
@@ -322,7 +323,7 @@ class FuturesExecutor:
                     yield future.result()
                 except ModelLoadError:
                     raise
-                except Exception as exc:  # the worker, not the file, failed
+                except Exception as exc:  # noqa: BLE001 - the worker, not the file, failed
                     yield on_crash(futures[future], f"the worker failed: {describe_error(exc)}")
         finally:
             for future in futures:
@@ -399,7 +400,8 @@ class _Journal:
         self.path = path
         self.entries: dict[str, dict] = {} if fresh else self._read(path)
         try:
-            self._fh = open(path, "w" if fresh else "a", encoding="utf-8")
+            # Open for the whole batch: one line is appended per finished file.
+            self._fh = open(path, "w" if fresh else "a", encoding="utf-8")  # noqa: SIM115
             if not fresh and self._fh.tell() > 0 and not path.read_bytes().endswith(b"\n"):
                 self._fh.write("\n")  # end a line cut short, or the next entry joins it
         except OSError as exc:
@@ -454,14 +456,13 @@ class _Journal:
 
 def _write_report(out_dir: Path, rows: list[ReportRow], meta: dict[str, Any]) -> tuple[Path, Path]:
     csv_path, json_path = out_dir / REPORT_CSV, out_dir / REPORT_JSON
-    with atomic_target(csv_path) as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\r\n")
-            writer.writerow(REPORT_FIELDS)
-            for r in rows:
-                mean = "" if r.mean_confidence is None else f"{r.mean_confidence:.4f}"
-                writer.writerow([r.file, r.status, r.tables, r.cells, mean, f"{r.seconds:.3f}",
-                                 r.error, ";".join(r.outputs)])
+    with atomic_target(csv_path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(REPORT_FIELDS)
+        for r in rows:
+            mean = "" if r.mean_confidence is None else f"{r.mean_confidence:.4f}"
+            writer.writerow([r.file, r.status, r.tables, r.cells, mean, f"{r.seconds:.3f}",
+                             r.error, ";".join(r.outputs)])
     counts = {s: sum(1 for r in rows if r.status == s) for s in ("ok", "failed", "skipped")}
     document = {**meta, "files": len(rows), **counts, "rows": [r.as_dict() for r in rows]}
     with atomic_target(json_path) as tmp:
@@ -478,7 +479,7 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
               workers: int = 1, resume: bool = False, device: str | None = None,
               model: str | None = None, executor: Executor | None = None,
               progress: FileProgress | None = None, cell_progress: pipeline.Progress | None = None,
-              dpi: float = 300, beams: int = 1, options: ExportOptions = ExportOptions(),
+              dpi: float = 300, beams: int = 1, options: ExportOptions | None = None,
               recognizer_factory: RecognizerFactory | None = None) -> BatchReport:
     """Convert every scan in ``in_dir`` into ``out_dir`` and write the report there.
 
@@ -496,11 +497,11 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
     except OSError as exc:
         raise ExportError(out_root, f"cannot create the output folder ({exc.strerror or exc})") from exc
     tasks = plan_tasks(root, out_root, fmt=fmt, recursive=recursive, model=model, device=device,
-                       dpi=dpi, beams=beams, options=options, recognizer_factory=recognizer_factory)
+                       dpi=dpi, beams=beams, options=options or ExportOptions(), recognizer_factory=recognizer_factory)
     executor = executor or (SerialExecutor() if workers <= 1 else ProcessExecutor(workers))
     journal = _Journal(out_root / JOURNAL_NAME, fresh=not resume)
     meta = {"in_dir": str(root), "out_dir": str(out_root), "format": fmt,
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "started": datetime.now(UTC).isoformat(timespec="seconds")}
 
     rows: dict[str, ReportRow] = {}
     todo = []
@@ -536,7 +537,7 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
     finally:
         journal.close()
         ordered = [rows[t.file] for t in tasks if t.file in rows]
-        meta["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
         meta["interrupted"] = interrupted
         report_csv, report_json = _write_report(out_root, ordered, meta)
     return BatchReport(ordered, report_csv, report_json, interrupted)

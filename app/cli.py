@@ -17,8 +17,8 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from table.export import FORMATS, ExportError, ExportOptions, format_for_path, write_tables
 
@@ -37,7 +37,7 @@ def _version() -> str:
     try:
         from importlib.metadata import version
         return version("tablescribe")
-    except Exception:  # not installed: running from a checkout
+    except Exception:  # noqa: BLE001 - not installed: running from a checkout
         return "0.1.0 (source tree)"
 
 
@@ -109,7 +109,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     bar.refresh()
                 try:
                     pages = engine.convert_file(src, progress=show)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - report the file, go on with the next
                     _error(batch_mod.describe_error(exc))
                     failed = target_failed = True
                     continue
@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except Exception as exc:  # every failure: one line, no traceback unless asked
+    except Exception as exc:  # noqa: BLE001 - every failure: one line, no traceback unless asked
         if debug:
             traceback.print_exc()
         from app.batch import describe_error

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -122,7 +121,7 @@ class Page:
 
 
 def _pt(points: float, dpi: float) -> int:
-    return int(round(points * dpi / 72))
+    return round(points * dpi / 72)
 
 
 def render_page(page: Page, dpi: float = 150) -> tuple[Image.Image, list[dict]]:
@@ -230,7 +229,7 @@ def _scanned(img: Image.Image, scan: Scan, seed: int) -> Image.Image:
 
 # --------------------------------------------------------------------------- the samples
 
-_SCANNED = dict(blur=0.5, grain=2.5, dust=12, shading=10.0, levels=16)
+_SCANNED = {"blur": 0.5, "grain": 2.5, "dust": 12, "shading": 10.0, "levels": 16}
 
 
 def _invoice() -> Page:

@@ -31,17 +31,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable
 
 __all__ = [
+    "KINDS",
     "TypedValue",
     "ValueConventions",
-    "parse_value",
     "infer_conventions",
+    "parse_value",
     "render",
-    "KINDS",
 ]
 
 KINDS = ("int", "decimal", "percent", "currency", "date", "text")
@@ -437,7 +437,7 @@ def _render_number(amount: Decimal, pattern: str, european: bool) -> str:
     return int_digits + (dec_sep + frac_digits if places else "")
 
 
-def render(value: int | float | _dt.date | str, number_format: str | None) -> str:
+def render(value: float | _dt.date | str, number_format: str | None) -> str:
     """How a spreadsheet displays ``value`` under ``number_format``.
 
     Covers the formats ``parse_value`` produces (and "General" for text and plain

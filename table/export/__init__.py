@@ -6,8 +6,8 @@ writers are atomic and never overwrite the file being converted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from table.export.csv import csv_paths, write_csv
 from table.export.options import ExportError, ExportOptions
@@ -36,7 +36,7 @@ def format_for_path(path: str | Path, default: str = "xlsx") -> str:
 
 
 def write_tables(tables: Sequence[Table], path: str | Path, fmt: str | None = None,
-                 options: ExportOptions = ExportOptions(), *,
+                 options: ExportOptions | None = None, *,
                  sheet_names: Sequence[str] | None = None,
                  inputs: Iterable[str | Path] = ()) -> list[Path]:
     """Write ``tables`` as ``fmt`` (default: from the extension of ``path``); return the files."""

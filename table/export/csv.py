@@ -8,8 +8,8 @@ top-left position and the positions it covers are empty, as in ``Table.as_grid``
 from __future__ import annotations
 
 import csv as _csv
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from table.export.atomic import atomic_target, check_target
 from table.export.options import ExportOptions
@@ -23,22 +23,22 @@ def csv_paths(path: str | Path, n_tables: int) -> list[Path]:
                       for i in range(2, n_tables + 1)]
 
 
-def write_csv(tables: Sequence[Table], path: str | Path, options: ExportOptions = ExportOptions(),
+def write_csv(tables: Sequence[Table], path: str | Path, options: ExportOptions | None = None,
               *, inputs: Iterable[str | Path] = ()) -> list[Path]:
     """Write one CSV file per table, each atomically; return the paths written.
 
     With no tables, ``path`` is written empty so that the result of a conversion
     is always there. Raises ExportError naming the file that cannot be written.
     """
+    options = options or ExportOptions()
     inputs = list(inputs)
     paths = csv_paths(path, len(tables))
     for target in paths:  # refuse before anything is written
         check_target(target, inputs)
     encoding = "utf-8-sig" if options.csv_bom else "utf-8"
     for target, table in zip(paths, list(tables) or [None]):
-        with atomic_target(target, inputs) as tmp:
-            with open(tmp, "w", encoding=encoding, newline="") as fh:
-                writer = _csv.writer(fh, lineterminator="\r\n", quoting=_csv.QUOTE_MINIMAL)
-                if table is not None:
-                    writer.writerows(table.as_grid())
+        with atomic_target(target, inputs) as tmp, open(tmp, "w", encoding=encoding, newline="") as fh:
+            writer = _csv.writer(fh, lineterminator="\r\n", quoting=_csv.QUOTE_MINIMAL)
+            if table is not None:
+                writer.writerows(table.as_grid())
     return paths

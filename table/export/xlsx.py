@@ -9,8 +9,8 @@ included, is written as a string cell: the workbook shows the page and runs noth
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -115,9 +115,10 @@ def _fill_sheet(ws: Worksheet, table: Table, options: ExportOptions) -> None:
         ws.column_dimensions[get_column_letter(col + 1)].width = width
 
 
-def build_workbook(tables: Sequence[Table], options: ExportOptions = ExportOptions(),
+def build_workbook(tables: Sequence[Table], options: ExportOptions | None = None,
                    sheet_names: Sequence[str] | None = None) -> Workbook:
     """The workbook ``write_xlsx`` saves (one sheet per table, or one empty sheet)."""
+    options = options or ExportOptions()
     if sheet_names is not None and len(sheet_names) != len(tables):
         raise ValueError(f"{len(sheet_names)} sheet names for {len(tables)} tables")
     for i, table in enumerate(tables):
@@ -133,7 +134,7 @@ def build_workbook(tables: Sequence[Table], options: ExportOptions = ExportOptio
     return wb
 
 
-def write_xlsx(tables: Sequence[Table], path: str | Path, options: ExportOptions = ExportOptions(),
+def write_xlsx(tables: Sequence[Table], path: str | Path, options: ExportOptions | None = None,
                *, sheet_names: Sequence[str] | None = None,
                inputs: Iterable[str | Path] = ()) -> Path:
     """Write ``tables`` to the workbook ``path`` atomically and return the path.

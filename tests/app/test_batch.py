@@ -10,8 +10,16 @@ import openpyxl
 import pytest
 
 from app import batch
-from app.batch import (FuturesExecutor, ModelLoadError, ProcessExecutor, SerialExecutor, Task,
-                       convert_one, find_inputs, plan_tasks, run_batch)
+from app.batch import (
+    FuturesExecutor,
+    ModelLoadError,
+    SerialExecutor,
+    Task,
+    convert_one,
+    find_inputs,
+    plan_tasks,
+    run_batch,
+)
 from table.export import ExportOptions
 from tests.app import fakes
 from tests.app.fakes import standard_scan, table_of, write_scan

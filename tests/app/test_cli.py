@@ -16,7 +16,7 @@ import pytest
 
 from app import cli
 from app.batch import JOURNAL_NAME, REPORT_CSV, REPORT_JSON
-from tests.app.fakes import STANDARD, TEXTS, expected_text, standard_scan, table_of, write_scan
+from tests.app.fakes import TEXTS, expected_text, standard_scan, table_of, write_scan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_convert_to_xlsx_with_typed_cells(tmp_path, capsys, fake_model):
 
 def test_convert_csv_and_highlight_options(tmp_path, capsys, fake_model):
     page = write_scan(tmp_path / "two.png", [table_of([["1", "2"]]), table_of([["12", "3"]])])
-    code, out, err = run(capsys, "convert", page, "-o", tmp_path / "two.csv", "--bom")
+    code, _, err = run(capsys, "convert", page, "-o", tmp_path / "two.csv", "--bom")
     assert code == 0, err
     assert (tmp_path / "two.csv").read_bytes() == b"\xef\xbb\xbfItem,\"1,234.50\"\r\n"
     assert (tmp_path / "two_table2.csv").read_bytes().decode("utf-8-sig") == "0.5,15 Mar 2024\r\n"
@@ -101,7 +101,7 @@ def test_convert_never_overwrites_the_input(tmp_path, capsys, fake_model):
 def test_convert_bad_inputs_give_one_line_each(tmp_path, capsys, fake_model):
     good = standard_scan(tmp_path / "good.png")
     bad = corrupt_png(tmp_path / "bad.png")
-    code, out, err = run(capsys, "convert", good, bad, "-o", str(tmp_path / "out") + "/")
+    code, _, err = run(capsys, "convert", good, bad, "-o", str(tmp_path / "out") + "/")
     assert code == 1
     [line] = err.strip().splitlines()
     assert line.startswith(f"tablescribe: {bad}: ") and "Traceback" not in err
@@ -161,7 +161,7 @@ def test_gui_command_opens_the_window_with_the_file(monkeypatch, capsys):
 
 def test_python_dash_m_app_and_version():
     out = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=REPO, capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, check=False)
     assert out.returncode == 0 and out.stdout.startswith("tablescribe ")
 
 
@@ -206,7 +206,7 @@ def test_batch_csv_not_recursive(tmp_path, capsys, fake_model):
     src = tmp_path / "scans"
     write_scan(src / "two.png", [table_of([["1", "2"]]), table_of([["9", "11"]])])
     write_scan(src / "sub" / "skip.png", [table_of([["1", "2"]])])
-    code, stdout, err = run(capsys, "batch", src, tmp_path / "out", "--format", "csv")
+    code, _, err = run(capsys, "batch", src, tmp_path / "out", "--format", "csv")
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").glob("*.csv")) == \
         ["tablescribe-report.csv", "two.csv", "two_table2.csv"]
@@ -248,7 +248,7 @@ def cli_with_fake_model(*argv, env_extra) -> subprocess.CompletedProcess:
             "from app.cli import main; sys.exit(main(sys.argv[1:]))")
     env = {**os.environ, **env_extra}
     return subprocess.run([sys.executable, "-c", code, *map(str, argv)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "kill"])

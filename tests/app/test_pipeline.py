@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 
 import pytest
 from PIL import Image
 
 from app.pipeline import Cancelled, Pipeline, summarize
 from table.pages import PageLoadError, load_pages
-from tests.app.fakes import (CONFIDENCE, STANDARD, TEXTS, BlobRecognizer, expected_text, standard_scan,
-                             table_of, write_scan)
+from tests.app.fakes import (
+    CONFIDENCE,
+    STANDARD,
+    TEXTS,
+    BlobRecognizer,
+    expected_text,
+    standard_scan,
+    table_of,
+    write_scan,
+)
 
 
 def lines_in(layout) -> int:
@@ -79,7 +88,7 @@ def test_progress_counts_cells_up_to_the_total(tmp_path):
         standard_scan(tmp_path / "scan.png"), progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (1, 9)  # the empty cell is done before any recognition
     assert seen[-1] == (9, 9)
-    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:])) and {t for _, t in seen} == {9}
+    assert all(a[0] <= b[0] for a, b in pairwise(seen)) and {t for _, t in seen} == {9}
     assert len(seen) == 1 + 3  # once up front, then once per batch of 3 crops
 
 
@@ -116,7 +125,7 @@ def test_convert_page_and_reread_cells(tmp_path):
     assert (a.text, b.text) == (TEXTS[1], TEXTS[2])
     assert rec.calls[calls:] == [2]
     # A cell moved onto blank paper reads as empty without calling the recognizer.
-    x0, y0, x1, y1 = table.bbox
+    _, _, x1, y1 = table.bbox
     blank = table.cell_at(1, 1)
     blank.bbox = (x1 + 5, y1 + 5, x1 + 60, y1 + 40)
     blank.text = "stale"

@@ -9,8 +9,16 @@ import os
 import openpyxl
 import pytest
 
-from table.export import (ExportError, ExportOptions, build_workbook, csv_paths, format_for_path,
-                          write_csv, write_tables, write_xlsx)
+from table.export import (
+    ExportError,
+    ExportOptions,
+    build_workbook,
+    csv_paths,
+    format_for_path,
+    write_csv,
+    write_tables,
+    write_xlsx,
+)
 from table.export.xlsx import LOW_CONFIDENCE_FILL
 from table.model import Cell, Table
 
