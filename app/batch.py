@@ -30,6 +30,7 @@ import csv
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from collections import deque
@@ -499,6 +500,12 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
     tasks = plan_tasks(root, out_root, fmt=fmt, recursive=recursive, model=model, device=device,
                        dpi=dpi, beams=beams, options=options or ExportOptions(), recognizer_factory=recognizer_factory)
     executor = executor or (SerialExecutor() if workers <= 1 else ProcessExecutor(workers))
+    if recognizer_factory is not None and not executor.in_process:
+        try:
+            pickle.dumps(recognizer_factory)
+        except Exception as exc:  # pickle raises several kinds
+            raise ValueError("recognizer_factory must be picklable (a module-level function) "
+                             f"to run in worker processes: {describe_error(exc)}") from exc
     journal = _Journal(out_root / JOURNAL_NAME, fresh=not resume)
     meta = {"in_dir": str(root), "out_dir": str(out_root), "format": fmt,
             "started": datetime.now(UTC).isoformat(timespec="seconds")}

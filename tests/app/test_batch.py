@@ -106,6 +106,12 @@ def test_model_load_failure_stops_the_batch(tmp_path, monkeypatch):
                   recognizer_factory=broken_in_worker)
 
 
+def test_worker_processes_need_a_picklable_factory(tmp_path):
+    with pytest.raises(ValueError, match="picklable"):
+        run_batch(folder(tmp_path, 1), tmp_path / "out", workers=2,
+                  recognizer_factory=lambda model, device: fakes.BlobRecognizer())
+
+
 def broken_in_worker(model, device):
     raise OSError("no such model")
 
