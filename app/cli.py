@@ -156,7 +156,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         files_bar.update(done - files_bar.n)
         if row.status == "failed":
             files_bar.write(f"failed: {row.file}: {row.error}", file=sys.stderr)
-        if not in_process:
+        if not in_process and row.status == "ok":
             cells_bar.update(row.cells)
 
     def cells_done(done: int, total: int) -> None:

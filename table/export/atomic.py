@@ -15,29 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from table.export.options import ExportError
-
-# Leading bytes of the files tablescribe reads. An existing target that starts with
-# one of these is somebody's scan, whatever its name says: never replace it.
-_SCAN_SIGNATURES = (
-    b"\x89PNG\r\n\x1a\n",
-    b"\xff\xd8\xff",  # JPEG
-    b"II*\x00",  # TIFF, little endian
-    b"MM\x00*",  # TIFF, big endian
-    b"%PDF-",
-    b"BM",  # BMP
-    b"GIF8",
-)
+from table.pages import sniff_format
 
 
 def _looks_like_scan(path: Path) -> bool:
+    """An existing file whose first bytes say image or PDF is somebody's scan, whatever
+    its name says: never replace it."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(16)
+            head = fh.read(1024)
     except OSError:
         return False
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return True
-    return head.startswith(_SCAN_SIGNATURES)
+    return sniff_format(head) is not None
 
 
 def _same_file(a: Path, b: Path) -> bool:
