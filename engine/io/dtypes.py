@@ -145,10 +145,6 @@ class RawTensor:
     array: np.ndarray
     dtype: str
 
-    def __setstate__(self, state: object) -> None:
-        # The restricted unpickler hands these to pickle code; a pickle must not mutate them.
-        raise TypeError("RawTensor cannot be rebuilt from pickle state")
-
 
 def engine_compatible(raw: RawTensor, what: str) -> RawTensor:
     """Return ``raw`` in an engine dtype, widening integer/bool types without loss.
