@@ -466,3 +466,20 @@ def test_unaligned_offsets_still_read_correctly(tmp_path: Path) -> None:
     assert not reference_rejects(p)
     a = read_safetensors(p)["a"].array
     assert a.flags.aligned and a.tolist() == [1.5, -2.0]
+
+
+def test_reference_is_asked_for_a_second_opinion(tmp_path: Path) -> None:
+    # A lone surrogate escape: Python's json accepts it, the reference's serde_json does
+    # not. The package's verdict wins, reported with the file name.
+    body = b'{"\\ud800": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'
+    path = write_raw(tmp_path / "surrogate.safetensors", body, b"\0" * 4)
+    with pytest.raises(
+        WeightFormatError, match=r"surrogate\.safetensors: rejected by the safetensors package"
+    ):
+        safetensors_index(path)
+
+
+def test_unicode_names_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "u.safetensors"
+    save_safetensors({"größe.ß": np.ones(1, np.float32), "名前": np.zeros(2, np.float32)}, path)
+    assert sorted(read_safetensors(path)) == sorted(["größe.ß", "名前"])
