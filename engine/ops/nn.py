@@ -226,7 +226,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
 
 def _attention_cpu(q, k, v, mask=None, scale=1.0, causal=False):
     qa, ka, va = q.np, k.np, v.np
-    scores = np.matmul(qa, np.swapaxes(ka, -1, -2))  # (B, H, Tq, Tk), fresh & contiguous
+    scores = cpu_la.matmul_arrays(qa, np.swapaxes(ka, -1, -2))  # (B, H, Tq, Tk), contiguous
     batch_shape = scores.shape
     if scores.ndim != 4:
         scores = scores.reshape((1,) * (4 - scores.ndim) + scores.shape)
@@ -241,7 +241,7 @@ def _attention_cpu(q, k, v, mask=None, scale=1.0, causal=False):
         cpu_rows.attn_softmax_parallel(scores, m, st, causal, has_mask)
     else:
         cpu_rows.attn_softmax_serial(scores, m, st, causal, has_mask)
-    return np.matmul(scores.reshape(batch_shape), va)
+    return cpu_la.matmul_arrays(scores.reshape(batch_shape), va)
 
 
 ATTENTION = register_op("attention", cpu=_attention_cpu,

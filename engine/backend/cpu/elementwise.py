@@ -119,32 +119,47 @@ def unop(code, x):
 
 # ---- spans: the innermost loop of every kernel, with stride fast paths ----
 
+# Loops index 0-based slices: numba can then prove indices non-negative, drop its
+# negative-index wraparound and let LLVM vectorise.
+
 @njit(inline="always")
 def _binary_span(code, a, pa, sa, b, pb, sb, out, po, j0, j1):
+    n = j1 - j0
+    o = out[po + j0:po + j1]
     if sa == 1 and sb == 1:
-        for j in range(j0, j1):
-            out[po + j] = binop(code, a[pa + j], b[pb + j])
+        x = a[pa + j0:pa + j1]
+        y = b[pb + j0:pb + j1]
+        for j in range(n):
+            o[j] = binop(code, x[j], y[j])
     elif sa == 1 and sb == 0:
-        y = b[pb]
-        for j in range(j0, j1):
-            out[po + j] = binop(code, a[pa + j], y)
+        x = a[pa + j0:pa + j1]
+        yv = b[pb]
+        for j in range(n):
+            o[j] = binop(code, x[j], yv)
     elif sa == 0 and sb == 1:
-        x = a[pa]
-        for j in range(j0, j1):
-            out[po + j] = binop(code, x, b[pb + j])
+        xv = a[pa]
+        y = b[pb + j0:pb + j1]
+        for j in range(n):
+            o[j] = binop(code, xv, y[j])
     else:
-        for j in range(j0, j1):
-            out[po + j] = binop(code, a[pa + j * sa], b[pb + j * sb])
+        x0 = pa + j0 * sa
+        y0 = pb + j0 * sb
+        for j in range(n):
+            o[j] = binop(code, a[x0 + j * sa], b[y0 + j * sb])
 
 
 @njit(inline="always")
 def _unary_span(code, a, pa, sa, out, po, j0, j1):
+    n = j1 - j0
+    o = out[po + j0:po + j1]
     if sa == 1:
-        for j in range(j0, j1):
-            out[po + j] = unop(code, a[pa + j])
+        x = a[pa + j0:pa + j1]
+        for j in range(n):
+            o[j] = unop(code, x[j])
     else:
-        for j in range(j0, j1):
-            out[po + j] = unop(code, a[pa + j * sa])
+        x0 = pa + j0 * sa
+        for j in range(n):
+            o[j] = unop(code, a[x0 + j * sa])
 
 
 def make_binary_kernel(code: int):
@@ -217,9 +232,17 @@ def where_kernel(c, co, cst, a, ao, ast, b, bo, bst, out, shape, chunk):
         sc = cst[3]
         sa = ast[3]
         sb = bst[3]
-        po = r * n3
-        for j in range(j0, j1):
-            out[po + j] = a[pa + j * sa] if c[pc + j * sc] != 0 else b[pb + j * sb]
+        o = out[r * n3 + j0:r * n3 + j1]
+        if sc == 1 and sa == 1 and sb == 1:
+            cc = c[pc + j0:pc + j1]
+            aa = a[pa + j0:pa + j1]
+            bb = b[pb + j0:pb + j1]
+            for j in range(j1 - j0):
+                o[j] = aa[j] if cc[j] != 0 else bb[j]
+        else:
+            for j in range(j1 - j0):
+                jj = j0 + j
+                o[j] = a[pa + jj * sa] if c[pc + jj * sc] != 0 else b[pb + jj * sb]
 
 
 _BINARY_KERNELS: dict[int, object] = {}

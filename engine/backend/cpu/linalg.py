@@ -11,14 +11,46 @@ import numpy as np
 from numba import njit, prange
 
 from . import PARALLEL_MIN
+from .blas import gemm_batch
 from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_rows_serial
 
 __all__ = ["matmul", "linear", "conv2d", "conv2d_backward", "NO_ACT", "GELU_ERF", "GELU_TANH"]
 
 
+# Below this many multiply-adds per matrix, numpy's own stacked loop beats a call
+# into BLAS per matrix (token-by-token decoding lives here).
+_SMALL_GEMM = 1 << 15
+
+
+def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for >= 2-D arrays with broadcast batch dims, every GEMM in BLAS.
+
+    numpy's matmul only calls BLAS for plain 2-D operands; for stacks it runs its
+    own (much slower) loop. So batch dims are folded into rows when b is a single
+    matrix, and otherwise each matrix of the batch is one BLAS call into a
+    preallocated output.
+    """
+    if a.ndim == 2 and b.ndim == 2:
+        return np.matmul(a, b)
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if b.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over all rows
+        out = np.matmul(a.reshape(-1, k), b)
+        return out.reshape(a.shape[:-1] + (n,))
+    if m * k * n < _SMALL_GEMM:
+        return np.matmul(a, b)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    out = np.empty(batch + (m, n), dtype=np.result_type(a, b))
+    o3 = out.reshape(-1, m, n)
+    a3 = np.broadcast_to(a, batch + (m, k))
+    b3 = np.broadcast_to(b, batch + (k, n))
+    gemm_batch(a3, b3, o3, list(np.ndindex(*batch)))
+    return out
+
+
 def matmul(a, b) -> np.ndarray:
-    """Batched matmul with broadcast batch dims (both operands at least 2-D)."""
-    return np.matmul(a.np, b.np)
+    """Batched matmul of Tensors with broadcast batch dims (both at least 2-D)."""
+    return matmul_arrays(a.np, b.np)
 
 
 def epilogue(y: np.ndarray, bias: np.ndarray | None, act: int) -> None:
@@ -111,7 +143,7 @@ def conv2d(x, w, b=None, stride=(1, 1), padding=(1, 1)) -> np.ndarray:
     wa = w.np
     O, C, kh, kw = wa.shape
     cols, oh, ow = _cols(x.np, kh, kw, stride, padding)
-    y = np.matmul(wa.reshape(O, C * kh * kw), cols)  # (N, O, L)
+    y = matmul_arrays(wa.reshape(O, C * kh * kw), cols)  # (N, O, L)
     if b is not None:
         y += b.np.reshape(1, O, 1)
     return y.reshape(y.shape[0], O, oh, ow)
@@ -123,8 +155,8 @@ def conv2d_backward(x, w, g, stride, padding):
     O, C, kh, kw = wa.shape
     cols, oh, ow = _cols(xa, kh, kw, stride, padding)
     g3 = np.ascontiguousarray(g.np).reshape(g.shape[0], O, oh * ow)
-    gw = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(wa.shape)
-    gcols = np.matmul(wa.reshape(O, C * kh * kw).T, g3)
+    gw = matmul_arrays(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(wa.shape)
+    gcols = matmul_arrays(wa.reshape(O, C * kh * kw).T, g3)
     gx = np.zeros(xa.shape, dtype=xa.dtype)
     col2im(np.ascontiguousarray(gcols), kh, kw, stride[0], stride[1], padding[0], padding[1],
            oh, ow, gx)

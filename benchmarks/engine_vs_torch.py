@@ -1,0 +1,96 @@
+"""Engine vs PyTorch CPU on the kernels a TrOCR forward pass leans on.
+
+Same shapes, same inputs, same thread count (torch.set_num_threads = numba's
+threads), inference mode on both sides, warm-up first, then the median of
+several timed runs, engine and torch interleaved so background load hits both
+alike. Prints engine ms, torch ms and their ratio (lower is better for the
+engine; 1.0 = parity), plus the largest difference between the two results.
+
+    python3 benchmarks/engine_vs_torch.py [--repeat 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numba  # noqa: E402
+import torch  # noqa: E402
+
+import engine  # noqa: E402
+import engine.functional as F  # noqa: E402
+
+
+def cases(rng: np.random.Generator):
+    """(name, engine thunk, torch thunk) for each shape of the issue."""
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    a, b = arr(512, 512), arr(512, 512)
+    qa, ka = arr(12, 577, 64), arr(12, 64, 577)
+    xa, ya = arr(32, 630, 12, 32), arr(32, 1, 1, 32)
+    s = arr(8, 577, 384)
+    w, bias = arr(384), arr(384)
+    g = arr(8, 577, 1536)
+
+    E = engine.from_numpy
+    T = torch.from_numpy
+    ea, eb, eq, ek, ex, ey, es, ew, ebias, eg = map(E, (a, b, qa, ka, xa, ya, s, w, bias, g))
+    ta, tb, tq, tk, tx, ty, ts, tw, tbias, tg = map(T, (a, b, qa, ka, xa, ya, s, w, bias, g))
+    return [
+        ("matmul 512x512", lambda: ea @ eb, lambda: ta @ tb),
+        ("bmm (12,577,64)x(12,64,577)", lambda: eq @ ek, lambda: torch.bmm(tq, tk)),
+        ("add (32,630,12,32)+(32,1,1,32)", lambda: ex + ey, lambda: tx + ty),
+        ("softmax (8,577,384)", lambda: F.softmax(es, -1), lambda: torch.softmax(ts, -1)),
+        ("layer_norm (8,577,384)", lambda: F.layer_norm(es, (384,), ew, ebias, 1e-5),
+         lambda: torch.nn.functional.layer_norm(ts, (384,), tw, tbias, 1e-5)),
+        ("gelu (8,577,1536)", lambda: F.gelu(eg), lambda: torch.nn.functional.gelu(tg)),
+    ]
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=21, help="timed runs per case (median)")
+    ap.add_argument("--warmup", type=int, default=3)
+    args = ap.parse_args()
+
+    threads = numba.get_num_threads()
+    torch.set_num_threads(threads)
+    print(f"threads: numba {threads}, torch {torch.get_num_threads()}; "
+          f"numpy BLAS via np.matmul; repeat {args.repeat}, median")
+    rng = np.random.default_rng(0)
+    rows = []
+    with engine.no_grad(), torch.inference_mode():
+        for name, run_engine, run_torch in cases(rng):
+            for _ in range(args.warmup):  # compile / load numba kernels, warm caches
+                run_engine()
+                run_torch()
+            te, tt = [], []
+            for _ in range(args.repeat):
+                te.append(timed(run_engine))
+                tt.append(timed(run_torch))
+            diff = float(np.abs(run_engine().numpy() - run_torch().numpy()).max())
+            me, mt = statistics.median(te), statistics.median(tt)
+            rows.append((name, me, mt, me / mt, diff))
+
+    w = max(len(r[0]) for r in rows)
+    print(f"{'case':<{w}}  {'engine ms':>10}  {'torch ms':>9}  {'ratio':>6}  {'max |diff|':>10}")
+    for name, me, mt, ratio, diff in rows:
+        print(f"{name:<{w}}  {me:10.3f}  {mt:9.3f}  {ratio:6.2f}  {diff:10.2e}")
+
+
+if __name__ == "__main__":
+    main()
