@@ -90,7 +90,11 @@ def save_reference(model, folder: Path, fmt: str = "safetensors") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     if fmt == "bin":
-        # A classic PyTorch checkpoint: zip + pickle of the state dict.
-        (folder / "model.safetensors").unlink(missing_ok=True)
-        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+        # A classic PyTorch checkpoint (zip + pickle) with the names checkpoints on the
+        # Hub carry; transformers 5 renames modules in memory, so take them from the file.
+        from safetensors.torch import load_file
+
+        state = load_file(folder / "model.safetensors")
+        (folder / "model.safetensors").unlink()
+        torch.save(state, folder / "pytorch_model.bin")
     return folder
