@@ -251,9 +251,11 @@ def where(cond: Tensor, a, b) -> Tensor:
         cond = tensor(cond, dtype=u8)
     if cond.dtype is not u8:
         cond = binary(NE, cond, 0)
-    ta = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    if ta is None:
-        raise TypeError("where needs a tensor for a or b")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two scalars
+        from ..creation import full
+        a = full((), a, dtype=f32 if isinstance(a, float) or isinstance(b, float) else None,
+                 device=cond.device)
+    ta = a if isinstance(a, Tensor) else b
     dt = ta.dtype
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is not b.dtype:
         dt = promote(a.dtype, b.dtype)

@@ -11,7 +11,7 @@ from .registry import register_op
 
 __all__ = ["sum", "mean", "max", "min", "argmax", "argmin"]
 
-_builtin_sum = sum
+import builtins  # noqa: E402  (sum/max/min below shadow the builtins)
 
 
 def _dims(x: Tensor, dim) -> tuple[int, ...]:
@@ -97,7 +97,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     count = 1
     for d in dims:
         count *= x.shape[d]
-    return sum(x, dim, keepdim) / float(max(count, 1))
+    return sum(x, dim, keepdim) / float(builtins.max(count, 1))
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
