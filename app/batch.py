@@ -14,8 +14,15 @@ can ship a function and its argument to a worker can run a batch:
       from dask.distributed import Client, as_completed
       run_batch(src, dst, executor=FuturesExecutor(Client("tcp://scheduler:8786"), as_completed))
 
-Each worker process loads the recognizer once (``_recognizer_for`` caches it per
+  (``app.cluster.DaskExecutor`` does that and more: a recognizer loaded when each
+  worker starts, worker deaths retried elsewhere, the dashboard's address.)
+
+Each worker process loads the recognizer once (``cached_recognizer`` keeps it per
 process) and reuses it for every file it converts.
+
+IN_DIR and OUT_DIR may be fsspec URLs (``s3://bucket/scans``): the workers read the
+scans and write the outputs through ``app.locations``; the client lists the inputs and
+writes the journal and the report.
 
 Resuming: after each file a line is appended to ``OUT_DIR/.tablescribe-journal.jsonl``
 (outputs are already in place, written atomically). ``resume=True`` skips files the
@@ -32,16 +39,18 @@ import multiprocessing
 import os
 import pickle
 import signal
+import tempfile
+import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from app import pipeline
+from app import locations, pipeline
 from table.export import FORMATS, ExportError, ExportOptions, write_tables
 from table.export.atomic import atomic_target
 
@@ -56,6 +65,7 @@ __all__ = [
     "ReportRow",
     "SerialExecutor",
     "Task",
+    "cached_recognizer",
     "convert_one",
     "describe_error",
     "find_inputs",
@@ -84,9 +94,9 @@ class ModelLoadError(Exception):
 class Task:
     """One file to convert. Plain data: it travels to worker processes or machines."""
 
-    source: str  # the input file
+    source: str  # the input file: a path, or an fsspec URL the worker reads
     file: str  # its path relative to the input folder, as reported
-    output: str  # the output file (for csv: the first table's file)
+    output: str  # the output file (for csv: the first table's file); a path or URL
     fmt: str = "xlsx"
     model: str | None = None
     device: str | None = None
@@ -116,8 +126,8 @@ class ReportRow:
 @dataclass
 class BatchReport:
     rows: list[ReportRow]
-    report_csv: Path
-    report_json: Path
+    report_csv: Path | str  # a str URL when OUT_DIR is one
+    report_json: Path | str
     interrupted: bool = False
 
     @property
@@ -135,8 +145,11 @@ class BatchReport:
 
 # --------------------------------------------------------------------------- one file
 
-# The recognizer of this process, loaded by the first task that needs it.
+# The recognizer of this process, loaded by the first task that needs it (or by a
+# cluster worker's start-up plugin). The lock keeps threads of one worker process
+# from loading it twice.
 _RECOGNIZER: dict[tuple, Any] = {}
+_RECOGNIZER_LOCK = threading.Lock()
 
 
 def load_recognizer(model: str | None, device: str | None,
@@ -150,13 +163,20 @@ def load_recognizer(model: str | None, device: str | None,
         raise ModelLoadError(f"cannot load {what}: {describe_error(exc)}") from exc
 
 
+def cached_recognizer(model: str | None, device: str | None,
+                      factory: RecognizerFactory | None = None) -> Any:
+    """This process's recognizer for (factory, model, device), loaded on first use."""
+    factory = factory or pipeline.load_recognizer
+    key = (factory, model, device)
+    with _RECOGNIZER_LOCK:
+        if key not in _RECOGNIZER:
+            _RECOGNIZER.clear()  # one model per worker: let the previous one go
+            _RECOGNIZER[key] = load_recognizer(model, device, factory)
+        return _RECOGNIZER[key]
+
+
 def _recognizer_for(task: Task) -> Any:
-    factory = task.recognizer_factory or pipeline.load_recognizer
-    key = (factory, task.model, task.device)
-    if key not in _RECOGNIZER:
-        _RECOGNIZER.clear()  # one model per worker: let the previous one go
-        _RECOGNIZER[key] = load_recognizer(task.model, task.device, factory)
-    return _RECOGNIZER[key]
+    return cached_recognizer(task.model, task.device, task.recognizer_factory)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -174,18 +194,33 @@ def convert_one(task: Task, cell_progress: pipeline.Progress | None = None) -> R
     """
     recognizer = _recognizer_for(task)
     start = time.perf_counter()
+    source = task.source
     try:
         engine = pipeline.Pipeline(recognizer, dpi=task.dpi, batch_size=task.batch_size,
                                    beams=task.beams)
-        results = engine.convert_file(task.source, progress=cell_progress)
+        with locations.local_copy(task.source) as source:  # a URL: a temporary local copy
+            results = engine.convert_file(source, progress=cell_progress)
         tables = [t for r in results for t in r.tables]
-        outputs = write_tables(tables, task.output, task.fmt, task.options, inputs=[task.source])
+        outputs = _write_outputs(tables, task, source)
         summary = pipeline.summarize(results)
         return ReportRow(task.file, "ok", summary.tables, summary.cells, summary.mean_confidence,
-                         round(time.perf_counter() - start, 3), "", [str(p) for p in outputs])
+                         round(time.perf_counter() - start, 3), "", outputs)
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+        # Name the scan as the user gave it, not the worker's temporary copy.
         return ReportRow(task.file, "failed", seconds=round(time.perf_counter() - start, 3),
-                         error=describe_error(exc))
+                         error=describe_error(exc).replace(source, task.source))
+
+
+def _write_outputs(tables: list, task: Task, local_source: str) -> list[str]:
+    if not locations.is_url(task.output):
+        written = write_tables(tables, task.output, task.fmt, task.options, inputs=[local_source])
+        return [str(p) for p in written]
+    # A URL: write into a local temporary folder, then upload each file atomically.
+    name = PurePosixPath(task.output.split("://", 1)[1]).name
+    folder = task.output[: len(task.output) - len(name)].rstrip("/")
+    with tempfile.TemporaryDirectory(prefix="tablescribe-out-") as staging:
+        written = write_tables(tables, Path(staging) / name, task.fmt, task.options)
+        return locations.publish(written, folder, inputs=[task.source])
 
 
 # --------------------------------------------------------------------------- executors
@@ -366,32 +401,38 @@ def find_inputs(in_dir: str | Path, recursive: bool = False,
 def plan_tasks(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx",
                recursive: bool = False, **task_fields: Any) -> list[Task]:
     """One Task per scan: OUT_DIR/<path relative to IN_DIR, extension replaced>.
+    Either folder may be an fsspec URL.
 
     Two inputs that would share an output (scan.png and scan.jpg) keep their old
     extension in the name instead (scan_png.xlsx, scan_jpg.xlsx).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    root, out_root = Path(in_dir), Path(out_dir)
-    inputs = find_inputs(root, recursive, exclude=[out_root] if out_root.resolve() != root.resolve() else [])
-    targets = [out_root / p.relative_to(root).with_suffix("." + fmt) for p in inputs]
-    clashes = {t for t in targets if targets.count(t) > 1}
+    root, out_root = locations.normalize(in_dir), locations.normalize(out_dir)
+    if isinstance(root, Path):
+        exclude = [out_root] if isinstance(out_root, Path) and out_root.resolve() != root.resolve() else []
+        names = [p.relative_to(root).as_posix() for p in find_inputs(root, recursive, exclude=exclude)]
+    else:
+        same = isinstance(out_root, str) and out_root.rstrip("/") == root.rstrip("/")
+        names = locations.list_scans(root, recursive, exclude=None if same else str(out_root))
+    targets = [PurePosixPath(name).with_suffix("." + fmt) for name in names]
+    uses = Counter(targets)  # not list.count: an archive has hundreds of thousands of files
     tasks = []
-    for source, target in zip(inputs, targets):
-        if target in clashes:
+    for name, target in zip(names, targets):
+        if uses[target] > 1:
+            source = PurePosixPath(name)
             ext = source.suffix.lstrip(".").lower() or "noext"
             target = target.with_name(f"{source.stem}_{ext}.{fmt}")
-        tasks.append(Task(source=str(source), file=source.relative_to(root).as_posix(),
-                          output=str(target), fmt=fmt, **task_fields))
+        tasks.append(Task(source=locations.join(root, name), file=name,
+                          output=locations.join(out_root, target.as_posix()), fmt=fmt, **task_fields))
     return tasks
 
 
 # --------------------------------------------------------------------------- journal
 
 
-def _fingerprint(path: str) -> dict[str, int]:
-    st = os.stat(path)
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+def _fingerprint(path: str) -> dict[str, Any]:
+    return locations.fingerprint(path)
 
 
 class _Journal:
@@ -434,7 +475,7 @@ class _Journal:
             return None
         row = entry["row"]
         if (not unchanged or entry.get("fmt") != task.fmt or entry.get("output") != task.output
-                or not all(Path(p).exists() for p in row.get("outputs", []))):
+                or not all(locations.exists(p) for p in row.get("outputs", []))):
             return None
         return ReportRow(**{k: row.get(k) for k in REPORT_FIELDS if k in row})
 
@@ -455,7 +496,13 @@ class _Journal:
 # --------------------------------------------------------------------------- report
 
 
-def _write_report(out_dir: Path, rows: list[ReportRow], meta: dict[str, Any]) -> tuple[Path, Path]:
+def _write_report(out_dir: Path | str, rows: list[ReportRow],
+                  meta: dict[str, Any]) -> tuple[Path | str, Path | str]:
+    if isinstance(out_dir, str):  # a URL: write here, then upload both atomically
+        with tempfile.TemporaryDirectory(prefix="tablescribe-report-") as staging:
+            written = _write_report(Path(staging), rows, meta)
+            csv_url, json_url = locations.publish(written, out_dir)
+        return csv_url, json_url
     csv_path, json_path = out_dir / REPORT_CSV, out_dir / REPORT_JSON
     with atomic_target(csv_path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
@@ -490,13 +537,19 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
     recognizer cannot be loaded, ExportError when ``out_dir`` is not writable, and
     KeyboardInterrupt after recording what was finished (for ``resume``).
     """
-    root, out_root = Path(in_dir), Path(out_dir)
-    if not root.is_dir():
+    root, out_root = locations.normalize(in_dir), locations.normalize(out_dir)
+    if not locations.is_dir(root):
         raise FileNotFoundError(f"{root}: no such folder")
-    try:
-        out_root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(out_root, f"cannot create the output folder ({exc.strerror or exc})") from exc
+    if isinstance(out_root, Path):
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(out_root, f"cannot create the output folder ({exc.strerror or exc})") from exc
+        journal_path = out_root / JOURNAL_NAME
+    else:  # a URL: the journal stays on this machine (object stores cannot append)
+        locations.make_dirs(out_root)
+        journal_path = locations.journal_path(out_root)
+        journal_path.parent.mkdir(parents=True, exist_ok=True)
     tasks = plan_tasks(root, out_root, fmt=fmt, recursive=recursive, model=model, device=device,
                        dpi=dpi, beams=beams, options=options or ExportOptions(), recognizer_factory=recognizer_factory)
     executor = executor or (SerialExecutor() if workers <= 1 else ProcessExecutor(workers))
@@ -506,7 +559,7 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
         except Exception as exc:  # pickle raises several kinds
             raise ValueError("recognizer_factory must be picklable (a module-level function) "
                              f"to run in worker processes: {describe_error(exc)}") from exc
-    journal = _Journal(out_root / JOURNAL_NAME, fresh=not resume)
+    journal = _Journal(journal_path, fresh=not resume)
     meta = {"in_dir": str(root), "out_dir": str(out_root), "format": fmt,
             "started": datetime.now(UTC).isoformat(timespec="seconds")}
 

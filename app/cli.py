@@ -3,6 +3,7 @@
     tablescribe convert scan.png -o scan.xlsx
     tablescribe convert a.png b.pdf -o out/            (one file per input)
     tablescribe batch scans/ out/ --recursive --workers 2 --resume
+    tablescribe batch s3://archive/scans s3://archive/xlsx --scheduler tcp://head:8786
     tablescribe model download microsoft/trocr-small-printed
     tablescribe gui [scan.png]
 
@@ -14,6 +15,8 @@ is one line on stderr naming the file and the problem), 2 for a usage error,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -142,10 +145,43 @@ def _sheet_names(pages, prefix: str) -> list[str]:
 # --------------------------------------------------------------------------- batch
 
 
+@contextlib.contextmanager
+def _batch_executor(args: argparse.Namespace):
+    """None for the local process pool, else a DaskExecutor on the cluster at
+    --scheduler, or on a LocalCluster of --workers processes started for this batch."""
+    if args.executor != "dask" and not args.scheduler:
+        yield None
+        return
+    from app import cluster  # imports Dask, an optional extra
+
+    if args.scheduler:
+        opened = cluster.connect(args.scheduler)
+    else:
+        opened = cluster.local_cluster(args.workers if args.workers_given else None)
+    with opened as client:
+        executor = cluster.DaskExecutor(client)
+        workers = len(client.nthreads())
+        where = args.scheduler or f"local cluster at {client.scheduler.address}"
+        note = f"Dask {where}: {workers} worker(s)" + ("" if workers else ", waiting for workers to join")
+        dashboard = executor.dashboard
+        if dashboard is None:
+            note += "; no dashboard"
+        else:
+            note += f"; dashboard: {dashboard}"
+            if not args.scheduler and importlib.util.find_spec("bokeh") is None:
+                note += " (pip install 'bokeh>=3.1' to see it)"
+        print(note, file=sys.stderr, flush=True)
+        yield executor
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from app import batch as batch_mod
+    from app import locations
 
-    if not Path(args.in_dir).is_dir():
+    if args.scheduler and args.workers_given:
+        raise _UsageError("--workers starts local processes; with --scheduler the cluster's "
+                          "workers do the work (start more of them to go faster)")
+    if not locations.is_dir(args.in_dir):
         _error(f"{args.in_dir}: no such folder")
         return EXIT_FAILED
     files_bar = _bar(args.quiet, desc="files", unit="file")
@@ -164,18 +200,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
         cells_bar.n = done
         cells_bar.refresh()
 
-    in_process = args.workers <= 1
+    in_process = args.workers <= 1 and args.executor == "local" and not args.scheduler
     try:
-        report = batch_mod.run_batch(
-            args.in_dir, args.out_dir, fmt=args.format, recursive=args.recursive,
-            workers=args.workers, resume=args.resume, device=args.device, model=args.model,
-            progress=file_done, cell_progress=cells_done, dpi=args.dpi, beams=args.beams,
-            options=_export_options(args))
+        with _batch_executor(args) as executor:
+            report = batch_mod.run_batch(
+                args.in_dir, args.out_dir, fmt=args.format, recursive=args.recursive,
+                workers=args.workers, resume=args.resume, device=args.device, model=args.model,
+                executor=executor, progress=file_done, cell_progress=cells_done, dpi=args.dpi,
+                beams=args.beams, options=_export_options(args))
     except KeyboardInterrupt:
         files_bar.close()
         cells_bar.close()
         _error(f"interrupted; run again with --resume to continue where this run stopped "
-               f"(report so far in {Path(args.out_dir) / batch_mod.REPORT_CSV})")
+               f"(report so far in {locations.join(locations.normalize(args.out_dir), batch_mod.REPORT_CSV)})")
         return EXIT_INTERRUPTED
     finally:
         files_bar.close()
@@ -255,8 +292,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_dir", metavar="OUT_DIR")
     p.add_argument("--recursive", "-r", action="store_true", help="also convert scans in subfolders")
     p.add_argument("--format", choices=FORMATS, default="xlsx")
-    p.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="parallel worker processes on this machine (default 1; "
+                        "--executor dask: one per core)")
     p.add_argument("--resume", action="store_true", help="skip files an interrupted run already converted")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: a pool of processes on this machine (default); dask: a Dask cluster "
+                        "(with no --scheduler, a LocalCluster of --workers processes)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
+                        "IN_DIR and OUT_DIR (paths or fsspec URLs such as s3://bucket/scans) "
+                        "must be reachable from every worker")
     _recognition_options(p)
     p.set_defaults(func=cmd_batch)
 
@@ -276,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "batch":  # --workers' default depends on the executor
+        args.workers_given = args.workers is not None
+        args.workers = args.workers or 1
     debug = args.debug or os.environ.get("TABLESCRIBE_DEBUG") == "1"
     try:
         return args.func(args)
