@@ -138,6 +138,8 @@ def _extend_by_text(blobs: Blobs, x0: float, x1: float, y0: float, y1: float, re
                     left: bool) -> float:
     """Move the open left (right) edge outwards over text that continues the table."""
     inside = blobs.inside(-1e9, y0, 1e9, y1).boxes
+    # Letters only: specks of noise must not pull the edge out.
+    inside = inside[(inside[:, 3] - inside[:, 1]) >= 0.4 * blobs.text_h]
     edge = x0 if left else x1
     while True:
         if left:
@@ -210,7 +212,7 @@ def _crosses_row_line(blobs: Blobs, y: float, x0: float, x1: float, text_h: floa
 def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | None:
     """The Table a group of lines describes, or None when it is not a table."""
     th = layout.text_h
-    tol = max(3.0, 0.4 * th)
+    tol = max(4.0, 0.6 * th)
     xs0 = [h.start for h in hs] + [v.pos for v in vs]
     xs1 = [h.end for h in hs] + [v.pos for v in vs]
     ys0 = [v.start for v in vs] + [h.pos for h in hs]
@@ -292,28 +294,32 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
     if n_rows < 1 or n_cols < 1 or n_rows * n_cols < 2:
         return None
 
-    # Which separator segments are really there.
+    # Which separator segments are really there. A ruled segment is there when its
+    # rule is inked; a text-derived one unless a word runs across it.
     join = 0.9 * th
     h_present = np.ones((n_rows + 1, n_cols), bool)  # h_present[i, j]: row line i over column j
     v_present = np.ones((n_rows, n_cols + 1), bool)  # v_present[i, j]: column line j over row i
+    in_fill: list[tuple[np.ndarray, int, int, bool]] = []  # unruled segments inside dark fills
+    fill_rules_seen = False
     for i in range(1, n_rows):
         s = rows[i]
         if s.kind != RULE:
             continue
+        half = _half_band(s, th)
         for j in range(n_cols):
             lo, hi = _segment_margin(cols[j], cols[j + 1], th)
             if hi <= lo:
                 continue
-            half = _half_band(s, th)
-            if coverage(layout.masks.horizontal, True, s.pos, lo, hi, half) >= 0.5:
-                continue
-            if _fill_share(layout.fill, True, s.pos, lo, hi, half) >= 0.6:
-                # Rules vanish inside a dark fill: only text running across joins.
-                h_present[i, j] = not _crosses_row_line(blobs, s.pos, lo, hi, th)
-            else:
+            inked = coverage(layout.masks.horizontal, True, s.pos, lo, hi, half) >= 0.5
+            filled = _fill_share(layout.fill, True, s.pos, lo, hi, half) >= 0.6
+            fill_rules_seen |= inked and filled
+            if not inked:
                 h_present[i, j] = False
+                if filled:
+                    in_fill.append((h_present, i, j, not _crosses_row_line(blobs, s.pos, lo, hi, th)))
     for j in range(1, n_cols):
         s = cols[j]
+        half = _half_band(s, th)
         for i in range(n_rows):
             lo, hi = _segment_margin(rows[i], rows[i + 1], th)
             if s.kind == TEXT:
@@ -321,13 +327,18 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
                 continue
             if s.kind != RULE or hi <= lo:
                 continue
-            half = _half_band(s, th)
-            if coverage(layout.masks.vertical, False, s.pos, lo, hi, half) >= 0.5:
-                continue
-            if _fill_share(layout.fill, False, s.pos, lo, hi, half) >= 0.6:
-                v_present[i, j] = not crosses(blobs, s.pos, rows[i].pos, rows[i + 1].pos, join)
-            else:
+            inked = coverage(layout.masks.vertical, False, s.pos, lo, hi, half) >= 0.5
+            filled = _fill_share(layout.fill, False, s.pos, lo, hi, half) >= 0.6
+            fill_rules_seen |= inked and filled
+            if not inked:
                 v_present[i, j] = False
+                if filled:
+                    in_fill.append((v_present, i, j, not crosses(blobs, s.pos, rows[i].pos, rows[i + 1].pos, join)))
+    if not fill_rules_seen:
+        # Rules drawn in the fill's own colour vanish inside a dark band (a header row):
+        # there, only text running across a separator joins two cells.
+        for present, i, j, clear in in_fill:
+            present[i, j] = clear
 
     spans = _spans(h_present, v_present)
     row_pos = [int(round(s.pos)) for s in rows]

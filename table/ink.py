@@ -103,11 +103,13 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
         for i in range(1, n):
             where = labels == i
             values = gray[where].astype(np.float32)
-            # Stretch so the fill's own colour becomes white paper (no edge for the
-            # adaptive threshold to trip over) and its light text becomes dark ink.
+            # The fill's own colour becomes white paper (no edge for the adaptive
+            # threshold to trip over); whatever departs from it, its light text and
+            # any rule drawn darker than the fill, becomes dark ink.
             bg = float(np.median(values))
-            span = max(255.0 - bg, 40.0)
-            normalized[where] = np.clip(255.0 - (values - bg) * (255.0 / span), 0, 255).astype(np.uint8)
+            lighter = np.clip(values - bg, 0, None) * (255.0 / max(255.0 - bg, 40.0))
+            darker = np.clip(bg - values, 0, None) * (255.0 / max(bg, 40.0))
+            normalized[where] = np.clip(255.0 - lighter - darker, 0, 255).astype(np.uint8)
     # Smoothing tames scanner noise and halftone screens; skipped at low resolution
     # where it would wash out one-pixel strokes and rules.
     sigma = min(1.2, text_h / 25.0)

@@ -88,7 +88,8 @@ def text_lines(blobs: Blobs, y0: float, y1: float) -> list[tuple[int, int]]:
                 del lines[max(k, j)]
                 changed = True
                 break
-    return lines
+    # What is still shorter than a third of a letter is noise, not a line of text.
+    return [(a, c) for a, c in lines if c - a >= 0.3 * th]
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
