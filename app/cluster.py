@@ -40,6 +40,7 @@ __all__ = [
     "ClusterError",
     "DaskExecutor",
     "RecognizerPlugin",
+    "SCHEDULER_CONFIG",
     "connect",
     "dashboard_address",
     "local_cluster",
@@ -48,11 +49,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# How many worker deaths one file may cause before it is reported failed. With one
-# thread per worker a death is charged to the file it was converting and to the next
-# one queued there, so an innocent file needs three unlucky deaths to be lost, while
-# a file that crashes every worker costs three restarts, not an endless loop.
+# How many worker deaths one file may cause before it is reported failed: a file
+# that crashes every worker costs three restarts, not an endless loop, while a file
+# that was merely unlucky (its worker was killed for another reason) has two more
+# tries. Dask charges a death to every task the worker held, so the scheduler must
+# hand a worker only the task it runs (worker-saturation 1.0 with one thread per
+# worker), or an innocent file queued beside a crashing one is blamed with it.
 DEFAULT_ALLOWED_FAILURES = 2
+SCHEDULER_CONFIG = {
+    "distributed.scheduler.allowed-failures": DEFAULT_ALLOWED_FAILURES,
+    "distributed.scheduler.worker-saturation": 1.0,
+}
 
 PLUGIN_NAME = "tablescribe-recognizer"
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -242,16 +249,15 @@ def _thread_environment(workers: int) -> dict[str, str]:
 
 @contextlib.contextmanager
 def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
-                  dashboard: str | None = ":8787",
+                  dashboard: str = ":8787",
                   allowed_failures: int = DEFAULT_ALLOWED_FAILURES,
                   memory_limit: str | float | int | None = "auto",
                   silence_logs: int = logging.ERROR) -> Iterator[Any]:
     """A LocalCluster of ``workers`` worker processes (default: one per core), one
     thread each, and a Client connected to it; both closed on exit. Yields the client.
 
-    ``dashboard``: address for the dashboard (":0" for any free port, None for none;
-    a busy port is replaced by a free one). Each worker's numba/BLAS threads are set
-    to cores / workers.
+    ``dashboard``: the dashboard's address (":0": any free port; a busy port is
+    replaced by a free one). Each worker's numba/BLAS threads are set to cores / workers.
     """
     try:
         import dask
@@ -259,8 +265,8 @@ def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
     except ImportError as exc:
         raise _dask_missing(exc) from exc
     n = workers or max(1, os.cpu_count() or 1)
-    # The scheduler runs in this process and reads allowed-failures when it starts.
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+    # The scheduler runs in this process and reads its settings when it starts.
+    with dask.config.set({**SCHEDULER_CONFIG, "distributed.scheduler.allowed-failures": allowed_failures}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
                                dashboard_address=dashboard, memory_limit=memory_limit,
                                silence_logs=silence_logs, env=_thread_environment(n))
@@ -275,14 +281,15 @@ def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
 
 
 @contextlib.contextmanager
-def connect(scheduler: str, timeout: float = 30) -> Iterator[Any]:
-    """A Client of the running cluster at ``scheduler`` (tcp://host:8786), closed on exit."""
+def connect(scheduler: str, timeout: float | None = None) -> Iterator[Any]:
+    """A Client of the running cluster at ``scheduler`` (tcp://host:8786), closed on exit.
+    ``timeout`` (seconds) defaults to Dask's distributed.comm.timeouts.connect (30 s)."""
     try:
         from distributed import Client
     except ImportError as exc:
         raise _dask_missing(exc) from exc
     try:
-        client = Client(scheduler, timeout=timeout)
+        client = Client(scheduler, **({} if timeout is None else {"timeout": timeout}))
     except Exception as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {describe_error(exc)}") from exc
     try:
