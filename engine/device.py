@@ -70,13 +70,37 @@ class Device:
             return False
 
     @staticmethod
+    def cuda_device_count() -> int:
+        if not Device.cuda_available():
+            return 0
+        from numba import cuda
+        return len(cuda.gpus)
+
+    def require_cuda(self) -> None:
+        """Raise a clear RuntimeError unless this CUDA device can be used."""
+        if not Device.cuda_available():
+            raise RuntimeError(f"cannot use {self}: numba.cuda finds no usable GPU (no NVIDIA "
+                               f"driver/GPU, or numba's CUDA support is disabled)")
+        count = Device.cuda_device_count()
+        if self.index >= count:
+            raise RuntimeError(f"cannot use {self}: numba.cuda sees {count} GPU(s) "
+                               f"(cuda:0 .. cuda:{count - 1})")
+
+    @staticmethod
     def best() -> "Device":
         """CUDA when numba sees a GPU, else CPU; TABLESCRIBE_DEVICE=cpu|cuda[:N] overrides."""
         forced = os.environ.get("TABLESCRIBE_DEVICE", "").strip()
         if forced:
-            dev = Device.parse(forced)
-            if dev.is_cuda and not Device.cuda_available():
-                raise RuntimeError(f"TABLESCRIBE_DEVICE={forced} but numba.cuda finds no usable GPU")
+            try:
+                dev = Device.parse(forced)
+            except ValueError:
+                raise ValueError(f"TABLESCRIBE_DEVICE={forced!r} is not a device "
+                                 f"(expected 'cpu', 'cuda' or 'cuda:N')") from None
+            if dev.is_cuda:
+                try:
+                    dev.require_cuda()
+                except RuntimeError as e:
+                    raise RuntimeError(f"TABLESCRIBE_DEVICE={forced} asks for CUDA, but {e}") from None
             return dev
         return Device("cuda", 0) if Device.cuda_available() else Device("cpu")
 

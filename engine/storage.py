@@ -57,9 +57,12 @@ class CudaStorage(Storage):
 
     @staticmethod
     def from_numpy(arr: np.ndarray, device: Device) -> "CudaStorage":
+        """Upload host data. The first upload installs the CUDA kernels into the op
+        registry (engine.backend.cuda), so the engine imports without numba.cuda."""
         from numba import cuda
-        if not Device.cuda_available():
-            raise RuntimeError(f"cannot move a tensor to {device}: numba.cuda finds no usable GPU")
+        device.require_cuda()
+        from .backend import cuda as cuda_backend
+        cuda_backend.register()
         with cuda.gpus[device.index]:
             return CudaStorage(cuda.to_device(np.ascontiguousarray(arr).reshape(-1)), device)
 

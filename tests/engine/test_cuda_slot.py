@@ -24,12 +24,17 @@ SCRIPT = textwrap.dedent("""
     back = g.T.to("cpu")
     assert back.device == engine.Device("cpu")
     assert back.numpy().tolist() == [[0, 3], [1, 4], [2, 5]], back.numpy()
+    # built-in ops have CUDA kernels (engine.backend.cuda, installed on first upload);
+    # an op registered without one says so
+    assert (g + g).numpy().tolist() == [[0, 2, 4], [6, 8, 10]]
+    from engine.ops.registry import apply_op, register_op
+    register_op("cpu_only_double", cpu=lambda t: t.np * 2)
     try:
-        g + g
+        apply_op("cpu_only_double", g)
     except NotImplementedError as e:
-        assert "'add' has no cuda kernel" in str(e), e
+        assert "'cpu_only_double' has no cuda kernel" in str(e), e
     else:
-        raise AssertionError("add on cuda without a kernel did not fail")
+        raise AssertionError("an op without a cuda kernel did not fail on cuda")
     # the CUDA backend plugs in through the registry
     set_kernel("neg", "cuda", lambda t: t.storage.buf.copy_to_host().reshape(t.shape) * -1)
     assert get_op("neg").cuda is not None

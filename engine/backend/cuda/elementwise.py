@@ -299,6 +299,8 @@ def copy_strided(src, src_off, src_strides, dst, dst_off, dst_strides, shape,
     """dst[dst layout] = conversion(src[src layout]) for two strided views of `shape`
     (src strides may be 0 to broadcast). Values convert to dst's dtype on store."""
     shape = tuple(shape)
+    if conversion == "same" and src.dtype == np.float16 and dst.dtype == np.float16:
+        src, dst = src.view(np.uint16), dst.view(np.uint16)  # move halves as raw bits
     dims, (ss, ds) = coalesce(shape, [tuple(src_strides), tuple(dst_strides)])
     if len(dims) > MAXD:
         for idx in range(shape[0]):
@@ -312,6 +314,8 @@ def copy_strided(src, src_off, src_strides, dst, dst_off, dst_strides, shape,
 def fill(out, value) -> None:
     """Set every element of a contiguous device array to value."""
     f = flat(out)
+    if f.dtype == np.float16:  # store the half's bits
+        f, value = f.view(np.uint16), np.float16(value).view(np.uint16)
     _launch(_fill_kernel, numel(out.shape), f, f.dtype.type(value))
 
 
