@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from ocr.preprocess import PreprocessConfig, pixel_values
 from training.cells import CHARSET, CellGenerator
-from training.charset_tokenizer import EOS_ID, PAD_ID, build_char_tokenizer
+from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokenizer
 
 # The architecture of the shipped model. A ViT encoder over a 32x384 strip cut into
 # full-height 32x8 patches (48 tokens) and a small TrOCR decoder over characters.
@@ -101,6 +101,32 @@ class CellStream(IterableDataset):
             yield torch.from_numpy(pixel_values(images, self.pre)), torch.from_numpy(labels)
 
 
+class CTCHead(torch.nn.Module):
+    """Auxiliary CTC classifier over the encoder's patch tokens (training only).
+
+    Reading a line left to right is what the encoder must learn; a CTC loss on its
+    patch tokens teaches that directly and far sooner than the decoder's
+    cross-attention alone (joint CTC-attention training). The head is not exported:
+    the shipped model is a plain TrOCR.
+    """
+
+    def __init__(self, dim: int, vocab: int):
+        super().__init__()
+        self.proj = torch.nn.Linear(dim, vocab)
+
+    def loss(self, encoder_states: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        logp = self.proj(encoder_states[:, 1:]).log_softmax(-1).transpose(0, 1)  # (T, B, V)
+        targets, lengths = [], []
+        for row in labels.tolist():
+            chars = [t for t in row if t > UNK_ID]  # text characters only
+            targets.extend(chars)
+            lengths.append(len(chars))
+        t_len = torch.full((labels.shape[0],), logp.shape[0], dtype=torch.long)
+        return torch.nn.functional.ctc_loss(
+            logp, torch.tensor(targets, dtype=torch.long), t_len, torch.tensor(lengths),
+            blank=PAD_ID, zero_infinity=True)
+
+
 def heldout_set(n: int, seed: int = 7):
     gen = CellGenerator(seed, "heldout")
     return [gen.sample(i) for i in range(n)]
@@ -147,7 +173,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--workdir", default=os.path.expanduser("~/.cache/tablescribe-train"))
     ap.add_argument("--steps", type=int, default=30000, help="total steps of the schedule")
-    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--ctc-weight", type=float, default=0.5,
+                    help="weight of the auxiliary CTC loss on the encoder (0 turns it off)")
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--warmup", type=int, default=800)
     ap.add_argument("--threads", type=int, default=2)
@@ -162,49 +190,61 @@ def main(argv=None) -> int:
     os.makedirs(args.workdir, exist_ok=True)
     tokenizer = build_char_tokenizer(CHARSET)
     model = build_model(tokenizer.get_vocab_size())
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    ctc_head = CTCHead(MODEL_SHAPE["enc_dim"], tokenizer.get_vocab_size())
+    params = list(model.parameters()) + list(ctc_head.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     step = 0
+    samples = 0
     ckpt_path = os.path.join(args.workdir, "last.pt")
     if os.path.exists(ckpt_path):
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
+        if "ctc_head" in ckpt:
+            ctc_head.load_state_dict(ckpt["ctc_head"])
+            opt.load_state_dict(ckpt["optimizer"])
         step = int(ckpt["step"])
-        print(f"resumed from step {step}", flush=True)
+        samples = int(ckpt.get("samples", step * args.batch))
+        print(f"resumed from step {step} ({samples} samples)", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, vocab {tokenizer.get_vocab_size()}", flush=True)
 
     pre = preprocess_config()
     heldout = heldout_set(args.eval_size)
-    stream = CellStream(args.seed, step * args.batch, args.batch)
+    stream = CellStream(args.seed, samples, args.batch)
     loader = DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4)
     log = open(os.path.join(args.workdir, "log.jsonl"), "a")
     model.train()
-    t0, seen, run_loss = time.time(), 0, 0.0
+    t0, seen, run_loss, run_ce = time.time(), 0, 0.0, 0.0
     for pv, labels in loader:
         if step >= args.steps:
             break
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.lr, args.warmup, args.steps)
-        loss = model(pixel_values=pv, labels=labels).loss
+        out = model(pixel_values=pv, labels=labels)
+        loss = out.loss
+        run_ce += out.loss.item()
+        if args.ctc_weight > 0:
+            loss = loss + args.ctc_weight * ctc_head.loss(out.encoder_last_hidden_state, labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
         seen += pv.shape[0]
+        samples += pv.shape[0]
         run_loss += loss.item()
         if step % 50 == 0:
             rate = seen / (time.time() - t0)
-            rec = {"step": step, "loss": run_loss / 50, "lr": opt.param_groups[0]["lr"],
+            rec = {"step": step, "loss": run_loss / 50, "ce": run_ce / 50, "samples": samples, "lr": opt.param_groups[0]["lr"],
                    "samples_per_s": round(rate, 1), "time": time.time()}
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            run_loss = 0.0
+            run_loss = run_ce = 0.0
         if step % args.save_every == 0:
             tmp = ckpt_path + ".tmp"
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
+            torch.save({"model": model.state_dict(), "ctc_head": ctc_head.state_dict(),
+                        "optimizer": opt.state_dict(), "step": step, "samples": samples}, tmp)
             os.replace(tmp, ckpt_path)
         if step % args.eval_every == 0:
             metrics = evaluate(model, heldout, tokenizer, pre)
@@ -215,7 +255,7 @@ def main(argv=None) -> int:
             best_path = os.path.join(args.workdir, "best.json")
             best = json.load(open(best_path)) if os.path.exists(best_path) else {"cer": 9.9}
             if metrics["cer"] < best["cer"]:
-                torch.save({"model": model.state_dict(), "step": step},
+                torch.save({"model": model.state_dict(), "step": step, "samples": samples},
                            os.path.join(args.workdir, "best.pt"))
                 json.dump({**metrics, "step": step}, open(best_path, "w"))
     return 0
