@@ -37,10 +37,10 @@ from app.batch import ModelLoadError, ReportRow, Task, describe_error
 
 __all__ = [
     "DEFAULT_ALLOWED_FAILURES",
+    "SCHEDULER_CONFIG",
     "ClusterError",
     "DaskExecutor",
-    "RecognizerPlugin",
-    "SCHEDULER_CONFIG",
+    "RecognizerPlugin",  # noqa: F822 - built on first use by __getattr__ (Dask is optional)
     "connect",
     "dashboard_address",
     "local_cluster",
@@ -118,7 +118,7 @@ def _make_plugin_class() -> type:
                 # Not fatal here: the first task tries again and its ModelLoadError
                 # reaches the client, which stops the batch with this message.
                 logger.error("tablescribe: %s", exc)
-            except Exception:  # noqa: BLE001 - a failed warm-up only costs speed
+            except Exception:  # a failed warm-up only costs speed; tasks load again
                 logger.exception("tablescribe: warming up the recognizer failed")
 
         async def setup(self, worker: Any) -> None:
@@ -167,7 +167,7 @@ def _crash_reason(exc: BaseException) -> str:
     try:
         from distributed import KilledWorker
     except ImportError:  # pragma: no cover - we only get here with Dask
-        KilledWorker = ()  # noqa: N806
+        KilledWorker = ()  # stands in for the class: nothing is an instance
     if isinstance(exc, KilledWorker):
         deaths = getattr(exc, "allowed_failures", DEFAULT_ALLOWED_FAILURES) + 1
         return (f"{deaths} worker processes died while converting this file (a crash or out of "
@@ -251,7 +251,7 @@ def _thread_environment(workers: int) -> dict[str, str]:
 def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
                   dashboard: str = ":8787",
                   allowed_failures: int = DEFAULT_ALLOWED_FAILURES,
-                  memory_limit: str | float | int | None = "auto",
+                  memory_limit: str | float | None = "auto",
                   silence_logs: int = logging.ERROR) -> Iterator[Any]:
     """A LocalCluster of ``workers`` worker processes (default: one per core), one
     thread each, and a Client connected to it; both closed on exit. Yields the client.

@@ -31,17 +31,17 @@ from typing import Any
 from table.export import ExportError
 
 __all__ = [
-    "is_url",
-    "normalize",
-    "join",
     "exists",
-    "is_dir",
-    "make_dirs",
     "fingerprint",
+    "is_dir",
+    "is_url",
+    "join",
+    "journal_path",
     "list_scans",
     "local_copy",
+    "make_dirs",
+    "normalize",
     "publish",
-    "journal_path",
 ]
 
 
@@ -90,6 +90,7 @@ def exists(location: str) -> bool:
     if not is_url(location):
         return Path(normalize(location)).exists()
     fs, path = _fs(location)
+    fs.invalidate_cache(path)  # ask the store, not a listing cached earlier in this process
     return fs.exists(path)
 
 
@@ -105,7 +106,7 @@ def make_dirs(location: str) -> None:
     try:
         fs, path = _fs(location)
         fs.makedirs(path, exist_ok=True)
-    except Exception as exc:  # noqa: BLE001 - every backend raises its own kinds
+    except Exception as exc:
         raise ExportError(location, f"cannot create the output folder ({_problem(exc)})") from exc
 
 
@@ -142,6 +143,7 @@ def list_scans(root: str, recursive: bool, exclude: str | None = None) -> list[s
 
     fs, base = _fs(root)
     base = base.rstrip("/")
+    fs.invalidate_cache(base)  # list what is there now, not what an earlier listing saw
     skip = None
     if exclude is not None and is_url(exclude):
         ex_fs, ex_path = _fs(exclude)
@@ -164,7 +166,7 @@ def list_scans(root: str, recursive: bool, exclude: str | None = None) -> list[s
             try:
                 if sniff_format(fs.cat_file(name, start=0, end=1024)) is None:
                     continue
-            except Exception:  # noqa: BLE001 - unreadable: not taken, like a local file
+            except Exception:  # noqa: BLE001, S112 - unreadable: not taken, like a local file
                 continue
         found.append(rel)
         _LISTED[join(root, rel)] = _version(info)
@@ -190,7 +192,7 @@ def local_copy(location: str) -> Iterator[str]:
             fs.get_file(path, local)
         except FileNotFoundError as exc:
             raise PageLoadError(location, "file not found") from exc
-        except Exception as exc:  # noqa: BLE001 - every backend raises its own kinds
+        except Exception as exc:
             raise PageLoadError(location, f"cannot read the file ({_problem(exc)})") from exc
         yield local
     finally:
@@ -233,7 +235,7 @@ def publish(local_files: Iterable[str | Path], target_dir: str,
             fs.makedirs(parent, exist_ok=True)
             fs.put_file(str(src), temporary)
             fs.mv(temporary, path)
-        except Exception as exc:  # noqa: BLE001 - every backend raises its own kinds
+        except Exception as exc:
             with contextlib.suppress(Exception):
                 fs.rm(temporary)
             raise ExportError(target, f"could not be written ({_problem(exc)})") from exc

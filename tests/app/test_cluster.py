@@ -25,10 +25,10 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="Dask distributed (the 'cluster' extra) runs these tests")
 fsspec = pytest.importorskip("fsspec", reason="fsspec (installed with Dask) reads and writes URLs")
 
-from app import batch, cli, cluster, pipeline  # noqa: E402
-from app.batch import JOURNAL_NAME, ModelLoadError, SerialExecutor, run_batch  # noqa: E402
-from tests.app import fakes  # noqa: E402
-from tests.app.fakes import TEXTS, table_of, write_scan  # noqa: E402
+from app import batch, cli, cluster, pipeline
+from app.batch import JOURNAL_NAME, ModelLoadError, SerialExecutor, run_batch
+from tests.app import fakes
+from tests.app.fakes import TEXTS, table_of, write_scan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -417,3 +417,63 @@ def test_file_urls_are_local_paths(tmp_path, monkeypatch):
                        recognizer_factory=fakes.blob_factory)
     assert report.rows[0].outputs == [str(tmp_path / "out" / "page00.xlsx")]
     assert (tmp_path / "out" / JOURNAL_NAME).exists()
+
+
+@pytest.fixture
+def s3(monkeypatch, tmp_path):
+    """An S3 endpoint on 127.0.0.1 (moto's server) that the test process and the
+    worker processes reach through s3fs, configured by the usual AWS variables."""
+    s3fs = pytest.importorskip("s3fs", reason="s3fs (test dependency) reads and writes s3:// URLs")
+    moto_server = pytest.importorskip("moto.server", reason="moto[server] (test dependency) serves S3 locally")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
+                        "TABLESCRIBE_JOURNAL_DIR": str(tmp_path / "journals")}.items():
+        monkeypatch.setenv(name, value)  # before the cluster starts: its workers inherit them
+    s3fs.S3FileSystem.clear_instance_cache()
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    fs.mkdir("archive")
+    try:
+        yield fs
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
+
+
+def test_s3_archive_on_the_cluster(s3, tmp_path):
+    local = tmp_path / "pages"
+    layouts = make_pages(local, 4)
+    for name in layouts:
+        s3.put_file(str(local / name), f"archive/scans/{name}")
+    s3.put_file(str(corrupt(tmp_path / "broken.png")), "archive/scans/broken.png")
+
+    with cluster.local_cluster(1, dashboard=":0") as c:
+        report = run_batch("s3://archive/scans", "s3://archive/out", executor=cluster.DaskExecutor(c),
+                           recognizer_factory=fakes.blob_factory)
+        assert [(r.file, r.status) for r in report.rows] == [("broken.png", "failed")] + \
+            [(name, "ok") for name in sorted(layouts)]
+        assert report.failed[0].error.startswith("s3://archive/scans/broken.png: corrupt or truncated PNG")
+        s3.invalidate_cache()
+        assert sorted(s3.ls("archive/out")) == sorted(
+            [f"archive/out/{n.replace('.png', '.xlsx')}" for n in layouts]
+            + ["archive/out/tablescribe-report.csv", "archive/out/tablescribe-report.json"])
+        fetched = tmp_path / "fetched"
+        fetched.mkdir()
+        for name in layouts:
+            xlsx = name.replace(".png", ".xlsx")
+            s3.get_file(f"archive/out/{xlsx}", str(fetched / xlsx))
+        check_outputs(fetched, local, layouts, tmp_path)
+        assert json.loads(s3.cat_file("archive/out/tablescribe-report.json"))["ok"] == 4
+
+        # Resume from the journal kept on this machine: nothing is converted again.
+        again = run_batch("s3://archive/scans", "s3://archive/out", resume=True,
+                          executor=cluster.DaskExecutor(c), recognizer_factory=fakes.blob_factory)
+        assert [(r.file, r.status) for r in again.rows] == [("broken.png", "failed")] + \
+            [(name, "skipped") for name in sorted(layouts)]
