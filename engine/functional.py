@@ -98,7 +98,7 @@ def _attention_composite(q, k, v, mask, is_causal, scale):
         scores = scores + mask
     if is_causal:
         tq, tk = scores.shape[-2], scores.shape[-1]
-        keep = from_numpy(np.tril(np.ones((tq, tk), np.uint8), k=tk - tq))
+        keep = from_numpy(np.tril(np.ones((tq, tk), np.uint8), k=tk - tq)).to(scores.device)
         scores = scores.masked_fill(keep == 0, -math.inf)
     out = softmax(scores, -1) @ v
     return out.to(dt) if dt.is_half else out

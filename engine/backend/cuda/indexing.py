@@ -95,7 +95,8 @@ def _index_select_raw(buf, off, shape, strides, dim, ids):
 
 
 @cuda.jit
-def _index_add_kernel(g, go, shape, gst, ost, nd, pick, ostride, size, ids, io, ist, out, err, n):
+def _index_add_kernel(g, go, shape, gst, ost, nd, pick, gstride, ostride, size, ids, io, ist, out,
+                      err, n):
     i = cuda.grid(1)
     step = cuda.gridsize(1)
     while i < n:
@@ -104,7 +105,7 @@ def _index_add_kernel(g, go, shape, gst, ost, nd, pick, ostride, size, ids, io, 
         if idv < 0 or idv >= size:
             err[0] = idv
         else:
-            cuda.atomic.add(out, oo + idv * ostride, g[go + og])
+            cuda.atomic.add(out, oo + idv * ostride, g[go + og + c * gstride])
         i += step
 
 
@@ -124,7 +125,8 @@ def index_add(g, ids, shape=(), dim: int = 0):
         ostride = ost[dim]
         ost[dim] = 0
         _launch(_index_add_kernel, n, g._storage.buf, g._layout.offset, pad(g.shape, 1),
-                pad(g._layout.strides, 0), pad(ost, 0), nd, _pick(dim, nd), ostride, shape[dim],
+                pad(g._layout.strides, 0), pad(ost, 0), nd, _pick(dim, nd), g._layout.strides[dim],
+                ostride, shape[dim],
                 ids._storage.buf, ids._layout.offset, ids._layout.strides[0],
                 out.reshape(out.size), err)
         _raise_if_bad(err, shape[dim], "index_add")
