@@ -54,13 +54,14 @@ def broadcast_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class Layout:
-    __slots__ = ("shape", "strides", "offset", "_contig")
+    __slots__ = ("shape", "strides", "offset", "_contig", "_numel")
 
     def __init__(self, shape: tuple[int, ...], strides: tuple[int, ...], offset: int = 0):
         self.shape = shape
         self.strides = strides
         self.offset = offset
         self._contig = None  # computed lazily
+        self._numel = -1
 
     @staticmethod
     def contiguous(shape: tuple[int, ...], offset: int = 0) -> "Layout":
@@ -80,9 +81,12 @@ class Layout:
         return len(self.shape)
 
     def numel(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
+        n = self._numel
+        if n < 0:
+            n = 1
+            for s in self.shape:
+                n *= s
+            self._numel = n
         return n
 
     def is_contiguous(self) -> bool:
@@ -113,7 +117,8 @@ class Layout:
 
     def transpose(self, d0: int, d1: int) -> "Layout":
         nd = len(self.shape)
-        d0, d1 = normalize_dim(d0, nd), normalize_dim(d1, nd)
+        if not (0 <= d0 < nd and 0 <= d1 < nd):
+            d0, d1 = normalize_dim(d0, nd), normalize_dim(d1, nd)
         shape, strides = list(self.shape), list(self.strides)
         shape[d0], shape[d1] = shape[d1], shape[d0]
         strides[d0], strides[d1] = strides[d1], strides[d0]
@@ -123,10 +128,12 @@ class Layout:
         nd = len(self.shape)
         if len(dims) != nd:
             raise ValueError(f"permute needs {nd} dims, got {len(dims)}")
-        dims = tuple(normalize_dim(d, nd) for d in dims)
-        if sorted(dims) != list(range(nd)):
+        if min(dims, default=0) < 0:
+            dims = tuple(normalize_dim(d, nd) for d in dims)
+        if len(set(dims)) != nd or max(dims, default=-1) >= nd:
             raise ValueError(f"permute dims {dims} are not a permutation of 0..{nd - 1}")
-        return Layout(tuple(self.shape[d] for d in dims), tuple(self.strides[d] for d in dims),
+        shape, strides = self.shape, self.strides
+        return Layout(tuple([shape[d] for d in dims]), tuple([strides[d] for d in dims]),
                       self.offset)
 
     def narrow(self, dim: int, start: int, length: int) -> "Layout":

@@ -11,6 +11,7 @@ from typing import Iterable
 import numpy as np
 
 from .autograd import no_grad
+from .backend.cpu import PARALLEL_MIN
 from .backend.cpu import optim as cpu_opt
 from .creation import zeros
 from .ops.registry import register_op
@@ -29,13 +30,14 @@ def _flat(t: Tensor) -> np.ndarray:
 def _sgd_cpu(p, g, buf, lr, momentum, weight_decay):
     ga = np.ascontiguousarray(g.np, dtype=p.np.dtype).reshape(-1)
     b = _flat(buf) if buf is not None else np.empty(0, p.np.dtype)
-    cpu_opt.sgd_update(_flat(p), ga, b, lr, momentum, weight_decay, buf is not None)
+    fn = cpu_opt.sgd_update_parallel if ga.size >= PARALLEL_MIN else cpu_opt.sgd_update_serial
+    fn(_flat(p), ga, b, lr, momentum, weight_decay, buf is not None)
 
 
 def _adamw_cpu(p, g, m, v, lr, beta1, beta2, eps, weight_decay, bias1, bias2):
     ga = np.ascontiguousarray(g.np, dtype=p.np.dtype).reshape(-1)
-    cpu_opt.adamw_update(_flat(p), ga, _flat(m), _flat(v), lr, beta1, beta2, eps, weight_decay,
-                         bias1, bias2)
+    fn = cpu_opt.adamw_update_parallel if ga.size >= PARALLEL_MIN else cpu_opt.adamw_update_serial
+    fn(_flat(p), ga, _flat(m), _flat(v), lr, beta1, beta2, eps, weight_decay, bias1, bias2)
 
 
 SGD_STEP = register_op("sgd_step", cpu=_sgd_cpu, doc="in-place SGD(+momentum) update")

@@ -45,16 +45,21 @@ class Tensor:
         """Wrap a fresh C-contiguous backend array (numpy, or a numba device array)."""
         t = _new(Tensor)
         if device is cpu:
+            if type(arr) is not np.ndarray:  # ufuncs on 0-d inputs return numpy scalars
+                arr = np.asarray(arr)
             if not arr.flags.c_contiguous:
                 arr = arr.copy(order="C")
-            if arr.dtype != dtype.numpy:
-                arr = arr.astype(dtype.numpy)
+            want = dtype.numpy
+            if arr.dtype is not want and arr.dtype != want:
+                arr = arr.astype(want)
             t._storage = CpuStorage(arr.reshape(-1))
             t._np = arr
+            shape = arr.shape
         else:
             t._storage = CudaStorage(arr.reshape(-1), device)
             t._np = None
-        t._layout = Layout.contiguous(tuple(arr.shape))
+            shape = tuple(arr.shape)  # plain tuple: the CUDA simulator's shape type differs
+        t._layout = Layout.contiguous(shape)
         t.dtype = dtype
         t.requires_grad = False
         t.grad = None
@@ -295,7 +300,10 @@ class Tensor:
 
     @property
     def T(self) -> "Tensor":
-        return _shape.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+        nd = len(self._layout.shape)
+        if nd == 2:
+            return _shape.transpose(self, 0, 1)
+        return _shape.permute(self, tuple(range(nd - 1, -1, -1)))
 
     @property
     def mT(self) -> "Tensor":

@@ -27,10 +27,7 @@ _BINARY_NAMES = {ADD: "add", SUB: "sub", MUL: "mul", DIV: "div", POW: "pow",
 
 def _binary_cpu(code):
     def kernel(a, b):
-        ta = a if isinstance(a, Tensor) else b
-        shape = broadcast_shapes(a.shape, b.shape) if isinstance(b, Tensor) and \
-            isinstance(a, Tensor) else ta.shape
-        return cpu_ew.binary(code, a, b, shape, ta._storage.buf.dtype)
+        return cpu_ew.binary(code, a, b)
     return kernel
 
 
@@ -84,7 +81,7 @@ BINARY_OPS = {code: register_op(name, cpu=_binary_cpu(code), backward=_BINARY_BA
 
 
 def _is_scalar(x) -> bool:
-    return isinstance(x, (int, float, bool, np.number, np.bool_))
+    return isinstance(x, (int, float, bool))
 
 
 def binary(code: int, a, b) -> Tensor:
@@ -100,18 +97,24 @@ def binary(code: int, a, b) -> Tensor:
             if a._storage.device is not b._storage.device:
                 raise ValueError(f"{_BINARY_NAMES[code]}: tensors on different devices "
                                  f"({a.device} and {b.device})")
+            if a._layout.shape != b._layout.shape:
+                broadcast_shapes(a._layout.shape, b._layout.shape)  # raises a clear error
         elif _is_scalar(b):
-            if not dt.is_float and isinstance(b, (float, np.floating)):
+            if not dt.is_float and isinstance(b, float):
                 dt = f32
                 a = cast(a, dt)
+        elif isinstance(b, (np.number, np.bool_)):
+            return binary(code, a, b.item())
         else:
             return binary(code, a, _as_operand(b, a))
         t = a
     elif isinstance(b, Tensor):
         if not _is_scalar(a):
+            if isinstance(a, (np.number, np.bool_)):
+                return binary(code, a.item(), b)
             return binary(code, _as_operand(a, b), b)
         dt = b.dtype
-        if not dt.is_float and isinstance(a, (float, np.floating)):
+        if not dt.is_float and isinstance(a, float):
             dt = f32
             b = cast(b, dt)
         t = b

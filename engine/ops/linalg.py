@@ -115,7 +115,7 @@ def _linear_op(op, x: Tensor, w: Tensor, b, attrs: dict) -> Tensor:
     device = x._storage.device
     inputs = (x, w) if b is None else (x, w, b)
     out = Tensor._from_backend(op.kernel(device)(*inputs, **attrs), dt, device)
-    if _mode.enabled and any(t.requires_grad for t in inputs):
+    if _mode.enabled and (x.requires_grad or w.requires_grad or (b is not None and b.requires_grad)):
         out._record(op, inputs, attrs)
     return out
 

@@ -21,7 +21,10 @@ __all__ = ["softmax", "log_softmax", "layer_norm", "conv2d", "attention"]
 
 def _rows_view(x: Tensor, n: int) -> np.ndarray:
     """x as a C-contiguous (rows, n) numpy array (copies only strided input)."""
-    return np.ascontiguousarray(x.np).reshape(-1, n)
+    a = x.np
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    return a.reshape(-1, n)
 
 
 # ---- softmax / log_softmax over the last dim ----
@@ -82,16 +85,16 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 def _layer_norm_cpu(x, w=None, b=None, n=1, eps=1e-5):
     a = _rows_view(x, n)
     out = np.empty_like(a)
-    mean = np.empty(a.shape[0], dtype=np.float64)
-    rstd = np.empty(a.shape[0], dtype=np.float64)
+    mean = np.empty(a.shape[0], dtype=a.dtype)
+    rstd = np.empty(a.shape[0], dtype=a.dtype)
     affine = w is not None
-    wa = np.ascontiguousarray(w.np).reshape(-1) if affine else np.ones(n, a.dtype)
-    ba = np.ascontiguousarray(b.np).reshape(-1) if b is not None else np.zeros(n, a.dtype)
+    wa = w.np.reshape(-1) if affine else a[0]  # (unused when not affine)
+    ba = b.np.reshape(-1) if b is not None else np.zeros(n, a.dtype)
     if a.size >= PARALLEL_MIN and a.shape[0] > 1:
-        cpu_rows.layer_norm_rows_parallel(a, wa, ba, out, mean, rstd, eps, True)
+        cpu_rows.layer_norm_rows_parallel(a, wa, ba, out, mean, rstd, eps, affine)
     else:
-        cpu_rows.layer_norm_rows_serial(a, wa, ba, out, mean, rstd, eps, True)
-    return out.reshape(x.shape), mean.astype(a.dtype), rstd.astype(a.dtype)
+        cpu_rows.layer_norm_rows_serial(a, wa, ba, out, mean, rstd, eps, affine)
+    return out.reshape(x.shape), mean, rstd
 
 
 def _layer_norm_bw(node, out, g):
@@ -122,7 +125,8 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
+    elif type(normalized_shape) is not tuple:
+        normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
     if x.shape[x.ndim - k:] != normalized_shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
@@ -136,17 +140,22 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
         out = layer_norm(x.to(cd), normalized_shape, None if weight is None else weight.to(cd),
                          None if bias is None else bias.to(cd), eps)
         return out.to(dt) if dt.is_half else out
-    weight = weight.to(dt) if weight is not None else None
-    bias = bias.to(dt) if bias is not None else None
+    if weight is not None and weight.dtype is not dt:
+        weight = weight.to(dt)
+    if bias is not None and bias.dtype is not dt:
+        bias = bias.to(dt)
     if weight is None and bias is not None:
         from ..creation import ones
         weight = ones(normalized_shape, dtype=dt, device=x.device)
-    n = math.prod(normalized_shape)
-    inputs = tuple(t for t in (x, weight, bias) if t is not None)
+    n = 1
+    for d in normalized_shape:
+        n *= d
+    inputs = (x,) if weight is None else (x, weight) if bias is None else (x, weight, bias)
     device = x._storage.device
     y, mean, rstd = LAYER_NORM.kernel(device)(*inputs, n=n, eps=float(eps))
     out = Tensor._from_backend(y, dt, device)
-    if _mode.enabled and any(t.requires_grad for t in inputs):
+    if _mode.enabled and (x.requires_grad or (weight is not None and weight.requires_grad)
+                          or (bias is not None and bias.requires_grad)):
         saved = (Tensor._from_backend(mean.reshape(-1, 1), dt, device),
                  Tensor._from_backend(rstd.reshape(-1, 1), dt, device))
         out._record(LAYER_NORM, inputs, {"n": n, "eps": eps}, saved)

@@ -89,8 +89,10 @@ PERMUTE = _view_op("permute", _permute_bw, "reorder dims")
 
 def permute(x: Tensor, dims: tuple[int, ...]) -> Tensor:
     lay = x._layout.permute(dims)
-    dims = tuple(normalize_dim(d, x.ndim) for d in dims)
-    return _record_view(x._view(lay), x, PERMUTE, {"dims": dims})
+    out = x._view(lay)
+    if x.requires_grad and _mode.enabled:
+        out._record(PERMUTE, (x,), {"dims": tuple(normalize_dim(d, x.ndim) for d in dims)})
+    return out
 
 
 # ---- narrow / indexing ----

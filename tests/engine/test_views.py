@@ -136,9 +136,15 @@ def test_basic_indexing_matches_numpy(shape, data) -> None:
     if data.draw(st.booleans()):
         key.insert(data.draw(st.integers(0, len(key))), Ellipsis)
     key = tuple(key)
+    try:
+        expected = a[key]
+    except IndexError:  # the ellipsis shifted an int onto a shorter dim: both refuse
+        with pytest.raises(IndexError):
+            t[key]
+        return
     v = t[key]
     assert v.shares_storage(t)
-    np.testing.assert_array_equal(v.numpy(), a[key])
+    np.testing.assert_array_equal(v.numpy(), expected)
 
 
 @SETTINGS

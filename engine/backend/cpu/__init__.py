@@ -5,7 +5,7 @@ import numba
 
 # Tensors with at least this many elements go to the parallel kernels; below it the
 # thread-pool launch costs more than it saves and serial code (or numpy) is used.
-PARALLEL_MIN = 1 << 15
+PARALLEL_MIN = 1 << 18
 
 
 def num_threads() -> int:

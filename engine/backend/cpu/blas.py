@@ -73,3 +73,19 @@ def gemm_batch(a3, b3, o3: np.ndarray, idx: list) -> None:
                for lo in range(0, count, step)]
     for f in futures:
         f.result()
+
+
+# Below this many multiply-adds a GEMM runs on the calling thread: waking BLAS
+# threads costs about as much as the work, and far more on a busy machine.
+SMALL_GEMM_MACS = 1 << 20
+
+
+def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 2-D arrays; small products stay single-threaded."""
+    if _set_threads_local is not None and a.shape[0] * a.shape[1] * b.shape[1] < SMALL_GEMM_MACS:
+        previous = _set_threads_local(1)
+        try:
+            return np.matmul(a, b)
+        finally:
+            _set_threads_local(previous)
+    return np.matmul(a, b)

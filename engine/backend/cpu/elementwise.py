@@ -22,6 +22,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ...layout import broadcast_shapes
+from ...tensor import Tensor
 from . import PARALLEL_MIN
 from . import fastmath as fm
 
@@ -336,54 +338,72 @@ def _plan(out_shape, operands):
     return args, shape4, chunk
 
 
+# numpy would warn when these meet zeros or negatives (PyTorch does not); silencing
+# costs ~2 us a call, so only the ops that commonly meet them are wrapped
+_MAY_WARN = frozenset((POW,))
+_UNARY_MAY_WARN = frozenset((LOG, RECIP))
+
+
 def _np_arg(x, dtype):
     return x.np if hasattr(x, "_layout") else dtype.type(x)
 
 
-def binary(code: int, a, b, out_shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """a `op` b for Tensors (or a python scalar as one side) of compute dtype `dtype`."""
-    out_dt = np.dtype(np.uint8) if code in COMPARISONS else dtype
-    n = math.prod(out_shape)
-    if n >= PARALLEL_MIN and dtype in _FLOATS:
-        if not hasattr(a, "_layout"):
-            a = dtype.type(a)
-        if not hasattr(b, "_layout"):
-            b = dtype.type(b)
-        plan = _plan(out_shape, (a, b))
+def binary(code: int, a, b) -> np.ndarray:
+    """a `op` b for Tensors of one compute dtype, or a Tensor and a python scalar.
+
+    Large float operands go to the strided numba kernels; the rest to numpy ufuncs
+    (python scalars stay weak, so a float32 tensor times 2.0 stays float32).
+    """
+    a_t = isinstance(a, Tensor)
+    b_t = isinstance(b, Tensor)
+    ref = a if a_t else b
+    dtype = ref._storage.buf.dtype
+    if dtype.kind == "f" and ((a_t and a._layout.numel() >= PARALLEL_MIN)
+                              or (b_t and b._layout.numel() >= PARALLEL_MIN)):
+        shape = broadcast_shapes(a.shape, b.shape) if a_t and b_t else ref.shape
+        plan = _plan(shape, (a if a_t else dtype.type(a), b if b_t else dtype.type(b)))
         if plan is not None:
             args, shape4, chunk = plan
-            out = np.empty(out_shape, dtype=out_dt)
+            out = np.empty(shape, dtype=np.uint8 if code in COMPARISONS else dtype)
             _binary_kernel(code)(*args, out.reshape(-1), shape4, chunk)
             return out
-    out = np.empty(out_shape, dtype=out_dt)
-    with np.errstate(all="ignore"):
-        _NP_BINARY[code](_np_arg(a, dtype), _np_arg(b, dtype), out=out, casting="unsafe")
-    return out
+    x = a.np if a_t else a
+    y = b.np if b_t else b
+    fn = _NP_BINARY[code]
+    if code in _MAY_WARN:
+        with np.errstate(all="ignore"):
+            r = fn(x, y)
+    else:
+        r = fn(x, y)
+    if code in COMPARISONS:
+        r = r.view(np.uint8)
+    return r
 
 
 def unary(code: int, x) -> np.ndarray:
     """op(x) for a Tensor of a compute dtype."""
+    lay = x._layout
     dtype = x._storage.buf.dtype
-    shape = x._layout.shape
-    n = math.prod(shape)
-    if n >= PARALLEL_MIN and dtype in _FLOATS:
-        plan = _plan(shape, (x,))
+    if dtype.kind == "f" and lay.numel() >= PARALLEL_MIN:
+        plan = _plan(lay.shape, (x,))
         if plan is not None:
             args, shape4, chunk = plan
-            out = np.empty(shape, dtype=dtype)
+            out = np.empty(lay.shape, dtype=dtype)
             _unary_kernel(code)(*args, out.reshape(-1), shape4, chunk)
             return out
-    out = np.empty(shape, dtype=dtype)
     fn = _NP_UNARY.get(code)
     if fn is not None:
-        with np.errstate(all="ignore"):
-            fn(out, x.np) if code == COPY else fn(x.np, out=out)
-        return out
+        if code == COPY:
+            return np.array(x.np, order="C", copy=True)
+        if code in _UNARY_MAY_WARN:
+            with np.errstate(all="ignore"):
+                return fn(x.np)
+        return fn(x.np)
     if code == RELU:
-        np.maximum(x.np, 0, out=out)
-        return out
-    if dtype not in _FLOATS:
+        return np.maximum(x.np, 0)
+    if dtype.kind != "f":
         raise TypeError(f"unary op {code} needs a float tensor, got {dtype}")
+    out = np.empty(lay.shape, dtype=dtype)
     _unary_flat_kernel(code)(np.ascontiguousarray(x.np).reshape(-1), out.reshape(-1))
     return out
 

@@ -65,9 +65,16 @@ def _topk_row(x, r, k, largest, vals, idxs, keys):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def topk_rows(x, k, largest, vals, idxs):
+def topk_rows_parallel(x, k, largest, vals, idxs):
     for r in prange(x.shape[0]):
         keys = np.empty(k, dtype=x.dtype)
+        _topk_row(x, r, k, largest, vals, idxs, keys)
+
+
+@njit(cache=True, error_model="numpy")
+def topk_rows_serial(x, k, largest, vals, idxs):
+    keys = np.empty(k, dtype=x.dtype)
+    for r in range(x.shape[0]):
         _topk_row(x, r, k, largest, vals, idxs, keys)
 
 
@@ -96,5 +103,6 @@ def topk(x2: np.ndarray, k: int, largest: bool):
     vals = np.empty((rows, k), dtype=x2.dtype)
     idxs = np.empty((rows, k), dtype=np.int64)
     if k:
-        topk_rows(x2, k, largest, vals, idxs)
+        fn = topk_rows_parallel if x2.size >= PARALLEL_MIN and rows > 1 else topk_rows_serial
+        fn(x2, k, largest, vals, idxs)
     return vals, idxs

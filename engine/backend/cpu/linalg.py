@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import PARALLEL_MIN
-from .blas import gemm_batch
+from .blas import gemm_batch, matmul_2d
 from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_rows_serial
 
 __all__ = ["matmul", "linear", "conv2d", "conv2d_backward", "NO_ACT", "GELU_ERF", "GELU_TANH"]
@@ -31,11 +31,11 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     preallocated output.
     """
     if a.ndim == 2 and b.ndim == 2:
-        return np.matmul(a, b)
+        return matmul_2d(a, b)
     m, k = a.shape[-2:]
     n = b.shape[-1]
     if b.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over all rows
-        out = np.matmul(a.reshape(-1, k), b)
+        out = matmul_2d(a.reshape(-1, k), b)
         return out.reshape(a.shape[:-1] + (n,))
     if m * k * n < _SMALL_GEMM:
         return np.matmul(a, b)
@@ -72,56 +72,78 @@ def linear(x, w, b=None, act: int = NO_ACT) -> np.ndarray:
     wa = w.np
     lead = xa.shape[:-1]
     x2 = xa.reshape(-1, xa.shape[-1])
-    y = np.matmul(x2, wa.T)
+    y = matmul_2d(x2, wa.T)
     epilogue(y, None if b is None else b.np, act)
     return y.reshape(lead + (wa.shape[0],))
 
 
 # ---- convolution: im2col + GEMM ----
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+@njit(inline="always")
+def _im2col_plane(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, nc):
     """cols[n, (c*kh + i)*kw + j, oi*ow + oj] = x[n, c, oi*sh - ph + i, oj*sw - pw + j] (0 outside)."""
     N, C, H, W = x.shape
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc % C
-        for i in range(kh):
-            for j in range(kw):
-                row = (c * kh + i) * kw + j
-                for oi in range(oh):
-                    ii = oi * sh - ph + i
-                    base = oi * ow
-                    if ii < 0 or ii >= H:
-                        for oj in range(ow):
-                            cols[n, row, base + oj] = 0
-                        continue
+    n = nc // C
+    c = nc % C
+    for i in range(kh):
+        for j in range(kw):
+            row = (c * kh + i) * kw + j
+            for oi in range(oh):
+                ii = oi * sh - ph + i
+                base = oi * ow
+                if ii < 0 or ii >= H:
                     for oj in range(ow):
-                        jj = oj * sw - pw + j
-                        if jj >= 0 and jj < W:
-                            cols[n, row, base + oj] = x[n, c, ii, jj]
-                        else:
-                            cols[n, row, base + oj] = 0
+                        cols[n, row, base + oj] = 0
+                    continue
+                for oj in range(ow):
+                    jj = oj * sw - pw + j
+                    if jj >= 0 and jj < W:
+                        cols[n, row, base + oj] = x[n, c, ii, jj]
+                    else:
+                        cols[n, row, base + oj] = 0
+
+
+@njit(inline="always")
+def _col2im_plane(cols, kh, kw, sh, sw, ph, pw, oh, ow, x, nc):
+    """The adjoint of im2col for one (n, c) plane: accumulate columns back (x zeroed)."""
+    N, C, H, W = x.shape
+    n = nc // C
+    c = nc % C
+    for i in range(kh):
+        for j in range(kw):
+            row = (c * kh + i) * kw + j
+            for oi in range(oh):
+                ii = oi * sh - ph + i
+                if ii < 0 or ii >= H:
+                    continue
+                for oj in range(ow):
+                    jj = oj * sw - pw + j
+                    if jj >= 0 and jj < W:
+                        x[n, c, ii, jj] += cols[n, row, oi * ow + oj]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
-    """The adjoint of im2col: accumulate columns back into image positions (x zeroed)."""
-    N, C, H, W = x.shape
-    for nc in prange(N * C):  # each (n, c) plane is written by one task only
-        n = nc // C
-        c = nc % C
-        for i in range(kh):
-            for j in range(kw):
-                row = (c * kh + i) * kw + j
-                for oi in range(oh):
-                    ii = oi * sh - ph + i
-                    if ii < 0 or ii >= H:
-                        continue
-                    for oj in range(ow):
-                        jj = oj * sw - pw + j
-                        if jj >= 0 and jj < W:
-                            x[n, c, ii, jj] += cols[n, row, oi * ow + oj]
+def im2col_parallel(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    for nc in prange(x.shape[0] * x.shape[1]):
+        _im2col_plane(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, nc)
+
+
+@njit(cache=True, error_model="numpy")
+def im2col_serial(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    for nc in range(x.shape[0] * x.shape[1]):
+        _im2col_plane(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, nc)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def col2im_parallel(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
+    for nc in prange(x.shape[0] * x.shape[1]):  # each (n, c) plane belongs to one task
+        _col2im_plane(cols, kh, kw, sh, sw, ph, pw, oh, ow, x, nc)
+
+
+@njit(cache=True, error_model="numpy")
+def col2im_serial(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
+    for nc in range(x.shape[0] * x.shape[1]):
+        _col2im_plane(cols, kh, kw, sh, sw, ph, pw, oh, ow, x, nc)
 
 
 def _out_size(size: int, k: int, s: int, p: int) -> int:
@@ -133,8 +155,8 @@ def _cols(xa: np.ndarray, kh, kw, stride, padding):
     oh = _out_size(H, kh, stride[0], padding[0])
     ow = _out_size(W, kw, stride[1], padding[1])
     cols = np.empty((N, C * kh * kw, oh * ow), dtype=xa.dtype)
-    im2col(np.ascontiguousarray(xa), kh, kw, stride[0], stride[1], padding[0], padding[1], oh, ow,
-           cols)
+    fn = im2col_parallel if cols.size >= PARALLEL_MIN and N * C > 1 else im2col_serial
+    fn(np.ascontiguousarray(xa), kh, kw, stride[0], stride[1], padding[0], padding[1], oh, ow, cols)
     return cols, oh, ow
 
 
@@ -158,6 +180,7 @@ def conv2d_backward(x, w, g, stride, padding):
     gw = matmul_arrays(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(wa.shape)
     gcols = matmul_arrays(wa.reshape(O, C * kh * kw).T, g3)
     gx = np.zeros(xa.shape, dtype=xa.dtype)
-    col2im(np.ascontiguousarray(gcols), kh, kw, stride[0], stride[1], padding[0], padding[1],
-           oh, ow, gx)
+    fn = col2im_parallel if gcols.size >= PARALLEL_MIN and gx.shape[0] * gx.shape[1] > 1 \
+        else col2im_serial
+    fn(np.ascontiguousarray(gcols), kh, kw, stride[0], stride[1], padding[0], padding[1], oh, ow, gx)
     return gx, np.ascontiguousarray(gw)

@@ -77,34 +77,47 @@ def make_rows_serial(code: int):
 _COL_BLOCK = 512
 
 
-def make_cols(code: int):
-    """Reduce (n, cols) over n, in column blocks run in parallel."""
+@njit(inline="always")
+def _reduce_col_block(code, x, out, b):
+    n, cols = x.shape
+    c0 = b * _COL_BLOCK
+    c1 = min(cols, c0 + _COL_BLOCK)
+    if code == SUM:
+        acc = np.zeros(c1 - c0, dtype=out.dtype)
+        for i in range(n):
+            row = x[i, c0:c1]
+            for c in range(c1 - c0):
+                acc[c] += row[c]
+        for c in range(c1 - c0):
+            out[c0 + c] = acc[c]
+    else:
+        for c in range(c0, c1):
+            out[c] = x[0, c]
+        for i in range(1, n):
+            for c in range(c0, c1):
+                v = x[i, c]
+                m = out[c]
+                if code == MAX:
+                    out[c] = v if (v > m or v != v) and m == m else m
+                else:
+                    out[c] = v if (v < m or v != v) and m == m else m
+
+
+def make_cols_parallel(code: int):
+    """Reduce (n, cols) over n, column blocks spread over threads."""
     @njit(cache=True, parallel=True, error_model="numpy")
-    def reduce_cols(x, out):
-        n, cols = x.shape
-        nblocks = (cols + _COL_BLOCK - 1) // _COL_BLOCK
-        for b in prange(nblocks):
-            c0 = b * _COL_BLOCK
-            c1 = min(cols, c0 + _COL_BLOCK)
-            if code == SUM:
-                acc = np.zeros(c1 - c0, dtype=out.dtype)
-                for i in range(n):
-                    for c in range(c0, c1):
-                        acc[c - c0] += x[i, c]
-                for c in range(c0, c1):
-                    out[c] = acc[c - c0]
-            else:
-                for c in range(c0, c1):
-                    out[c] = x[0, c]
-                for i in range(1, n):
-                    for c in range(c0, c1):
-                        v = x[i, c]
-                        m = out[c]
-                        if code == MAX:
-                            out[c] = v if (v > m or v != v) and m == m else m
-                        else:
-                            out[c] = v if (v < m or v != v) and m == m else m
-    return reduce_cols
+    def reduce_cols_parallel(x, out):
+        for b in prange((x.shape[1] + _COL_BLOCK - 1) // _COL_BLOCK):
+            _reduce_col_block(code, x, out, b)
+    return reduce_cols_parallel
+
+
+def make_cols_serial(code: int):
+    @njit(cache=True, error_model="numpy")
+    def reduce_cols_serial(x, out):
+        for b in range((x.shape[1] + _COL_BLOCK - 1) // _COL_BLOCK):
+            _reduce_col_block(code, x, out, b)
+    return reduce_cols_serial
 
 
 _CACHE: dict[tuple[str, int], object] = {}
@@ -114,7 +127,7 @@ def _kernel(kind: str, code: int):
     k = _CACHE.get((kind, code))
     if k is None:
         make = {"rows_par": make_rows_parallel, "rows_ser": make_rows_serial,
-                "cols": make_cols}[kind]
+                "cols_par": make_cols_parallel, "cols_ser": make_cols_serial}[kind]
         k = _CACHE[(kind, code)] = make(code)
     return k
 
@@ -152,7 +165,8 @@ def reduce(code: int, x, dims: tuple[int, ...]) -> np.ndarray:
     elif contiguous and tuple(dims) == tuple(range(k)) and code not in _ARG:
         out = np.empty(n_kept, dtype=out_dt if code != SUM or dtype.kind != "f"
                        else np.dtype(np.float64))
-        _kernel("cols", code)(x.np.reshape(n_red, n_kept), out)
+        kind = "cols_par" if n_kept * n_red >= PARALLEL_MIN and n_kept > _COL_BLOCK else "cols_ser"
+        _kernel(kind, code)(x.np.reshape(n_red, n_kept), out)
         return out.astype(out_dt, copy=False).reshape(kept_shape)
     else:
         permuted = x._view(lay.permute(tuple(kept) + tuple(dims)))
