@@ -179,6 +179,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--warmup", type=int, default=800)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init-from", default=None,
+                    help="a model folder (e.g. the shipped resources/models/tablescribe-cells) to "
+                         "start from when --workdir has no checkpoint yet")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--eval-every", type=int, default=1000)
@@ -205,6 +208,12 @@ def main(argv=None) -> int:
         step = int(ckpt["step"])
         samples = int(ckpt.get("samples", step * args.batch))
         print(f"resumed from step {step} ({samples} samples)", flush=True)
+    elif args.init_from:
+        from transformers import VisionEncoderDecoderModel
+
+        shipped = VisionEncoderDecoderModel.from_pretrained(args.init_from).float()
+        model.load_state_dict(shipped.state_dict())
+        print(f"initialised from {args.init_from}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, vocab {tokenizer.get_vocab_size()}", flush=True)
 
