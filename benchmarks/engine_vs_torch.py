@@ -21,11 +21,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numba  # noqa: E402
-import torch  # noqa: E402
+import numba
+import torch
 
-import engine  # noqa: E402
-import engine.functional as F  # noqa: E402
+import engine
+import engine.functional as F
 
 
 def cases(rng: np.random.Generator):

@@ -7,10 +7,25 @@ huggingface/candle, with PyTorch's names.
     y = (x @ x.T).sum(); y.backward(); x.grad
 """
 
-from . import dtype
+from . import dtype, functional, nn, ops, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, empty, from_numpy, full, full_like, linspace, manual_seed, ones,
-                       ones_like, rand, randint, randn, tensor, zeros, zeros_like)
+from .creation import (
+    arange,
+    empty,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .device import Device
 from .dtype import DType, bf16, f16, f32, f64, i64, u8, u32
 from .layout import Layout
@@ -22,29 +37,81 @@ from .ops.reduce import argmax, argmin
 from .ops.shape import cat, stack
 from .storage import CpuStorage, CudaStorage
 from .tensor import Tensor, as_tensor
-from . import functional, nn, ops, optim  # noqa: E402
 
 try:  # weight formats live in engine/io (their own module and owner)
-    from .io import (WeightFormatError, load_npz, load_safetensors, load_torch,  # noqa: F401
-                     safetensors_index, save_safetensors)
+    from .io import (
+        WeightFormatError,
+        load_npz,
+        load_safetensors,
+        load_torch,
+        safetensors_index,
+        save_safetensors,
+    )
 except ImportError as _io_error:  # pragma: no cover - only while engine/io is absent
     _IO_IMPORT_ERROR = _io_error
 
 __all__ = [
-    "Tensor", "DType", "Device", "Layout", "CpuStorage", "CudaStorage",
-    "u8", "u32", "i64", "f16", "bf16", "f32", "f64", "dtype",
-    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace",
-    "randn", "rand", "randint", "zeros_like", "ones_like", "full_like", "manual_seed",
-    "matmul", "cat", "stack", "where", "maximum", "minimum", "gelu", "embedding", "index_select",
-    "gather", "topk", "argmax", "argmin",
-    "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "functional", "nn", "optim", "ops",
-    "load_safetensors", "save_safetensors", "load_npz", "load_torch", "safetensors_index",
+    "CpuStorage",
+    "CudaStorage",
+    "DType",
+    "Device",
+    "Layout",
+    "Tensor",
     "WeightFormatError",
+    "arange",
+    "argmax",
+    "argmin",
+    "as_tensor",
+    "bf16",
+    "cat",
+    "dtype",
+    "embedding",
+    "empty",
+    "enable_grad",
+    "f16",
+    "f32",
+    "f64",
+    "from_numpy",
+    "full",
+    "full_like",
+    "functional",
+    "gather",
+    "gelu",
+    "i64",
+    "index_select",
+    "is_grad_enabled",
+    "linspace",
+    "load_npz",
+    "load_safetensors",
+    "load_torch",
+    "manual_seed",
+    "matmul",
+    "maximum",
+    "minimum",
+    "nn",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "ops",
+    "optim",
+    "rand",
+    "randint",
+    "randn",
+    "safetensors_index",
+    "save_safetensors",
+    "set_grad_enabled",
+    "stack",
+    "tensor",
+    "topk",
+    "u8",
+    "u32",
+    "where",
+    "zeros",
+    "zeros_like",
 ]
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch name
+def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return x.sum(dim, keepdim)
 
 
@@ -88,5 +155,16 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     return x.masked_fill(mask, value)
 
 
-__all__ += ["sum", "mean", "softmax", "log_softmax", "exp", "log", "sqrt", "tanh", "relu",
-            "sigmoid", "masked_fill"]
+__all__ += [
+    "exp",
+    "log",
+    "log_softmax",
+    "masked_fill",
+    "mean",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "sqrt",
+    "sum",
+    "tanh",
+]

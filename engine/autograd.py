@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["Node", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "backward",
-           "sum_to_shape"]
+__all__ = [
+    "Node",
+    "backward",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "sum_to_shape",
+]
 
 
 class _GradMode(threading.local):
@@ -66,7 +73,7 @@ class enable_grad(_GradContext):
 class Node:
     """How a tensor was made: op, inputs, attributes and saved values."""
 
-    __slots__ = ("op", "inputs", "attrs", "saved")
+    __slots__ = ("attrs", "inputs", "op", "saved")
 
     def __init__(self, op, inputs: tuple, attrs: dict, saved=None) -> None:
         self.op = op

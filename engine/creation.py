@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .device import as_device, cpu
-from .dtype import DType, as_dtype, bf16, f32, f32_to_bf16_bits, from_numpy as _dtype_of, i64, u8
+from .dtype import DType, as_dtype, bf16, f32, f32_to_bf16_bits, i64, u8
+from .dtype import from_numpy as _dtype_of
 from .layout import Layout
 from .storage import CpuStorage, CudaStorage
 from .tensor import Tensor
 
-__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "randn", "rand",
-           "randint", "zeros_like", "ones_like", "full_like", "manual_seed", "linspace"]
+__all__ = [
+    "arange",
+    "empty",
+    "from_numpy",
+    "full",
+    "full_like",
+    "linspace",
+    "manual_seed",
+    "ones",
+    "ones_like",
+    "rand",
+    "randint",
+    "randn",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
 
 _rng = np.random.default_rng()
 

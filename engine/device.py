@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
-__all__ = ["Device", "cpu", "as_device"]
+__all__ = ["Device", "as_device", "cpu"]
 
 
 class Device:
@@ -14,10 +15,10 @@ class Device:
     comparisons on the hot path are identity checks.
     """
 
-    __slots__ = ("type", "index")
-    _interned: dict[tuple[str, int], "Device"] = {}
+    __slots__ = ("index", "type")
+    _interned: ClassVar[dict[tuple[str, int], Device]] = {}
 
-    def __new__(cls, type: str = "cpu", index: int = 0) -> "Device":
+    def __new__(cls, type: str = "cpu", index: int = 0) -> Device:  # noqa: PYI034
         if type not in ("cpu", "cuda"):
             raise ValueError(f"unknown device type {type!r} (expected 'cpu' or 'cuda')")
         if type == "cpu":
@@ -46,7 +47,7 @@ class Device:
         return self.type == "cuda"
 
     @staticmethod
-    def parse(spec: "str | Device") -> "Device":
+    def parse(spec: str | Device) -> Device:
         """Parse "cpu", "cuda" or "cuda:N"."""
         if isinstance(spec, Device):
             return spec
@@ -66,7 +67,7 @@ class Device:
         try:
             from numba import cuda
             return bool(cuda.is_available())
-        except Exception:  # numba built without CUDA support, driver errors...
+        except Exception:  # noqa: BLE001 - numba without CUDA support, driver errors...
             return False
 
     @staticmethod
@@ -87,7 +88,7 @@ class Device:
                                f"(cuda:0 .. cuda:{count - 1})")
 
     @staticmethod
-    def best() -> "Device":
+    def best() -> Device:
         """CUDA when numba sees a GPU, else CPU; TABLESCRIBE_DEVICE=cpu|cuda[:N] overrides."""
         forced = os.environ.get("TABLESCRIBE_DEVICE", "").strip()
         if forced:
@@ -113,7 +114,7 @@ class Device:
 cpu = Device("cpu")
 
 
-def as_device(dev: "str | Device | None") -> Device:
+def as_device(dev: str | Device | None) -> Device:
     if dev is None:
         return cpu
     if isinstance(dev, Device):

@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DType", "u8", "u32", "i64", "f16", "bf16", "f32", "f64", "from_numpy", "from_name",
-           "promote"]
+__all__ = [
+    "DType",
+    "bf16",
+    "f16",
+    "f32",
+    "f64",
+    "from_name",
+    "from_numpy",
+    "i64",
+    "promote",
+    "u8",
+    "u32",
+]
 
 
 class DType:
     """An element type. Compare with `is` or `==`; instances are unique."""
 
-    __slots__ = ("name", "numpy", "compute", "itemsize", "is_float", "is_half", "_rank")
+    __slots__ = ("_rank", "compute", "is_float", "is_half", "itemsize", "name", "numpy")
 
     def __init__(self, name: str, storage: str, compute: str, is_float: bool, rank: int) -> None:
         self.name = name
@@ -77,8 +88,7 @@ def from_name(name: str) -> DType:
     """Parse a dtype name: engine names (f32), numpy names (float32) or safetensors
     names (F32, BF16, I64, U8 ...), case-insensitive."""
     key = name.lower()
-    if key.startswith("torch."):
-        key = key[6:]
+    key = key.removeprefix("torch.")
     if key in _ALIASES:
         return _ALIASES[key]
     raise TypeError(f"unknown dtype name {name!r}")

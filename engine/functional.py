@@ -21,9 +21,24 @@ from .ops import linalg as _la
 from .ops import nn as _nn
 from .tensor import Tensor
 
-__all__ = ["linear", "linear_gelu", "layer_norm", "softmax", "log_softmax", "gelu", "relu",
-           "sigmoid", "tanh", "scaled_dot_product_attention", "conv2d", "embedding", "dropout",
-           "cross_entropy", "nll_loss", "mse_loss"]
+__all__ = [
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "layer_norm",
+    "linear",
+    "linear_gelu",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "scaled_dot_product_attention",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
 
 linear = _la.linear
 linear_gelu = _la.linear_gelu

@@ -8,7 +8,7 @@ over the same storage; no element is copied.
 
 from __future__ import annotations
 
-__all__ = ["Layout", "contiguous_strides", "broadcast_shapes", "normalize_dim"]
+__all__ = ["Layout", "broadcast_shapes", "contiguous_strides", "normalize_dim"]
 
 _STRIDE_CACHE: dict[tuple[int, ...], tuple[int, ...]] = {}
 
@@ -54,7 +54,7 @@ def broadcast_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class Layout:
-    __slots__ = ("shape", "strides", "offset", "_contig", "_numel")
+    __slots__ = ("_contig", "_numel", "offset", "shape", "strides")
 
     def __init__(self, shape: tuple[int, ...], strides: tuple[int, ...], offset: int = 0):
         self.shape = shape
@@ -64,7 +64,7 @@ class Layout:
         self._numel = -1
 
     @staticmethod
-    def contiguous(shape: tuple[int, ...], offset: int = 0) -> "Layout":
+    def contiguous(shape: tuple[int, ...], offset: int = 0) -> Layout:
         lay = Layout(shape, contiguous_strides(shape), offset)
         lay._contig = True
         return lay
@@ -115,7 +115,7 @@ class Layout:
 
     # ---- views ----
 
-    def transpose(self, d0: int, d1: int) -> "Layout":
+    def transpose(self, d0: int, d1: int) -> Layout:
         nd = len(self.shape)
         if not (0 <= d0 < nd and 0 <= d1 < nd):
             d0, d1 = normalize_dim(d0, nd), normalize_dim(d1, nd)
@@ -124,7 +124,7 @@ class Layout:
         strides[d0], strides[d1] = strides[d1], strides[d0]
         return Layout(tuple(shape), tuple(strides), self.offset)
 
-    def permute(self, dims: tuple[int, ...]) -> "Layout":
+    def permute(self, dims: tuple[int, ...]) -> Layout:
         nd = len(self.shape)
         if len(dims) != nd:
             raise ValueError(f"permute needs {nd} dims, got {len(dims)}")
@@ -136,7 +136,7 @@ class Layout:
         return Layout(tuple([shape[d] for d in dims]), tuple([strides[d] for d in dims]),
                       self.offset)
 
-    def narrow(self, dim: int, start: int, length: int) -> "Layout":
+    def narrow(self, dim: int, start: int, length: int) -> Layout:
         dim = normalize_dim(dim, len(self.shape))
         size = self.shape[dim]
         if start < 0:
@@ -146,7 +146,7 @@ class Layout:
         shape = self.shape[:dim] + (length,) + self.shape[dim + 1:]
         return Layout(shape, self.strides, self.offset + start * self.strides[dim])
 
-    def squeeze(self, dim: int | None = None) -> "Layout":
+    def squeeze(self, dim: int | None = None) -> Layout:
         if dim is None:
             keep = [i for i, n in enumerate(self.shape) if n != 1]
         else:
@@ -157,7 +157,7 @@ class Layout:
         lay._contig = self._contig
         return lay
 
-    def unsqueeze(self, dim: int) -> "Layout":
+    def unsqueeze(self, dim: int) -> Layout:
         nd = len(self.shape)
         if dim < 0:
             dim += nd + 1
@@ -169,7 +169,7 @@ class Layout:
         lay._contig = self._contig
         return lay
 
-    def broadcast_to(self, shape: tuple[int, ...]) -> "Layout":
+    def broadcast_to(self, shape: tuple[int, ...]) -> Layout:
         """Expand size-1 (or missing leading) dims with stride 0: no data moves."""
         nd, nn = len(self.shape), len(shape)
         if nn < nd:
@@ -188,7 +188,7 @@ class Layout:
         out_shape = tuple(n if n != -1 else self.shape[i - (nn - nd)] for i, n in enumerate(shape))
         return Layout(out_shape, tuple(strides), self.offset)
 
-    def reshape(self, shape: tuple[int, ...]) -> "Layout | None":
+    def reshape(self, shape: tuple[int, ...]) -> Layout | None:
         """The view layout for `shape`, or None when the data must be copied.
 
         Works like numpy's no-copy reshape: dims are grouped into chunks of equal
@@ -227,7 +227,7 @@ class Layout:
                 new_strides[i] = new_strides[i + 1] * shape[i + 1] if i + 1 < len(shape) else 1
         return Layout(tuple(shape), tuple(new_strides), self.offset)
 
-    def index(self, key) -> tuple["Layout", list[tuple[int, object]]]:
+    def index(self, key) -> tuple[Layout, list[tuple[int, object]]]:
         """Basic indexing (ints, slices with positive steps, Ellipsis, None).
 
         Returns the view layout and a list of (dim, index) pairs for the advanced

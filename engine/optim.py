@@ -6,7 +6,7 @@ supplies its own kernel for them like for any other op.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from .creation import zeros
 from .ops.registry import register_op
 from .tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "AdamW"]
+__all__ = ["SGD", "AdamW", "Optimizer"]
 
 
 def _flat(t: Tensor) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 from .device import Device, cpu
 from .layout import Layout
 
-__all__ = ["Storage", "CpuStorage", "CudaStorage"]
+__all__ = ["CpuStorage", "CudaStorage", "Storage"]
 
 
 class Storage:
@@ -56,7 +56,7 @@ class CudaStorage(Storage):
         self.device = device
 
     @staticmethod
-    def from_numpy(arr: np.ndarray, device: Device) -> "CudaStorage":
+    def from_numpy(arr: np.ndarray, device: Device) -> CudaStorage:
         """Upload host data. The first upload installs the CUDA kernels into the op
         registry (engine.backend.cuda), so the engine imports without numba.cuda."""
         from numba import cuda

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Node, _mode
+from .autograd import Node
 from .device import Device, as_device, cpu
 from .dtype import DType, as_dtype, bf16, bf16_bits_to_f32, f32, f64, i64
 from .layout import Layout, normalize_dim
@@ -23,8 +23,16 @@ _new = object.__new__
 class Tensor:
     """An n-dimensional array on a device, with optional gradient tracking."""
 
-    __slots__ = ("_storage", "_layout", "dtype", "requires_grad", "grad", "_node", "_np",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_layout",
+        "_node",
+        "_np",
+        "_storage",
+        "dtype",
+        "grad",
+        "requires_grad",
+    )
     __array_priority__ = 1000  # numpy scalars/arrays defer to our reflected operators
 
     def __init__(self, storage, layout: Layout, dtype: DType, requires_grad: bool = False):
@@ -41,7 +49,7 @@ class Tensor:
     # ---- construction helpers used by the ops ----
 
     @staticmethod
-    def _from_backend(arr, dtype: DType, device: Device = cpu) -> "Tensor":
+    def _from_backend(arr, dtype: DType, device: Device = cpu) -> Tensor:
         """Wrap a fresh C-contiguous backend array (numpy, or a numba device array)."""
         t = _new(Tensor)
         if device is cpu:
@@ -66,7 +74,7 @@ class Tensor:
         t._node = None
         return t
 
-    def _view(self, layout: Layout) -> "Tensor":
+    def _view(self, layout: Layout) -> Tensor:
         """A tensor sharing this one's storage through another layout (no record)."""
         t = _new(Tensor)
         t._storage = self._storage
@@ -78,7 +86,7 @@ class Tensor:
         t._np = None
         return t
 
-    def _record(self, op, inputs: tuple, attrs: dict, saved=None) -> "Tensor":
+    def _record(self, op, inputs: tuple, attrs: dict, saved=None) -> Tensor:
         self._node = Node(op, inputs, attrs, saved)
         self.requires_grad = True
         return self
@@ -141,7 +149,7 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return self._layout.is_contiguous()
 
-    def shares_storage(self, other: "Tensor") -> bool:
+    def shares_storage(self, other: Tensor) -> bool:
         return self._storage is other._storage
 
     def __len__(self) -> int:
@@ -209,7 +217,7 @@ class Tensor:
             body = f"<shape {self.shape}>"
         return f"tensor({body}, dtype={self.dtype.name}{extra})"
 
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """`t.to("cuda")`, `t.to(engine.f16)`, `t.to("cpu", engine.f32)`, `t.to(other)`."""
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
@@ -235,28 +243,28 @@ class Tensor:
                 out = _shape.to_device(out, device)
         return out
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(f32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(f64)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(i64)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to(cpu)
 
-    def cuda(self, index: int = 0) -> "Tensor":
+    def cuda(self, index: int = 0) -> Tensor:
         return self.to(Device("cuda", index))
 
     # ---- autograd ----
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """Same storage, cut from the graph."""
         return self._view(self._layout)
 
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         if flag and not self.dtype.is_float:
             raise TypeError(f"only float tensors can require grad, got {self.dtype}")
         if self._node is not None and not flag:
@@ -270,22 +278,22 @@ class Tensor:
 
     # ---- copies and views ----
 
-    def contiguous(self) -> "Tensor":
+    def contiguous(self) -> Tensor:
         """Self when already contiguous, else a contiguous copy."""
         if self._layout.is_contiguous():
             return self
         return _shape.copy(self)
 
-    def clone(self) -> "Tensor":
+    def clone(self) -> Tensor:
         return _shape.copy(self)
 
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape) -> Tensor:
         return _shape.reshape(self, _shape_arg(shape))
 
-    def view(self, *shape) -> "Tensor":
+    def view(self, *shape) -> Tensor:
         return _shape.reshape(self, _shape_arg(shape), copy_ok=False)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         nd = self.ndim
         if nd == 0:
             return self.reshape(1)
@@ -295,45 +303,45 @@ class Tensor:
             n *= d
         return self.reshape(self.shape[:s] + (n,) + self.shape[e + 1:])
 
-    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         return _shape.transpose(self, dim0, dim1)
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         nd = len(self._layout.shape)
         if nd == 2:
             return _shape.transpose(self, 0, 1)
         return _shape.permute(self, tuple(range(nd - 1, -1, -1)))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         return _shape.transpose(self, -2, -1)
 
-    def permute(self, *dims) -> "Tensor":
+    def permute(self, *dims) -> Tensor:
         return _shape.permute(self, _shape_arg(dims))
 
-    def narrow(self, dim: int, start: int, length: int) -> "Tensor":
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
         return _shape.narrow(self, dim, start, length)
 
-    def squeeze(self, dim: int | None = None) -> "Tensor":
+    def squeeze(self, dim: int | None = None) -> Tensor:
         return _shape.squeeze(self, dim)
 
-    def unsqueeze(self, dim: int) -> "Tensor":
+    def unsqueeze(self, dim: int) -> Tensor:
         return _shape.unsqueeze(self, dim)
 
-    def broadcast_to(self, *shape) -> "Tensor":
+    def broadcast_to(self, *shape) -> Tensor:
         return _shape.broadcast_to(self, _shape_arg(shape))
 
     expand = broadcast_to
 
-    def split(self, split_size, dim: int = 0) -> list["Tensor"]:
+    def split(self, split_size, dim: int = 0) -> list[Tensor]:
         return _shape.split(self, split_size, dim)
 
-    def chunk(self, chunks: int, dim: int = 0) -> list["Tensor"]:
+    def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
         size = self.shape[normalize_dim(dim, self.ndim)]
         return _shape.split(self, -(-size // chunks), dim)
 
-    def __getitem__(self, key) -> "Tensor":
+    def __getitem__(self, key) -> Tensor:
         return _shape.getitem(self, key)
 
     def __setitem__(self, key, value) -> None:
@@ -532,9 +540,9 @@ def as_tensor(x, dtype=None, device=None) -> Tensor:
 
 
 # The op front ends import Tensor, so they are bound after the class exists.
-from .ops import elementwise as _ew  # noqa: E402
-from .ops import indexing as _index  # noqa: E402
-from .ops import linalg as _linalg  # noqa: E402
-from .ops import nn as _nn  # noqa: E402
-from .ops import reduce as _reduce  # noqa: E402
-from .ops import shape as _shape  # noqa: E402
+from .ops import elementwise as _ew
+from .ops import indexing as _index
+from .ops import linalg as _linalg
+from .ops import nn as _nn
+from .ops import reduce as _reduce
+from .ops import shape as _shape

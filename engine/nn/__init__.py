@@ -4,5 +4,16 @@ from .layers import Conv2d, Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList, Parameter
 from .varbuilder import MissingTensorError, ShapeMismatchError, VarBuilder
 
-__all__ = ["Module", "ModuleList", "Parameter", "Linear", "LayerNorm", "Embedding", "Conv2d",
-           "Dropout", "VarBuilder", "ShapeMismatchError", "MissingTensorError"]
+__all__ = [
+           "Conv2d",
+           "Dropout",
+           "Embedding",
+           "LayerNorm",
+           "Linear",
+           "MissingTensorError",
+           "Module",
+           "ModuleList",
+           "Parameter",
+           "ShapeMismatchError",
+           "VarBuilder",
+]

@@ -10,7 +10,7 @@ from ..dtype import f32
 from ..tensor import Tensor
 from .module import Module, Parameter
 
-__all__ = ["Linear", "LayerNorm", "Embedding", "Conv2d", "Dropout"]
+__all__ = ["Conv2d", "Dropout", "Embedding", "LayerNorm", "Linear"]
 
 
 def _uniform(shape, bound: float, dtype) -> Parameter:

@@ -10,12 +10,12 @@ file, so a wrong checkpoint is diagnosed from the message alone.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..dtype import as_dtype
 from ..tensor import Tensor
 
-__all__ = ["VarBuilder", "ShapeMismatchError", "MissingTensorError"]
+__all__ = ["MissingTensorError", "ShapeMismatchError", "VarBuilder"]
 
 
 class ShapeMismatchError(ValueError):
@@ -47,7 +47,7 @@ class VarBuilder:
     def _full(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
 
-    def pp(self, name: str) -> "VarBuilder":
+    def pp(self, name: str) -> VarBuilder:
         """A builder one level down: vb.pp("encoder").get("x") reads "encoder.x"."""
         return VarBuilder(self._source, self._full(name), self.name, self.dtype, self.device)
 
@@ -61,7 +61,7 @@ class VarBuilder:
     def keys(self) -> list[str]:
         """Names under this builder's prefix, relative to it."""
         p = self.prefix + "." if self.prefix else ""
-        return [k[len(p):] for k in self._source.keys() if k.startswith(p)]
+        return [k[len(p):] for k in self._source if k.startswith(p)]
 
     def get(self, name: str, shape=None) -> Tensor:
         """The tensor `prefix.name`; with `shape`, it must match exactly."""

@@ -7,16 +7,47 @@ import numpy as np
 
 from ..autograd import _mode
 from ..backend.cpu import elementwise as cpu_ew
-from ..backend.cpu.elementwise import (ABS, ADD, COPY, COS, DIV, EQ, EXP, GE, GELU, GELU_GRAD,
-                                       GELU_TANH, GELU_TANH_GRAD, GT, LE, LOG, LT, MAXIMUM,
-                                       MINIMUM, MUL, NE, NEG, POW, RECIP, RELU, RSQRT, SIGMOID,
-                                       SIGN, SIN, SQRT, SQUARE, SUB, TANH, COMPARISONS)
+from ..backend.cpu.elementwise import (
+    ABS,
+    ADD,
+    COMPARISONS,
+    COPY,
+    COS,
+    DIV,
+    EQ,
+    EXP,
+    GE,
+    GELU,
+    GELU_GRAD,
+    GELU_TANH,
+    GELU_TANH_GRAD,
+    GT,
+    LE,
+    LOG,
+    LT,
+    MAXIMUM,
+    MINIMUM,
+    MUL,
+    NE,
+    NEG,
+    POW,
+    RECIP,
+    RELU,
+    RSQRT,
+    SIGMOID,
+    SIGN,
+    SIN,
+    SQRT,
+    SQUARE,
+    SUB,
+    TANH,
+)
 from ..dtype import DType, bf16, bf16_bits_to_f32, f32, f32_to_bf16_bits, promote, u8
 from ..layout import broadcast_shapes
 from ..tensor import Tensor
 from .registry import register_op
 
-__all__ = ["binary", "unary", "gelu", "where", "masked_fill", "cast", "maximum", "minimum"]
+__all__ = ["binary", "cast", "gelu", "masked_fill", "maximum", "minimum", "unary", "where"]
 
 # ---------------------------------------------------------------- binary
 

@@ -12,7 +12,7 @@ from ..layout import normalize_dim
 from ..tensor import Tensor
 from .registry import register_op
 
-__all__ = ["index_select", "embedding", "gather", "topk"]
+__all__ = ["embedding", "gather", "index_select", "topk"]
 
 
 def _ids(index) -> Tensor:

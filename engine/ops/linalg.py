@@ -9,7 +9,7 @@ from ..dtype import f32, promote
 from ..tensor import Tensor
 from .registry import register_op
 
-__all__ = ["matmul", "linear", "linear_gelu"]
+__all__ = ["linear", "linear_gelu", "matmul"]
 
 
 def _matmul_bw(node, out, g):

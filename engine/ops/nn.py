@@ -3,20 +3,18 @@ conv2d and fused scaled-dot-product attention."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..autograd import _mode
 from ..backend.cpu import PARALLEL_MIN
 from ..backend.cpu import linalg as cpu_la
 from ..backend.cpu import rows as cpu_rows
-from ..dtype import f32, u8
+from ..dtype import f32
 from ..layout import normalize_dim
 from ..tensor import Tensor
 from .registry import register_op
 
-__all__ = ["softmax", "log_softmax", "layer_norm", "conv2d", "attention"]
+__all__ = ["attention", "conv2d", "layer_norm", "log_softmax", "softmax"]
 
 
 def _rows_view(x: Tensor, n: int) -> np.ndarray:

@@ -9,9 +9,9 @@ from ..layout import normalize_dim
 from ..tensor import Tensor
 from .registry import register_op
 
-__all__ = ["sum", "mean", "max", "min", "argmax", "argmin"]
+__all__ = ["argmax", "argmin", "max", "mean", "min", "sum"]
 
-import builtins  # noqa: E402  (sum/max/min below shadow the builtins)
+import builtins
 
 
 def _dims(x: Tensor, dim) -> tuple[int, ...]:

@@ -29,13 +29,13 @@ any device that has the forward kernels.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-__all__ = ["OpDef", "register_op", "get_op", "set_kernel", "registered_ops", "apply_op"]
+__all__ = ["OpDef", "apply_op", "get_op", "register_op", "registered_ops", "set_kernel"]
 
 
 class OpDef:
-    __slots__ = ("name", "cpu", "cuda", "backward", "doc")
+    __slots__ = ("backward", "cpu", "cuda", "doc", "name")
 
     def __init__(self, name: str, cpu: Callable | None, cuda: Callable | None,
                  backward: Callable | None, doc: str) -> None:
@@ -89,7 +89,7 @@ def registered_ops() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def apply_op(op: "str | OpDef", *inputs, out_dtype=None, **attrs):
+def apply_op(op: str | OpDef, *inputs, out_dtype=None, **attrs):
     """Run a registered op on tensors: pick the kernel for the inputs' device, wrap the
     result, and record the op for autograd when an input requires grad.
 
@@ -97,8 +97,8 @@ def apply_op(op: "str | OpDef", *inputs, out_dtype=None, **attrs):
     that custom ops use; built-in ops use the same registry through leaner
     specialised front ends.
     """
-    from ..tensor import Tensor, as_tensor
     from ..autograd import is_grad_enabled
+    from ..tensor import Tensor, as_tensor
 
     opdef = get_op(op) if isinstance(op, str) else op
     tensors = [as_tensor(x) if not isinstance(x, Tensor) else x for x in inputs]

@@ -12,13 +12,27 @@ from ..autograd import _mode
 from ..backend.cpu import elementwise as cpu_ew
 from ..device import Device, cpu
 from ..dtype import bf16, f32_to_bf16_bits, i64, promote, u8
-from ..layout import Layout, normalize_dim  # noqa: F401
+from ..layout import Layout, normalize_dim
 from ..storage import CpuStorage, CudaStorage
 from ..tensor import Tensor
 from .registry import register_op
 
-__all__ = ["reshape", "transpose", "permute", "narrow", "squeeze", "unsqueeze", "broadcast_to",
-           "getitem", "setitem", "copy", "to_device", "cat", "stack", "split"]
+__all__ = [
+    "broadcast_to",
+    "cat",
+    "copy",
+    "getitem",
+    "narrow",
+    "permute",
+    "reshape",
+    "setitem",
+    "split",
+    "squeeze",
+    "stack",
+    "to_device",
+    "transpose",
+    "unsqueeze",
+]
 
 
 def _view_op(name: str, backward, doc: str):
@@ -189,8 +203,8 @@ def getitem(x: Tensor, key) -> Tensor:
     if x.requires_grad and _mode.enabled:
         out._record(GETITEM, (x,), {"key": _basic_key(key, advanced)})
     for dim, idx in advanced:
-        from .indexing import index_select
         from ..creation import tensor
+        from .indexing import index_select
         if not isinstance(idx, Tensor):
             idx = tensor(np.asarray(idx), dtype=i64)
         if idx.ndim != 1:
@@ -209,7 +223,6 @@ def _assign_cpu(dst: Tensor, src):
         view[...] = f32_to_bf16_bits(np.asarray(src, np.float32).reshape(-1))[0]
     else:
         view[...] = src
-    return None
 
 
 ASSIGN = register_op("assign", cpu=_assign_cpu, doc="in-place write into a view (t[key] = v)")

@@ -45,7 +45,7 @@ def check_grad(fn, *arrays, eps: float = 1e-6, rtol: float = 1e-5, atol: float =
 @contextlib.contextmanager
 def parallel_kernels():
     """Route even tiny tensors through the parallel numba kernels (not numpy/serial)."""
-    import engine.backend.cpu as cpu
+    from engine.backend import cpu
     from engine.backend.cpu import elementwise, indexing, linalg, reduce
     from engine.ops import nn as nn_ops
     modules = [cpu, elementwise, indexing, linalg, reduce, nn_ops]

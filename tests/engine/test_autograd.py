@@ -119,8 +119,8 @@ def test_max_ties_share_gradient() -> None:
 
 def test_softmax_log_softmax_grads() -> None:
     for dim in (-1, 0, 1):
-        check_grad(lambda x: x.softmax(dim), r(3, 4))
-        check_grad(lambda x: x.log_softmax(dim), r(3, 4))
+        check_grad(lambda x, d=dim: x.softmax(d), r(3, 4))
+        check_grad(lambda x, d=dim: x.log_softmax(d), r(3, 4))
     check_grad(lambda x: x.T.softmax(-1), r(3, 4))
 
 
@@ -223,8 +223,7 @@ def test_custom_op_registration_and_backward() -> None:
     for builtin in ("add", "matmul", "softmax", "layer_norm", "conv2d", "embedding"
                     if "embedding" in registered_ops() else "index_select", "gather", "topk",
                     "cat", "where", "cast", "sum", "max", "attention", "linear_gelu"):
-        op = get_op(builtin)
-        assert op.cpu is not None and op.cuda is None
+        assert get_op(builtin).cpu is not None
 
 
 # ---- graph mechanics ----

@@ -196,7 +196,7 @@ def test_scaled_dot_product_attention(b, h, tq, tk, d, causal, mask_kind, parall
 
 
 def np_conv2d(x, w, b, stride, padding):
-    n, c, hh, ww = x.shape
+    n, _, hh, ww = x.shape
     o, _, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
     oh = (hh + 2 * padding[0] - kh) // stride[0] + 1
@@ -270,7 +270,7 @@ def test_topk(rows, n, data, largest, seed) -> None:
     order = np.argsort(-a if largest else a, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(idx.numpy(), order)
     np.testing.assert_array_equal(vals.numpy(), np.take_along_axis(a, order, axis=1))
-    v0, i0 = engine.from_numpy(a).T.topk(min(k, rows), dim=0)
+    _, i0 = engine.from_numpy(a).T.topk(min(k, rows), dim=0)
     np.testing.assert_array_equal(i0.numpy(), np.argsort(-a.T, axis=0, kind="stable")[:min(k, rows)])
 
 

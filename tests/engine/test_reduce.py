@@ -55,7 +55,7 @@ def test_reductions_match_numpy(name, case, seed) -> None:
 @SETTINGS
 @given(case=reduce_case(), seed=st.integers(0, 99), largest=st.booleans())
 def test_argmax_argmin_match_numpy(case, seed, largest) -> None:
-    shape, dims, keepdim, strided, parallel = case
+    shape, dims, keepdim, _, parallel = case
     # few distinct values: ties must resolve to the first index, as in numpy
     a = np.random.default_rng(seed).integers(0, 4, shape).astype(np.float32)
     t = engine.from_numpy(a)

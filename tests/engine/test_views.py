@@ -65,7 +65,7 @@ def test_from_numpy_shares_memory_and_numpy_round_trips() -> None:
 
 
 def test_views_share_storage_and_see_writes() -> None:
-    a, t = arange_tensor((2, 3, 4))
+    _, t = arange_tensor((2, 3, 4))
     views = [t.reshape(6, 4), t.transpose(0, 2), t.T, t.permute(2, 0, 1), t.narrow(2, 1, 2),
              t.unsqueeze(1), t[:, 1:, ::2], t[..., None, 0], t[1], t.broadcast_to((5, 2, 3, 4)),
              t.view(24), t.flatten(), t.expand(2, 2, 3, 4), t.split(2, dim=2)[1],

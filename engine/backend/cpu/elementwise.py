@@ -52,9 +52,9 @@ def binop(code, x, y):
     elif code == POW:
         return x ** y
     elif code == MAXIMUM:  # NaN propagates, as in numpy/torch
-        return x if (x >= y or x != x) else y
+        return x if (x >= y or fm.isnan(x)) else y
     elif code == MINIMUM:
-        return x if (x <= y or x != x) else y
+        return x if (x <= y or fm.isnan(x)) else y
     elif code == EQ:
         return x == y
     elif code == NE:
@@ -87,7 +87,7 @@ def unop(code, x):
     elif code == TANH:
         return fm.tanh(x)
     elif code == RELU:
-        return x if (x > zero or x != x) else zero
+        return x if (x > zero or fm.isnan(x)) else zero
     elif code == GELU:
         return half * x * (one + fm.erf(x * fm.like(x, _SQRT1_2)))
     elif code == GELU_TANH:

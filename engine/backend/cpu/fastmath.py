@@ -157,3 +157,9 @@ def _acc_zero_ov(v):
     if isinstance(v, types.Float):
         return lambda v: np.float64(0.0)
     return lambda v: np.int64(0)
+
+
+@njit(inline="always")
+def isnan(v):
+    """NaN test that also compiles for integer types (always False there)."""
+    return v != v  # noqa: PLR0124 - the IEEE definition of NaN

@@ -96,7 +96,7 @@ def take_rows(src: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def topk(x2: np.ndarray, k: int, largest: bool):
     """Top-k of each row of a C-contiguous 2-D array: (values, int64 indices), best first."""
-    rows, n = x2.shape
+    rows = x2.shape[0]
     if k > 64:  # insertion costs O(n*k) in the worst case; sort instead
         order = np.argsort(-x2 if largest else x2, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(x2, order, axis=1), order.astype(np.int64)

@@ -14,7 +14,7 @@ from . import PARALLEL_MIN
 from .blas import gemm_batch, matmul_2d
 from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_rows_serial
 
-__all__ = ["matmul", "linear", "conv2d", "conv2d_backward", "NO_ACT", "GELU_ERF", "GELU_TANH"]
+__all__ = ["GELU_ERF", "GELU_TANH", "NO_ACT", "conv2d", "conv2d_backward", "linear", "matmul"]
 
 
 # Below this many multiply-adds per matrix, numpy's own stacked loop beats a call
@@ -82,7 +82,7 @@ def linear(x, w, b=None, act: int = NO_ACT) -> np.ndarray:
 @njit(inline="always")
 def _im2col_plane(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, nc):
     """cols[n, (c*kh + i)*kw + j, oi*ow + oj] = x[n, c, oi*sh - ph + i, oj*sw - pw + j] (0 outside)."""
-    N, C, H, W = x.shape
+    _, C, H, W = x.shape
     n = nc // C
     c = nc % C
     for i in range(kh):
@@ -106,7 +106,7 @@ def _im2col_plane(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, nc):
 @njit(inline="always")
 def _col2im_plane(cols, kh, kw, sh, sw, ph, pw, oh, ow, x, nc):
     """The adjoint of im2col for one (n, c) plane: accumulate columns back (x zeroed)."""
-    N, C, H, W = x.shape
+    _, C, H, W = x.shape
     n = nc // C
     c = nc % C
     for i in range(kh):

@@ -35,21 +35,21 @@ def _reduce_row(code, x, r, out):
         for j in range(1, n):
             v = x[r, j]
             if code == MAX:
-                if v > m or v != v:
+                if v > m or fm.isnan(v):
                     m = v
             else:
-                if v < m or v != v:
+                if v < m or fm.isnan(v):
                     m = v
-            if m != m:
+            if fm.isnan(m):
                 break
         out[r] = m
     else:  # first index of the max/min (of the first NaN, if any), like numpy
         m = x[r, 0]
         k = 0
-        if m == m:
+        if not fm.isnan(m):
             for j in range(1, n):
                 v = x[r, j]
-                if v != v:
+                if fm.isnan(v):
                     k = j
                     break
                 if (code == ARGMAX and v > m) or (code == ARGMIN and v < m):
@@ -98,9 +98,9 @@ def _reduce_col_block(code, x, out, b):
                 v = x[i, c]
                 m = out[c]
                 if code == MAX:
-                    out[c] = v if (v > m or v != v) and m == m else m
+                    out[c] = v if (v > m or fm.isnan(v)) and not fm.isnan(m) else m
                 else:
-                    out[c] = v if (v < m or v != v) and m == m else m
+                    out[c] = v if (v < m or fm.isnan(v)) and not fm.isnan(m) else m
 
 
 def make_cols_parallel(code: int):

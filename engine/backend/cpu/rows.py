@@ -134,7 +134,7 @@ def bias_act_rows_serial(y, bias, act):
 def _attn_row(s, mask, r, scale, causal, has_mask):
     # s: (B, H, Tq, Tk) scores, row r = flattened (b, h, i); mask: a broadcast 4-D view.
     # `scale` has the scores' dtype, so float32 rows stay float32.
-    B, H, Tq, Tk = s.shape
+    _, H, Tq, Tk = s.shape
     i = r % Tq
     q = r // Tq
     h = q % H
@@ -172,13 +172,13 @@ def _attn_row(s, mask, r, scale, causal, has_mask):
 
 @njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
 def attn_softmax_parallel(s, mask, scale, causal, has_mask):
-    B, H, Tq, Tk = s.shape
+    B, H, Tq, _ = s.shape
     for r in prange(B * H * Tq):
         _attn_row(s, mask, r, scale, causal, has_mask)
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
 def attn_softmax_serial(s, mask, scale, causal, has_mask):
-    B, H, Tq, Tk = s.shape
+    B, H, Tq, _ = s.shape
     for r in range(B * H * Tq):
         _attn_row(s, mask, r, scale, causal, has_mask)
