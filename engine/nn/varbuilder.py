@@ -68,17 +68,24 @@ class VarBuilder:
         full = self._full(name)
         if full not in self._source:
             raise MissingTensorError(f"missing tensor {full} in {self.name}")
-        t = self._source[full]
+        shape_of = getattr(self._source, "shape", None)  # lazy indexes: check before loading
         if shape is not None:
             if isinstance(shape, int):
                 shape = (shape,)
             expected = tuple(int(s) for s in shape)
-            if tuple(t.shape) != expected:
-                raise ShapeMismatchError(f"shape mismatch for {full}: file has "
-                                         f"{_shape_str(t.shape)}, model expects "
-                                         f"{_shape_str(expected)}")
+            found = tuple(shape_of(full)) if callable(shape_of) else None
+            if found is not None and found != expected:
+                self._mismatch(full, found, expected)
+        t = self._source[full]
+        if shape is not None and tuple(t.shape) != expected:
+            self._mismatch(full, tuple(t.shape), expected)
         if self.dtype is not None and t.dtype.is_float and t.dtype is not self.dtype:
             t = t.to(self.dtype)
         if self.device is not None:
             t = t.to(self.device)
         return t
+
+    @staticmethod
+    def _mismatch(full: str, found, expected) -> None:
+        raise ShapeMismatchError(f"shape mismatch for {full}: file has {_shape_str(found)}, "
+                                 f"model expects {_shape_str(expected)}")

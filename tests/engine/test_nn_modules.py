@@ -108,6 +108,22 @@ def test_varbuilder_fetches_by_prefix_and_reports_problems() -> None:
     assert w.dtype is engine.f32 and w.tolist() == [[1, 1], [1, 1]]
 
 
+def test_varbuilder_over_a_lazy_safetensors_index(tmp_path) -> None:
+    path = tmp_path / "model.safetensors"
+    engine.save_safetensors({"decoder.embed.weight": engine.randn(5, 3, seed=0),
+                             "decoder.norm.bias": engine.zeros(3, dtype=engine.bf16)}, path)
+    vb = nn.VarBuilder(engine.safetensors_index(path))
+    dec = vb.pp("decoder")
+    assert dec.get("embed.weight", (5, 3)).shape == (5, 3)
+    assert dec.get("norm.bias", 3).dtype is engine.bf16
+    with pytest.raises(nn.ShapeMismatchError, match=r"decoder\.embed\.weight: file has \(5, 3\), "
+                                                     r"model expects \(6, 3\)"):
+        dec.get("embed.weight", (6, 3))
+    with pytest.raises(nn.MissingTensorError, match=f"missing tensor decoder.lm_head.weight in "
+                                                    f".*model.safetensors"):
+        dec.get("lm_head.weight")
+
+
 def test_sgd_with_momentum_matches_the_update_rule() -> None:
     p = nn.Parameter(engine.tensor([1.0, -2.0]))
     opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01)

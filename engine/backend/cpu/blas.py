@@ -60,12 +60,22 @@ def _run(a3, b3, o3, idx, lo: int, hi: int) -> None:
         np.matmul(a3[j], b3[j], out=o3[i])
 
 
+# A batch needs this many multiply-adds in all before it is worth the thread pool.
+POOL_MIN_MACS = 1 << 22
+
+
 def gemm_batch(a3, b3, o3: np.ndarray, idx: list) -> None:
     """o3[i] = a3[idx[i]] @ b3[idx[i]] for every i (a3/b3 indexable by idx entries)."""
     count = len(idx)
     threads = min(num_threads(), count)
-    if threads <= 1 or _set_threads_local is None:
-        _run(a3, b3, o3, idx, 0, count)
+    m, k = o3.shape[1], a3[idx[0]].shape[-1]
+    if threads <= 1 or _set_threads_local is None or count * m * k * o3.shape[2] < POOL_MIN_MACS:
+        previous = _set_threads_local(1) if _set_threads_local is not None else None
+        try:
+            _run(a3, b3, o3, idx, 0, count)
+        finally:
+            if previous is not None:
+                _set_threads_local(previous)
         return
     pool = _get_pool(threads)
     step = -(-count // threads)

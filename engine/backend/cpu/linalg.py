@@ -17,9 +17,9 @@ from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_
 __all__ = ["GELU_ERF", "GELU_TANH", "NO_ACT", "conv2d", "conv2d_backward", "linear", "matmul"]
 
 
-# Below this many multiply-adds per matrix, numpy's own stacked loop beats a call
-# into BLAS per matrix (token-by-token decoding lives here).
-_SMALL_GEMM = 1 << 15
+# Below this many multiply-adds per matrix (or for single-row products), numpy's own
+# stacked loop beats one BLAS call per matrix: token-by-token decoding lives here.
+_SMALL_GEMM = 1 << 14
 
 
 def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -37,7 +37,7 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if b.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over all rows
         out = matmul_2d(a.reshape(-1, k), b)
         return out.reshape(a.shape[:-1] + (n,))
-    if m * k * n < _SMALL_GEMM:
+    if m == 1 or m * k * n < _SMALL_GEMM:
         return np.matmul(a, b)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = np.empty(batch + (m, n), dtype=np.result_type(a, b))
