@@ -748,23 +748,19 @@ class MainWindow(QMainWindow):
     # ======================================================================================
     def _selection_range(self) -> CellRange | None:
         """Bounding range of the table view's selection, or of its current cell."""
-        table = self._table()
-        if table is None:
-            return None
-        indexes = self.result_view.selectionModel().selectedIndexes()
-        if not indexes:
-            current = self.result_view.currentIndex()
-            if not current.isValid():
-                return None
-            indexes = [current]
-        cells = {self.model.cell(i.row(), i.column()) for i in indexes} - {None}
+        cells = self._selected_cells()
         if not cells:
-            return None
+            current = self.result_view.currentIndex()
+            cell = self.model.cell(current.row(), current.column()) if current.isValid() else None
+            if cell is None:
+                return None
+            cells = [cell]
         return CellRange(min(c.row for c in cells), min(c.col for c in cells),
                          max(c.row + c.rowspan - 1 for c in cells),
                          max(c.col + c.colspan - 1 for c in cells))
 
     def _selected_cells(self) -> list[Cell]:
+        """The distinct cells under the selection (a merged cell once)."""
         if self._table() is None:
             return []
         seen: dict[int, Cell] = {}
@@ -779,7 +775,7 @@ class MainWindow(QMainWindow):
         self.page_view.set_selection(self.current_table, cells)
         current = self.result_view.currentIndex()
         cell = self.model.cell(current.row(), current.column()) if current.isValid() else None
-        if cell is not None and cell in cells:
+        if cell is not None and any(c is cell for c in cells):
             self.page_view.ensure_cell_visible(self.current_table, cell.row, cell.col)
         if cell is not None:
             self.selection_label.setText(

@@ -1,0 +1,431 @@
+"""The main window driven like a person would: open, convert, review, fix, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from PIL import Image
+from PySide6.QtCore import QItemSelectionModel, QPointF, Qt
+from PySide6.QtWidgets import QLineEdit
+
+from app.gui.grid_ops import copy_table
+from app.pipeline import Pipeline
+from tests.gui.conftest import DPI, open_and_convert
+
+
+def spans(table):
+    return {(c.row, c.col, c.rowspan, c.colspan) for c in table.cells if c.is_merged}
+
+
+def test_open_and_convert_shows_the_grid_with_its_merged_cells(qtbot, window, merged_scan):
+    path, truth = merged_scan
+    doc = open_and_convert(qtbot, window, path)
+    table = window.model.table
+    assert (window.model.rowCount(), window.model.columnCount()) == (truth.n_rows, truth.n_cols)
+    assert spans(table) == {s for s in truth.spans() if s[2] > 1 or s[3] > 1}
+    view = window.result_view
+    for r, c, rs, cs in spans(table):
+        assert (view.rowSpan(r, c), view.columnSpan(r, c)) == (rs, cs)
+    # One box per cell on the page: a merged cell is a single box.
+    for cell in table.cells:
+        item = window.page_view.item_for(0, cell.row, cell.col)
+        assert item is not None
+        x0, y0, x1, y1 = cell.bbox
+        assert item.rect().width() == x1 - x0 and item.rect().height() == y1 - y0
+    assert len(window.page_view._items) == len(table.cells)
+    # Every cell with ink was read; the text is what the recogniser says.
+    assert all(c.text for c in table.cells if truth.cell(c.row, c.col).text.strip())
+    assert window.windowTitle().startswith("merged.png")
+    assert not window.isWindowModified()
+    assert not window.page_dock.isVisible()  # one page: no page list
+    assert doc.tables() == [table]
+
+
+def test_low_confidence_cells_are_highlighted_in_both_views(qtbot, window, merged_scan):
+    open_and_convert(qtbot, window, merged_scan[0])
+    threshold = window.settings.threshold
+    low = [c for c in window.model.table.cells if c.text and c.confidence < threshold]
+    sure = [c for c in window.model.table.cells if c.text and c.confidence >= threshold]
+    assert low and sure, "the sample should have cells on both sides of the threshold"
+    index = window.model.index(low[0].row, low[0].col)
+    assert window.model.data(index, Qt.BackgroundRole) is not None
+    assert window.model.data(window.model.index(sure[0].row, sure[0].col), Qt.BackgroundRole) is None
+    low_item = window.page_view.item_for(0, low[0].row, low[0].col)
+    sure_item = window.page_view.item_for(0, sure[0].row, sure[0].col)
+    assert low_item.pen().color() != sure_item.pen().color()
+    assert low_item.brush().color().alpha() > 0 and sure_item.brush().color().alpha() == 0
+    assert "to check" in window.table_info.text()
+    # F8 walks to the first cell to check.
+    window.result_view.setCurrentIndex(window.model.index(0, 0))
+    window.act_next_unsure.trigger()
+    current = window.result_view.currentIndex()
+    first = min(low, key=lambda c: (c.row, c.col))
+    if (first.row, first.col) == (0, 0):
+        first = sorted(low, key=lambda c: (c.row, c.col))[1]
+    assert (current.row(), current.column()) == (first.row, first.col)
+
+
+def test_selecting_in_the_table_selects_and_scrolls_on_the_page(qtbot, window, long_scan):
+    open_and_convert(qtbot, window, long_scan[0])
+    table = window.model.table
+    assert table.n_rows >= 30
+    for _ in range(4):
+        window.page_view.zoom_in()  # close up: most of the page is out of view
+    far = table.cell_at(table.n_rows - 1, table.n_cols - 1)
+    assert not window.page_view.cell_visible(0, far.row, far.col)
+    window.result_view.setCurrentIndex(window.model.index(far.row, far.col))
+    assert window.page_view.selected_cells() == [(0, far.row, far.col)]
+    assert window.page_view.cell_visible(0, far.row, far.col)
+    item = window.page_view.item_for(0, far.row, far.col)
+    assert item.pen().width() == 3  # drawn as selected
+
+
+def test_clicking_a_cell_on_the_page_selects_and_scrolls_the_table(qtbot, window, long_scan):
+    open_and_convert(qtbot, window, long_scan[0])
+    table = window.model.table
+    view = window.result_view
+    view.scrollToTop()
+    target = table.cell_at(table.n_rows - 2, 1)
+    assert not view.viewport().rect().intersects(view.visualRect(window.model.index(target.row, 1)))
+    page_view = window.page_view
+    page_view.ensure_cell_visible(0, target.row, target.col)
+    qtbot.wait(50)
+    item = page_view.item_for(0, target.row, target.col)
+    point = page_view.mapFromScene(item.rect().center())
+    qtbot.mouseClick(page_view.viewport(), Qt.LeftButton, pos=point)
+    current = view.currentIndex()
+    assert (current.row(), current.column()) == (target.row, target.col)
+    assert view.viewport().rect().intersects(view.visualRect(current))
+    assert page_view.selected_cells() == [(0, target.row, target.col)]
+    # Ctrl+click adds a second cell to the selection.
+    other = table.cell_at(target.row - 1, 2)
+    page_view.ensure_cell_visible(0, other.row, other.col)
+    point = page_view.mapFromScene(page_view.item_for(0, other.row, other.col).rect().center())
+    qtbot.mouseClick(page_view.viewport(), Qt.LeftButton, Qt.ControlModifier, pos=point)
+    assert set(page_view.selected_cells()) == {(0, target.row, target.col), (0, other.row, other.col)}
+
+
+def test_typing_a_correction_is_undoable(qtbot, window, merged_scan):
+    open_and_convert(qtbot, window, merged_scan[0])
+    table = window.model.table
+    cell = table.cell_at(2, 3)
+    before = (cell.text, cell.confidence)
+    view = window.result_view
+    index = window.model.index(2, 3)
+    view.setCurrentIndex(index)
+    view.setFocus()
+    view.edit(index)
+    editor = view.findChild(QLineEdit)
+    assert editor is not None and editor.isVisible()
+    editor.selectAll()
+    qtbot.keyClicks(editor, "12,345")
+    qtbot.keyClick(editor, Qt.Key_Return)  # the delegate commits on its next event round
+    qtbot.waitUntil(lambda: table.cell_at(2, 3).text == "12,345", timeout=5000)
+    assert table.cell_at(2, 3).confidence == 1.0  # typed by a person
+    assert window.model.data(index, Qt.BackgroundRole) is None
+    assert window.isWindowModified() and "[*]" in window.windowTitle()
+    assert "12,345" in window.page_view.item_for(0, 2, 3).toolTip()
+    qtbot.keyClick(view, Qt.Key_Z, Qt.ControlModifier)
+    assert (table.cell_at(2, 3).text, table.cell_at(2, 3).confidence) == before
+    assert not window.isWindowModified()
+    window.act_redo.trigger()
+    assert table.cell_at(2, 3).text == "12,345"
+
+
+def _select(window, top, left, bottom, right):
+    model, selection = window.model, window.result_view.selectionModel()
+    selection.setCurrentIndex(model.index(top, left), QItemSelectionModel.ClearAndSelect)
+    from PySide6.QtCore import QItemSelection
+    selection.select(QItemSelection(model.index(top, left), model.index(bottom, right)),
+                     QItemSelectionModel.Select)
+
+
+def _expected_reading(window, cells):
+    """What the recogniser reads for ``cells`` on this page (independent of the GUI)."""
+    copies = [copy_table(window.model.table).cell_at(c.row, c.col) for c in cells]
+    for copy, cell in zip(copies, cells):
+        copy.bbox = cell.bbox
+    rec = window.recognizers.factory(None, None)
+    Pipeline(rec).reread_cells(window.doc.results[window.current_page], copies)
+    return [c.text for c in copies]
+
+
+def test_merge_and_split_reread_the_changed_cells(qtbot, window, merged_scan):
+    open_and_convert(qtbot, window, merged_scan[0])
+    table = window.model.table
+    original = copy_table(table)
+    _select(window, 4, 0, 5, 1)  # four plain cells, bottom left
+    assert window.act_merge.isEnabled()
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_merge.trigger()
+    merged = table.cell_at(5, 1)
+    assert (merged.row, merged.col, merged.rowspan, merged.colspan) == (4, 0, 2, 2)
+    assert (window.result_view.rowSpan(4, 0), window.result_view.columnSpan(4, 0)) == (2, 2)
+    assert merged.text == _expected_reading(window, [merged])[0]
+    assert window.page_view.item_for(0, 4, 0) is not None
+    assert window.page_view.item_for(0, 5, 1) is None  # one box for the merged cell
+    assert window.isWindowModified()
+
+    window.act_undo.trigger()
+    assert table.cells == original.cells
+    assert window.result_view.rowSpan(4, 0) == 1
+    window.act_redo.trigger()
+    assert table.cell_at(5, 1).rowspan == 2
+
+    _select(window, 4, 0, 4, 0)
+    assert window.act_split.isEnabled()
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_split.trigger()
+    assert not any(c.is_merged for c in table.cells if c.row >= 4)
+    for r in (4, 5):
+        for c in (0, 1):
+            assert table.cell_at(r, c).bbox == original.cell_at(r, c).bbox
+            assert table.cell_at(r, c).text == original.cell_at(r, c).text  # read again, same crop
+    # Three undo steps back to where conversion left it.
+    for _ in range(3):
+        window.act_undo.trigger()
+    assert table.cells == original.cells and not window.isWindowModified()
+
+
+def test_insert_and_delete_rows_and_columns(qtbot, window, merged_scan):
+    open_and_convert(qtbot, window, merged_scan[0])
+    table = window.model.table
+    n_rows, n_cols = table.n_rows, table.n_cols
+    window.select_cell(5, 4)
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_insert_row.trigger()
+    assert table.n_rows == n_rows + 1 and window.model.rowCount() == n_rows + 1
+    upper, lower = table.cell_at(5, 4), table.cell_at(6, 4)
+    assert upper.bbox[3] == lower.bbox[1]
+    assert [upper.text, lower.text] == _expected_reading(window, [upper, lower])
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_delete_row.trigger()  # the current cell is in the new row 6
+    assert table.n_rows == n_rows
+    window.select_cell(0, 4)
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_insert_col.trigger()
+    assert table.n_cols == n_cols + 1 and window.model.columnCount() == n_cols + 1
+    _select(window, 0, 4, 0, 5)
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_delete_col.trigger()
+    assert table.n_cols == n_cols - 1
+    assert window.doc.undo_stack.count() == 4
+    while window.doc.undo_stack.canUndo():
+        window.act_undo.trigger()
+    assert (table.n_rows, table.n_cols) == (n_rows, n_cols)
+
+
+def test_cancel_in_the_middle_of_a_conversion(qtbot, make_window, gated, long_scan):
+    window = make_window(factory=lambda m, d: gated)
+    window.batch_size = 8
+    with qtbot.waitSignal(window.documentOpened, timeout=60_000):
+        window.open_file(long_scan[0])
+    progress = []
+    window.progress.valueChanged.connect(progress.append)
+    window.convert()
+    qtbot.waitUntil(lambda: gated.batches >= 2, timeout=60_000)  # stuck inside the run
+    assert window.cancel_button.isVisible() and window.busy
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    gated.gate.set()
+    with qtbot.waitSignal(window.conversionCancelled, timeout=60_000):
+        pass
+    assert not window.busy and window.doc.results == {}
+    assert not window.cancel_button.isVisible()
+    assert progress and max(progress) < window.progress.maximum() or window.progress.maximum() == 0
+    assert "not converted" in window.result_placeholder.text()
+    # The window is fine afterwards: converting again finishes.
+    with qtbot.waitSignal(window.conversionFinished, timeout=120_000):
+        window.convert()
+    assert window.model.table is not None
+
+
+def test_the_window_answers_while_converting(qtbot, make_window, gated, long_scan):
+    window = make_window(factory=lambda m, d: gated)
+    window.batch_size = 8
+    with qtbot.waitSignal(window.documentOpened, timeout=60_000):
+        window.open_file(long_scan[0])
+    window.convert()
+    qtbot.waitUntil(lambda: gated.batches >= 2, timeout=60_000)
+    # The conversion thread is blocked; the GUI thread still zooms and paints.
+    zoom = window.page_view.zoom
+    window.act_zoom_in.trigger()
+    assert window.page_view.zoom > zoom
+    assert not window.act_merge.isEnabled()  # no structure edits during a conversion
+    assert not window.grab().isNull()
+    gated.gate.set()
+    with qtbot.waitSignal(window.conversionFinished, timeout=120_000):
+        pass
+
+
+def test_export_xlsx_and_csv_then_read_them_back(qtbot, window, merged_scan, tmp_path):
+    open_and_convert(qtbot, window, merged_scan[0])
+    window.edit_cell(2, 3, "12,345")
+    window.edit_cell(0, 0, "Name")
+    assert window.isWindowModified()
+    out = tmp_path / "out" / "merged.xlsx"
+    out.parent.mkdir()
+    assert window.export_to(out)
+    assert not window.isWindowModified()
+    wb = openpyxl.load_workbook(out)
+    ws = wb.worksheets[0]
+    assert ws.cell(row=1, column=1).value == "Name"
+    assert ws.cell(row=3, column=4).value == 12345  # typed as a number by the exporter
+    merged_ranges = {str(r) for r in ws.merged_cells.ranges}
+    assert {"B1:C1", "A2:A3", "C4:D5"} <= merged_ranges
+    csv_path = tmp_path / "out" / "merged.csv"
+    assert window.export_to(csv_path)
+    rows = csv_path.read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("Name,") and "12,345" in rows[2]
+    # Ctrl+S now writes to the last target without asking.
+    window.edit_cell(0, 0, "Label")
+    window.act_export.trigger()
+    assert csv_path.read_text(encoding="utf-8").startswith("Label,")
+
+
+def test_export_errors_are_shown_not_raised(qtbot, window, merged_scan, tmp_path):
+    path, _ = merged_scan
+    open_and_convert(qtbot, window, path)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file where a folder should be")
+    assert not window.export_to(blocker / "out.xlsx")
+    assert window.banner.level == "error" and "out.xlsx" in window.banner.text()
+    assert not window.export_to(path.with_suffix(".png"))  # would overwrite the scan
+    assert window.banner.level == "error" and "merged.png" in window.banner.text()
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_corrupt_file_gives_a_message_and_the_window_carries_on(qtbot, window, tmp_path, merged_scan):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 50)
+    with qtbot.waitSignal(window.messageShown, timeout=60_000) as shown:
+        window.open_file(bad)
+    level, text = shown.args
+    assert level == "error" and "broken.png" in text
+    assert window.banner.isVisible() and window.doc is None
+    missing = tmp_path / "nowhere.pdf"
+    assert not window.open_file(missing)
+    assert "nowhere.pdf" in window.banner.text()
+    # A good file still opens and converts.
+    open_and_convert(qtbot, window, merged_scan[0])
+    assert window.model.table is not None
+
+
+def test_a_page_without_a_table_says_so(qtbot, window, tmp_path):
+    blank = tmp_path / "letter.png"
+    image = Image.new("RGB", (800, 600), "white")
+    from PIL import ImageDraw
+    ImageDraw.Draw(image).text((50, 50), "Dear reader, no table here.", fill="black")
+    image.save(blank)
+    open_and_convert(qtbot, window, blank)
+    assert window.banner.level == "warning" and "No table found" in window.banner.text()
+    assert "No table was found" in window.result_placeholder.text()
+    assert not window.act_export.isEnabled()
+
+
+def test_multipage_tiff_and_pdf_show_a_page_list(qtbot, window, tmp_path, merged_scan, long_scan):
+    first = Image.open(merged_scan[0]).convert("RGB")
+    second = Image.open(long_scan[0]).convert("RGB")
+    for name in ("pages.tif", "pages.pdf"):
+        path = tmp_path / name
+        first.save(path, save_all=True, append_images=[second], resolution=DPI)
+        window.settings.pdf_dpi = DPI
+        doc = open_and_convert(qtbot, window, path)
+        assert len(doc.pages) == 2
+        assert window.page_dock.isVisible() and window.page_list.count() == 2
+        assert sorted(doc.results) == [0, 1]
+        assert "1 table" in window.page_list.item(1).text()
+        rows_first = window.model.rowCount()
+        window.page_list.setCurrentRow(1)
+        assert window.current_page == 1 and window.model.rowCount() > rows_first
+        assert len(doc.tables()) == 2
+
+
+def test_drop_a_file_on_the_window_opens_it(qtbot, window, merged_scan):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(merged_scan[0]))])
+    pos = QPointF(600, 400)
+    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(window.documentOpened, timeout=60_000):
+        window.dropEvent(drop)
+    assert window.doc.path == merged_scan[0]
+
+
+def test_recent_files_and_auto_convert(qtbot, window, merged_scan):
+    window.settings.convert_on_open = True
+    with qtbot.waitSignal(window.conversionFinished, timeout=120_000):
+        window.open_file(merged_scan[0])
+    assert window.settings.recent_files[0] == str(merged_scan[0].resolve())
+    actions = [a for a in window.recent_menu.actions() if a.text() == "merged.png"]
+    assert actions and actions[0].toolTip() == str(merged_scan[0].resolve())
+    window.close_document()
+    assert window.doc is None and window.workspace.currentWidget() is window.welcome
+    with qtbot.waitSignal(window.documentOpened, timeout=60_000):
+        actions[0].trigger()
+
+
+def _answer_next_box(qtbot, button_text):
+    """Click ``button_text`` in the next message box that opens."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def click():
+        box = next((w for w in QApplication.topLevelWidgets()
+                    if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(20, click)
+            return
+        for button in box.buttons():
+            if button.text().replace("&", "") == button_text:
+                button.click()
+                return
+        raise AssertionError(f"no {button_text} button in {[b.text() for b in box.buttons()]}")
+
+    QTimer.singleShot(20, click)
+
+
+def test_closing_with_unexported_edits_asks_first(qtbot, window, merged_scan):
+    open_and_convert(qtbot, window, merged_scan[0])
+    window.edit_cell(1, 1, "edited")
+    _answer_next_box(qtbot, "Cancel")
+    assert not window.close()
+    assert window.isVisible()
+    _answer_next_box(qtbot, "Discard Edits")
+    assert window.close()
+
+
+def test_settings_persist_and_apply(qtbot, window, merged_scan, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.gui.settings import AppSettings
+    from app.gui.settings_dialog import SettingsDialog
+
+    open_and_convert(qtbot, window, merged_scan[0])
+    dialog = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.threshold.setValue(0)
+    dialog.device.setCurrentIndex(1)  # CPU
+    dialog.dpi.setValue(200)
+    dialog.bom.setChecked(True)
+    dialog.folder.setChecked(True)
+    dialog.folder_edit.setText(str(tmp_path / "no-model-here"))
+    dialog.accept()
+    assert not dialog.problem.isHidden() and "not a folder" in dialog.problem.text()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    dialog.embedded.setChecked(True)
+    dialog.accept()
+    window.apply_settings()
+    reread = AppSettings(QSettings(window.settings.q.fileName(), QSettings.IniFormat))
+    assert (reread.threshold, reread.device, reread.pdf_dpi, reread.csv_bom) == (0.0, "cpu", 200, True)
+    assert reread.export_options().csv_bom
+    # With a 0 % threshold nothing is left to check.
+    table = window.model.table
+    assert all(window.model.data(window.model.index(c.row, c.col), Qt.BackgroundRole) is None
+               for c in table.cells)
