@@ -10,10 +10,25 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QThreadPool, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QFileDialog,
-                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.settings import EXPORT_FORMATS, AppSettings
 from app.gui.worker import Job, JobCancelled, JobContext
@@ -229,6 +244,7 @@ class BatchDialog(QDialog):
         row, done, total = value
         self.files_bar.setRange(0, total)
         self.files_bar.setValue(done)
+        self.cells_bar.setValue(0)  # the next file starts from nothing
         self._fill_row(row)
         self.fileDone.emit(row.file, row.status)
         # The next file in the list (serial runs go in order) is the one now converting.

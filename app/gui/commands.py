@@ -45,7 +45,7 @@ class StructureCommand(QUndoCommand):
         self.focus = focus  # grid position to select after redo/undo
 
     def redo(self) -> None:
-        self.doc.replace_table(self.table, self.after)
+        self.doc.replace_table(self.table, self.after, self.focus)
 
     def undo(self) -> None:
-        self.doc.replace_table(self.table, self.before)
+        self.doc.replace_table(self.table, self.before, self.focus)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 class Document(QObject):
     # table, row, col of a cell whose text changed
     cellChanged = Signal(object, int, int)
-    # a table whose grid (rows, columns, spans, cells) was replaced
-    structureChanged = Signal(object)
+    # a table whose grid (rows, columns, spans, cells) was replaced; row, col to show
+    structureChanged = Signal(object, int, int)
     # page index whose conversion result arrived or was dropped
     resultChanged = Signal(int)
 
@@ -80,6 +80,6 @@ class Document(QObject):
         cell.confidence = confidence
         self.cellChanged.emit(table, cell.row, cell.col)
 
-    def replace_table(self, table: Table, snapshot: Table) -> None:
+    def replace_table(self, table: Table, snapshot: Table, focus: tuple[int, int] = (0, 0)) -> None:
         restore_table(table, snapshot)
-        self.structureChanged.emit(table)
+        self.structureChanged.emit(table, *focus)

@@ -42,8 +42,13 @@ def _parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the application; returns the exit status."""
+def main(argv: list[str] | None = None, *, settings=None, recognizer_factory=None) -> int:
+    """Run the application; returns the exit status.
+
+    ``settings`` (an AppSettings) and ``recognizer_factory`` (model, device) -> recogniser
+    let an embedding program or a test supply its own; by default the user's saved
+    preferences and app.pipeline.load_recognizer are used.
+    """
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot:
         if not args.file:
@@ -71,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("tablescribe")
     app.setWindowIcon(app_icon())
 
-    settings = AppSettings()
+    settings = settings or AppSettings()
     apply_theme(app, args.theme or settings.theme)
-    window = MainWindow(settings)
+    window = MainWindow(settings, recognizer_factory=recognizer_factory)
     if args.screenshot:
         return _screenshot(app, window, Path(args.file), Path(args.screenshot), size)
     window.show()
@@ -127,6 +132,7 @@ def _screenshot(app, window, source: Path, out: Path, size: tuple[int, int]) -> 
     QTimer.singleShot(0, lambda: window.open_file(source) or finish(1, f"cannot open {source}"))
     status = app.exec()
     window.wait_for_jobs()
+    window.close()
     return int(outcome["status"] if outcome["status"] is not None else status)
 
 

@@ -15,16 +15,52 @@ from typing import Any, Callable
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout,
-                               QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QSize,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.commands import EditCellCommand, StructureCommand
 from app.gui.document import Document
-from app.gui.grid_ops import (CellRange, GridEditError, cell_name, column_name, delete_lines,
-                              insert_line, merge_cells, split_cells)
+from app.gui.grid_ops import (
+    CellRange,
+    GridEditError,
+    cell_name,
+    column_name,
+    delete_lines,
+    insert_line,
+    merge_cells,
+    split_cells,
+)
 from app.gui.icon import app_icon
 from app.gui.page_view import PageView
 from app.gui.result_view import ResultTableModel, ResultView
@@ -172,9 +208,10 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(self.page_view)
         self.splitter.addWidget(result_panel)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([720, 540])  # the page a little wider than the table
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -368,6 +405,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        if self.settings.splitter_state is not None:
+            self.splitter.restoreState(self.settings.splitter_state)
         self.page_dock.hide()  # shown again only for documents with several pages
 
     # ======================================================================================
@@ -811,7 +850,7 @@ class MainWindow(QMainWindow):
             selection.setCurrentIndex(index, QItemSelectionModel.NoUpdate)
         else:
             selection.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
-        self.result_view.scrollTo(index, ResultView.EnsureVisible)
+        self.result_view.reveal(index)
 
     def select_range(self, rng: CellRange) -> None:
         selection = self.result_view.selectionModel()
@@ -819,7 +858,7 @@ class MainWindow(QMainWindow):
         selection.setCurrentIndex(top_left, QItemSelectionModel.ClearAndSelect)
         selection.select(QItemSelection(top_left, self.model.index(rng.bottom, rng.right)),
                          QItemSelectionModel.Select)
-        self.result_view.scrollTo(top_left, ResultView.EnsureVisible)
+        self.result_view.reveal(top_left)
 
     def goto_unsure(self, direction: int) -> None:
         """Jump to the next (or previous) low-confidence cell, across tables and pages."""
@@ -1109,7 +1148,7 @@ class MainWindow(QMainWindow):
         self._update_table_info()
         self.select_cell(row, col)
 
-    def _on_structure_changed(self, table: Table) -> None:
+    def _on_structure_changed(self, table: Table, row: int, col: int) -> None:
         where = self._locate(table)
         if where is None:
             return
@@ -1120,9 +1159,7 @@ class MainWindow(QMainWindow):
         self.page_view.set_tables(self._page_tables(), self.current_table)
         self._fill_table_picker()
         self._update_table_info()
-        command = self.doc.undo_stack.command(self.doc.undo_stack.index() - 1)
-        focus = getattr(command, "focus", (0, 0))
-        self.select_cell(min(focus[0], table.n_rows - 1), min(focus[1], table.n_cols - 1))
+        self.select_cell(min(row, table.n_rows - 1), min(col, table.n_cols - 1))
 
     # ======================================================================================
     # export
@@ -1172,8 +1209,9 @@ class MainWindow(QMainWindow):
         except ExportError as exc:
             self.show_message("error", f"Could not export to {exc.path}: {exc.problem}.")
             return False
-        except OSError as exc:
-            self.show_message("error", f"Could not export to {path}: {exc.strerror or exc}.")
+        except (OSError, ValueError) as exc:  # e.g. a name the file system refuses
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.show_message("error", f"Could not export to {path}: {reason}.")
             return False
         finally:
             QApplication.restoreOverrideCursor()
@@ -1256,6 +1294,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.cancel_work()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.splitter_state = self.splitter.saveState()
         self.settings.sync()
         # A cancelled job stops at its next check; wait for it so no thread outlives us.
         self.pool.waitForDone(30000)

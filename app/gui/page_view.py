@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QBrush, QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap,
-                           QWheelEvent)
-from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem,
-                               QGraphicsScene, QGraphicsView, QWidget)
+from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QWidget,
+)
 
 from app.gui.grid_ops import cell_name
 from app.gui.theme import confidence_color
@@ -166,9 +170,13 @@ class PageView(QGraphicsView):
             item.style(self._threshold, key[0] == self._active, key in self._selected)
 
     def ensure_cell_visible(self, table_index: int, row: int, col: int) -> None:
+        """Scroll a cell into view: centred when it was out of sight, else left alone."""
         item = self._items.get((table_index, row, col))
-        if item is not None:
-            self.ensureVisible(item, 40, 40)
+        if item is None:
+            return
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not visible.contains(item.sceneBoundingRect()):
+            self.centerOn(item)
 
     def cell_visible(self, table_index: int, row: int, col: int) -> bool:
         """Whether the cell's centre is inside the visible part of the page."""

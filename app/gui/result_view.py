@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QLineEdit,
-                               QStyledItemDelegate, QTableView, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QLineEdit,
+    QStyledItemDelegate,
+    QTableView,
+    QWidget,
+)
 
 from app.gui.commands import EditCellCommand
 from app.gui.document import Document
@@ -70,7 +76,7 @@ class ResultTableModel(QAbstractTableModel):
             index = self.index(row, col)
             self.dataChanged.emit(index, index)
 
-    def _on_structure_changed(self, table: Table) -> None:
+    def _on_structure_changed(self, table: Table, _row: int = 0, _col: int = 0) -> None:
         if table is self.table:
             self.set_table(table)
 
@@ -170,6 +176,11 @@ class ResultView(QTableView):
     def setModel(self, model: ResultTableModel) -> None:  # type: ignore[override]
         super().setModel(model)
         model.modelReset.connect(self.apply_spans)
+
+    def reveal(self, index) -> None:
+        """Scroll ``index`` into view: centred when it was out of sight, else left alone."""
+        if not self.viewport().rect().contains(self.visualRect(index)):
+            self.scrollTo(index, QAbstractItemView.PositionAtCenter)
 
     def apply_spans(self) -> None:
         self.clearSpans()

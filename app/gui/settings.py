@@ -218,5 +218,14 @@ class AppSettings:
         self._set("window/geometry", geometry)
         self._set("window/state", state)
 
+    @property
+    def splitter_state(self) -> QByteArray | None:
+        value = self._get("window/splitter")
+        return value if isinstance(value, QByteArray) else None
+
+    @splitter_state.setter
+    def splitter_state(self, value: QByteArray) -> None:
+        self._set("window/splitter", value)
+
     def sync(self) -> None:
         self.q.sync()

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
-                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QRadioButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.settings import DEVICES, EXPORT_FORMATS, AppSettings
 from app.gui.theme import THEMES
@@ -46,7 +60,8 @@ class SettingsDialog(QDialog):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_folder)
         self.hub_edit = QLineEdit(settings.model_hub_id)
-        self.hub_edit.setPlaceholderText("e.g. microsoft/trocr-small-printed (downloaded once)")
+        self.hub_edit.setPlaceholderText("e.g. microsoft/trocr-small-printed")
+        self.hub_edit.setToolTip("A model fetched beforehand with: tablescribe model download ID")
         self.device = QComboBox()
         self.device.addItems(["Automatic (GPU when available)", "CPU", "CUDA GPU"])
         self.device.setCurrentIndex(DEVICES.index(settings.device))

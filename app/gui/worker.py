@@ -95,7 +95,9 @@ class Job(QRunnable):
             if is_cancellation(exc):
                 self._emit(self.signals.cancelled)
             else:
-                log.error("%s failed:\n%s", self.name, traceback.format_exc())
+                # The window shows the reason; the traceback is for whoever debugs it.
+                log.info("%s failed: %s", self.name, describe_error(exc))
+                log.debug("%s", traceback.format_exc())
                 self._emit(self.signals.failed, describe_error(exc))
         else:
             if self.cancel_event.is_set():

@@ -3,9 +3,21 @@
 import numpy as np
 import pytest
 
-from app.gui.grid_ops import (CellRange, GridEditError, cell_name, column_name, copy_table,
-                              delete_lines, expand_to_whole_cells, find_gap, insert_line,
-                              merge_cells, restore_table, split_cell, split_cells)
+from app.gui.grid_ops import (
+    CellRange,
+    GridEditError,
+    cell_name,
+    column_name,
+    copy_table,
+    delete_lines,
+    expand_to_whole_cells,
+    find_gap,
+    insert_line,
+    merge_cells,
+    restore_table,
+    split_cell,
+    split_cells,
+)
 from table.model import Cell, Table
 
 

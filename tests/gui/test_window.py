@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import numpy as np
 import openpyxl
-import pytest
 from PIL import Image
 from PySide6.QtCore import QItemSelectionModel, QPointF, Qt
 from PySide6.QtWidgets import QLineEdit
@@ -429,3 +427,30 @@ def test_settings_persist_and_apply(qtbot, window, merged_scan, tmp_path):
     table = window.model.table
     assert all(window.model.data(window.model.index(c.row, c.col), Qt.BackgroundRole) is None
                for c in table.cells)
+
+
+def test_screenshot_mode_converts_and_saves_the_window(qtbot, settings, recognizer, merged_scan, tmp_path):
+    from app.gui.main import main
+
+    out = tmp_path / "shots" / "window.png"
+    status = main([str(merged_scan[0]), "--screenshot", str(out)], settings=settings,
+                  recognizer_factory=lambda m, d: recognizer)
+    assert status == 0
+    shot = Image.open(out)
+    assert shot.size == (1280, 800)
+    # Not a blank grab: the page, the grid and the table are all there.
+    colours = np.unique(np.asarray(shot.convert("RGB")).reshape(-1, 3), axis=0)
+    assert len(colours) > 50
+
+
+def test_screenshot_mode_fails_cleanly_on_a_corrupt_file(qtbot, settings, recognizer, tmp_path, capsys):
+    from app.gui.main import main
+
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4\n% not really a pdf\n")
+    out = tmp_path / "shot.png"
+    status = main(["--screenshot", str(out), str(bad)], settings=settings,
+                  recognizer_factory=lambda m, d: recognizer)
+    assert status == 1 and not out.exists()
+    assert "bad.pdf" in capsys.readouterr().err
+    assert main(["--screenshot", str(out)], settings=settings) == 2  # FILE is required
