@@ -305,3 +305,19 @@ def test_dropout_and_cross_entropy() -> None:
     keep = target != -100
     expected = -lp[np.arange(5)[keep], target[keep]].mean()
     assert abs(loss - expected) < 1e-5
+
+
+@pytest.mark.parametrize("rows, out_features", [(1, 8), (2, 40), (5, 40), (8, 3), (1, 70000)])
+def test_linear_for_a_few_rows_matches_numpy(rows, out_features) -> None:
+    """The decoding path (a few rows against a weight matrix) — serial and threaded."""
+    from engine.backend.cpu import skinny
+    rng = np.random.default_rng(rows)
+    in_features = 64
+    x = rng.standard_normal((rows, in_features)).astype(np.float32)
+    w = rng.standard_normal((out_features, in_features)).astype(np.float32)
+    b = rng.standard_normal(out_features).astype(np.float32)
+    assert skinny.suits(x, w) == (rows >= 2 or w.size >= skinny.PARALLEL_WEIGHTS)
+    out = F.linear_gelu(engine.from_numpy(x), engine.from_numpy(w), engine.from_numpy(b))
+    pre = x.astype(np.float64) @ w.T.astype(np.float64) + b
+    np.testing.assert_allclose(out.numpy(), 0.5 * pre * (1 + _erf(pre / math.sqrt(2))),
+                               rtol=1e-4, atol=1e-4)

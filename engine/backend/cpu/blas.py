@@ -87,7 +87,7 @@ def gemm_batch(a3, b3, o3: np.ndarray, idx: list) -> None:
 
 # Below this many multiply-adds a GEMM runs on the calling thread: waking BLAS
 # threads costs about as much as the work, and far more on a busy machine.
-SMALL_GEMM_MACS = 1 << 20
+SMALL_GEMM_MACS = 1 << 22
 
 
 def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:

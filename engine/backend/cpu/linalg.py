@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import PARALLEL_MIN
+from . import PARALLEL_MIN, skinny
 from .blas import gemm_batch, matmul_2d
 from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_rows_serial
 
@@ -72,7 +72,10 @@ def linear(x, w, b=None, act: int = NO_ACT) -> np.ndarray:
     wa = w.np
     lead = xa.shape[:-1]
     x2 = xa.reshape(-1, xa.shape[-1])
-    y = matmul_2d(x2, wa.T)
+    if skinny.suits(x2, wa):  # decoding: a few rows against the whole weight matrix
+        y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)
+    else:
+        y = matmul_2d(x2, wa.T)
     epilogue(y, None if b is None else b.np, act)
     return y.reshape(lead + (wa.shape[0],))
 
