@@ -55,8 +55,8 @@ class BatchDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Batch convert a folder — tablescribe")
         self.settings = settings
-        self.recognizer_factory = recognizer_factory or getattr(
-            getattr(parent, "recognizers", None), "factory", None)
+        # None: run_batch loads the recogniser the settings name (also in worker processes).
+        self.recognizer_factory = recognizer_factory
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self.job: Job | None = None

@@ -1274,7 +1274,10 @@ class MainWindow(QMainWindow):
     def open_batch_dialog(self, folder: str | Path | None = None) -> None:
         from app.gui.batch_dialog import BatchDialog
 
-        dialog = BatchDialog(self.settings, self, folder=folder)
+        factory = self.recognizers.factory
+        dialog = BatchDialog(self.settings, self, folder=folder,
+                             recognizer_factory=None if factory is _default_recognizer_factory
+                             else factory)
         dialog.show()
         self._batch_dialog = dialog
 

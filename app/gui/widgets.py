@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -65,7 +66,8 @@ class MessageBanner(QFrame):
             raise ValueError(f"unknown message level {level!r}")
         self.level = level
         light, dark, accent = _COLOURS[level]
-        is_dark = self.palette().color(QPalette.Window).lightness() < 128
+        # The application's palette: a style sheet freezes this widget's own copy.
+        is_dark = QApplication.palette().color(QPalette.Window).lightness() < 128
         self.setStyleSheet(
             f"#MessageBanner {{ background: {dark if is_dark else light};"
             f" border: 1px solid {accent}; border-left: 5px solid {accent}; border-radius: 3px; }}")

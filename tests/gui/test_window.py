@@ -454,3 +454,30 @@ def test_screenshot_mode_fails_cleanly_on_a_corrupt_file(qtbot, settings, recogn
     assert status == 1 and not out.exists()
     assert "bad.pdf" in capsys.readouterr().err
     assert main(["--screenshot", str(out)], settings=settings) == 2  # FILE is required
+
+
+def test_dark_theme_keeps_highlights_readable(qtbot, qapp, window, merged_scan):
+    from PySide6.QtGui import QPalette
+
+    from app.gui.theme import apply_theme
+
+    open_and_convert(qtbot, window, merged_scan[0])
+    low = next(c for c in window.model.table.cells
+               if c.text and c.confidence < window.settings.threshold)
+    index = window.model.index(low.row, low.col)
+    light = window.model.data(index, Qt.BackgroundRole).color()
+    try:
+        window.settings.theme = "dark"
+        window.apply_settings()
+        palette = qapp.palette()
+        assert palette.color(QPalette.Window).lightness() < 100
+        dark = window.model.data(index, Qt.BackgroundRole).color()
+        text = palette.color(QPalette.Text)
+        assert dark != light
+        # Enough contrast between the highlight and the text drawn on it.
+        assert abs(text.lightness() - dark.lightness()) > 90
+        window.show_message("warning", "a warning in the dark")
+        assert "#4a3d16" in window.banner.styleSheet()
+    finally:
+        window.settings.theme = "system"
+        window.apply_settings()
