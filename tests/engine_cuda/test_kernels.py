@@ -16,6 +16,8 @@ from engine.backend.cuda import launch
 
 from .parity import CUDA
 
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf/nan edge values
+
 rng = np.random.default_rng(3)
 
 

@@ -18,7 +18,9 @@ written with Tensor ops and so run on these kernels unchanged.
 Every kernel is wrapped so that its Tensor inputs must share one device (the
 error names both); index tensors (ids of index_select/embedding, gather and
 scatter indices) may live on the host — they are usually built from Python
-lists — and are uploaded.
+lists — and are uploaded. Registration wraps the CPU kernels with the same
+check, so mixing devices fails alike whichever kernel an op front end picks;
+a program that never touches CUDA never pays for it.
 """
 
 from __future__ import annotations
@@ -144,6 +146,8 @@ def register() -> None:
     from ...ops.registry import registered_ops, set_kernel
     from ... import optim as _optim  # noqa: F401  (registers the optimizer steps)
 
+    from ...ops.registry import get_op
+
     table = _kernels()
     known = set(registered_ops())
     for name, fn in table.items():
@@ -152,6 +156,9 @@ def register() -> None:
         wrapped = _checked(name, fn, _INDEX_ARGS.get(name, ()))
         CUDA_KERNELS[name] = wrapped
         set_kernel(name, "cuda", wrapped)
+        cpu_fn = get_op(name).cpu
+        if cpu_fn is not None:
+            set_kernel(name, "cpu", _checked(name, cpu_fn, _INDEX_ARGS.get(name, ())))
     _registered = True
 
 

@@ -47,8 +47,9 @@ class LaunchConfig:
 # 64x64 output tiles, 16-deep K slices, 4x4 outputs per thread: 256 threads per block.
 GPU_CONFIG = LaunchConfig(threads=256, max_blocks=1 << 16, row_threads=128,
                           gemm_bm=64, gemm_bn=64, gemm_bk=16, gemm_tm=4, gemm_tn=4)
-SIM_CONFIG = LaunchConfig(threads=16, max_blocks=2, row_threads=8,
-                          gemm_bm=8, gemm_bn=8, gemm_bk=4, gemm_tm=2, gemm_tn=2)
+# The simulator pays per thread and, above all, per syncthreads(): few threads, big tiles.
+SIM_CONFIG = LaunchConfig(threads=16, max_blocks=2, row_threads=4,
+                          gemm_bm=16, gemm_bn=16, gemm_bk=16, gemm_tm=4, gemm_tn=4)
 
 _active = [SIM_CONFIG if SIMULATOR else GPU_CONFIG]
 

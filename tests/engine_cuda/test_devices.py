@@ -1,0 +1,150 @@
+"""Moving tensors between devices, mixing devices, and choosing the default device."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numba import cuda
+
+import engine
+import engine.functional as F
+from engine import Device
+from engine.ops.registry import apply_op, register_op, set_kernel
+
+from .parity import CPU, CUDA
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_to_cuda_and_back() -> None:
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = engine.tensor(a)
+    g = x.to("cuda")
+    assert g.device is CUDA and isinstance(g.storage, engine.CudaStorage) and g.dtype is engine.f32
+    assert x.cuda().device is CUDA and g.cpu().device is CPU and g.to(x).device is CPU
+    assert x.to(g).device is CUDA
+    np.testing.assert_array_equal(g.T.to("cpu").numpy(), a.T)       # a strided view
+    np.testing.assert_array_equal(g[1:, ::2].numpy(), a[1:, ::2])
+    h = x.to("cuda", engine.f16)
+    assert h.device is CUDA and h.dtype is engine.f16
+    np.testing.assert_array_equal(h.numpy(), a.astype(np.float16))
+    b = engine.tensor(a, dtype=engine.bf16).to("cuda")
+    np.testing.assert_array_equal(b.numpy(), engine.tensor(a, dtype=engine.bf16).numpy())
+    assert engine.zeros(2, 3, device="cuda").device is CUDA
+    assert g.to("cuda") is g
+    assert "device=cuda:0" in repr(g)
+    assert g.sum().item() == a.sum()
+
+
+def test_gradients_cross_devices() -> None:
+    a = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    leaf = engine.tensor(a, requires_grad=True)           # on the CPU
+    y = (leaf.to("cuda") * 3.0).tanh().sum()
+    assert y.device is CUDA
+    y.backward()
+    assert leaf.grad.device is CPU
+    np.testing.assert_allclose(leaf.grad.numpy(), 3 * (1 - np.tanh(3 * a) ** 2), rtol=1e-5)
+
+
+def test_ops_on_two_devices_name_both() -> None:
+    a = engine.ones(2, 2)
+    g = engine.ones(2, 2, device="cuda")
+    for fn in (lambda: a + g, lambda: g * a, lambda: a @ g, lambda: engine.maximum(g, a),
+               lambda: engine.where(a > 0, g, g), lambda: engine.where(g > 0, a, g),
+               lambda: F.linear(g, a), lambda: F.layer_norm(g, (2,), a[0], None),
+               lambda: engine.cat([g, a]), lambda: F.scaled_dot_product_attention(
+                   g[None], a[None], g[None])):
+        with pytest.raises(ValueError, match="different devices") as err:
+            fn()
+        msg = str(err.value)
+        assert ("cpu" in msg and "cuda:0" in msg) or "cat" in msg, msg
+    # index tensors may come from the host (they are often built from python lists)
+    np.testing.assert_array_equal(g.index_select(0, engine.tensor([1, 1])).numpy(),
+                                  np.ones((2, 2)))
+
+
+def test_custom_op_with_a_numba_cuda_kernel() -> None:
+    @cuda.jit
+    def triple(x, out):
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = 3 * x[i]
+
+    def triple_cuda(t):
+        src = t.contiguous().storage.buf
+        out = cuda.device_array(t.shape, dtype=src.dtype)
+        triple[1, 32](src, out.reshape(out.size))
+        return out
+
+    if "triple" not in engine.ops.registered_ops():
+        register_op("triple", cpu=lambda t: t.np * 3,
+                    backward=lambda node, out, g: (g * 3.0,))
+    set_kernel("triple", "cuda", triple_cuda)
+    x = engine.tensor([1.0, -2.0, 4.0], device="cuda", requires_grad=True)
+    y = apply_op("triple", x)
+    assert y.device is CUDA
+    np.testing.assert_array_equal(y.numpy(), [3, -6, 12])
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 18 * np.array([1, -2, 4]))
+
+
+def test_best_device_and_the_environment_override(monkeypatch) -> None:
+    monkeypatch.delenv("TABLESCRIBE_DEVICE", raising=False)
+    assert Device.cuda_available()
+    assert Device.best() is CUDA
+    for value, expected in (("cpu", CPU), ("cuda", CUDA), ("cuda:0", CUDA), (" CUDA ", CUDA)):
+        monkeypatch.setenv("TABLESCRIBE_DEVICE", value)
+        assert Device.best() is expected, value
+    count = Device.cuda_device_count()
+    monkeypatch.setenv("TABLESCRIBE_DEVICE", f"cuda:{count}")
+    with pytest.raises(RuntimeError, match=rf"TABLESCRIBE_DEVICE=cuda:{count} asks for CUDA, "
+                                           rf"but cannot use cuda:{count}: numba.cuda sees "
+                                           rf"{count} GPU"):
+        Device.best()
+    monkeypatch.setenv("TABLESCRIBE_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="TABLESCRIBE_DEVICE='gpu' is not a device"):
+        Device.best()
+    with pytest.raises(RuntimeError, match=f"cannot use cuda:{count}"):
+        engine.ones(2, device=f"cuda:{count}")
+
+
+NO_CUDA_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import engine
+    from engine import Device
+    assert "numba.cuda" not in sys.modules, "importing the engine loaded numba.cuda"
+    assert not Device.cuda_available()
+    assert Device.best() is Device("cpu")
+    os.environ["TABLESCRIBE_DEVICE"] = "cuda"
+    try:
+        Device.best()
+    except RuntimeError as e:
+        print("best:", e)
+    try:
+        engine.ones(2).to("cuda")
+    except RuntimeError as e:
+        print("to:", e)
+""")
+
+
+def test_without_a_usable_gpu() -> None:
+    """With numba's CUDA support off (as on a machine without NVIDIA driver), the CPU is
+    chosen, and asking for CUDA fails with a message that says why."""
+    env = dict(os.environ, NUMBA_DISABLE_CUDA="1", PYTHONPATH=ROOT)
+    for key in ("NUMBA_ENABLE_CUDASIM", "TABLESCRIBE_DEVICE"):
+        env.pop(key, None)
+    proc = subprocess.run([sys.executable, "-c", NO_CUDA_SCRIPT], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines == [
+        "best: TABLESCRIBE_DEVICE=cuda asks for CUDA, but cannot use cuda:0: numba.cuda finds "
+        "no usable GPU (no NVIDIA driver/GPU, or numba's CUDA support is disabled)",
+        "to: cannot use cuda:0: numba.cuda finds no usable GPU (no NVIDIA driver/GPU, or "
+        "numba's CUDA support is disabled)",
+    ], proc.stdout
