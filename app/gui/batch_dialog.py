@@ -140,7 +140,8 @@ class BatchDialog(QDialog):
         return row
 
     def _browse(self, edit: QLineEdit, title: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, title, edit.text() or self.settings.last_dir)
+        start = edit.text() or self.settings.last_dir
+        folder = QFileDialog.getExistingDirectory(self, title, start)
         if folder:
             edit.setText(folder)
 
@@ -169,7 +170,9 @@ class BatchDialog(QDialog):
             self._show_summary("Choose where the spreadsheets should go.", error=True)
             return False
         recursive = self.recursive.isChecked()
-        files = find_inputs(in_dir, recursive, exclude=[out_dir] if out_dir.resolve() != in_dir.resolve() else [])
+        # The same list run_batch will plan: outputs inside the input folder are not inputs.
+        exclude = [out_dir] if out_dir.resolve() != in_dir.resolve() else []
+        files = find_inputs(in_dir, recursive, exclude=exclude)
         if not files:
             self._show_summary(f"No scans (PNG, JPEG, TIFF, PDF…) in {in_dir}.", error=True)
             return False
@@ -262,7 +265,10 @@ class BatchDialog(QDialog):
             self._rows[row.file] = i
             self.table.setItem(i, 0, QTableWidgetItem(row.file))
         confidence = "" if row.mean_confidence is None else f"{row.mean_confidence:.0%}"
-        result = row.error if row.status == "failed" else ", ".join(Path(p).name for p in row.outputs)
+        if row.status == "failed":
+            result = row.error
+        else:
+            result = ", ".join(Path(p).name for p in row.outputs)
         values = (row.file, STATUS_TEXT.get(row.status, row.status), str(row.tables or ""),
                   str(row.cells or ""), confidence, result)
         for col, text in enumerate(values):

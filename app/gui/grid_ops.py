@@ -175,7 +175,10 @@ _LO = (1, 0)
 _HI = (3, 2)
 
 
-def _with_edge(bbox: tuple[int, int, int, int], index: int, value: int) -> tuple[int, int, int, int]:
+Box = tuple[int, int, int, int]
+
+
+def _with_edge(bbox: Box, index: int, value: int) -> Box:
     edges = list(bbox)
     edges[index] = int(value)
     return tuple(edges)  # type: ignore[return-value]
@@ -330,7 +333,8 @@ def _shrink_table_bbox(table: Table) -> None:
 
 
 def _check_range(table: Table, rng: CellRange) -> None:
-    if not (0 <= rng.top <= rng.bottom < table.n_rows and 0 <= rng.left <= rng.right < table.n_cols):
+    rows_ok = 0 <= rng.top <= rng.bottom < table.n_rows
+    if not (rows_ok and 0 <= rng.left <= rng.right < table.n_cols):
         raise GridEditError("the selection is outside the table")
 
 

@@ -36,7 +36,8 @@ def _parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise SystemExit(f"tablescribe gui: error: --size must look like 1280x800, not {text!r}")
+        raise SystemExit(
+            f"tablescribe gui: error: --size must look like 1280x800, not {text!r}") from None
     if w < 320 or h < 240:
         raise SystemExit("tablescribe gui: error: --size must be at least 320x240")
     return w, h

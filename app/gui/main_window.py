@@ -463,8 +463,11 @@ class MainWindow(QMainWindow):
         self.act_undo.setEnabled(has_doc and self.doc.undo_stack.canUndo() and not self.busy)
         self.act_redo.setEnabled(has_doc and self.doc.undo_stack.canRedo() and not self.busy)
         if has_doc:
-            self.act_undo.setText(f"&Undo {self.doc.undo_stack.undoText()}".rstrip())
-            self.act_redo.setText(f"&Redo {self.doc.undo_stack.redoText()}".rstrip())
+            # What would be undone goes in the tip: a changing label makes the toolbar jump.
+            self.act_undo.setToolTip(f"Undo {self.doc.undo_stack.undoText()}".rstrip())
+            self.act_redo.setToolTip(f"Redo {self.doc.undo_stack.redoText()}".rstrip())
+            self.act_undo.setStatusTip(self.act_undo.toolTip())
+            self.act_redo.setStatusTip(self.act_redo.toolTip())
         self.act_copy.setEnabled(rng is not None)
         self.act_clear.setEnabled(editable and rng is not None)
         multi = rng is not None and (rng.rows > 1 or rng.cols > 1)
@@ -693,7 +696,8 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, lambda: self.open_file(first))
         if len(paths) > 1:
             self.statusBar().showMessage(
-                f"Opened the first of {len(paths)} dropped files; Batch Convert handles many.", 8000)
+                f"Opened the first of {len(paths)} dropped files; Batch Convert handles many.",
+                8000)
 
     # ======================================================================================
     # pages and tables on screen
@@ -929,7 +933,7 @@ class MainWindow(QMainWindow):
             recognizer = recognizers.get(model, device, ctx)
             pipeline = Pipeline(recognizer, dpi=dpi, batch_size=batch_size)
             failures = []
-            for k, (index, page) in enumerate(zip(pages, source_pages)):
+            for index, page in zip(pages, source_pages, strict=True):
                 ctx.check_cancel()
                 where = f"Page {index + 1} of {len(doc.pages)}: " if len(doc.pages) > 1 else ""
                 ctx.progress(0, 0, f"{where}finding the table…")
@@ -1007,8 +1011,8 @@ class MainWindow(QMainWindow):
     def _on_conversion_cancelled(self) -> None:
         done = len(self.doc.results)
         self.statusBar().showMessage(
-            "Conversion cancelled" + (f"; {done} page{'s' if done > 1 else ''} kept" if done else ""),
-            8000)
+            "Conversion cancelled"
+            + (f"; {done} page{'s' if done > 1 else ''} kept" if done else ""), 8000)
         self._show_page(keep_view=True)
         self.conversionCancelled.emit()
 
@@ -1061,7 +1065,9 @@ class MainWindow(QMainWindow):
             return
 
         first = merged[0]
-        self._structure_edit(lambda t: split_cells(t, [(c.row, c.col) for c in merged]), f"Split {cell_name(first.row, first.col)}"
+        positions = [(c.row, c.col) for c in merged]
+        self._structure_edit(lambda t: split_cells(t, positions),
+                             f"Split {cell_name(first.row, first.col)}"
                              + (f" and {len(merged) - 1} more" if len(merged) > 1 else ""),
                              (first.row, first.col))
 
@@ -1117,7 +1123,8 @@ class MainWindow(QMainWindow):
 
         def finished(updated: Table) -> None:
             doc.undo_stack.push(StructureCommand(doc, table, updated, label, focus))
-            self.statusBar().showMessage(f"{label}: {n} cell{'s' if n > 1 else ''} read again", 5000)
+            self.statusBar().showMessage(
+                f"{label}: {n} cell{'s' if n > 1 else ''} read again", 5000)
             self.rereadFinished.emit()
 
         def failed(reason: str) -> None:
@@ -1144,7 +1151,7 @@ class MainWindow(QMainWindow):
             return
         if where != (self.current_page, self.current_table):
             self._reveal(where[0], where[1], row, col)  # undo of an edit made elsewhere
-        self.page_view.set_tables(self._page_tables(), self.current_table)
+        self.page_view.refresh_cell(self.current_table, row, col)
         self._update_table_info()
         self.select_cell(row, col)
 
@@ -1185,7 +1192,8 @@ class MainWindow(QMainWindow):
                 return False
             path = Path(chosen)
             if path.suffix.lower() not in (".xlsx", ".csv"):
-                path = path.with_name(path.name + (".csv" if "csv" in selected.lower() else ".xlsx"))
+                suffix = ".csv" if "csv" in selected.lower() else ".xlsx"
+                path = path.with_name(path.name + suffix)
         return self.export_to(path)
 
     def export_to(self, path: str | Path) -> bool:
@@ -1222,7 +1230,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported {len(tables)} table{'s' if len(tables) > 1 else ''}"
                                      f" to {names} in {path.parent}", 10000)
         self.show_message("info", f"Exported to {written[0]}"
-                                  + (f" and {len(written) - 1} more files" if len(written) > 1 else ""))
+                                  + (f" and {len(written) - 1} more files"
+                                     if len(written) > 1 else ""))
         return True
 
     # ======================================================================================
@@ -1261,7 +1270,8 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, before: tuple | None = None) -> None:
         """Bring the window in line with the (changed) settings."""
-        if before is None or before[:2] != (self.settings.model_spec(), self.settings.device_spec()):
+        model = (self.settings.model_spec(), self.settings.device_spec())
+        if before is None or before[:2] != model:
             self.recognizers.clear()
         if before is None or before[2] != self.settings.theme:
             apply_theme(QApplication.instance(), self.settings.theme)

@@ -54,6 +54,11 @@ class CellItem(QGraphicsRectItem):
         self.setAcceptedMouseButtons(Qt.LeftButton)
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
+        self.describe()
+
+    def describe(self) -> None:
+        """Tooltip with the cell's current text and confidence."""
+        cell = self.cell
         text = cell.text.replace("\n", " ⏎ ") if cell.text else "(empty)"
         self.setToolTip(f"{cell_name(cell.row, cell.col)}: {text}\n"
                         f"confidence {cell.confidence:.0%}")
@@ -146,6 +151,14 @@ class PageView(QGraphicsView):
                 self._items[(t_index, cell.row, cell.col)] = item
         self._selected = {k for k in self._selected if k in self._items}
         self._restyle()
+
+    def refresh_cell(self, table_index: int, row: int, col: int) -> None:
+        """Redraw one cell after its text or confidence changed."""
+        key = (table_index, row, col)
+        item = self._items.get(key)
+        if item is not None:
+            item.describe()
+            item.style(self._threshold, table_index == self._active, key in self._selected)
 
     def set_threshold(self, threshold: float) -> None:
         self._threshold = threshold

@@ -25,6 +25,7 @@ from app.gui.theme import low_confidence_background
 from table.model import Cell, Table
 
 ConfidenceRole = Qt.UserRole + 1
+_ROOT = QModelIndex()  # the invisible root: a table model has no children
 MAX_COLUMN_WIDTH = 280
 
 # Line breaks inside a cell are edited on one line as this sign.
@@ -81,15 +82,17 @@ class ResultTableModel(QAbstractTableModel):
             self.set_table(table)
 
     # -- Qt model API --------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() or self.table is None else self.table.n_rows
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() or self.table is None else self.table.n_cols
 
     def cell(self, row: int, col: int) -> Cell | None:
         """The cell covering (row, col), merged cells included."""
-        return self._origin.get((row, col)) or (self.table.cell_at(row, col) if self.table else None)
+        if self.table is None:
+            return None
+        return self._origin.get((row, col)) or self.table.cell_at(row, col)
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
         if not index.isValid() or self.table is None:

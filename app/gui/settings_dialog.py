@@ -56,7 +56,8 @@ class SettingsDialog(QDialog):
         for button in (self.embedded, self.folder, self.hub):
             self.source_group.addButton(button)
         self.folder_edit = QLineEdit(settings.model_folder)
-        self.folder_edit.setPlaceholderText("/path/to/model (config.json, model.safetensors, tokenizer)")
+        self.folder_edit.setPlaceholderText(
+            "/path/to/model (config.json, model.safetensors, tokenizer)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_folder)
         self.hub_edit = QLineEdit(settings.model_hub_id)

@@ -168,7 +168,8 @@ class PageList(QListWidget):
     def set_pages(self, thumbnails: list[np.ndarray]) -> None:
         self.clear()
         for i, thumb in enumerate(thumbnails):
-            item = QListWidgetItem(QIcon(QPixmap.fromImage(image_to_qimage(thumb))), f"Page {i + 1}")
+            icon = QIcon(QPixmap.fromImage(image_to_qimage(thumb)))
+            item = QListWidgetItem(icon, f"Page {i + 1}")
             item.setTextAlignment(Qt.AlignHCenter)
             item.setSizeHint(QSize(THUMB.width() + 30, THUMB.height() + 44))
             self.addItem(item)

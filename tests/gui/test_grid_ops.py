@@ -25,7 +25,8 @@ def grid_table(n_rows=4, n_cols=3, cell_w=100, cell_h=40, x0=10, y0=20) -> Table
     """A plain grid with known lines; every cell's text names its position."""
     row_lines = [y0 + r * cell_h for r in range(n_rows + 1)]
     col_lines = [x0 + c * cell_w for c in range(n_cols + 1)]
-    cells = [Cell(row=r, col=c, bbox=(col_lines[c], row_lines[r], col_lines[c + 1], row_lines[r + 1]),
+    cells = [Cell(row=r, col=c,
+                  bbox=(col_lines[c], row_lines[r], col_lines[c + 1], row_lines[r + 1]),
                   text=cell_name(r, c), confidence=0.5 + 0.1 * c)
              for r in range(n_rows) for c in range(n_cols)]
     return Table(n_rows, n_cols, cells, bbox=(x0, y0, col_lines[-1], row_lines[-1]),

@@ -49,7 +49,8 @@ def test_low_confidence_cells_are_highlighted_in_both_views(qtbot, window, merge
     assert low and sure, "the sample should have cells on both sides of the threshold"
     index = window.model.index(low[0].row, low[0].col)
     assert window.model.data(index, Qt.BackgroundRole) is not None
-    assert window.model.data(window.model.index(sure[0].row, sure[0].col), Qt.BackgroundRole) is None
+    sure_index = window.model.index(sure[0].row, sure[0].col)
+    assert window.model.data(sure_index, Qt.BackgroundRole) is None
     low_item = window.page_view.item_for(0, low[0].row, low[0].col)
     sure_item = window.page_view.item_for(0, sure[0].row, sure[0].col)
     assert low_item.pen().color() != sure_item.pen().color()
@@ -102,7 +103,8 @@ def test_clicking_a_cell_on_the_page_selects_and_scrolls_the_table(qtbot, window
     page_view.ensure_cell_visible(0, other.row, other.col)
     point = page_view.mapFromScene(page_view.item_for(0, other.row, other.col).rect().center())
     qtbot.mouseClick(page_view.viewport(), Qt.LeftButton, Qt.ControlModifier, pos=point)
-    assert set(page_view.selected_cells()) == {(0, target.row, target.col), (0, other.row, other.col)}
+    assert set(page_view.selected_cells()) == {(0, target.row, target.col),
+                                               (0, other.row, other.col)}
 
 
 def test_typing_a_correction_is_undoable(qtbot, window, merged_scan):
@@ -143,7 +145,7 @@ def _select(window, top, left, bottom, right):
 def _expected_reading(window, cells):
     """What the recogniser reads for ``cells`` on this page (independent of the GUI)."""
     copies = [copy_table(window.model.table).cell_at(c.row, c.col) for c in cells]
-    for copy, cell in zip(copies, cells):
+    for copy, cell in zip(copies, cells, strict=True):
         copy.bbox = cell.bbox
     rec = window.recognizers.factory(None, None)
     Pipeline(rec).reread_cells(window.doc.results[window.current_page], copies)
@@ -294,7 +296,8 @@ def test_export_errors_are_shown_not_raised(qtbot, window, merged_scan, tmp_path
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_corrupt_file_gives_a_message_and_the_window_carries_on(qtbot, window, tmp_path, merged_scan):
+def test_a_corrupt_file_gives_a_message_and_the_window_carries_on(qtbot, window, tmp_path,
+                                                                   merged_scan):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 50)
     with qtbot.waitSignal(window.messageShown, timeout=60_000) as shown:
@@ -421,7 +424,8 @@ def test_settings_persist_and_apply(qtbot, window, merged_scan, tmp_path):
     dialog.accept()
     window.apply_settings()
     reread = AppSettings(QSettings(window.settings.q.fileName(), QSettings.IniFormat))
-    assert (reread.threshold, reread.device, reread.pdf_dpi, reread.csv_bom) == (0.0, "cpu", 200, True)
+    stored = (reread.threshold, reread.device, reread.pdf_dpi, reread.csv_bom)
+    assert stored == (0.0, "cpu", 200, True)
     assert reread.export_options().csv_bom
     # With a 0 % threshold nothing is left to check.
     table = window.model.table
@@ -429,7 +433,8 @@ def test_settings_persist_and_apply(qtbot, window, merged_scan, tmp_path):
                for c in table.cells)
 
 
-def test_screenshot_mode_converts_and_saves_the_window(qtbot, settings, recognizer, merged_scan, tmp_path):
+def test_screenshot_mode_converts_and_saves_the_window(qtbot, settings, recognizer, merged_scan,
+                                                       tmp_path):
     from app.gui.main import main
 
     out = tmp_path / "shots" / "window.png"
@@ -443,7 +448,8 @@ def test_screenshot_mode_converts_and_saves_the_window(qtbot, settings, recogniz
     assert len(colours) > 50
 
 
-def test_screenshot_mode_fails_cleanly_on_a_corrupt_file(qtbot, settings, recognizer, tmp_path, capsys):
+def test_screenshot_mode_fails_cleanly_on_a_corrupt_file(qtbot, settings, recognizer, tmp_path,
+                                                         capsys):
     from app.gui.main import main
 
     bad = tmp_path / "bad.pdf"
@@ -459,7 +465,6 @@ def test_screenshot_mode_fails_cleanly_on_a_corrupt_file(qtbot, settings, recogn
 def test_dark_theme_keeps_highlights_readable(qtbot, qapp, window, merged_scan):
     from PySide6.QtGui import QPalette
 
-    from app.gui.theme import apply_theme
 
     open_and_convert(qtbot, window, merged_scan[0])
     low = next(c for c in window.model.table.cells
