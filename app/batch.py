@@ -201,7 +201,7 @@ def convert_one(task: Task, cell_progress: pipeline.Progress | None = None) -> R
         with locations.local_copy(task.source) as source:  # a URL: a temporary local copy
             results = engine.convert_file(source, progress=cell_progress)
         tables = [t for r in results for t in r.tables]
-        outputs = _write_outputs(tables, task, source)
+        outputs = _write_outputs(tables, task)
         summary = pipeline.summarize(results)
         return ReportRow(task.file, "ok", summary.tables, summary.cells, summary.mean_confidence,
                          round(time.perf_counter() - start, 3), "", outputs)
@@ -211,9 +211,9 @@ def convert_one(task: Task, cell_progress: pipeline.Progress | None = None) -> R
                          error=describe_error(exc).replace(source, task.source))
 
 
-def _write_outputs(tables: list, task: Task, local_source: str) -> list[str]:
+def _write_outputs(tables: list, task: Task) -> list[str]:
     if not locations.is_url(task.output):
-        written = write_tables(tables, task.output, task.fmt, task.options, inputs=[local_source])
+        written = write_tables(tables, task.output, task.fmt, task.options, inputs=[task.source])
         return [str(p) for p in written]
     # A URL: write into a local temporary folder, then upload each file atomically.
     name = PurePosixPath(task.output.split("://", 1)[1]).name

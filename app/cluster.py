@@ -37,6 +37,7 @@ from app.batch import ModelLoadError, ReportRow, Task, describe_error
 
 __all__ = [
     "DEFAULT_ALLOWED_FAILURES",
+    "NANNY_CONFIG",
     "SCHEDULER_CONFIG",
     "ClusterError",
     "DaskExecutor",
@@ -60,6 +61,10 @@ SCHEDULER_CONFIG = {
     "distributed.scheduler.allowed-failures": DEFAULT_ALLOWED_FAILURES,
     "distributed.scheduler.worker-saturation": 1.0,
 }
+# Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes
+# glibc's mmap threshold: every page-sized array is then mapped and unmapped afresh,
+# and a page takes 1.5 to 2 times as long to convert (benchmarks/batch_scaling.py).
+NANNY_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 PLUGIN_NAME = "tablescribe-recognizer"
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -265,11 +270,24 @@ def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
     except ImportError as exc:
         raise _dask_missing(exc) from exc
     n = workers or max(1, os.cpu_count() or 1)
-    # The scheduler runs in this process and reads its settings when it starts.
-    with dask.config.set({**SCHEDULER_CONFIG, "distributed.scheduler.allowed-failures": allowed_failures}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
-                               dashboard_address=dashboard, memory_limit=memory_limit,
-                               silence_logs=silence_logs, env=_thread_environment(n))
+    # The scheduler and the nannies run in this process and read their settings as
+    # they start (a nanny again when it restarts a worker: the LocalCluster is built
+    # with its own copy of the configuration).
+    saved = dict(os.environ)
+    try:
+        with dask.config.set({**SCHEDULER_CONFIG, **NANNY_CONFIG,
+                              "distributed.scheduler.allowed-failures": allowed_failures}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
+                                   dashboard_address=dashboard, memory_limit=memory_limit,
+                                   silence_logs=silence_logs, env=_thread_environment(n))
+    finally:
+        # The nannies export their start-up variables (OMP_NUM_THREADS=1, ...) into
+        # this process as well; give it back its own environment.
+        for name in set(os.environ) - set(saved):
+            os.environ.pop(name, None)
+        for name, value in saved.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
     try:
         client = Client(cluster)
         try:
