@@ -502,11 +502,14 @@ class MainWindow(QMainWindow):
             return not self._closing and self.doc is doc
 
         def done(handler, *args) -> None:
-            self._jobs.pop(kind, None)
-            if kind == "convert":
-                self._converting.clear()
+            # A job replaced by a newer one of its kind (a second Open) reports nothing.
+            current = self._jobs.get(kind) is job
+            if current:
+                del self._jobs[kind]
+                if kind == "convert":
+                    self._converting.clear()
             self._job_ended()
-            if handler is not None and (alive() or kind == "load"):
+            if handler is not None and current and (alive() or kind == "load"):
                 handler(*args)
 
         job.signals.progress.connect(self._on_progress)

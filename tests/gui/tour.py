@@ -2,9 +2,9 @@
 
 Run under a virtual X server, not by pytest::
 
-    xvfb-run -s "-screen 0 1280x800x24" python3 -m tests.gui.tour /tmp/tour [dark|light|system]
+    xvfb-run -s "-screen 0 1280x800x24" python3 -m tests.gui.tour /tmp/tour [THEME] [SCAN]
 
-It renders a long table, opens it in the application (an xcb window, not offscreen),
+THEME is dark (default), light or system. Without SCAN it renders a long table; it opens it in the application (an xcb window, not offscreen),
 converts it, then steps through what a user does (select, zoom, merge, edit, an error,
 the dialogs) and saves a grab of the whole X screen after each step as NN-name.png.
 """
@@ -35,9 +35,12 @@ def main() -> int:
     from app.gui.theme import apply_theme
     from tests.gui.helpers import DPI, long_table_page, recognizer_instance
 
-    page = long_table_page(n_rows=60)
-    scan = out / "long-table.png"
-    Image.fromarray(page.image).save(scan, dpi=(DPI, DPI))
+    if len(sys.argv) > 3:
+        scan = Path(sys.argv[3])
+    else:
+        page = long_table_page(n_rows=60)
+        scan = out / "long-table.png"
+        Image.fromarray(page.image).save(scan, dpi=(DPI, DPI))
     bad = out / "damaged.pdf"
     bad.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj broken")
     letter = out / "letter.png"
@@ -92,16 +95,31 @@ def main() -> int:
     step(lambda: window.open_file(scan), 300)
     step(lambda: grab("converting"), 50)
     step(when_idle(lambda: grab("converted")))
-    step(lambda: (window.select_cell(45, 2), None)[1])
-    step(lambda: (window.page_view.zoom_in(), window.page_view.zoom_in(),
-                  window.page_view.ensure_cell_visible(0, 45, 2)))
+    # Positions near the end of whatever table was found (the long table: row 46 of 60).
+    def near_end(back: int) -> int:
+        return max(0, window.model.rowCount() - back)
+
+    def select_and_zoom():
+        window.select_cell(near_end(15), 2)
+        window.page_view.zoom_in()
+        window.page_view.zoom_in()
+        window.page_view.ensure_cell_visible(0, near_end(15), 2)
+
+    def merge_two_by_two():
+        from app.gui.grid_ops import CellRange
+
+        window.select_range(CellRange(near_end(16), 1, near_end(15), 2))
+        window.act_merge.trigger()
+
+    def edit_below():
+        window.edit_cell(near_end(14), 1, "Corrected by hand")
+        window.select_cell(near_end(14), 1)
+
+    step(select_and_zoom)
     step(lambda: grab("selected-zoomed"))
-    step(lambda: window.select_range(__import__("app.gui.grid_ops", fromlist=["CellRange"])
-                                     .CellRange(44, 1, 45, 2)))
-    step(lambda: window.act_merge.trigger(), 300)
+    step(merge_two_by_two, 300)
     step(when_idle(lambda: grab("merged")))
-    step(lambda: window.edit_cell(46, 1, "Corrected by hand"))
-    step(lambda: (window.select_cell(46, 1), None)[1])
+    step(edit_below)
     step(lambda: grab("edited"))
     step(lambda: window.goto_unsure(+1))
     step(lambda: grab("next-to-check"))
