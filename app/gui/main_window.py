@@ -89,6 +89,10 @@ def _default_recognizer_factory(model: str | None, device: str | None):
     return load_recognizer(model, device)
 
 
+class RecognizerLoadError(Exception):
+    """The model named in the settings could not be loaded; says which and why."""
+
+
 class RecognizerCache:
     """One loaded recogniser, reused until the model or device setting changes."""
 
@@ -102,7 +106,12 @@ class RecognizerCache:
         with self._lock:
             if self._recognizer is None or self._key != (model, device):
                 ctx.progress(0, 0, "Loading the text recogniser…")
-                self._recognizer = self.factory(model, device)
+                try:
+                    self._recognizer = self.factory(model, device)
+                except Exception as exc:  # noqa: BLE001 - any failure means "no model"
+                    what = f"the model {model}" if model else "the embedded default model"
+                    where = f" on {device}" if device else ""
+                    raise RecognizerLoadError(f"cannot load {what}{where}: {exc}") from exc
                 self._key = (model, device)
             return self._recognizer
 
@@ -470,9 +479,9 @@ class MainWindow(QMainWindow):
             self.act_redo.setStatusTip(self.act_redo.toolTip())
         self.act_copy.setEnabled(rng is not None)
         self.act_clear.setEnabled(editable and rng is not None)
-        multi = rng is not None and (rng.rows > 1 or rng.cols > 1)
-        self.act_merge.setEnabled(structure_ok and multi)
-        self.act_split.setEnabled(structure_ok and any(c.is_merged for c in self._selected_cells()))
+        selected = self._selected_cells()
+        self.act_merge.setEnabled(structure_ok and len(selected) > 1)
+        self.act_split.setEnabled(structure_ok and any(c.is_merged for c in selected))
         self.act_insert_row.setEnabled(structure_ok and rng is not None)
         self.act_insert_col.setEnabled(structure_ok and rng is not None)
         self.act_delete_row.setEnabled(structure_ok and rng is not None and table.n_rows > rng.rows)

@@ -4,9 +4,10 @@ Run under a virtual X server, not by pytest::
 
     xvfb-run -s "-screen 0 1280x800x24" python3 -m tests.gui.tour /tmp/tour [THEME] [SCAN]
 
-THEME is dark (default), light or system. Without SCAN it renders a long table; it opens it in the application (an xcb window, not offscreen),
-converts it, then steps through what a user does (select, zoom, merge, edit, an error,
-the dialogs) and saves a grab of the whole X screen after each step as NN-name.png.
+THEME is dark (default), light or system. Without SCAN it renders a long table. It
+opens the scan in the application (an xcb window, not offscreen), converts it, then
+steps through what a user does (select, zoom, merge, edit, an error, the dialogs) and
+saves a grab of the whole X screen after each step as NN-name.png.
 """
 
 from __future__ import annotations
