@@ -2,8 +2,8 @@
 
 Same shapes, same inputs, same thread count (torch.set_num_threads = numba's
 threads), inference mode on both sides, warm-up first, then the median of
-several timed runs, engine and torch interleaved so background load hits both
-alike. Prints engine ms, torch ms and their ratio (lower is better for the
+several timed runs, engine and torch interleaved (round-robin over the cases,
+alternating which library goes first) so background load hits both alike. Prints engine ms, torch ms and their ratio (lower is better for the
 engine; 1.0 = parity), plus the largest difference between the two results.
 
     python3 benchmarks/engine_vs_torch.py [--repeat 21]
@@ -63,7 +63,7 @@ def timed(fn) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=21, help="timed runs per case (median)")
+    ap.add_argument("--repeat", type=int, default=31, help="timed runs per case (median)")
     ap.add_argument("--warmup", type=int, default=3)
     args = ap.parse_args()
 
@@ -72,18 +72,29 @@ def main() -> None:
     print(f"threads: numba {threads}, torch {torch.get_num_threads()}; "
           f"numpy BLAS via np.matmul; repeat {args.repeat}, median")
     rng = np.random.default_rng(0)
-    rows = []
+    all_cases = cases(rng)
+    te = {name: [] for name, _, _ in all_cases}
+    tt = {name: [] for name, _, _ in all_cases}
     with engine.no_grad(), torch.inference_mode():
-        for name, run_engine, run_torch in cases(rng):
-            for _ in range(args.warmup):  # compile / load numba kernels, warm caches
+        for _ in range(args.warmup):  # compile / load numba kernels, warm caches
+            for _, run_engine, run_torch in all_cases:
                 run_engine()
                 run_torch()
-            te, tt = [], []
-            for _ in range(args.repeat):
-                te.append(timed(run_engine))
-                tt.append(timed(run_torch))
+        # Round-robin over the cases, so a burst of background load spreads over all of
+        # them, and alternate who goes first: threads still spinning after one library's
+        # call slow down the next call.
+        for i in range(args.repeat):
+            for name, run_engine, run_torch in all_cases:
+                if i % 2:
+                    tt[name].append(timed(run_torch))
+                    te[name].append(timed(run_engine))
+                else:
+                    te[name].append(timed(run_engine))
+                    tt[name].append(timed(run_torch))
+        rows = []
+        for name, run_engine, run_torch in all_cases:
             diff = float(np.abs(run_engine().numpy() - run_torch().numpy()).max())
-            me, mt = statistics.median(te), statistics.median(tt)
+            me, mt = statistics.median(te[name]), statistics.median(tt[name])
             rows.append((name, me, mt, me / mt, diff))
 
     w = max(len(r[0]) for r in rows)
