@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import openpyxl
 from PIL import Image
 from PySide6.QtCore import QItemSelectionModel, QPointF, Qt
@@ -530,3 +531,52 @@ def test_opening_a_second_file_while_the_first_loads_keeps_the_second(qtbot, win
     window.wait_for_jobs()
     qtbot.wait(50)
     assert window.doc.path == merged_scan[0] and not window.busy
+
+
+def test_ctrl_wheel_zooms_and_dragging_pans_the_page(qtbot, window, long_scan):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    open_and_convert(qtbot, window, long_scan[0])
+    view = window.page_view
+    viewport = view.viewport()
+    centre = QPointF(viewport.width() / 2, viewport.height() / 2)
+
+    def wheel(steps: int, modifiers) -> None:
+        event = QWheelEvent(centre, view.mapToGlobal(centre.toPoint()).toPointF(), QPoint(0, 0),
+                            QPoint(0, 120 * steps), Qt.NoButton, modifiers, Qt.NoScrollPhase,
+                            False)
+        QApplication.sendEvent(viewport, event)
+
+    fitted = view.zoom
+    wheel(2, Qt.ControlModifier)
+    assert view.zoom == pytest.approx(fitted * 1.25 ** 2, rel=1e-3)
+    assert window.zoom_label.text() == f"{view.zoom:.0%}"
+    # Without Ctrl the wheel scrolls instead of zooming.
+    bar = view.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    before = (view.zoom, bar.value())
+    wheel(-1, Qt.NoModifier)
+    assert view.zoom == before[0] and bar.value() > before[1]
+    # Dragging with the middle button pans, wherever it starts.
+    start = bar.value()
+    qtbot.mousePress(viewport, Qt.MiddleButton, pos=centre.toPoint())
+    qtbot.mouseMove(viewport, centre.toPoint() + QPoint(0, 80))
+    qtbot.mouseRelease(viewport, Qt.MiddleButton, pos=centre.toPoint() + QPoint(0, 80))
+    assert bar.value() == start - 80
+    window.act_fit.trigger()
+    assert view.zoom == pytest.approx(fitted, rel=1e-3)
+
+
+def test_line_breaks_in_a_cell_are_edited_as_a_mark(qtbot, window, merged_scan):
+    open_and_convert(qtbot, window, merged_scan[0])
+    model = window.model
+    assert window.edit_cell(2, 2, "Toner cartridge\nblack")
+    index = model.index(2, 2)
+    assert model.data(index, Qt.EditRole) == "Toner cartridge ⏎ black"
+    assert model.data(index, Qt.DisplayRole) == "Toner cartridge\nblack"
+    assert model.setData(index, "first ⏎ second")
+    assert model.table.cell_at(2, 2).text == "first\nsecond"
+    assert not model.setData(index, "first ⏎ second")  # unchanged: no undo step
+    assert window.doc.undo_stack.count() == 2
