@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import openpyxl
+import pytest
 from PIL import Image
 from PySide6.QtCore import QItemSelectionModel, QPointF, Qt
 from PySide6.QtWidgets import QLineEdit
