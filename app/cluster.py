@@ -245,6 +245,12 @@ class DaskExecutor:
                     self.client.cancel(list(pending), force=True)
 
 
+# Run in each local worker process as it starts (a Dask preload script): Ctrl-C is
+# for this process, which cancels the batch and closes the cluster; workers must not
+# each print a KeyboardInterrupt traceback.
+_IGNORE_CTRL_C = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)"
+
+
 def _thread_environment(workers: int) -> dict[str, str]:
     # n workers on c cores: c/n threads each, or the kernels fight over the cores
     # (the same split as app.batch's process pool).
@@ -257,12 +263,14 @@ def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
                   dashboard: str = ":8787",
                   allowed_failures: int = DEFAULT_ALLOWED_FAILURES,
                   memory_limit: str | float | None = "auto",
-                  silence_logs: int = logging.ERROR) -> Iterator[Any]:
+                  silence_logs: int = logging.CRITICAL) -> Iterator[Any]:
     """A LocalCluster of ``workers`` worker processes (default: one per core), one
     thread each, and a Client connected to it; both closed on exit. Yields the client.
 
     ``dashboard``: the dashboard's address (":0": any free port; a busy port is
     replaced by a free one). Each worker's numba/BLAS threads are set to cores / workers.
+    Dask's own log lines are silenced below ``silence_logs``: the batch reports every
+    failure itself, and they would only break into the progress bar.
     """
     try:
         import dask
@@ -279,7 +287,8 @@ def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
                               "distributed.scheduler.allowed-failures": allowed_failures}):
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
                                    dashboard_address=dashboard, memory_limit=memory_limit,
-                                   silence_logs=silence_logs, env=_thread_environment(n))
+                                   silence_logs=silence_logs, env=_thread_environment(n),
+                                   preload=[_IGNORE_CTRL_C])
     finally:
         # The nannies export their start-up variables (OMP_NUM_THREADS=1, ...) into
         # this process as well; give it back its own environment.
