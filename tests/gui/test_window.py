@@ -580,3 +580,20 @@ def test_line_breaks_in_a_cell_are_edited_as_a_mark(qtbot, window, merged_scan):
     assert model.table.cell_at(2, 2).text == "first\nsecond"
     assert not model.setData(index, "first ⏎ second")  # unchanged: no undo step
     assert window.doc.undo_stack.count() == 2
+
+
+def test_dropping_a_folder_offers_the_batch_dialog(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from app.gui.batch_dialog import BatchDialog
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path))])
+    window.dropEvent(QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton,
+                                Qt.NoModifier))
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "_batch_dialog", None), BatchDialog))
+    dialog = window._batch_dialog
+    assert dialog.isVisible() and dialog.in_edit.text() == str(tmp_path)
+    assert dialog.out_edit.text() == str(tmp_path / "tablescribe-output")
+    dialog.close()
