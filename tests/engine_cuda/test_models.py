@@ -52,8 +52,8 @@ def _train(device, opt_cls, steps: int = 3, **opt_kwargs):
     return losses, {k: v.numpy() for k, v in net.state_dict().items()}
 
 
-@pytest.mark.parametrize("opt_cls, kwargs", [(AdamW, dict(lr=0.05, weight_decay=0.01)),
-                                             (SGD, dict(lr=0.1, momentum=0.9))],
+@pytest.mark.parametrize("opt_cls, kwargs", [(AdamW, {"lr": 0.05, "weight_decay": 0.01}),
+                                             (SGD, {"lr": 0.1, "momentum": 0.9})],
                          ids=["adamw", "sgd"])
 def test_training_steps_match_the_cpu(opt_cls, kwargs) -> None:
     cpu_losses, cpu_state = _train(CPU, opt_cls, **kwargs)
@@ -75,11 +75,13 @@ def test_module_to_cuda_moves_every_parameter() -> None:
 
 # Smaller than the parity layouts of tests/ocr (the simulator is slow): a 16x16 image in
 # four patches, an encoder narrower than the decoder (so enc_to_dec_proj is used), GELU.
-TINY_LAYOUT = dict(
-    encoder=dict(model_type="vit", image_size=16, patch_size=8, hidden_size=16, qkv_bias=True),
-    decoder=dict(activation_function="gelu", use_learned_position_embeddings=True,
-                 layernorm_embedding=True, scale_embedding=True, tie_word_embeddings=False),
-)
+TINY_LAYOUT = {
+    "encoder": {"model_type": "vit", "image_size": 16, "patch_size": 8, "hidden_size": 16,
+                "qkv_bias": True},
+    "decoder": {"activation_function": "gelu", "use_learned_position_embeddings": True,
+                "layernorm_embedding": True, "scale_embedding": True,
+                "tie_word_embeddings": False},
+}
 
 
 def test_trocr_runs_on_cuda_unchanged(tmp_path, monkeypatch) -> None:

@@ -12,7 +12,6 @@ import pytest
 import engine
 import engine.functional as F
 from engine.ops import elementwise as ew
-from engine.ops import indexing as ix
 from engine.ops.registry import registered_ops
 
 from .parity import Case, compare
@@ -33,8 +32,8 @@ def I(high, *shape, low=0):
     return rng.integers(low, high, size=shape).astype(np.int64)
 
 
-T = lambda t: t.transpose(-1, -2)                                  # noqa: E731
-EXPAND_ROWS = lambda t: t.reshape(1, -1).broadcast_to((3, t.shape[0]))  # noqa: E731
+T = lambda t: t.transpose(-1, -2)
+EXPAND_ROWS = lambda t: t.reshape(1, -1).broadcast_to((3, t.shape[0]))
 
 CASES: list[Case] = []
 

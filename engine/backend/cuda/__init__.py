@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["register", "is_registered", "CUDA_KERNELS", "COMPOSED_OPS"]
+__all__ = ["COMPOSED_OPS", "CUDA_KERNELS", "is_registered", "register"]
 
 _registered = False
 
@@ -67,7 +67,7 @@ def _checked(name: str, fn, index_args: tuple = ()):
                 else:
                     raise ValueError(f"op {name!r}: inputs on different devices "
                                      f"({device} and {a.device})")
-        for key, a in kwargs.items():
+        for a in kwargs.values():
             if isinstance(a, Tensor) and a.device is not device:
                 raise ValueError(f"op {name!r}: inputs on different devices "
                                  f"({device} and {a.device})")
@@ -143,10 +143,8 @@ def register() -> None:
     global _registered
     if _registered:
         return
-    from ...ops.registry import registered_ops, set_kernel
     from ... import optim as _optim  # noqa: F401  (registers the optimizer steps)
-
-    from ...ops.registry import get_op
+    from ...ops.registry import get_op, registered_ops, set_kernel
 
     table = _kernels()
     known = set(registered_ops())

@@ -16,14 +16,55 @@ import math
 import numpy as np
 from numba import cuda
 
-from ...backend.cpu.elementwise import (ABS, ADD, COPY, COS, DIV, EQ, EXP, GE, GELU, GELU_GRAD,
-                                        GELU_TANH, GELU_TANH_GRAD, GT, LE, LOG, LT, MAXIMUM,
-                                        MINIMUM, MUL, NE, NEG, POW, RECIP, RELU, RSQRT, SIGMOID,
-                                        SIGN, SIN, SQRT, SQUARE, SUB, TANH, COMPARISONS)
+from ...backend.cpu.elementwise import (
+    ABS,
+    ADD,
+    COMPARISONS,
+    COPY,
+    COS,
+    DIV,
+    EQ,
+    EXP,
+    GE,
+    GELU,
+    GELU_GRAD,
+    GELU_TANH,
+    GELU_TANH_GRAD,
+    GT,
+    LE,
+    LOG,
+    LT,
+    MAXIMUM,
+    MINIMUM,
+    MUL,
+    NE,
+    NEG,
+    POW,
+    RECIP,
+    RELU,
+    RSQRT,
+    SIGMOID,
+    SIGN,
+    SIN,
+    SQRT,
+    SQUARE,
+    SUB,
+    TANH,
+)
 from ...dtype import DType, bf16, f16, f32
 from . import devfn
-from .launch import (MAXD, blocks_for, coalesce, config, contiguous_strides, empty, flat, numel,
-                     pad, scalar_array)
+from .launch import (
+    MAXD,
+    blocks_for,
+    coalesce,
+    config,
+    contiguous_strides,
+    empty,
+    flat,
+    numel,
+    pad,
+    scalar_array,
+)
 
 # ---------------------------------------------------------------- device functions
 
@@ -46,10 +87,10 @@ def _binary_fn(code):
             return x ** y
     elif code == MAXIMUM:  # NaN propagates, as in numpy/torch
         def f(x, y):
-            return x if (x >= y or x != x) else y
+            return x if (x >= y or x != x) else y  # noqa: PLR0124 (NaN test)
     elif code == MINIMUM:
         def f(x, y):
-            return x if (x <= y or x != x) else y
+            return x if (x <= y or x != x) else y  # noqa: PLR0124
     elif code == EQ:
         def f(x, y):
             return x == y
@@ -77,7 +118,7 @@ def _binary_fn(code):
 _EXP_MAX = {np.dtype(np.float32): 88.72283905206835, np.dtype(np.float64): 709.782712893384}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def exp_fn(dtype: np.dtype):
     """exp with IEEE overflow to inf on both the GPU and the simulator."""
     T = dtype.type
@@ -89,7 +130,7 @@ def exp_fn(dtype: np.dtype):
     return exp_
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gelu_fns(dtype: np.dtype):
     """(gelu_erf, gelu_tanh) device functions with constants of the compute dtype."""
     T = dtype.type
@@ -106,7 +147,7 @@ def gelu_fns(dtype: np.dtype):
     return gelu_erf, gelu_tanh
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def unary_fn(code: int, dtype: np.dtype):
     """The device function of unary op `code` for compute dtype `dtype`."""
     T = dtype.type
@@ -120,7 +161,7 @@ def unary_fn(code: int, dtype: np.dtype):
                 return abs(x)
         elif code == RELU:
             def f(x):
-                return x if (x > zero or x != x) else zero
+                return x if (x > zero or x != x) else zero  # noqa: PLR0124
         elif code == SIGN:
             def f(x):
                 return one if x > zero else (-one if x < zero else x * zero)
@@ -190,7 +231,7 @@ def unary_fn(code: int, dtype: np.dtype):
 
 # ---------------------------------------------------------------- kernels
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _binary_kernel(code: int):
     f = _binary_fn(code)
 
@@ -205,7 +246,7 @@ def _binary_kernel(code: int):
     return binary_kernel
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _unary_kernel(code: int, dtype: np.dtype):
     f = unary_fn(code, dtype)
 
@@ -243,7 +284,7 @@ _CONVERSIONS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _copy_kernel(conversion: str):
     conv = _CONVERSIONS[conversion]
 

@@ -48,7 +48,7 @@ def _identity(v):
 _identity_dev = cuda.jit(device=True)(_identity)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gemm_kernel(bm: int, bn: int, bk: int, tm: int, tn: int, acc_dtype: np.dtype,
                  a_half: bool, b_half: bool, bias_half: bool, act: int):
     threads = (bm // tm) * (bn // tn)
@@ -146,7 +146,7 @@ class Operand:
     """A batched matrix operand: buffer, offset, batch strides (as the output's batch
     shape), row stride and col stride. `buf` of a float16 operand is its raw bits."""
 
-    __slots__ = ("buf", "offset", "batch_strides", "rs", "cs", "half")
+    __slots__ = ("batch_strides", "buf", "cs", "half", "offset", "rs")
 
     def __init__(self, buf, offset, batch_strides, rs, cs):
         self.half = buf.dtype == np.float16

@@ -210,7 +210,7 @@ def _beats(key, idx, other_key, other_idx):
     return key > other_key or (key == other_key and idx < other_idx)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _topk_block_kernel(threads: int, key_dtype: np.dtype):
     @cuda.jit
     def topk_block(x, xo, lshape, lst, lnd, ls, n, rows, k, largest, skeys, sidx, vals, idxs):

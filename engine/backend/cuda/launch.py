@@ -74,7 +74,7 @@ def blocks_for(n: int, threads: int) -> int:
 
 # ---- allocation ----
 
-def empty(shape, dtype) -> "cuda.devicearray.DeviceNDArray":
+def empty(shape, dtype) -> cuda.devicearray.DeviceNDArray:
     return cuda.device_array(tuple(int(s) for s in shape), dtype=np.dtype(dtype))
 
 

@@ -11,8 +11,7 @@ from numba import cuda
 
 from ...layout import broadcast_shapes
 from . import rows
-from .gemm import (BIAS_COLS, BIAS_ROWS, GELU_ERF, GELU_TANH, NO_ACT, Operand, gemm,
-                   matrix_operand)
+from .gemm import BIAS_COLS, BIAS_ROWS, GELU_ERF, GELU_TANH, NO_ACT, Operand, gemm, matrix_operand
 from .launch import blocks_for, broadcast_strides, config, empty
 
 
@@ -97,7 +96,7 @@ def _im2col(x, xo, xs0, xs1, xs2, xs3, C, H, W, kh, kw, sh, sw, ph, pw, oh, ow, 
         t += step
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _col2im_kernel(dtype: np.dtype):
     zero = dtype.type(0)
 

@@ -19,7 +19,7 @@ import functools
 import numpy as np
 from numba import cuda
 
-from ...backend.cpu.reduce import ARGMAX, ARGMIN, MAX, MIN, SUM
+from ...backend.cpu.reduce import ARGMAX, ARGMIN, MAX, SUM
 from . import devfn
 from .launch import MAXD, blocks_for, config, contiguous_strides, empty, numel, pad
 
@@ -34,7 +34,7 @@ def _out_dtype(code: int, dtype: np.dtype) -> np.dtype:
     return dtype
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fns(code: int):
     """(fold_value, combine) device functions: `better(v, i, w, j)` says whether (v, i)
     beats the incumbent (w, j) for the extremum codes."""
@@ -46,8 +46,8 @@ def _fns(code: int):
         # index wins, which keeps "first occurrence" semantics.
         if j < 0:
             return True
-        vn = v != v
-        wn = w != w
+        vn = v != v  # noqa: PLR0124 (NaN test)
+        wn = w != w  # noqa: PLR0124
         if vn or wn:
             return vn and (not wn or i < j)
         if v == w:
@@ -56,7 +56,7 @@ def _fns(code: int):
     return better
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _block_kernel(code: int, acc_dtype: np.dtype, threads: int):
     better = _fns(code)
     zero = acc_dtype.type(0)
@@ -98,7 +98,7 @@ def _block_kernel(code: int, acc_dtype: np.dtype, threads: int):
     return reduce_block
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _thread_kernel(code: int, acc_dtype: np.dtype):
     better = _fns(code)
     zero = acc_dtype.type(0)

@@ -39,9 +39,8 @@ def _tree_max(sh, tid, threads):
     cuda.syncthreads()
     s = threads // 2
     while s > 0:
-        if tid < s:
-            if sh[tid + s] > sh[tid]:
-                sh[tid] = sh[tid + s]
+        if tid < s and sh[tid + s] > sh[tid]:  # (no builtin max: it fails in CUDA kernels)
+            sh[tid] = sh[tid + s]
         cuda.syncthreads()
         s //= 2
     v = sh[0]
@@ -51,7 +50,7 @@ def _tree_max(sh, tid, threads):
 
 # ---- softmax / log_softmax ----
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _softmax_kernel(dtype: np.dtype, threads: int, log: bool):
     exp_ = exp_fn(dtype)
     T = dtype.type
@@ -66,7 +65,7 @@ def _softmax_kernel(dtype: np.dtype, threads: int, log: bool):
             m = ninf
             for j in range(tid, n, threads):
                 v = x[base + j * ls]
-                if v > m:
+                if v > m:  # noqa: PLR1730
                     m = v
             sh[tid] = m
             m = _tree_max(sh, tid, threads)
@@ -127,7 +126,7 @@ def _contiguous_tensor(like, arr):
 
 # ---- layer_norm ----
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _layer_norm_kernel(dtype: np.dtype, threads: int):
     T = dtype.type
     zero, one = T(0), T(1)
@@ -216,7 +215,7 @@ def layer_norm(x, w=None, b=None, n=1, eps=1e-5):
 
 # ---- attention softmax (in place on contiguous (B, H, Tq, Tk) scores) ----
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _attn_kernel(dtype: np.dtype, threads: int):
     exp_ = exp_fn(dtype)
     T = dtype.type
@@ -233,14 +232,18 @@ def _attn_kernel(dtype: np.dtype, threads: int):
             bb = q // H
             limit = Tk
             if causal:  # query i sees keys up to i + (Tk - Tq)
-                limit = max(0, min(Tk, i + Tk - Tq + 1))
+                limit = i + Tk - Tq + 1
+                if limit > Tk:  # noqa: PLR1730 (builtin min/max of ints fail to compile for CUDA)
+                    limit = Tk
+                if limit < 0:  # noqa: PLR1730
+                    limit = 0
             base = r * Tk
             mbase = mo + bb * mst[0] + h * mst[1] + i * mst[2]
             mx = ninf
             for j in range(tid, limit, threads):
                 v = s[base + j] * scale + m[mbase + j * mst[3]]
                 s[base + j] = v
-                if v > mx:
+                if v > mx:  # noqa: PLR1730
                     mx = v
             sh[tid] = mx
             mx = _tree_max(sh, tid, threads)

@@ -67,4 +67,3 @@ def assign(dst, src):
         if dst.dtype is f16:
             buf = buf.view(np.uint16)
     copy_strided(sbuf, soff, src_st, buf, lay.offset, lay.strides, lay.shape)
-    return None
