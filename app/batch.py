@@ -22,7 +22,8 @@ process) and reuses it for every file it converts.
 
 IN_DIR and OUT_DIR may be fsspec URLs (``s3://bucket/scans``): the workers read the
 scans and write the outputs through ``app.locations``; the client lists the inputs and
-writes the journal and the report.
+writes the journal and the report (an object store cannot append, so for a URL OUT_DIR
+the journal is kept on the client: ``app.locations.journal_path``).
 
 Resuming: after each file a line is appended to ``OUT_DIR/.tablescribe-journal.jsonl``
 (outputs are already in place, written atomically). ``resume=True`` skips files the
