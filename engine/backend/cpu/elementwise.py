@@ -24,7 +24,7 @@ from numba import njit, prange
 
 from ...layout import broadcast_shapes
 from ...tensor import Tensor
-from . import PARALLEL_MIN
+from . import PARALLEL_MIN, num_threads
 from . import fastmath as fm
 
 # ---- op codes ----
@@ -164,44 +164,55 @@ def _unary_span(code, a, pa, sa, out, po, j0, j1):
             o[j] = unop(code, a[x0 + j * sa])
 
 
+# Kernel work split: the 4 coalesced dims are (n0, n1) "planes" of n2 rows of n3
+# elements. A task is one plane, a block of `rpb` rows and a chunk of `chunk`
+# elements of each row; within a task the row offsets advance by one add per row.
+
 def make_binary_kernel(code: int):
     @njit(cache=True, parallel=True, error_model="numpy")
-    def binary_kernel(a, ao, ast, b, bo, bst, out, shape, chunk):
-        n1 = shape[1]
-        n2 = shape[2]
-        n3 = shape[3]
+    def binary_kernel(a, ao, ast, b, bo, bst, out, shape, chunk, rpb):
+        n1, n2, n3 = shape[1], shape[2], shape[3]
         nch = (n3 + chunk - 1) // chunk
-        for t in prange(shape[0] * n1 * n2 * nch):
-            r = t // nch
-            j0 = (t - r * nch) * chunk
+        nb = (n2 + rpb - 1) // rpb
+        for t in prange(shape[0] * n1 * nb * nch):
+            q = t // nch
+            j0 = (t - q * nch) * chunk
             j1 = min(n3, j0 + chunk)
-            i2 = r % n2
-            q = r // n2
-            i1 = q % n1
-            i0 = q // n1
-            pa = ao + i0 * ast[0] + i1 * ast[1] + i2 * ast[2]
-            pb = bo + i0 * bst[0] + i1 * bst[1] + i2 * bst[2]
-            _binary_span(code, a, pa, ast[3], b, pb, bst[3], out, r * n3, j0, j1)
+            p = q // nb
+            r0 = (q - p * nb) * rpb
+            i1 = p % n1
+            i0 = p // n1
+            pa = ao + i0 * ast[0] + i1 * ast[1] + r0 * ast[2]
+            pb = bo + i0 * bst[0] + i1 * bst[1] + r0 * bst[2]
+            po = (p * n2 + r0) * n3
+            for _ in range(r0, min(n2, r0 + rpb)):
+                _binary_span(code, a, pa, ast[3], b, pb, bst[3], out, po, j0, j1)
+                pa += ast[2]
+                pb += bst[2]
+                po += n3
     return binary_kernel
 
 
 def make_unary_kernel(code: int):
     @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-    def unary_kernel(a, ao, ast, out, shape, chunk):
-        n1 = shape[1]
-        n2 = shape[2]
-        n3 = shape[3]
+    def unary_kernel(a, ao, ast, out, shape, chunk, rpb):
+        n1, n2, n3 = shape[1], shape[2], shape[3]
         nch = (n3 + chunk - 1) // chunk
-        for t in prange(shape[0] * n1 * n2 * nch):
-            r = t // nch
-            j0 = (t - r * nch) * chunk
+        nb = (n2 + rpb - 1) // rpb
+        for t in prange(shape[0] * n1 * nb * nch):
+            q = t // nch
+            j0 = (t - q * nch) * chunk
             j1 = min(n3, j0 + chunk)
-            i2 = r % n2
-            q = r // n2
-            i1 = q % n1
-            i0 = q // n1
-            pa = ao + i0 * ast[0] + i1 * ast[1] + i2 * ast[2]
-            _unary_span(code, a, pa, ast[3], out, r * n3, j0, j1)
+            p = q // nb
+            r0 = (q - p * nb) * rpb
+            i1 = p % n1
+            i0 = p // n1
+            pa = ao + i0 * ast[0] + i1 * ast[1] + r0 * ast[2]
+            po = (p * n2 + r0) * n3
+            for _ in range(r0, min(n2, r0 + rpb)):
+                _unary_span(code, a, pa, ast[3], out, po, j0, j1)
+                pa += ast[2]
+                po += n3
     return unary_kernel
 
 
@@ -214,37 +225,44 @@ def make_unary_flat_kernel(code: int):
     return unary_flat_kernel
 
 
+@njit(inline="always")
+def _where_span(c, pc, sc, a, pa, sa, b, pb, sb, out, po, j0, j1):
+    o = out[po + j0:po + j1]
+    if sc == 1 and sa == 1 and sb == 1:
+        cc = c[pc + j0:pc + j1]
+        aa = a[pa + j0:pa + j1]
+        bb = b[pb + j0:pb + j1]
+        for j in range(j1 - j0):
+            o[j] = aa[j] if cc[j] != 0 else bb[j]
+    else:
+        for j in range(j1 - j0):
+            jj = j0 + j
+            o[j] = a[pa + jj * sa] if c[pc + jj * sc] != 0 else b[pb + jj * sb]
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def where_kernel(c, co, cst, a, ao, ast, b, bo, bst, out, shape, chunk):
-    n1 = shape[1]
-    n2 = shape[2]
-    n3 = shape[3]
+def where_kernel(c, co, cst, a, ao, ast, b, bo, bst, out, shape, chunk, rpb):
+    n1, n2, n3 = shape[1], shape[2], shape[3]
     nch = (n3 + chunk - 1) // chunk
-    for t in prange(shape[0] * n1 * n2 * nch):
-        r = t // nch
-        j0 = (t - r * nch) * chunk
+    nb = (n2 + rpb - 1) // rpb
+    for t in prange(shape[0] * n1 * nb * nch):
+        q = t // nch
+        j0 = (t - q * nch) * chunk
         j1 = min(n3, j0 + chunk)
-        i2 = r % n2
-        q = r // n2
-        i1 = q % n1
-        i0 = q // n1
-        pc = co + i0 * cst[0] + i1 * cst[1] + i2 * cst[2]
-        pa = ao + i0 * ast[0] + i1 * ast[1] + i2 * ast[2]
-        pb = bo + i0 * bst[0] + i1 * bst[1] + i2 * bst[2]
-        sc = cst[3]
-        sa = ast[3]
-        sb = bst[3]
-        o = out[r * n3 + j0:r * n3 + j1]
-        if sc == 1 and sa == 1 and sb == 1:
-            cc = c[pc + j0:pc + j1]
-            aa = a[pa + j0:pa + j1]
-            bb = b[pb + j0:pb + j1]
-            for j in range(j1 - j0):
-                o[j] = aa[j] if cc[j] != 0 else bb[j]
-        else:
-            for j in range(j1 - j0):
-                jj = j0 + j
-                o[j] = a[pa + jj * sa] if c[pc + jj * sc] != 0 else b[pb + jj * sb]
+        p = q // nb
+        r0 = (q - p * nb) * rpb
+        i1 = p % n1
+        i0 = p // n1
+        pc = co + i0 * cst[0] + i1 * cst[1] + r0 * cst[2]
+        pa = ao + i0 * ast[0] + i1 * ast[1] + r0 * ast[2]
+        pb = bo + i0 * bst[0] + i1 * bst[1] + r0 * bst[2]
+        po = (p * n2 + r0) * n3
+        for _ in range(r0, min(n2, r0 + rpb)):
+            _where_span(c, pc, cst[3], a, pa, ast[3], b, pb, bst[3], out, po, j0, j1)
+            pc += cst[2]
+            pa += ast[2]
+            pb += bst[2]
+            po += n3
 
 
 _BINARY_KERNELS: dict[int, object] = {}
@@ -332,10 +350,25 @@ def _plan(out_shape, operands):
         if not isinstance(buf, np.ndarray):  # python scalar: a 1-element buffer, stride 0
             buf = np.asarray(buf).reshape(1)
         args.extend((buf, off, np.array([0] * pad + st, dtype=np.int64)))
-    n3 = int(shape4[3])
-    rows = int(shape4[0] * shape4[1] * shape4[2])
-    chunk = n3 if rows >= 64 else max(1024, -(-n3 * rows // 64))
-    return args, shape4, chunk
+    chunk, rpb = _split(shape4)
+    return args, shape4, (chunk, rpb)
+
+
+def _split(shape4) -> tuple[int, int]:
+    """(chunk, rows per block) giving about 8 tasks per thread (see the kernels)."""
+    n0, n1, n2, n3 = (int(v) for v in shape4)
+    if n0 * n1 * n2 * n3 == 0:
+        return max(n3, 1), max(n2, 1)
+    want = 8 * num_threads()
+    planes = n0 * n1
+    blocks = min(n2, -(-want // planes))
+    rpb = -(-n2 // blocks)
+    have = planes * -(-n2 // rpb)
+    chunk = n3
+    if have < want:
+        pieces = min(-(-n3 // 1024), -(-want // have))
+        chunk = -(-n3 // pieces)
+    return chunk, rpb
 
 
 # numpy would warn when these meet zeros or negatives (PyTorch does not); silencing
@@ -363,9 +396,9 @@ def binary(code: int, a, b) -> np.ndarray:
         shape = broadcast_shapes(a.shape, b.shape) if a_t and b_t else ref.shape
         plan = _plan(shape, (a if a_t else dtype.type(a), b if b_t else dtype.type(b)))
         if plan is not None:
-            args, shape4, chunk = plan
+            args, shape4, split = plan
             out = np.empty(shape, dtype=np.uint8 if code in COMPARISONS else dtype)
-            _binary_kernel(code)(*args, out.reshape(-1), shape4, chunk)
+            _binary_kernel(code)(*args, out.reshape(-1), shape4, *split)
             return out
     x = a.np if a_t else a
     y = b.np if b_t else b
@@ -387,9 +420,9 @@ def unary(code: int, x) -> np.ndarray:
     if dtype.kind == "f" and lay.numel() >= PARALLEL_MIN:
         plan = _plan(lay.shape, (x,))
         if plan is not None:
-            args, shape4, chunk = plan
+            args, shape4, split = plan
             out = np.empty(lay.shape, dtype=dtype)
-            _unary_kernel(code)(*args, out.reshape(-1), shape4, chunk)
+            _unary_kernel(code)(*args, out.reshape(-1), shape4, *split)
             return out
     fn = _NP_UNARY.get(code)
     if fn is not None:
@@ -416,9 +449,9 @@ def where(cond, a, b, out_shape: tuple, dtype: np.dtype) -> np.ndarray:
         b_ = b if hasattr(b, "_layout") else dtype.type(b)
         plan = _plan(out_shape, (cond, a_, b_))
         if plan is not None:
-            args, shape4, chunk = plan
+            args, shape4, split = plan
             out = np.empty(out_shape, dtype=dtype)
-            where_kernel(*args, out.reshape(-1), shape4, chunk)
+            where_kernel(*args, out.reshape(-1), shape4, *split)
             return out
     out = np.empty(out_shape, dtype=dtype)
     np.copyto(out, np.where(cond.np, _np_arg(a, dtype), _np_arg(b, dtype)), casting="unsafe")
