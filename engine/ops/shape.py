@@ -177,7 +177,7 @@ GETITEM = _view_op("getitem", lambda node, out, g: (
     slice_scatter(g, node.inputs[0].shape, node.attrs["key"]),), "basic indexing")
 
 
-def _basic_key(key, advanced_positions) -> tuple:
+def _basic_key(key) -> tuple:
     """The key with every advanced index replaced by a full slice (for backward)."""
     if not isinstance(key, tuple):
         key = (key,)
@@ -201,7 +201,7 @@ def getitem(x: Tensor, key) -> Tensor:
         raise IndexError("at most one tensor/list index is supported per indexing expression")
     out = x._view(lay)
     if x.requires_grad and _mode.enabled:
-        out._record(GETITEM, (x,), {"key": _basic_key(key, advanced)})
+        out._record(GETITEM, (x,), {"key": _basic_key(key)})
     for dim, idx in advanced:
         from ..creation import tensor
         from .indexing import index_select

@@ -119,8 +119,8 @@ def test_varbuilder_over_a_lazy_safetensors_index(tmp_path) -> None:
     with pytest.raises(nn.ShapeMismatchError, match=r"decoder\.embed\.weight: file has \(5, 3\), "
                                                      r"model expects \(6, 3\)"):
         dec.get("embed.weight", (6, 3))
-    with pytest.raises(nn.MissingTensorError, match=f"missing tensor decoder.lm_head.weight in "
-                                                    f".*model.safetensors"):
+    with pytest.raises(nn.MissingTensorError, match="missing tensor decoder.lm_head.weight in "
+                                                    ".*model.safetensors"):
         dec.get("lm_head.weight")
 
 
