@@ -65,7 +65,7 @@ from app.gui.icon import app_icon
 from app.gui.page_view import PageView
 from app.gui.result_view import ResultTableModel, ResultView
 from app.gui.settings import AppSettings
-from app.gui.theme import apply_theme
+from app.gui.theme import apply_theme, confidence_color
 from app.gui.widgets import MessageBanner, PageList, WelcomePanel
 from app.gui.worker import Job, JobContext
 from table.model import Cell, PageResult, Table
@@ -322,6 +322,9 @@ class MainWindow(QMainWindow):
         self.act_fit = a("&Fit Page", self.page_view.fit, "Ctrl+0", "Show the whole page")
         self.act_fit_width = a("Fit &Width", self.page_view.fit_width, "Ctrl+9")
         self.act_actual = a("&Actual Size", self.page_view.actual_size, "Ctrl+1")
+        self.act_overlay = a("Show &Cell Boxes", self.page_view.set_overlay_visible, "Ctrl+H",
+                             "Draw the detected cells over the page", checkable=True)
+        self.act_overlay.setChecked(True)
         self.act_prev_page = a("Pre&vious Page", lambda: self.goto_page(self.current_page - 1),
                                [QKeySequence.MoveToPreviousPage, "Alt+Up"])
         self.act_next_page = a("Ne&xt Page", lambda: self.goto_page(self.current_page + 1),
@@ -360,7 +363,8 @@ class MainWindow(QMainWindow):
             table_menu.addSeparator() if act is None else table_menu.addAction(act)
         view_menu = bar.addMenu("&View")
         for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_fit_width,
-                    self.act_actual, None, self.act_prev_page, self.act_next_page,
+                    self.act_actual, self.act_overlay, None, self.act_prev_page,
+                    self.act_next_page,
                     self.act_pages):
             view_menu.addSeparator() if act is None else view_menu.addAction(act)
         convert_menu = bar.addMenu("&Convert")
@@ -401,12 +405,25 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_work)
         self.zoom_label = QLabel()
+        self.legend = QLabel(self._legend_html())
+        self.legend.setToolTip("Box colours on the page: how sure the recogniser was")
         status.addWidget(self.selection_label, 1)
+        status.addPermanentWidget(self.legend)
         status.addPermanentWidget(self.progress_label)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.cancel_button)
         status.addPermanentWidget(self.zoom_label)
         self._show_progress(False)
+
+    def _legend_html(self) -> str:
+        threshold = self.settings.threshold
+        sure = confidence_color(1.0, threshold).name()
+        unsure = confidence_color(threshold * 0.99, threshold).name()
+        doubtful = confidence_color(0.0, threshold).name()
+        return (f"<span style='color:{sure}'>■</span> sure "
+                f"<span style='color:{unsure}'>■</span> check "
+                f"<span style='color:{doubtful}'>■</span> doubtful "
+                f"(below {threshold:.0%})")
 
     def _restore_window_state(self) -> None:
         geometry, state = self.settings.window_state()
@@ -1291,6 +1308,7 @@ class MainWindow(QMainWindow):
         threshold = self.settings.threshold
         self.model.set_threshold(threshold)
         self.page_view.set_threshold(threshold)
+        self.legend.setText(self._legend_html())
         self._update_table_info()
 
     def open_batch_dialog(self, folder: str | Path | None = None) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QStyle,
     QWidget,
 )
 
@@ -110,7 +111,8 @@ class PageView(QGraphicsView):
         self._threshold = 0.8
         self._active = 0
         self._selected: set[tuple[int, int, int]] = set()
-        self._fit = True  # keep fitting on resize until the user zooms
+        self._fit: str | None = "page"  # "page" or "width": kept on resize until a zoom
+        self._overlay = True
         self._middle_pan: QPointF | None = None
 
     # -- content -------------------------------------------------------------------------
@@ -134,8 +136,7 @@ class PageView(QGraphicsView):
         self._threshold = threshold
         self.set_tables(tables, active)
         if not keep_view:
-            self._fit = True
-            self.fit()
+            self.fit_initial()
 
     def set_tables(self, tables: list[Table], active: int | None = None) -> None:
         for item in self._items.values():
@@ -147,6 +148,7 @@ class PageView(QGraphicsView):
         for t_index, table in enumerate(self._tables):
             for cell in table.cells:
                 item = CellItem(t_index, cell)
+                item.setVisible(self._overlay)
                 self.scene().addItem(item)
                 self._items[(t_index, cell.row, cell.col)] = item
         self._selected = {k for k in self._selected if k in self._items}
@@ -163,6 +165,16 @@ class PageView(QGraphicsView):
     def set_threshold(self, threshold: float) -> None:
         self._threshold = threshold
         self._restyle()
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        """Show or hide the cell boxes (to look at the bare scan)."""
+        self._overlay = visible
+        for item in self._items.values():
+            item.setVisible(visible)
+
+    @property
+    def overlay_visible(self) -> bool:
+        return self._overlay
 
     def set_active_table(self, index: int) -> None:
         self._active = index
@@ -212,20 +224,33 @@ class PageView(QGraphicsView):
         self.zoomChanged.emit(self.zoom)
 
     def zoom_in(self) -> None:
-        self._fit = False
+        self._fit = None
         self._set_zoom(self.zoom * ZOOM_STEP)
 
     def zoom_out(self) -> None:
-        self._fit = False
+        self._fit = None
         self._set_zoom(self.zoom / ZOOM_STEP)
 
     def actual_size(self) -> None:
-        self._fit = False
+        self._fit = None
         self._set_zoom(1.0)
+
+    def fit_initial(self) -> None:
+        """A new page: the whole page, unless it is so tall (a long table) that its
+        text would be unreadable; then its full width from the top."""
+        rect, view = self.sceneRect(), self.viewport().rect()
+        if rect.isEmpty() or view.isEmpty():
+            self._fit = "page"
+            return
+        if rect.height() / rect.width() > 2.0 * view.height() / view.width():
+            self.fit_width()
+            self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+        else:
+            self.fit()
 
     def fit(self) -> None:
         """Whole page in view; sticks on resize until the user zooms."""
-        self._fit = True
+        self._fit = "page"
         rect = self.sceneRect()
         if rect.isEmpty():
             return
@@ -233,23 +258,28 @@ class PageView(QGraphicsView):
         self.zoomChanged.emit(self.zoom)
 
     def fit_width(self) -> None:
-        self._fit = False
+        """Page width in view; sticks on resize until the user zooms."""
+        self._fit = "width"
         rect = self.sceneRect()
         if rect.isEmpty():
             return
-        width = self.viewport().width() - 4
-        self._set_zoom(width / rect.width())
+        width = self.viewport().width()
+        if not self.verticalScrollBar().isVisible():  # it will appear: leave room for it
+            width -= self.style().pixelMetric(QStyle.PM_ScrollBarExtent)
+        self._set_zoom((width - 4) / rect.width())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self._fit:
+        if self._fit == "page":
             self.fit()
+        elif self._fit == "width":
+            self.fit_width()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.ControlModifier:
             steps = event.angleDelta().y() / 120.0
             if steps:
-                self._fit = False
+                self._fit = None
                 self._set_zoom(self.zoom * (ZOOM_STEP ** steps))
             event.accept()
             return
