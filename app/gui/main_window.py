@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self.auto_convert: bool | None = None
         # Cancel is checked between recogniser batches: smaller batches answer sooner.
         self.batch_size = 32
+        self._anchor: tuple[int, int] | None = None  # where a Shift+click range starts
 
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -775,6 +776,7 @@ class MainWindow(QMainWindow):
 
     def _show_table(self) -> None:
         table = self._table()
+        self._anchor = None
         self.model.set_table(table)
         if table is None:
             self._show_result_placeholder(self._placeholder_text())
@@ -868,21 +870,26 @@ class MainWindow(QMainWindow):
         self.select_cell(row, col, modifiers)
 
     def select_cell(self, row: int, col: int, modifiers=Qt.NoModifier) -> None:
-        """Select a grid position in the table view (which then marks it on the page)."""
+        """Select a grid position in the table view (which then marks it on the page).
+
+        Ctrl adds or removes the cell, Shift selects the rectangle from the last plain
+        click, as in a spreadsheet.
+        """
         index = self.model.index(row, col)
         if not index.isValid():
             return
         selection = self.result_view.selectionModel()
-        mods = Qt.KeyboardModifiers(modifiers) if not isinstance(modifiers, Qt.KeyboardModifier) \
-            else modifiers
-        if mods & Qt.ControlModifier:
+        anchor = self._anchor
+        if modifiers & Qt.ControlModifier:
             selection.setCurrentIndex(index, QItemSelectionModel.Toggle)
-        elif mods & Qt.ShiftModifier and self.result_view.currentIndex().isValid():
-            anchor = self.result_view.currentIndex()
-            selection.select(QItemSelection(anchor, index), QItemSelectionModel.ClearAndSelect)
+            self._anchor = (row, col)
+        elif modifiers & Qt.ShiftModifier and anchor is not None:
+            corner = self.model.index(*anchor)
+            selection.select(QItemSelection(corner, index), QItemSelectionModel.ClearAndSelect)
             selection.setCurrentIndex(index, QItemSelectionModel.NoUpdate)
         else:
             selection.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
+            self._anchor = (row, col)
         self.result_view.reveal(index)
 
     def select_range(self, rng: CellRange) -> None:

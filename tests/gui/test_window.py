@@ -624,3 +624,20 @@ def test_cell_boxes_can_be_hidden_to_see_the_bare_scan(qtbot, window, merged_sca
     assert not any(i.isVisible() for i in window.page_view._items.values())
     window.act_overlay.trigger()
     assert all(i.isVisible() for i in window.page_view._items.values())
+
+
+def test_shift_click_on_the_page_selects_a_rectangle(qtbot, window, merged_scan):
+    open_and_convert(qtbot, window, merged_scan[0])
+    view = window.page_view
+
+    def click(row, col, modifiers=Qt.NoModifier):
+        point = view.mapFromScene(view.item_for(0, row, col).rect().center())
+        qtbot.mouseClick(view.viewport(), Qt.LeftButton, modifiers, pos=point)
+
+    click(2, 1)
+    click(3, 2, Qt.ShiftModifier)  # the 2 x 2 block C4:D5
+    selected = {(r, c) for _, r, c in view.selected_cells()}
+    assert selected == {(2, 1), (2, 2), (3, 1), (3, 2)}
+    assert window.act_merge.isEnabled()
+    click(4, 1, Qt.ShiftModifier)  # from the same anchor, not from the last click
+    assert {(r, c) for _, r, c in view.selected_cells()} == {(2, 1), (3, 1), (4, 1)}
