@@ -242,7 +242,10 @@ def cmd_model_download(args: argparse.Namespace) -> int:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     from app.gui.main import main as gui_main
-    return int(gui_main([args.file] if args.file else []) or 0)
+    argv = ([args.file] if args.file else []) + list(args.gui_args)
+    if args.screenshot:
+        argv += ["--screenshot", args.screenshot]
+    return int(gui_main(argv) or 0)
 
 
 # --------------------------------------------------------------------------- parser
@@ -315,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gui", help="open the desktop application")
     p.add_argument("file", nargs="?", help="a scan to open")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="open FILE, convert it, save a screenshot of the window and exit")
+    p.add_argument("gui_args", nargs=argparse.REMAINDER,
+                   help="further options for the window (see tablescribe-gui --help)")
     p.set_defaults(func=cmd_gui)
     return parser
 
