@@ -17,9 +17,13 @@ _LAST = MAXD - 1
 
 
 # ---- strided offsets: flat index i over a (padded) shape -> element offsets ----
+# (nd is the number of real dims; a 0-d launch never happens: empty/size-1 shapes
+# coalesce to nd == 0, for which every offset is 0)
 
 @cuda.jit(device=True)
 def offset1(i, shape, s0, nd):
+    if nd == 1:  # the common case after coalescing: no integer division
+        return i * s0[_LAST]
     o0 = 0
     q = i
     for d in range(_LAST, _LAST - nd, -1):
@@ -32,6 +36,8 @@ def offset1(i, shape, s0, nd):
 
 @cuda.jit(device=True)
 def offset2(i, shape, s0, s1, nd):
+    if nd == 1:
+        return i * s0[_LAST], i * s1[_LAST]
     o0 = 0
     o1 = 0
     q = i
@@ -46,6 +52,8 @@ def offset2(i, shape, s0, s1, nd):
 
 @cuda.jit(device=True)
 def offset3(i, shape, s0, s1, s2, nd):
+    if nd == 1:
+        return i * s0[_LAST], i * s1[_LAST], i * s2[_LAST]
     o0 = 0
     o1 = 0
     o2 = 0
