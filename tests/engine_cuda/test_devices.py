@@ -145,3 +145,24 @@ def test_without_a_usable_gpu() -> None:
     why = "numba.cuda finds no usable GPU (no NVIDIA driver/GPU, or numba's CUDA support is disabled)"
     assert lines == [f"best: TABLESCRIBE_DEVICE=cuda asks for CUDA, but cannot use cuda:0: {why}",
                      f"to: cannot use cuda:0: {why}"], proc.stdout
+
+
+def test_weights_load_onto_the_gpu_in_their_stored_dtype(tmp_path) -> None:
+    """Half weights stay half on the device (half the memory); results come back as saved."""
+    path = tmp_path / "w.safetensors"
+    a = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4)
+    engine.save_safetensors({"w16": engine.tensor(a, dtype=engine.f16),
+                             "wbf": engine.tensor(a, dtype=engine.bf16),
+                             "w32": engine.tensor(a)}, path)
+    loaded = engine.load_safetensors(path, device="cuda")
+    assert {k: (t.device, t.dtype) for k, t in loaded.items()} == {
+        "w16": (CUDA, engine.f16), "wbf": (CUDA, engine.bf16), "w32": (CUDA, engine.f32)}
+    assert loaded["w16"].storage.buf.dtype == np.float16  # 2 bytes per weight on the GPU
+    np.testing.assert_array_equal(loaded["w16"].numpy(), a.astype(np.float16))
+    y = F.linear(engine.ones(2, 4, device="cuda"), loaded["w16"])
+    np.testing.assert_allclose(y.numpy(), np.ones((2, 4)) @ a.astype(np.float16).astype(np.float32).T,
+                               rtol=1e-6)
+    engine.save_safetensors({"back": loaded["wbf"] * 2}, tmp_path / "back.safetensors")
+    back = engine.load_safetensors(tmp_path / "back.safetensors")["back"]
+    assert back.device is CPU and back.dtype is engine.bf16
+    np.testing.assert_array_equal(back.numpy(), (engine.tensor(a, dtype=engine.bf16) * 2).numpy())
