@@ -110,10 +110,14 @@ def _design_table(rng: random.Random) -> dict:
         for rr, cc in cells - {(r, c)}:
             texts[rr][cc] = ""
 
-    style = rng.choices(["grid", "grid_medium", "no_frame", "hair"], [0.55, 0.2, 0.15, 0.1])[0]
-    # A title row over the whole table. Not on frameless tables: there a title cell
-    # with only a bottom rule is indistinguishable from a caption above the table.
-    if rng.random() < 0.35 and style != "no_frame":
+    # grid: every cell boxed; grid_medium: a heavier frame; no_frame: inner rules only;
+    # hair: hairlines; columns: rules between columns only (rows from the text lines);
+    # rows: rules between rows only (columns from the white space between them).
+    style = rng.choices(["grid", "grid_medium", "no_frame", "hair", "columns", "rows"],
+                        [0.45, 0.15, 0.12, 0.08, 0.1, 0.1])[0]
+    # A title row over the whole table. Not on frameless or column-ruled tables: there
+    # a title cell is indistinguishable from a caption above the table.
+    if rng.random() < 0.35 and style not in ("no_frame", "columns"):
         texts.insert(0, ["Summary " + rng.choice(WORDS)] + [""] * (n_cols - 1))
         n_rows += 1
         add(0, 0, 1, n_cols)
@@ -121,13 +125,18 @@ def _design_table(rng: random.Random) -> dict:
         r0 = 1 if merges else 0
         c = rng.randint(1, n_cols - 2)
         add(r0, c, 1, 2)
-    if rng.random() < 0.4:  # a label spanning rows
+    # Without row rules a cell spanning rows, or holding two lines, cannot be told
+    # from separate rows; such tables (financial statements) have neither.
+    row_ruled = style != "columns"
+    if rng.random() < 0.4 and row_ruled:  # a label spanning rows
         r = rng.randint(2, max(2, n_rows - 3))
         add(r, 0, rng.randint(2, 3), 1)
-    if rng.random() < 0.25 and n_cols >= 4 and n_rows >= 6:  # a block
+    # A block spanning columns needs the column rules to show it: without them a
+    # value centred on two columns reads as sitting in one of them.
+    if rng.random() < 0.25 and n_cols >= 4 and n_rows >= 6 and style not in ("rows", "columns"):
         add(rng.randint(2, n_rows - 3), rng.randint(1, n_cols - 2), 2, 2)
     multiline = set()
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 and row_ruled:
         r, c = rng.randint(1, n_rows - 1), 0
         if (r, c) not in taken:
             texts[r][c] = _value(rng, "word") + "\n" + _value(rng, "word")
@@ -146,8 +155,9 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    thin = {"grid": "thin", "grid_medium": "thin", "no_frame": "thin", "hair": "hair"}[d["style"]]
-    outer = {"grid": "thin", "grid_medium": "medium", "no_frame": None, "hair": "hair"}[d["style"]]
+    style = d["style"]
+    thin = "hair" if style == "hair" else "thin"
+    outer = {"grid_medium": "medium", "no_frame": None, "hair": "hair", "columns": None}.get(style, "thin")
     n_rows, n_cols = d["n_rows"], d["n_cols"]
     header_rows = 2 if d["merges"] and d["merges"][0][3] == n_cols and d["merges"][0][0] == 0 else 1
     owner = {}
@@ -175,8 +185,12 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
             # Inside a merged range only its outline is drawn.
             mr, mc, mrs, mcs = owner.get((r, c), (r, c, 1, 1))
             edge = lambda on, outer_edge: side(outer_edge) if on else Side()  # noqa: E731
-            cell.border = Border(left=edge(c == mc, c == 0), right=edge(c == mc + mcs - 1, c == n_cols - 1),
-                                 top=edge(r == mr, r == 0), bottom=edge(r == mr + mrs - 1, r == n_rows - 1))
+            vertical = style != "rows"
+            horizontal = style != "columns"
+            cell.border = Border(left=edge(vertical and c == mc, c == 0),
+                                 right=edge(vertical and c == mc + mcs - 1, c == n_cols - 1),
+                                 top=edge(horizontal and r == mr, r == 0 and style != "rows"),
+                                 bottom=edge(horizontal and r == mr + mrs - 1, r == n_rows - 1 and style != "rows"))
     for r, c, rs, cs in d["merges"]:
         ws.merge_cells(start_row=top + r, start_column=left + c, end_row=top + r + rs - 1,
                        end_column=left + c + cs - 1)
@@ -191,7 +205,9 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
             for line in d["texts"][r][c].split("\n"):
                 longest = max(longest, len(line) * (1.25 if r < header_rows else 1.1))
         letter = get_column_letter(left + c)
-        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, longest + 3)
+        # Unruled columns are told apart by the white space between them.
+        room = 7 if style == "rows" else 3
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, longest + room)
     for r, c, rs, cs in d["merges"]:  # spanning titles: widen the last column when needed
         need = len(d["texts"][r][c]) * 1.3 + 3
         have = sum(ws.column_dimensions[get_column_letter(left + cc)].width for cc in range(c, c + cs))

@@ -18,7 +18,7 @@ import numpy as np
 
 from table.lines import Line, LineMasks, coverage
 from table.model import Cell, Table
-from table.text import Blobs, column_gaps, crosses, text_lines
+from table.text import Blobs, column_gaps, crosses, text_lines, word_runs
 
 __all__ = ["PageLayout", "group_lines", "build_table"]
 
@@ -85,8 +85,7 @@ def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[lis
     for a_i, i in enumerate(free_h):
         for j in free_h[a_i + 1:]:
             a, b = hs[i], hs[j]
-            short, long_ = sorted((a.length, b.length))
-            if _overlap(a, b) >= 0.7 * short and short >= 0.5 * long_:
+            if _overlap(a, b) >= 0.7 * min(a.length, b.length):
                 union(i, j)
     free_v = [nh + j for j in range(len(vs)) if not crossed[nh + j] and vs[j].length >= 2.5 * text_h]
     for a_i, i in enumerate(free_v):
@@ -99,6 +98,7 @@ def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[lis
         root = find(k)
         g = groups.setdefault(root, ([], []))
         (g[0] if line.horizontal else g[1]).append(line)
+    _join_ruled_bands(groups)
     # A lone rule is an underline or a divider, not a table; one rule of each kind
     # is a table only when they cross well inside both (the inner rules of a
     # frameless 2 x 2 table), not a letter-like T or L.
@@ -110,6 +110,42 @@ def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[lis
             continue
         out.append(g)
     return out
+
+
+def _join_ruled_bands(groups: dict[int, tuple[list[Line], list[Line]]]) -> None:
+    """A stack of free horizontal rules right under (or over) a boxed band of the same
+    width continues it: a table with only row rules and a dark, framed header row."""
+    def extent(g):
+        hs, vs = g
+        xs = [h.start for h in hs] + [v.pos for v in vs]
+        xe = [h.end for h in hs] + [v.pos for v in vs]
+        ys = [h.pos for h in hs] + [v.start for v in vs]
+        ye = [h.pos for h in hs] + [v.end for v in vs]
+        return min(xs), max(xe), min(ys), max(ye)
+
+    changed = True
+    while changed:
+        changed = False
+        for key, g in groups.items():
+            hs, vs = g
+            if vs or len(hs) < 2:
+                continue
+            pos = sorted(h.pos for h in hs)
+            spacing = float(np.median(np.diff(pos)))
+            x0, x1, y0, y1 = extent(g)
+            for other_key, other in groups.items():
+                if other_key == key or not other[0] or not other[1]:
+                    continue
+                ox0, ox1, oy0, oy1 = extent(other)
+                overlap = min(x1, ox1) - max(x0, ox0)
+                gap = max(y0 - oy1, oy0 - y1)
+                if overlap >= 0.85 * max(x1 - x0, ox1 - ox0) and -1 <= gap <= 1.6 * spacing:
+                    other[0].extend(hs)
+                    del groups[key]
+                    changed = True
+                    break
+            if changed:
+                break
 
 
 def _crosses_inside(h: Line, v: Line, text_h: float) -> bool:
@@ -260,33 +296,22 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
         return keep
 
     cols = validated(cols, rows, layout.masks.vertical, False)
-    rows = validated(rows, cols, layout.masks.horizontal, True)
-
     blobs = layout.blobs.inside(x0, y0, x1, y1)
     lines = text_lines(blobs, y0, y1)
     interior_cols = sum(1 for s in cols[1:-1] if s.kind == RULE)
+
+    # Columns from the white strips in the text when no column rule is drawn.
+    if interior_cols == 0:
+        gaps = column_gaps(blobs, lines, cols[0].pos, cols[-1].pos, min_gap=1.0 * th)
+        cols = [cols[0]] + [_Sep(g, TEXT) for g in gaps] + [cols[-1]]
+        cols = _join_complementary(cols, blobs, lines)
+
+    rows = validated(rows, cols, layout.masks.horizontal, True)
     interior_rows = sum(1 for s in rows[1:-1] if s.kind == RULE)
     if interior_cols == 0 and interior_rows == 0:
         return None  # a box around text is not a table
 
-    # Columns from the white strips in the text when no column rule is drawn.
-    if interior_cols == 0:
-        allowed = int(0.15 * len(lines)) if len(lines) >= 5 else 0
-        gaps = column_gaps(blobs, lines, cols[0].pos, cols[-1].pos, min_gap=1.0 * th, allowed=allowed)
-        cols = [cols[0]] + [_Sep(g, TEXT) for g in gaps] + [cols[-1]]
-
-    # Rows from the text lines when the rules do not separate the rows.
-    bands = list(zip(rows, rows[1:]))
-    per_band = [[ln for ln in lines if a.pos <= (ln[0] + ln[1]) / 2 < b.pos] for a, b in bands]
-    with_text = sum(1 for p in per_band if p)
-    row_ruled = interior_rows >= 1 and with_text >= max(2.0, 0.3 * len(lines))
-    if not row_ruled:
-        new_rows = [rows[0]]
-        for (a, b), band_lines in zip(bands, per_band):
-            for upper, lower in zip(band_lines, band_lines[1:]):
-                new_rows.append(_Sep((upper[1] + lower[0]) / 2.0, TEXT))
-            new_rows.append(b)
-        rows = new_rows
+    rows = _rows_from_text(rows, cols, blobs, lines, interior_rows)
 
     cols = _drop_thin(cols, 0.5 * th)
     rows = _drop_thin(rows, 0.5 * th)
@@ -359,6 +384,71 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
         row_lines=row_pos,
         col_lines=col_pos,
     )
+
+
+def _line_sets(cols: list[_Sep], blobs: Blobs, lines: list[tuple[int, int]]) -> list[set[int]]:
+    """For each column interval, the indices of the text lines with ink in it."""
+    join = 0.5 * blobs.text_h
+    out: list[set[int]] = [set() for _ in range(len(cols) - 1)]
+    for k, (a, c) in enumerate(lines):
+        for ra, rc in word_runs(blobs, a, c, cols[0].pos, cols[-1].pos, join):
+            mid = (ra + rc) / 2
+            for j in range(len(cols) - 1):
+                if cols[j].pos <= mid < cols[j + 1].pos:
+                    out[j].add(k)
+    return out
+
+
+def _join_complementary(cols: list[_Sep], blobs: Blobs, lines: list[tuple[int, int]]) -> list[_Sep]:
+    """Join two text-gap columns that never share a text line when one of them holds
+    hardly any text: a centred header over a right-aligned column of figures."""
+    changed = True
+    while changed and len(cols) > 2:
+        changed = False
+        sets = _line_sets(cols, blobs, lines)
+        few = max(1, int(0.2 * len(lines)))
+        for j in range(len(sets) - 1):
+            a, b = sets[j], sets[j + 1]
+            if a and b and not (a & b) and min(len(a), len(b)) <= few and cols[j + 1].kind == TEXT:
+                del cols[j + 1]
+                changed = True
+                break
+    return cols
+
+
+def _rows_from_text(rows: list[_Sep], cols: list[_Sep], blobs: Blobs, lines: list[tuple[int, int]],
+                    interior_rows: int) -> list[_Sep]:
+    """Split the bands between row rules at their text lines where the rules do not
+    separate the rows (a financial statement's column rules, a header underline only).
+
+    A band that holds several text lines is one row of multi-line cells when the rows
+    are ruled elsewhere (most text lines sit alone between rules) or when its lines are
+    not aligned across the columns (one cell wraps, its neighbours do not)."""
+    bands = list(zip(rows, rows[1:]))
+    per_band = [[ln for ln in lines if a.pos <= (ln[0] + ln[1]) / 2 < b.pos] for a, b in bands]
+    in_multi = sum(len(p) for p in per_band if len(p) >= 2)
+    mostly_multi = in_multi > 0.5 * max(1, len(lines))
+    new_rows = [rows[0]]
+    for (a, b), band_lines in zip(bands, per_band):
+        split = len(band_lines) >= 2 and (
+            interior_rows == 0 or (mostly_multi and _aligned(a.pos, b.pos, cols, blobs)))
+        if split:
+            for upper, lower in zip(band_lines, band_lines[1:]):
+                new_rows.append(_Sep((upper[1] + lower[0]) / 2.0, TEXT))
+        new_rows.append(b)
+    return new_rows
+
+
+def _aligned(y0: float, y1: float, cols: list[_Sep], blobs: Blobs) -> bool:
+    """Whether the text lines of a band run across its columns: at least half of the
+    columns with text hold several lines."""
+    with_text = multi = 0
+    for a, b in zip(cols, cols[1:]):
+        sub = blobs.inside(a.pos, y0, b.pos, y1)
+        n = len(text_lines(sub, y0, y1))
+        with_text += n >= 1
+        multi += n >= 2
+    return with_text > 0 and multi >= 0.5 * with_text
 
 
 def _has_enough_text(cells: list[Cell], blobs: Blobs, interior_cols: int, interior_rows: int) -> bool:

@@ -23,6 +23,7 @@ __all__ = ["Ink", "to_gray", "otsu_ink", "estimate_text_height", "dark_fill_mask
 class Ink:
     gray: np.ndarray  # (H, W) uint8 page
     normalized: np.ndarray  # gray with dark fills inverted: dark ink on light paper everywhere
+    smooth: np.ndarray  # normalized, lightly smoothed: what ``binary`` was thresholded from
     binary: np.ndarray  # (H, W) uint8, 255 where there is ink in ``normalized``
     fill: np.ndarray  # (H, W) uint8, 255 inside dark filled areas
     text_h: float  # median character height, pixels
@@ -107,8 +108,13 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
             # threshold to trip over); whatever departs from it, its light text and
             # any rule drawn darker than the fill, becomes dark ink.
             bg = float(np.median(values))
-            lighter = np.clip(values - bg, 0, None) * (255.0 / max(255.0 - bg, 40.0))
-            darker = np.clip(bg - values, 0, None) * (255.0 / max(bg, 40.0))
+            # Lighter departures count only past a dead zone: the hairline seams a
+            # PDF renderer leaves between adjacent filled cells are not rules.
+            room = max(255.0 - bg, 40.0)
+            lighter = np.clip(values - bg - 0.5 * room, 0, None) * (255.0 / (0.5 * room))
+            # (Both with a dead zone, so scanner noise on the fill is not amplified.)
+            deep = max(bg, 40.0)
+            darker = np.clip(bg - values - 0.3 * deep, 0, None) * (255.0 / (0.7 * deep))
             normalized[where] = np.clip(255.0 - lighter - darker, 0, 255).astype(np.uint8)
     # Smoothing tames scanner noise and halftone screens; skipped at low resolution
     # where it would wash out one-pixel strokes and rules.
@@ -118,4 +124,4 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
     binary = cv2.adaptiveThreshold(
         smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12
     )
-    return Ink(gray=gray, normalized=normalized, binary=binary, fill=fill, text_h=float(text_h))
+    return Ink(gray=gray, normalized=normalized, smooth=smooth, binary=binary, fill=fill, text_h=float(text_h))

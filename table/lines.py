@@ -74,17 +74,22 @@ def find_lines(
     horizontal: bool,
     text_h: float,
     binary: np.ndarray | None = None,
+    gray: np.ndarray | None = None,
     min_length: float | None = None,
 ) -> list[Line]:
     """Straight lines in a rule mask: fragments chained along their row (column).
 
     With the page's ink mask ``binary``, chains that run through the middle of text
     (bold letters whose bars the closing joined) are dropped: a rule has white paper
-    just above and below it, a line of letters has ink there."""
+    just above and below it, a line of letters has ink there. With the grey page
+    ``gray``, chains no darker than the paper on one side of them are dropped: the
+    edge of a lightly shaded band, not a rule."""
     if not horizontal:
         mask = np.ascontiguousarray(mask.T)  # one code path: lines always run along x
         if binary is not None:
             binary = np.ascontiguousarray(binary.T)
+        if gray is not None:
+            gray = np.ascontiguousarray(gray.T)
     n, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return []
@@ -122,15 +127,44 @@ def find_lines(
     for ch in chains:
         length = ch.end - ch.start
         fill = ch.inked / max(length, 1.0)
-        if length < min_length or fill < 0.55:
+        # Broken rules keep long stretches; short chains must be nearly solid (two
+        # letter stems one above the other are a short chain with a gap).
+        if length < min_length or fill < (0.55 if length >= 4 * text_h else 0.85):
             continue
         thickness = ch.thick_sum / ch.weight
         # Only horizontal rules are tested: cells are padded above and below their
         # text, but spreadsheets print text almost touching the vertical rules.
         if horizontal and binary is not None and _inside_text(binary, ch.pos, ch.start, ch.end, thickness, text_h):
             continue
+        if gray is not None and _contrast(gray, ch.pos, ch.start, ch.end, thickness, text_h) < _MIN_RULE_CONTRAST:
+            continue
         lines.append(Line(horizontal, ch.pos, ch.start, ch.end, thickness, fill))
     return lines
+
+
+_MIN_RULE_CONTRAST = 22  # grey levels; the edge of a light shade (#EDEDED on white) is ~15
+
+
+def _contrast(gray: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> float:
+    """How much darker the line is than the paper beside it: the median, along the line,
+    of (the brighter of the two sides) minus (the line). A rule is darker than both of
+    its sides; a shade's edge only than the outer one."""
+    a, b = int(start), int(end)
+    h = gray.shape[0]
+    d = thickness / 2 + max(2.0, 0.3 * text_h)
+    half = max(1.0, thickness / 2)
+    rows = [r for r in range(int(np.floor(pos - half)), int(np.ceil(pos + half)) + 1) if 0 <= r < h]
+    rows = rows or [min(h - 1, max(0, int(round(pos))))]
+    line = gray[rows, a:b].min(axis=0).astype(np.int16)
+    above, below = int(round(pos - d)), int(round(pos + d))
+    sides = []
+    for r in (above, below):
+        if 0 <= r < h:
+            sides.append(gray[r, a:b].astype(np.int16))
+    if not sides or line.size == 0:
+        return 255.0
+    paper = np.maximum.reduce(sides) if len(sides) > 1 else sides[0]
+    return float(np.median(paper - line))
 
 
 def _inside_text(binary: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> bool:

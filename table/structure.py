@@ -92,8 +92,8 @@ def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0) -> Str
         angle = 0.0
     ink = analyse_ink(gray, text_h)
     masks = line_masks(ink.binary, text_h)
-    hs = find_lines(masks.horizontal, True, text_h, ink.binary)
-    vs = find_lines(masks.vertical, False, text_h, ink.binary)
+    hs = find_lines(masks.horizontal, True, text_h, ink.binary, ink.smooth)
+    vs = find_lines(masks.vertical, False, text_h, ink.binary, ink.smooth)
     rules = _rule_mask(masks, hs + vs, text_h)
     blobs = text_blobs(ink.binary, rules, text_h)
     layout = PageLayout(masks=masks, fill=ink.fill, blobs=blobs, text_h=text_h,

@@ -46,6 +46,10 @@ def text_blobs(binary: np.ndarray, rules: np.ndarray, text_h: float) -> Blobs:
     min_area = max(3.0, (0.12 * text_h) ** 2)
     # Specks (noise, rule remnants) go; so do things far taller than text (pictures).
     keep = (area >= min_area) & (np.maximum(w, h) >= max(2, 0.15 * text_h)) & (h <= 6 * text_h)
+    # Hairlines are not letters: seams between filled cells, rule remnants, the edges of
+    # a light shade (an adaptive threshold inks a thin strip along them).
+    keep &= ~((h >= 1.8 * text_h) & (w <= max(2, 0.3 * text_h)))
+    keep &= ~((w >= 2.0 * text_h) & (h <= max(2, 0.3 * text_h)))
     boxes = np.stack([x, y, x + w, y + h], axis=1)[keep].astype(np.int64)
     return Blobs(boxes, text_h)
 
@@ -88,8 +92,12 @@ def text_lines(blobs: Blobs, y0: float, y1: float) -> list[tuple[int, int]]:
                 del lines[max(k, j)]
                 changed = True
                 break
-    # What is still shorter than a third of a letter is noise, not a line of text.
-    return [(a, c) for a, c in lines if c - a >= 0.3 * th]
+    # A line of text has letters: drop runs shorter than a third of one, and runs made
+    # of specks only (noise along the edge of a shaded band).
+    cy = (b[:, 1] + b[:, 3]) / 2
+    tall = (b[:, 3] - b[:, 1]) >= 0.5 * th
+    return [(a, c) for a, c in lines
+            if c - a >= 0.3 * th and bool(np.any(tall & (cy >= a) & (cy < c)))]
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -118,30 +126,53 @@ def word_runs(blobs: Blobs, y0: float, y1: float, x0: float, x1: float, join: fl
     return [(a, c) for a, c in runs]
 
 
-def column_gaps(
-    blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float, min_gap: float, allowed: int = 0
-) -> list[float]:
-    """x positions (gap centres) of the vertical white strips, at least ``min_gap`` wide,
-    that at most ``allowed`` text lines cross, between the table's left and right text."""
+def column_gaps(blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float, min_gap: float) -> list[float]:
+    """x positions of the column separators of an unruled table.
+
+    The columns are those of the body: the text lines with at least the median number
+    of separate word runs (titles, headers spanning columns and rows with a cell
+    spanning columns have fewer). Every vertical strip, at least ``min_gap`` wide, that
+    is white in all body lines separates two columns. Inside the strip the separator
+    goes where the fewest of *all* lines cross it, mid-way along the widest such
+    stretch: a header centred over right-aligned figures stays over its figures."""
     lo, hi = int(np.floor(x0)), int(np.ceil(x1))
     if hi <= lo or not lines:
         return []
-    count = np.zeros(hi - lo, np.int32)
     join = 0.5 * blobs.text_h  # letters of one word must not leave gaps
+    occupied = []
+    centres = []  # of every word run, to settle where a separator goes
     for a, c in lines:
         occ = np.zeros(hi - lo + 1, np.int32)
-        for ra, rc in word_runs(blobs, a, c, x0, x1, join):
+        runs = word_runs(blobs, a, c, x0, x1, join)
+        for ra, rc in runs:
             occ[max(ra, lo) - lo] += 1
             occ[min(rc, hi) - lo] -= 1
-        count += (np.cumsum(occ)[:-1] > 0).astype(np.int32)
-    inked = np.nonzero(count > 0)[0]
+            centres.append((ra + rc) / 2.0 - lo)
+        occupied.append((len(runs), np.cumsum(occ)[:-1] > 0))
+    typical = float(np.median([n for n, _ in occupied]))
+    count_body = np.sum([o for n, o in occupied if n >= typical], axis=0)
+    count_all = np.sum([o for _, o in occupied], axis=0)
+    inked = np.nonzero(count_body > 0)[0]
     if inked.size == 0:
         return []
-    first, last = inked[0], inked[-1]
+    first, last = int(inked[0]), int(inked[-1])
     gaps = []
-    for a, c in _runs(count[first:last + 1] <= allowed):
-        if c - a >= min_gap:
-            gaps.append(lo + first + (a + c) / 2.0)
+    for a, c in _runs(count_body[first:last + 1] == 0):
+        if c - a < min_gap:
+            continue
+        a, c = a + first, c + first
+        inside = count_all[a:c]
+        # Among the least-crossed stretches, the one that leaves each word inside the
+        # strip nearest the body column it ends up in.
+        within = [m for m in centres if a <= m < c]
+
+        def cost(stretch: tuple[int, int]) -> float:
+            p = a + (stretch[0] + stretch[1]) / 2.0
+            return sum((m - a) if m < p else (c - m) for m in within
+                       if not (a + stretch[0] <= m < a + stretch[1]))
+
+        best = min(_runs(inside == inside.min()), key=lambda r: (cost(r), -(r[1] - r[0])))
+        gaps.append(lo + a + (best[0] + best[1]) / 2.0)
     return gaps
 
 
