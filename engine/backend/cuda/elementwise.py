@@ -52,10 +52,12 @@ from ...backend.cpu.elementwise import (
     TANH,
 )
 from ...dtype import DType, bf16, f16, f32
+from ...layout import broadcast_shapes
 from . import devfn
 from .launch import (
     MAXD,
     blocks_for,
+    broadcast_strides,
     coalesce,
     config,
     contiguous_strides,
@@ -377,15 +379,10 @@ def operand(x, out_shape, dtype: np.dtype):
     if not _is_tensor(x):
         return scalar_array(x, dtype), 0, (0,) * len(out_shape)
     lay = x._layout
-    lead = len(out_shape) - len(lay.shape)
-    strides = [0] * lead
-    for n, s, m in zip(lay.shape, lay.strides, out_shape[lead:]):
-        strides.append(s if n == m else 0)
-    return x._storage.buf, lay.offset, tuple(strides)
+    return x._storage.buf, lay.offset, broadcast_strides(lay.shape, lay.strides, out_shape)
 
 
 def _broadcast(*shapes):
-    from ...layout import broadcast_shapes
     out = shapes[0]
     for s in shapes[1:]:
         out = broadcast_shapes(out, s)

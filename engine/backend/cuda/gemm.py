@@ -24,7 +24,7 @@ import numpy as np
 from numba import cuda
 
 from . import devfn
-from .elementwise import gelu_fns
+from .elementwise import fill, gelu_fns
 from .launch import MAXD, coalesce, config, empty, pad, scalar_array
 
 NO_ACT, GELU_ERF, GELU_TANH = 0, 1, 2
@@ -189,7 +189,6 @@ def gemm(a: Operand, b: Operand, M: int, N: int, K: int, batch_shape, out_dtype,
     else:
         acc = np.dtype(np.int64)
     if K == 0:
-        from .elementwise import fill
         fill(out, 0)
         if bias is None and act == NO_ACT:
             return out

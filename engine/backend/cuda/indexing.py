@@ -14,7 +14,9 @@ import numpy as np
 from numba import cuda
 
 from . import devfn
-from .launch import MAXD, blocks_for, config, contiguous_strides, empty, pad
+from .elementwise import copy, fill
+from .launch import MAXD, blocks_for, config, contiguous_strides, empty, pad, tensor_like
+from .rows import rows_of
 
 _NO_ERROR = np.iinfo(np.int64).min
 
@@ -66,7 +68,6 @@ def index_select(x, ids, dim: int = 0):
     """Entries of x at 1-D ids along dim."""
     buf, off, shape, strides = x._storage.buf, x._layout.offset, x.shape, x._layout.strides
     if len(shape) > MAXD:  # view a contiguous copy as (before, dim, after)
-        from .elementwise import copy
         arr = copy(x)
         before = int(np.prod(shape[:dim]))
         after = int(np.prod(shape[dim + 1:]))
@@ -111,7 +112,6 @@ def _index_add_kernel(g, go, shape, gst, ost, nd, pick, gstride, ostride, size, 
 
 def index_add(g, ids, shape=(), dim: int = 0):
     """Zeros of `shape` with the rows of g added at ids along dim (ids may repeat)."""
-    from .elementwise import fill
     shape = tuple(shape)
     nd = len(shape)
     out = empty(shape, g._storage.buf.dtype)
@@ -182,7 +182,6 @@ def _scatter_add_kernel(g, go, shape, gst, ist, ost, nd, ostride, size, idx, io,
 
 def scatter_add(g, index, shape=(), dim: int = 0):
     """Zeros of `shape` with g added at index along dim."""
-    from .elementwise import fill
     shape = tuple(shape)
     out = empty(shape, g._storage.buf.dtype)
     fill(out, 0)
@@ -297,17 +296,14 @@ _TOPK_BLOCK_MAX_K = 32  # above this the per-thread lists of the block kernel ge
 def topk(x, k: int = 1, largest: bool = True):
     """(values, int64 indices) of the k best entries of each last-dim row, best first.
     (The order among NaNs is unspecified.)"""
-    from .rows import _rows_of
-    buf, off, s, st, ls, n, rows = _rows_of(x)
+    buf, off, s, st, ls, n, rows = rows_of(x)
     out_shape = tuple(x.shape[:-1]) + (k,)
     vals = empty(out_shape, buf.dtype)
     idxs = empty(out_shape, np.int64)
     if rows * k == 0:
         return vals, idxs
     if len(s) > MAXD:
-        from .elementwise import copy
-        from .rows import _contiguous_tensor
-        return topk(_contiguous_tensor(x, copy(x)), k, largest)
+        return topk(tensor_like(x, copy(x)), k, largest)
     cfg = config()
     geo = (buf, off, pad(s, 1), pad(st, 0), len(s), ls, n, rows, k, bool(largest))
     if k <= _TOPK_BLOCK_MAX_K and n >= cfg.row_threads:

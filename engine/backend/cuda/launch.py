@@ -129,6 +129,22 @@ def coalesce(shape, strides_list):
     return out_shape, out_strides
 
 
+def merge_runs(shape, strides) -> tuple[list[int], list[int]]:
+    """Drop size-1 dims and merge neighbours of one operand that form a single run."""
+    out_shape: list[int] = []
+    out_strides: list[int] = []
+    for n, s in zip(shape, strides):
+        if n == 1:
+            continue
+        if out_shape and out_strides[-1] == s * n:
+            out_shape[-1] *= n
+            out_strides[-1] = s
+        else:
+            out_shape.append(n)
+            out_strides.append(s)
+    return out_shape, out_strides
+
+
 def pad(values, fill: int) -> tuple[int, ...]:
     values = tuple(int(v) for v in values)
     if len(values) > MAXD:
@@ -151,3 +167,9 @@ def numel(shape) -> int:
 def flat(arr):
     """A 1-D view of a C-contiguous device array."""
     return arr.reshape(numel(arr.shape)) if arr.ndim != 1 else arr
+
+
+def tensor_like(like, arr):
+    """A contiguous device array wrapped as a Tensor of `like`'s dtype and device."""
+    from ...tensor import Tensor
+    return Tensor._from_backend(arr, like.dtype, like.device)

@@ -11,8 +11,10 @@ from numba import cuda
 
 from ...layout import broadcast_shapes
 from . import rows
+from .elementwise import copy
 from .gemm import BIAS_COLS, BIAS_ROWS, GELU_ERF, GELU_TANH, NO_ACT, Operand, gemm, matrix_operand
-from .launch import blocks_for, broadcast_strides, config, empty
+from .launch import blocks_for, broadcast_strides, config, empty, merge_runs, tensor_like
+from .reduce import SUM, reduce
 
 
 def _compute_dtype(buf_dtype: np.dtype) -> np.dtype:
@@ -155,10 +157,8 @@ def _im2col_array(x, kh, kw, stride, padding):
 
 def _weight_matrix(w):
     """w (O, C, kh, kw) as an (O, C*kh*kw) Operand (copied only if not one strided run)."""
-    from .reduce import _merge
-    s, st = _merge(w.shape[1:], w._layout.strides[1:])
+    s, st = merge_runs(w.shape[1:], w._layout.strides[1:])
     if len(s) > 1:
-        from .elementwise import copy
         arr = copy(w)
         return arr.reshape(arr.size), 0, w.shape[1] * w.shape[2] * w.shape[3], 1
     return w._storage.buf, w._layout.offset, w._layout.strides[0], st[0] if st else 1
@@ -186,14 +186,12 @@ def _grad_operand(g, N, O, L):
     if g.shape[3] == 1 or s2 == s3 * g.shape[3] or g.shape[2] == 1:
         cs = s3 if g.shape[3] != 1 else s2
         return Operand(g._storage.buf, g._layout.offset, (s0,), s1, cs)
-    from .elementwise import copy
     arr = copy(g)
     return Operand(arr.reshape(arr.size), 0, (O * L,), L, 1)
 
 
 def conv2d_backward(x, w, g, stride, padding):
     """(grad_x, grad_w) of conv2d for the output gradient g (N, O, oh, ow)."""
-    from .reduce import SUM, reduce
     N, C, H, W = x.shape
     O, _, kh, kw = w.shape
     cols, oh, ow = _im2col_array(x, kh, kw, stride, padding)
@@ -206,9 +204,7 @@ def conv2d_backward(x, w, g, stride, padding):
     if N == 1:
         gw = gw_b.reshape(w.shape)
     else:
-        from ...tensor import Tensor
-        t = Tensor._from_backend(gw_b, g.dtype, g.device)
-        gw = reduce(SUM, t, (0,)).reshape(w.shape)
+        gw = reduce(SUM, tensor_like(g, gw_b), (0,)).reshape(w.shape)
     # grad_cols = w^T @ g[b], then folded back onto the image
     wbuf, woff, wrs, wcs = _weight_matrix(w)
     wt = Operand(wbuf, woff, (0,), wcs, wrs)

@@ -21,7 +21,8 @@ from numba import cuda
 
 from ...backend.cpu.reduce import ARGMAX, ARGMIN, MAX, SUM
 from . import devfn
-from .launch import MAXD, blocks_for, config, contiguous_strides, empty, numel, pad
+from .elementwise import copy_strided, fill
+from .launch import MAXD, blocks_for, config, contiguous_strides, empty, merge_runs, numel, pad
 
 _ARG = (ARGMAX, ARGMIN)
 
@@ -125,24 +126,8 @@ def _thread_kernel(code: int, acc_dtype: np.dtype):
     return reduce_thread
 
 
-def _merge(shape, strides):
-    """Merge neighbouring dims of one group that are walked as one run."""
-    out_shape, out_strides = [], []
-    for n, s in zip(shape, strides):
-        if n == 1:
-            continue
-        if out_shape and out_strides[-1] == s * n:
-            out_shape[-1] *= n
-            out_strides[-1] = s
-        else:
-            out_shape.append(n)
-            out_strides.append(s)
-    return out_shape, out_strides
-
-
 def reduce(code: int, x, dims: tuple[int, ...]):
     """Reduce CUDA tensor x over `dims` (sorted, non-empty) -> array of the kept shape."""
-    from .elementwise import copy_strided, fill
     buf, lay = x._storage.buf, x._layout
     shape, strides = lay.shape, lay.strides
     kept = [d for d in range(len(shape)) if d not in dims]
@@ -158,8 +143,8 @@ def reduce(code: int, x, dims: tuple[int, ...]):
         return out
     if n_kept == 0:
         return out
-    ks, kst = _merge(kept_shape, [strides[d] for d in kept])
-    rs, rst = _merge([shape[d] for d in dims], [strides[d] for d in dims])
+    ks, kst = merge_runs(kept_shape, [strides[d] for d in kept])
+    rs, rst = merge_runs([shape[d] for d in dims], [strides[d] for d in dims])
     offset = lay.offset
     if len(ks) > MAXD or len(rs) > MAXD:  # too many dims: gather into (kept, reduced) first
         perm_shape = kept_shape + tuple(shape[d] for d in dims)

@@ -16,8 +16,8 @@ import numpy as np
 from numba import cuda
 
 from . import devfn
-from .elementwise import exp_fn
-from .launch import config, empty, pad, scalar_array
+from .elementwise import copy, exp_fn
+from .launch import config, empty, merge_runs, pad, scalar_array, tensor_like
 
 
 @cuda.jit(device=True)
@@ -88,15 +88,14 @@ def _softmax_kernel(dtype: np.dtype, threads: int, log: bool):
     return softmax_rows
 
 
-def _rows_of(x):
+def rows_of(x):
     """(buf, offset, lead shape, lead strides, last stride, n, rows) of x's last-dim rows."""
     lay = x._layout
     n = lay.shape[-1] if lay.shape else 1
     lead_shape = lay.shape[:-1]
     lead_strides = lay.strides[:-1]
     ls = lay.strides[-1] if lay.shape else 1
-    from .reduce import _merge
-    s, st = _merge(lead_shape, lead_strides)
+    s, st = merge_runs(lead_shape, lead_strides)
     rows = 1
     for d in lead_shape:
         rows *= d
@@ -104,24 +103,18 @@ def _rows_of(x):
 
 
 def softmax(x, log: bool = False):
-    buf, off, s, st, ls, n, rows = _rows_of(x)
+    buf, off, s, st, ls, n, rows = rows_of(x)
     dtype = buf.dtype
     out = empty(x.shape, dtype)
     if rows * n == 0:
         return out
     if len(s) > 8:
-        from .elementwise import copy
-        return softmax(_contiguous_tensor(x, copy(x)), log)
+        return softmax(tensor_like(x, copy(x)), log)
     cfg = config()
     kernel = _softmax_kernel(dtype, cfg.row_threads, log)
     kernel[min(rows, cfg.max_blocks), cfg.row_threads](buf, off, pad(s, 1), pad(st, 0), len(s),
                                                        ls, n, rows, out.reshape(rows * n))
     return out
-
-
-def _contiguous_tensor(like, arr):
-    from ...tensor import Tensor
-    return Tensor._from_backend(arr, like.dtype, like.device)
 
 
 # ---- layer_norm ----
@@ -164,35 +157,30 @@ def _vector(t, dtype, default):
     """(buf, offset, stride) of a 1-D-walkable parameter, or a stride-0 constant."""
     if t is None:
         return scalar_array(default, dtype), 0, 0
-    from .reduce import _merge
-    s, st = _merge(t.shape, t._layout.strides)
+    s, st = merge_runs(t.shape, t._layout.strides)
     if len(s) > 1:
-        from .elementwise import copy
         return copy(t).reshape(-1), 0, 1
     return t._storage.buf, t._layout.offset, st[0] if st else 1
 
 
 def layer_norm(x, w=None, b=None, n=1, eps=1e-5):
     """(y, mean, rstd): x normalised over its trailing `n` elements per row."""
-    from .reduce import _merge
     lay = x._layout
     # the normalised trailing dims must be one strided run; otherwise copy
     k, total = 0, 1
     while total < n:
         total *= lay.shape[len(lay.shape) - 1 - k]
         k += 1
-    tail_s, tail_st = _merge(lay.shape[len(lay.shape) - k:], lay.strides[len(lay.strides) - k:])
+    tail_s, tail_st = merge_runs(lay.shape[len(lay.shape) - k:], lay.strides[len(lay.strides) - k:])
     if len(tail_s) > 1:
-        from .elementwise import copy
-        x = _contiguous_tensor(x, copy(x))
+        x = tensor_like(x, copy(x))
         lay = x._layout
         tail_st = [1]
     ls = tail_st[0] if tail_st else 1
     lead_shape = lay.shape[:len(lay.shape) - k]
-    s, st = _merge(lead_shape, lay.strides[:len(lay.strides) - k])
+    s, st = merge_runs(lead_shape, lay.strides[:len(lay.strides) - k])
     if len(s) > 8:
-        from .elementwise import copy
-        return layer_norm(_contiguous_tensor(x, copy(x)), w, b, n, eps)
+        return layer_norm(tensor_like(x, copy(x)), w, b, n, eps)
     rows = 1
     for d in lead_shape:
         rows *= d

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...dtype import bf16, f16, f32_to_bf16_bits
 from ...layout import Layout
-from .elementwise import copy_strided, fill
+from .elementwise import copy, copy_strided, fill
 from .launch import broadcast_strides, contiguous_strides, empty, flat, scalar_array
 
 
@@ -56,7 +56,6 @@ def assign(dst, src):
     lay = dst._layout
     if hasattr(src, "_layout"):
         if src._storage is dst._storage:  # overlapping views: read a snapshot
-            from .elementwise import copy
             snap = copy(src)
             sbuf, soff, sst = flat(snap), 0, contiguous_strides(src.shape)
         else:
