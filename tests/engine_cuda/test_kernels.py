@@ -75,16 +75,20 @@ def test_gpu_launch_geometry_on_small_inputs() -> None:
     x = R(3, 300)
     a, b = R(70, 20), R(20, 66)
     ids = np.array([2, 1, 1])
+    q, img, w = R(1, 2, 5, 8), R(1, 2, 8, 8), R(4, 2, 4, 4)
+
+    def run(t):  # t: tensor factory for the device under test
+        g = t(x)
+        return [g.softmax(-1), g.sum(-1), g.argmax(-1), g.max(0), g.topk(3)[1],
+                F.layer_norm(g, (300,)), t(a) @ t(b), (g * 2).exp(),
+                g.index_select(0, t(ids)),
+                t(b).T @ t(a).T,  # both operands transposed: the other tile-load order
+                F.scaled_dot_product_attention(t(q), t(q), t(q), is_causal=True),
+                F.conv2d(t(img), t(w), None, stride=4)]
+
     with launch.use_config(launch.GPU_CONFIG):
-        g = on_gpu(x)
-        got = [g.softmax(-1), g.sum(-1), g.argmax(-1), g.max(0), g.topk(3)[1],
-               F.layer_norm(g, (300,)), on_gpu(a) @ on_gpu(b), (g * 2).exp(),
-               g.index_select(0, on_gpu(ids))]
-        got = [t.numpy() for t in got]
-    c = engine.tensor(x)
-    want = [c.softmax(-1), c.sum(-1), c.argmax(-1), c.max(0), c.topk(3)[1],
-            F.layer_norm(c, (300,)), engine.tensor(a) @ engine.tensor(b), (c * 2).exp(),
-            c.index_select(0, engine.tensor(ids))]
+        got = [r.numpy() for r in run(on_gpu)]
+    want = run(engine.tensor)
     for i, (g_, w_) in enumerate(zip(got, want)):
         np.testing.assert_allclose(g_, w_.numpy(), rtol=1e-4, atol=1e-5, err_msg=f"result {i}")
 
