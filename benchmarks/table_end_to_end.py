@@ -179,7 +179,9 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
             elif d["banded"] and r % 2 == 0:
                 cell.fill = PatternFill("solid", fgColor="EDEDED")
             numeric = d["kinds"][c] not in ("word", "code") and not head
-            cell.alignment = Alignment(horizontal="center" if head else ("right" if numeric else "left"),
+            # Without column rules, columns need white space between them: centred.
+            across = "center" if head or style == "rows" else ("right" if numeric else "left")
+            cell.alignment = Alignment(horizontal=across,
                                        vertical="center", wrap_text="\n" in text)
             side = lambda edge: Side(style=(outer if edge else thin)) if (outer or not edge) else Side()  # noqa: E731
             # Inside a merged range only its outline is drawn.

@@ -364,6 +364,8 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
         # there, only text running across a separator joins two cells.
         for present, i, j, clear in in_fill:
             present[i, j] = clear
+    if interior_cols == 0 and n_cols > 1:
+        _title_rows(v_present, rows, cols, blobs, join)
 
     spans = _spans(h_present, v_present)
     row_pos = [int(round(s.pos)) for s in rows]
@@ -449,6 +451,18 @@ def _aligned(y0: float, y1: float, cols: list[_Sep], blobs: Blobs) -> bool:
         with_text += n >= 1
         multi += n >= 2
     return with_text > 0 and multi >= 0.5 * with_text
+
+
+def _title_rows(v_present: np.ndarray, rows: list[_Sep], cols: list[_Sep], blobs: Blobs, join: float) -> None:
+    """In a table without column rules, a row holding one phrase centred on the table is
+    a title over all the columns, however short the phrase."""
+    x0, x1 = cols[0].pos, cols[-1].pos
+    for i in range(len(rows) - 1):
+        runs = word_runs(blobs, rows[i].pos, rows[i + 1].pos, x0, x1, join)
+        if len(runs) == 1:
+            centre = (runs[0][0] + runs[0][1]) / 2.0
+            if abs(centre - (x0 + x1) / 2.0) <= 0.08 * (x1 - x0):
+                v_present[i, 1:-1] = False
 
 
 def _has_enough_text(cells: list[Cell], blobs: Blobs, interior_cols: int, interior_rows: int) -> bool:

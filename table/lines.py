@@ -142,13 +142,13 @@ def find_lines(
     return lines
 
 
-_MIN_RULE_CONTRAST = 22  # grey levels; the edge of a light shade (#EDEDED on white) is ~15
+_MIN_RULE_CONTRAST = 20  # grey levels; a faint grey rule, smoothed, still has ~27
 
 
 def _contrast(gray: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> float:
     """How much darker the line is than the paper beside it: the median, along the line,
-    of (the brighter of the two sides) minus (the line). A rule is darker than both of
-    its sides; a shade's edge only than the outer one."""
+    of (the darker of the two sides) minus (the line). A rule is darker than both of
+    its sides; the edge of a shaded band only than the paper outside the band."""
     a, b = int(start), int(end)
     h = gray.shape[0]
     d = thickness / 2 + max(2.0, 0.3 * text_h)
@@ -163,7 +163,7 @@ def _contrast(gray: np.ndarray, pos: float, start: float, end: float, thickness:
             sides.append(gray[r, a:b].astype(np.int16))
     if not sides or line.size == 0:
         return 255.0
-    paper = np.maximum.reduce(sides) if len(sides) > 1 else sides[0]
+    paper = np.minimum.reduce(sides) if len(sides) > 1 else sides[0]
     return float(np.median(paper - line))
 
 

@@ -95,7 +95,7 @@ def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0) -> Str
     hs = find_lines(masks.horizontal, True, text_h, ink.binary, ink.smooth)
     vs = find_lines(masks.vertical, False, text_h, ink.binary, ink.smooth)
     rules = _rule_mask(masks, hs + vs, text_h)
-    blobs = text_blobs(ink.binary, rules, text_h)
+    blobs = text_blobs(ink.binary, rules, text_h, ink.smooth)
     layout = PageLayout(masks=masks, fill=ink.fill, blobs=blobs, text_h=text_h,
                         width=gray.shape[1], height=gray.shape[0])
 

@@ -33,23 +33,37 @@ class Blobs:
         return len(self.boxes)
 
 
-def text_blobs(binary: np.ndarray, rules: np.ndarray, text_h: float) -> Blobs:
-    """Character-sized components of ``binary`` once the rules are wiped out."""
+_MIN_TEXT_CONTRAST = 60  # grey levels below the paper that printed letters reach
+
+
+def text_blobs(binary: np.ndarray, rules: np.ndarray, text_h: float, gray: np.ndarray | None = None) -> Blobs:
+    """Character-sized components of ``binary`` once the rules are wiped out.
+
+    With the (smoothed, fill-normalised) grey page, a component must also reach well
+    below the paper somewhere: letters do, the ink an adaptive threshold leaves along
+    the edge of a light shade or in scanner noise does not."""
     grow = max(1, int(round(0.08 * text_h)))
     wiped = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * grow + 1, 2 * grow + 1)))
     text = cv2.bitwise_and(binary, cv2.bitwise_not(wiped))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
     if n <= 1:
         return Blobs(np.zeros((0, 4), np.int64), text_h)
     s = stats[1:]
     x, y, w, h, area = s[:, 0], s[:, 1], s[:, 2], s[:, 3], s[:, 4]
     min_area = max(3.0, (0.12 * text_h) ** 2)
-    # Specks (noise, rule remnants) go; so do things far taller than text (pictures).
-    keep = (area >= min_area) & (np.maximum(w, h) >= max(2, 0.15 * text_h)) & (h <= 6 * text_h)
+    # Specks (noise, rule remnants) go, and with them lone dots and commas, which
+    # always sit beside letters; so do things far taller than text (pictures).
+    keep = (area >= min_area) & ((h >= 0.3 * text_h) | (w >= 0.5 * text_h)) & (h <= 6 * text_h)
     # Hairlines are not letters: seams between filled cells, rule remnants, the edges of
     # a light shade (an adaptive threshold inks a thin strip along them).
     keep &= ~((h >= 1.8 * text_h) & (w <= max(2, 0.3 * text_h)))
     keep &= ~((w >= 2.0 * text_h) & (h <= max(2, 0.3 * text_h)))
+    if gray is not None:
+        paper = float(np.percentile(gray[::4, ::4], 90))
+        core = (gray < paper - _MIN_TEXT_CONTRAST) & (text > 0)
+        dark = np.zeros(n, bool)
+        dark[np.unique(labels[core])] = True
+        keep &= dark[1:]
     boxes = np.stack([x, y, x + w, y + h], axis=1)[keep].astype(np.int64)
     return Blobs(boxes, text_h)
 
@@ -171,6 +185,12 @@ def column_gaps(blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float
             return sum((m - a) if m < p else (c - m) for m in within
                        if not (a + stretch[0] <= m < a + stretch[1]))
 
+        # A word centred on the strip spans the two columns (a group header): the
+        # separator goes through it, so it reads as one cell over both.
+        middle = [m for m in within if abs(m - (a + c) / 2.0) <= 0.2 * (c - a)]
+        if middle:
+            gaps.append(lo + min(middle, key=lambda m: abs(m - (a + c) / 2.0)))
+            continue
         best = min(_runs(inside == inside.min()), key=lambda r: (cost(r), -(r[1] - r[0])))
         gaps.append(lo + a + (best[0] + best[1]) / 2.0)
     return gaps
