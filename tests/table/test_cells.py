@@ -1,0 +1,136 @@
+"""Cell crops for the recogniser: none for an empty cell, one clean crop per text line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from table.cells import line_crops
+from table.model import Cell
+from table.structure import find_tables
+from tests.table.render import (
+    bordered_spec,
+    font,
+    merged_spec,
+    multiline_spec,
+    render_page,
+    tight_spec,
+)
+
+
+def _crops_by_truth(page):
+    """(truth cell, crops) for every detected cell, the grid being right."""
+    result = find_tables(page.image)
+    assert len(result.tables) == len(page.tables)
+    out = []
+    for found, truth in zip(result.tables, page.tables):
+        assert {(c.row, c.col, c.rowspan, c.colspan) for c in found.cells} == truth.spans()
+        for c in found.cells:
+            out.append((truth.cell(c.row, c.col), line_crops(result.image, c)))
+    return out
+
+
+def _assert_clean(crop: np.ndarray) -> None:
+    """Dark text on white, trimmed to the ink with a small white margin, no rule left."""
+    assert crop.dtype == np.uint8 and crop.ndim == 2
+    assert crop.min() < 110, "no dark ink"
+    assert (crop >= 250).mean() >= 0.3, "background is not white"
+    for edge in (crop[0], crop[-1], crop[:, 0], crop[:, -1]):
+        assert edge.min() > 150, "ink (or a rule remnant) touches the crop's edge"
+
+
+PAGES = {
+    "bordered": lambda: render_page([bordered_spec()], dpi=200),
+    "merged_skewed": lambda: render_page([merged_spec()], dpi=200, angle=4, noise=5),
+    "tight_single_characters": lambda: render_page([tight_spec()], dpi=200),
+    "multiline": lambda: render_page([multiline_spec()], dpi=200),
+    "dark_header": lambda: render_page([bordered_spec(header_rows=1, header_fill=(31, 78, 120))], dpi=200, noise=4),
+    "shaded_halftone": lambda: render_page(
+        [bordered_spec(shade_rows={2: (190, 190, 190), 4: (225, 225, 225)}, halftone_rows=[6, 7])], dpi=200),
+    "low_resolution": lambda: render_page([merged_spec()], dpi=100, noise=3),
+    "faint_noisy": lambda: render_page([bordered_spec(line_color=(170, 170, 170))], dpi=150, noise=8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_empty_cells_give_no_crops_and_text_cells_one_per_line(name):
+    pairs = _crops_by_truth(PAGES[name]())
+    assert any(t.n_lines == 0 for t, _ in pairs) or name in ("multiline", "merged_skewed", "low_resolution")
+    for truth, crops in pairs:
+        assert len(crops) == truth.n_lines, f"cell {truth.row},{truth.col} {truth.text!r}: {len(crops)} crops"
+        for crop in crops:
+            _assert_clean(crop)
+
+
+def test_multi_line_cell_lines_come_top_to_bottom():
+    page = render_page([multiline_spec()], dpi=200)
+    result = find_tables(page.image)
+    cell = result.tables[0].cell_at(2, 0)
+    crops = line_crops(result.image, cell)
+    lines = ["Notes on", "the second", "quarter"]
+    assert len(crops) == 3
+    f = font("sans", round(10 * 200 / 72))
+    expected = [f.getlength(t) for t in lines]
+    widths = [c.shape[1] for c in crops]
+    # Each crop is as wide as its own line of text (plus margins): the order is kept.
+    assert np.argsort(widths).tolist() == np.argsort(expected).tolist()
+    for w, e in zip(widths, expected):
+        assert e * 0.9 <= w <= e * 1.1 + 20
+
+
+def test_white_on_dark_cells_are_inverted():
+    page = render_page([bordered_spec(header_rows=1, header_fill=(20, 20, 20))], dpi=200)
+    result = find_tables(page.image)
+    header = [c for c in result.tables[0].cells if c.row == 0]
+    for c in header:
+        crops = line_crops(result.image, c)
+        assert len(crops) == 1
+        _assert_clean(crops[0])
+
+
+def _cell_image(text: str | None, fill=(255, 255, 255), ink=(0, 0, 0), rule=(0, 0, 0), size=(160, 60)):
+    """One bordered cell on a page, the bbox along the middle of its rules."""
+    w, h = size
+    img = Image.new("RGB", (w + 40, h + 40), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([20, 20, 20 + w, 20 + h], fill=fill)
+    for x in (20, 20 + w):
+        d.rectangle([x - 1, 19, x + 1, 21 + h], fill=rule)
+    for y in (20, 20 + h):
+        d.rectangle([19, y - 1, 21 + w, y + 1], fill=rule)
+    if text:
+        d.text((20 + w / 2, 20 + h / 2), text, font=font("sans", 28), fill=ink, anchor="mm")
+    return np.asarray(img), Cell(0, 0, bbox=(20, 20, 20 + w, 20 + h))
+
+
+@pytest.mark.parametrize("text", ["7", "-", "%", ".", "X", "12,345"])
+def test_single_characters_are_not_empty(text):
+    img, cell = _cell_image(text)
+    crops = line_crops(img, cell)
+    assert len(crops) == 1
+    assert crops[0].min() < 110
+
+
+@pytest.mark.parametrize("fill", [(255, 255, 255), (230, 230, 230), (40, 40, 40)])
+def test_rules_alone_make_an_empty_cell(fill):
+    img, cell = _cell_image(None, fill=fill)
+    assert line_crops(img, cell) == []
+    noisy = np.clip(img + np.random.default_rng(1).normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+    assert line_crops(noisy, cell) == []
+
+
+def test_bbox_off_the_page_or_degenerate():
+    img, _ = _cell_image("5")
+    assert line_crops(img, Cell(0, 0, bbox=(500, 500, 600, 560))) == []
+    assert line_crops(img, Cell(0, 0, bbox=(30, 30, 31, 80))) == []
+    # A bbox partly off the page is clipped, not an error.
+    assert len(line_crops(img, Cell(0, 0, bbox=(-50, 20, 180, 80)))) == 1
+
+
+def test_grey_page_input():
+    img, cell = _cell_image("42", fill=(210, 210, 210))
+    gray = img.mean(axis=2).astype(np.uint8)
+    crops = line_crops(gray, cell)
+    assert len(crops) == 1
+    _assert_clean(crops[0])
