@@ -60,6 +60,16 @@ def _overlap(a: Line, b: Line) -> float:
 
 def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[list[Line], list[Line]]]:
     """Lines that make up one table, as (horizontal, vertical) lists."""
+    tol = max(4.0, 0.6 * text_h)
+    # A short line is a rule only between two rules (a cell-wide piece of a merged
+    # grid); hanging off one rule it is a letter's stroke beside it ("E" after a rule).
+    def anchored(line: Line, others: list[Line]) -> bool:
+        if line.length >= 3 * text_h:
+            return True
+        ends = [o.pos for o in others if o.start - tol <= line.pos <= o.end + tol]
+        return any(abs(p - line.start) <= tol for p in ends) and any(abs(p - line.end) <= tol for p in ends)
+
+    hs, vs = [h for h in hs if anchored(h, vs)], [v for v in vs if anchored(v, hs)]
     lines = hs + vs
     parent = list(range(len(lines)))
 
@@ -72,7 +82,6 @@ def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[lis
     def union(i: int, j: int) -> None:
         parent[find(i)] = find(j)
 
-    tol = max(4.0, 0.6 * text_h)
     nh = len(hs)
     crossed = [False] * len(lines)
     for i, h in enumerate(hs):

@@ -146,8 +146,8 @@ _MIN_RULE_CONTRAST = 20  # grey levels; a faint grey rule, smoothed, still has ~
 
 
 def _contrast(gray: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> float:
-    """How much darker the line is than the paper beside it: the median, along the line,
-    of (the darker of the two sides) minus (the line). A rule is darker than both of
+    """How much darker the line is than the paper beside it: the upper quartile, along
+    the line, of (the darker of the two sides) minus (the line). A rule is darker than both of
     its sides; the edge of a shaded band only than the paper outside the band."""
     a, b = int(start), int(end)
     h = gray.shape[0]
@@ -164,7 +164,9 @@ def _contrast(gray: np.ndarray, pos: float, start: float, end: float, thickness:
     if not sides or line.size == 0:
         return 255.0
     paper = np.minimum.reduce(sides) if len(sides) > 1 else sides[0]
-    return float(np.median(paper - line))
+    # Upper quartile: text crowding a rule (spreadsheets print it touching the vertical
+    # rules) darkens a side in many places, a shade darkens its side everywhere.
+    return float(np.percentile(paper - line, 75))
 
 
 def _inside_text(binary: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> bool:
