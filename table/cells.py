@@ -3,7 +3,7 @@
 A cell's bbox runs along the middle of its rules, so the crop first loses the rule
 remnants at its edges. White-on-dark cells are inverted, shaded and halftone cells
 are flattened to white paper, and what is left is dark text on white, cut into its
-text lines (top to bottom) and trimmed to the ink with a small margin.
+text lines (top to bottom), each trimmed to its ink and set on white margins.
 """
 
 from __future__ import annotations
@@ -22,21 +22,23 @@ _MIN_CONTRAST = 45  # grey levels between paper and the darkest ink for a cell t
 def _strip_edges(gray: np.ndarray, limit_frac: float = 0.25) -> tuple[int, int, int, int]:
     """Rows/columns at each edge that belong to a rule: (top, bottom, left, right) counts.
 
-    The bbox runs along the middle of the rules, so each edge starts with half a rule
-    and its anti-aliased rim: rows (columns) markedly darker on average than the paper,
-    contiguous from the edge."""
+    The bbox runs along the middle of the rules, so each edge starts with half a rule:
+    rows (columns) dark along most of their length, contiguous from the edge. A letter
+    touching the rule (spreadsheets print text right against it) is dark only over the
+    text's height and stays."""
     h, w = gray.shape
     gray = cv2.GaussianBlur(gray, (0, 0), 1.0)  # a halftone screen averages out to its shade
     paper = float(np.percentile(gray, 90))
+    dark = gray < paper - 30
     out = []
     for axis, size in ((1, h), (0, w)):
-        dark = (paper - gray.mean(axis=axis)) / max(paper, 1.0)
+        share = dark.mean(axis=axis)
         limit = max(2, int(limit_frac * size))
-        for side in (dark[:limit], dark[::-1][:limit]):
+        for side in (share[:limit], share[::-1][:limit]):
             strip = 0
-            while strip < len(side) and side[strip] >= 0.12:
+            while strip < len(side) and side[strip] >= 0.5:
                 strip += 1
-            out.append(strip + (1 if strip else 0))
+            out.append(strip + (1 if strip else 0))  # and the rule's soft rim
     top, bottom, left, right = out
     return top, bottom, left, right
 
@@ -68,10 +70,16 @@ def cell_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     bx, by = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
     min_area = max(3.0, (0.035 * min(h, 3 * w)) ** 2)
     keep = (area >= min_area) & (np.maximum(bw, bh) >= 2)
-    # Rule remnants the edge strip missed: long thin pieces lying along a side.
-    along_h = (bw >= 0.6 * w) & (bh <= max(3, 0.12 * h)) & ((by == 0) | (by + bh >= h))
-    along_v = (bh >= 0.6 * h) & (bw <= max(3, 0.12 * w)) & ((bx == 0) | (bx + bw >= w))
-    keep &= ~(along_h | along_v)
+    # Rule remnants the edge strip missed: pieces touching the border that lie almost
+    # wholly in a thin band along it (an L where two rules meet included). A letter
+    # touching a rule reaches well inside.
+    touching = (bx == 0) | (by == 0) | (bx + bw >= w) | (by + bh >= h)
+    if touching.any():
+        band = max(2, int(round(0.08 * min(h, w))))
+        rim = np.zeros((h, w), bool)
+        rim[:band], rim[-band:], rim[:, :band], rim[:, -band:] = True, True, True, True
+        on_rim = np.bincount(labels[rim], minlength=n)[1:]
+        keep &= ~(touching & (on_rim >= 0.8 * area))
     if not keep.any():
         return None
     mask = np.where(np.concatenate([[False], keep])[labels], 255, 0).astype(np.uint8)
@@ -165,8 +173,10 @@ def line_crops(image: np.ndarray, cell: Cell) -> list[np.ndarray]:
         cols = np.nonzero(mask[a:b].any(axis=0))[0]
         if cols.size == 0:
             continue
-        margin = max(2, int(round(0.15 * (b - a))))
-        ya, yb = max(0, a - margin), min(clean.shape[0], b + margin)
-        xa, xb = max(0, int(cols[0]) - margin), min(clean.shape[1], int(cols[-1]) + 1 + margin)
-        crops.append(np.ascontiguousarray(clean[ya:yb, xa:xb]))
+        # The ink box on white paper with margins in proportion to the text: the
+        # recogniser sees every line at a similar scale whatever its letters (a line
+        # without ascenders or descenders is not blown up).
+        line = clean[a:b, int(cols[0]):int(cols[-1]) + 1]
+        my, mx = max(2, int(round(0.35 * (b - a)))), max(2, int(round(0.3 * (b - a))))
+        crops.append(np.pad(line, ((my, my), (mx, mx)), constant_values=255))
     return crops
