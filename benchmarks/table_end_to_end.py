@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
 import shutil
 import subprocess
@@ -39,15 +38,43 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from table.cells import line_crops  # noqa: E402
-from table.structure import find_tables  # noqa: E402
+from table.cells import line_crops
+from table.structure import find_tables
 
 # --------------------------------------------------------------------------- workbooks
 
 FONTS = ["Liberation Sans", "DejaVu Sans", "Liberation Serif", "Carlito", "Arimo"]
-WORDS = ["Revenue", "Costs", "Margin", "North", "South", "East", "West", "Region", "Total", "Units",
-         "Price", "Stock", "Orders", "Returns", "Budget", "Actual", "Forecast", "Status", "Owner",
-         "Alpha", "Beta", "Gamma", "Delta", "Open", "Closed", "Pending", "Paris", "Berlin", "Oslo"]
+WORDS = [
+    "Revenue",
+    "Costs",
+    "Margin",
+    "North",
+    "South",
+    "East",
+    "West",
+    "Region",
+    "Total",
+    "Units",
+    "Price",
+    "Stock",
+    "Orders",
+    "Returns",
+    "Budget",
+    "Actual",
+    "Forecast",
+    "Status",
+    "Owner",
+    "Alpha",
+    "Beta",
+    "Gamma",
+    "Delta",
+    "Open",
+    "Closed",
+    "Pending",
+    "Paris",
+    "Berlin",
+    "Oslo",
+]
 
 
 @dataclass
@@ -94,8 +121,10 @@ def _value(rng: random.Random, kind: str) -> str:
 def _design_table(rng: random.Random) -> dict:
     n_cols = rng.randint(3, 8)
     n_rows = rng.randint(4, 16)
-    kinds = ["word"] + [rng.choice(["int", "dec", "pct", "cur", "date", "code", "word", "digit"])
-                        for _ in range(n_cols - 1)]
+    kinds = ["word"] + [
+        rng.choice(["int", "dec", "pct", "cur", "date", "code", "word", "digit"])
+        for _ in range(n_cols - 1)
+    ]
     texts = [[_value(rng, "word") for _ in range(n_cols)]]
     texts += [[_value(rng, kinds[c]) for c in range(n_cols)] for _ in range(n_rows - 1)]
     merges: list[tuple[int, int, int, int]] = []
@@ -113,8 +142,10 @@ def _design_table(rng: random.Random) -> dict:
     # grid: every cell boxed; grid_medium: a heavier frame; no_frame: inner rules only;
     # hair: hairlines; columns: rules between columns only (rows from the text lines);
     # rows: rules between rows only (columns from the white space between them).
-    style = rng.choices(["grid", "grid_medium", "no_frame", "hair", "columns", "rows"],
-                        [0.45, 0.15, 0.12, 0.08, 0.1, 0.1])[0]
+    style = rng.choices(
+        ["grid", "grid_medium", "no_frame", "hair", "columns", "rows"],
+        [0.45, 0.15, 0.12, 0.08, 0.1, 0.1],
+    )[0]
     # A title row over the whole table. Not on frameless or column-ruled tables: there
     # a title cell is indistinguishable from a caption above the table.
     if rng.random() < 0.35 and style not in ("no_frame", "columns"):
@@ -145,10 +176,19 @@ def _design_table(rng: random.Random) -> dict:
         r, c = rng.randint(1, n_rows - 1), rng.randint(1, n_cols - 1)
         if (r, c) not in taken:
             texts[r][c] = ""
-    return dict(n_rows=n_rows, n_cols=n_cols, texts=texts, merges=merges, kinds=kinds,
-                multiline=multiline, style=style,
-                header_fill=rng.choices([None, "1F4E78", "D9D9D9", "404040"], [0.5, 0.2, 0.2, 0.1])[0],
-                banded=rng.random() < 0.15, font=rng.choice(FONTS), size=rng.choice([9, 10, 11, 12]))
+    return dict(
+        n_rows=n_rows,
+        n_cols=n_cols,
+        texts=texts,
+        merges=merges,
+        kinds=kinds,
+        multiline=multiline,
+        style=style,
+        header_fill=rng.choices([None, "1F4E78", "D9D9D9", "404040"], [0.5, 0.2, 0.2, 0.1])[0],
+        banded=rng.random() < 0.15,
+        font=rng.choice(FONTS),
+        size=rng.choice([9, 10, 11, 12]),
+    )
 
 
 def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
@@ -157,7 +197,9 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
 
     style = d["style"]
     thin = "hair" if style == "hair" else "thin"
-    outer = {"grid_medium": "medium", "no_frame": None, "hair": "hair", "columns": None}.get(style, "thin")
+    outer = {"grid_medium": "medium", "no_frame": None, "hair": "hair", "columns": None}.get(
+        style, "thin"
+    )
     n_rows, n_cols = d["n_rows"], d["n_cols"]
     header_rows = 2 if d["merges"] and d["merges"][0][3] == n_cols and d["merges"][0][0] == 0 else 1
     owner = {}
@@ -173,7 +215,9 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
                 cell.value = text  # strings: the page shows exactly this text
             head = r < header_rows
             dark = head and d["header_fill"] in ("1F4E78", "404040")
-            cell.font = Font(name=d["font"], size=d["size"], bold=head, color="FFFFFF" if dark else "000000")
+            cell.font = Font(
+                name=d["font"], size=d["size"], bold=head, color="FFFFFF" if dark else "000000"
+            )
             if head and d["header_fill"]:
                 cell.fill = PatternFill("solid", fgColor=d["header_fill"])
             elif d["banded"] and r % 2 == 0:
@@ -181,22 +225,33 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
             numeric = d["kinds"][c] not in ("word", "code") and not head
             # Without column rules, columns need white space between them: centred.
             across = "center" if head or style == "rows" else ("right" if numeric else "left")
-            cell.alignment = Alignment(horizontal=across,
-                                       vertical="center", wrap_text="\n" in text)
-            side = lambda edge: Side(style=(outer if edge else thin)) if (outer or not edge) else Side()  # noqa: E731
+            cell.alignment = Alignment(horizontal=across, vertical="center", wrap_text="\n" in text)
             # Inside a merged range only its outline is drawn.
             mr, mc, mrs, mcs = owner.get((r, c), (r, c, 1, 1))
-            edge = lambda on, outer_edge: side(outer_edge) if on else Side()  # noqa: E731
+
+            def edge(on: bool, outer_edge: bool) -> Side:
+                if not on or (outer_edge and not outer):
+                    return Side()
+                return Side(style=outer if outer_edge else thin)
+
             vertical = style != "rows"
             horizontal = style != "columns"
-            cell.border = Border(left=edge(vertical and c == mc, c == 0),
-                                 right=edge(vertical and c == mc + mcs - 1, c == n_cols - 1),
-                                 top=edge(horizontal and r == mr, r == 0 and style != "rows"),
-                                 bottom=edge(horizontal and r == mr + mrs - 1, r == n_rows - 1 and style != "rows"))
+            cell.border = Border(
+                left=edge(vertical and c == mc, c == 0),
+                right=edge(vertical and c == mc + mcs - 1, c == n_cols - 1),
+                top=edge(horizontal and r == mr, r == 0 and style != "rows"),
+                bottom=edge(horizontal and r == mr + mrs - 1, r == n_rows - 1 and style != "rows"),
+            )
     for r, c, rs, cs in d["merges"]:
-        ws.merge_cells(start_row=top + r, start_column=left + c, end_row=top + r + rs - 1,
-                       end_column=left + c + cs - 1)
-        ws.cell(row=top + r, column=left + c).alignment = Alignment(horizontal="center", vertical="center")
+        ws.merge_cells(
+            start_row=top + r,
+            start_column=left + c,
+            end_row=top + r + rs - 1,
+            end_column=left + c + cs - 1,
+        )
+        ws.cell(row=top + r, column=left + c).alignment = Alignment(
+            horizontal="center", vertical="center"
+        )
     # Widths that fit the text, so nothing spills over a rule.
     for c in range(n_cols):
         longest = 4
@@ -209,10 +264,14 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
         letter = get_column_letter(left + c)
         # Unruled columns are told apart by the white space between them.
         room = 7 if style == "rows" else 3
-        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, longest + room)
+        ws.column_dimensions[letter].width = max(
+            ws.column_dimensions[letter].width or 0, longest + room
+        )
     for r, c, rs, cs in d["merges"]:  # spanning titles: widen the last column when needed
         need = len(d["texts"][r][c]) * 1.3 + 3
-        have = sum(ws.column_dimensions[get_column_letter(left + cc)].width for cc in range(c, c + cs))
+        have = sum(
+            ws.column_dimensions[get_column_letter(left + cc)].width for cc in range(c, c + cs)
+        )
         if have < need:
             letter = get_column_letter(left + c + cs - 1)
             ws.column_dimensions[letter].width += need - have
@@ -268,8 +327,21 @@ def print_to_pdf(folder: Path) -> None:
         sys.exit("soffice not found: apt-get install -y libreoffice-calc-nogui")
     profile = folder / "lo_profile"
     files = sorted(str(p) for p in folder.glob("*.xlsx"))
-    subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(folder), *files], check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(folder),
+            *files,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
 
 
 def scan(pages: list[BenchPage], folder: Path, seed: int) -> None:
@@ -286,14 +358,21 @@ def scan(pages: list[BenchPage], folder: Path, seed: int) -> None:
         pdf.close()
         p.angle = 0.0 if rng.random() < 0.25 else rng.uniform(-4, 4)
         if p.angle:
-            img = img.rotate(p.angle, resample=Image.BICUBIC, expand=False, fillcolor=(255, 255, 255))
+            img = img.rotate(
+                p.angle, resample=Image.BICUBIC, expand=False, fillcolor=(255, 255, 255)
+            )
         blur = rng.choice([0, 0, 0.5, 0.8])
         if blur:
             img = img.filter(ImageFilter.GaussianBlur(blur))
         arr = np.asarray(img, dtype=np.float32)
         sigma = rng.choice([0, 3, 6, 9])
         if sigma:
-            arr = arr + np.random.default_rng(rng.randint(0, 2**31)).normal(0, sigma, arr.shape[:2])[:, :, None]
+            arr = (
+                arr
+                + np.random.default_rng(rng.randint(0, 2**31)).normal(0, sigma, arr.shape[:2])[
+                    :, :, None
+                ]
+            )
         img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
         if rng.random() < 0.3:
             buf = io.BytesIO()
@@ -359,13 +438,19 @@ def ours(image: np.ndarray, recognizer) -> tuple[list[Found], float]:
     structure_seconds = time.perf_counter() - t0
     texts: list[dict[tuple[int, int], str]] = [{} for _ in res.tables]
     if recognizer is not None:
-        flat = [(k, key, im) for k, table_crops in enumerate(crops) for key, ims in table_crops.items()
-                for im in ims]
+        flat = [
+            (k, key, im)
+            for k, table_crops in enumerate(crops)
+            for key, ims in table_crops.items()
+            for im in ims
+        ]
         recs = recognizer.recognize([im for _, _, im in flat]) if flat else []
         for (k, key, _), rec in zip(flat, recs):
             texts[k][key] = (texts[k][key] + "\n" if key in texts[k] else "") + rec.text
-    found = [Found(t.n_rows, t.n_cols, {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells}, texts[k])
-             for k, t in enumerate(res.tables)]
+    found = [
+        Found(t.n_rows, t.n_cols, {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells}, texts[k])
+        for k, t in enumerate(res.tables)
+    ]
     return found, structure_seconds
 
 
@@ -375,7 +460,9 @@ def img2table_tables(image: np.ndarray, ocr) -> list[Found]:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, "PNG")
     doc = I2TImage(buf.getvalue(), detect_rotation=True)
-    tables = doc.extract_tables(ocr=ocr, implicit_rows=False, borderless_tables=False, min_confidence=50)
+    tables = doc.extract_tables(
+        ocr=ocr, implicit_rows=False, borderless_tables=False, min_confidence=50
+    )
     out = []
     for t in sorted(tables, key=lambda t: (t.bbox.y1, t.bbox.x1)):
         groups: dict[tuple, list[tuple[int, int]]] = {}
@@ -421,13 +508,21 @@ def save_overlay(path: Path, image: np.ndarray) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pages", type=int, default=40)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--model", default=None, help="recogniser for our cell text: a model folder, a hub id, "
-                                                  "or 'default' for the embedded model")
+    ap.add_argument(
+        "--model",
+        default=None,
+        help="recogniser for our cell text: a model folder, a hub id, "
+        "or 'default' for the embedded model",
+    )
     ap.add_argument("--no-img2table", action="store_true", help="only our side (quick checks)")
-    ap.add_argument("--save", type=Path, default=None, help="keep pages, overlays and a failure list here")
+    ap.add_argument(
+        "--save", type=Path, default=None, help="keep pages, overlays and a failure list here"
+    )
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="tablebench_"))
@@ -436,7 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         pages = make_workbooks(args.pages, work, args.seed)
         print_to_pdf(work)
         scan(pages, work, args.seed)
-        print(f"made {len(pages)} pages via openpyxl -> LibreOffice -> pypdfium2 in {time.perf_counter() - t0:.0f} s")
+        print(
+            f"made {len(pages)} pages via openpyxl -> LibreOffice -> pypdfium2 in {time.perf_counter() - t0:.0f} s"
+        )
 
         recognizer = _load_recognizer(args.model)
         ocr = None
@@ -468,31 +565,54 @@ def main(argv: list[str] | None = None) -> int:
         print()
 
         def row(name: str, s: Score) -> str:
-            pct = lambda a, b: f"{100.0 * a / b:5.1f}%" if b else "   n/a"  # noqa: E731
+            def pct(a: int, b: int) -> str:
+                return f"{100.0 * a / b:5.1f}%" if b else "   n/a"
+
             cells = pct(s.cells_right, s.cells) if s.text_scored else "   n/a"
-            return (f"| {name:<36} | {pct(s.grid_right, s.pages)} | {pct(s.merges_right, s.merges)} "
-                    f"| {cells:>6} | {s.seconds / max(s.pages, 1):7.3f} |")
+            return (
+                f"| {name:<36} | {pct(s.grid_right, s.pages)} | {pct(s.merges_right, s.merges)} "
+                f"| {cells:>6} | {s.seconds / max(s.pages, 1):7.3f} |"
+            )
 
         n_merges = sum(len(t.merges) for p in pages for t in p.tables)
-        print(f"\n{len(pages)} pages, {sum(len(p.tables) for p in pages)} tables, {n_merges} merged cells; "
-              f"dpi {sorted({p.dpi for p in pages})}, skew up to {max(abs(p.angle) for p in pages):.1f} deg\n")
+        print(
+            f"\n{len(pages)} pages, {sum(len(p.tables) for p in pages)} tables, {n_merges} merged cells; "
+            f"dpi {sorted({p.dpi for p in pages})}, skew up to {max(abs(p.angle) for p in pages):.1f} deg\n"
+        )
         print("| system                               | grid ok | merges | cells  | s/page  |")
         print("|--------------------------------------|---------|--------|--------|---------|")
-        label = "tablescribe structure + crops" if recognizer is None else "tablescribe (structure+crops+model)"
+        label = (
+            "tablescribe structure + crops"
+            if recognizer is None
+            else "tablescribe (structure+crops+model)"
+        )
         if recognizer is not None:
             print(row("tablescribe structure + crops", s_struct))
         print(row(label, s_ours))
         if ocr is not None:
             print(row("img2table structure only", s_i2t_struct))
             print(row("img2table + Tesseract", s_i2t))
-            per_page = lambda sc: sc.seconds / max(sc.pages, 1)  # noqa: E731
-            print(f"\nimg2table structure only takes {per_page(s_i2t_struct) / max(per_page(s_struct), 1e-9):.1f}x "
-                  "our structure + crops time per page")
-            print(f"img2table + Tesseract takes {per_page(s_i2t) / max(per_page(s_ours), 1e-9):.1f}x our time per page"
-                  + (" with the recogniser" if recognizer is not None else " (ours without a recogniser)"))
+
+            def per_page(sc: Score) -> float:
+                return sc.seconds / max(sc.pages, 1)
+
+            ratio = per_page(s_i2t_struct) / max(per_page(s_struct), 1e-9)
+            print(
+                f"\nimg2table structure only takes {ratio:.1f}x our structure + crops time per page"
+            )
+            print(
+                f"img2table + Tesseract takes {per_page(s_i2t) / max(per_page(s_ours), 1e-9):.1f}x our time per page"
+                + (
+                    " with the recogniser"
+                    if recognizer is not None
+                    else " (ours without a recogniser)"
+                )
+            )
         if failures:
-            print("\nour grid wrong on: " + ", ".join(f"{p.name}({p.style},{p.dpi}dpi,{p.angle:+.1f})"
-                                                   for p in failures))
+            print(
+                "\nour grid wrong on: "
+                + ", ".join(f"{p.name}({p.style},{p.dpi}dpi,{p.angle:+.1f})" for p in failures)
+            )
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             for p in pages:

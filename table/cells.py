@@ -14,7 +14,7 @@ import numpy as np
 from table.ink import to_gray
 from table.model import Cell
 
-__all__ = ["line_crops", "cell_ink"]
+__all__ = ["cell_ink", "line_crops"]
 
 _MIN_CONTRAST = 45  # grey levels between paper and the darkest ink for a cell to hold text
 
@@ -161,7 +161,7 @@ def line_crops(image: np.ndarray, cell: Cell) -> list[np.ndarray]:
     if float(polarity.max()) - float(polarity.min()) < _MIN_CONTRAST:
         return []
     top, bottom, left, right = _strip_edges(polarity)
-    gray = gray[top:gray.shape[0] - bottom, left:gray.shape[1] - right]
+    gray = gray[top : gray.shape[0] - bottom, left : gray.shape[1] - right]
     if gray.shape[0] < 3 or gray.shape[1] < 3:
         return []
     found = cell_ink(gray)
@@ -176,7 +176,7 @@ def line_crops(image: np.ndarray, cell: Cell) -> list[np.ndarray]:
         # The ink box on white paper with margins in proportion to the text: the
         # recogniser sees every line at a similar scale whatever its letters (a line
         # without ascenders or descenders is not blown up).
-        line = clean[a:b, int(cols[0]):int(cols[-1]) + 1]
+        line = clean[a:b, int(cols[0]) : int(cols[-1]) + 1]
         my, mx = max(2, int(round(0.35 * (b - a)))), max(2, int(round(0.3 * (b - a))))
         crops.append(np.pad(line, ((my, my), (mx, mx)), constant_values=255))
     return crops

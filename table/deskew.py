@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["estimate_skew", "rotate_page", "MAX_SKEW"]
+__all__ = ["MAX_SKEW", "estimate_skew", "rotate_page"]
 
 MAX_SKEW = 10.0  # degrees
 _MAX_POINTS = 150_000
@@ -70,5 +70,10 @@ def rotate_page(image: np.ndarray, angle: float, fill: int | tuple[int, ...] = 2
     if image.ndim == 3 and not isinstance(fill, tuple):
         fill = (fill,) * image.shape[2]
     return cv2.warpAffine(
-        image, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+        image,
+        m,
+        (new_w, new_h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=fill,
     )

@@ -20,7 +20,7 @@ from table.lines import Line, LineMasks, coverage
 from table.model import Cell, Table
 from table.text import Blobs, column_gaps, crosses, text_lines, word_runs
 
-__all__ = ["PageLayout", "group_lines", "build_table"]
+__all__ = ["PageLayout", "build_table", "group_lines"]
 
 RULE, EDGE, TEXT = "rule", "edge", "text"
 
@@ -58,16 +58,21 @@ def _overlap(a: Line, b: Line) -> float:
     return min(a.end, b.end) - max(a.start, b.start)
 
 
-def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[list[Line], list[Line]]]:
+def group_lines(
+    hs: list[Line], vs: list[Line], text_h: float
+) -> list[tuple[list[Line], list[Line]]]:
     """Lines that make up one table, as (horizontal, vertical) lists."""
     tol = max(4.0, 0.6 * text_h)
+
     # A short line is a rule only between two rules (a cell-wide piece of a merged
     # grid); hanging off one rule it is a letter's stroke beside it ("E" after a rule).
     def anchored(line: Line, others: list[Line]) -> bool:
         if line.length >= 3 * text_h:
             return True
         ends = [o.pos for o in others if o.start - tol <= line.pos <= o.end + tol]
-        return any(abs(p - line.start) <= tol for p in ends) and any(abs(p - line.end) <= tol for p in ends)
+        return any(abs(p - line.start) <= tol for p in ends) and any(
+            abs(p - line.end) <= tol for p in ends
+        )
 
     hs, vs = [h for h in hs if anchored(h, vs)], [v for v in vs if anchored(v, hs)]
     lines = hs + vs
@@ -92,13 +97,15 @@ def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[lis
     # Rules that cross nothing pair up with parallel rules they overlap.
     free_h = [i for i in range(nh) if not crossed[i] and hs[i].length >= 4 * text_h]
     for a_i, i in enumerate(free_h):
-        for j in free_h[a_i + 1:]:
+        for j in free_h[a_i + 1 :]:
             a, b = hs[i], hs[j]
             if _overlap(a, b) >= 0.7 * min(a.length, b.length):
                 union(i, j)
-    free_v = [nh + j for j in range(len(vs)) if not crossed[nh + j] and vs[j].length >= 2.5 * text_h]
+    free_v = [
+        nh + j for j in range(len(vs)) if not crossed[nh + j] and vs[j].length >= 2.5 * text_h
+    ]
     for a_i, i in enumerate(free_v):
-        for j in free_v[a_i + 1:]:
+        for j in free_v[a_i + 1 :]:
             a, b = lines[i], lines[j]
             if _overlap(a, b) >= 0.6 * min(a.length, b.length):
                 union(i, j)
@@ -124,6 +131,7 @@ def group_lines(hs: list[Line], vs: list[Line], text_h: float) -> list[tuple[lis
 def _join_ruled_bands(groups: dict[int, tuple[list[Line], list[Line]]]) -> None:
     """A stack of free horizontal rules right under (or over) a boxed band of the same
     width continues it: a table with only row rules and a dark, framed header row."""
+
     def extent(g):
         hs, vs = g
         xs = [h.start for h in hs] + [v.pos for v in vs]
@@ -179,8 +187,9 @@ def _merge_positions(lines: list[Line], tol: float) -> list[tuple[float, float, 
     return [tuple(o) for o in out]
 
 
-def _extend_by_text(blobs: Blobs, x0: float, x1: float, y0: float, y1: float, reach: float,
-                    left: bool) -> float:
+def _extend_by_text(
+    blobs: Blobs, x0: float, x1: float, y0: float, y1: float, reach: float, left: bool
+) -> float:
     """Move the open left (right) edge outwards over text that continues the table."""
     inside = blobs.inside(-1e9, y0, 1e9, y1).boxes
     # Letters only: specks of noise must not pull the edge out.
@@ -188,14 +197,22 @@ def _extend_by_text(blobs: Blobs, x0: float, x1: float, y0: float, y1: float, re
     edge = x0 if left else x1
     while True:
         if left:
-            near = inside[(inside[:, 2] <= edge + reach * 0.25) & (inside[:, 2] >= edge - reach) & (inside[:, 0] < edge)]
+            near = inside[
+                (inside[:, 2] <= edge + reach * 0.25)
+                & (inside[:, 2] >= edge - reach)
+                & (inside[:, 0] < edge)
+            ]
             if len(near) == 0:
                 return edge
             new = float(near[:, 0].min())
             if new >= edge:
                 return edge
         else:
-            near = inside[(inside[:, 0] >= edge - reach * 0.25) & (inside[:, 0] <= edge + reach) & (inside[:, 2] > edge)]
+            near = inside[
+                (inside[:, 0] >= edge - reach * 0.25)
+                & (inside[:, 0] <= edge + reach)
+                & (inside[:, 2] > edge)
+            ]
             if len(near) == 0:
                 return edge
             new = float(near[:, 2].max())
@@ -229,16 +246,22 @@ def _segment_margin(a: _Sep, b: _Sep, text_h: float) -> tuple[float, float]:
     return a.pos + a.thickness / 2 + 0.2 * text_h + 1, b.pos - b.thickness / 2 - 0.2 * text_h - 1
 
 
-def _ruled_coverage(mask: np.ndarray, horizontal: bool, sep: _Sep, across: list[_Sep], text_h: float) -> list[float]:
+def _ruled_coverage(
+    mask: np.ndarray, horizontal: bool, sep: _Sep, across: list[_Sep], text_h: float
+) -> list[float]:
     """Coverage of a ruled separator in each interval of the crossing grid lines."""
     out = []
     for a, b in zip(across, across[1:]):
         lo, hi = _segment_margin(a, b, text_h)
-        out.append(coverage(mask, horizontal, sep.pos, lo, hi, _half_band(sep, text_h)) if hi > lo else 1.0)
+        out.append(
+            coverage(mask, horizontal, sep.pos, lo, hi, _half_band(sep, text_h)) if hi > lo else 1.0
+        )
     return out
 
 
-def _fill_share(fill: np.ndarray, horizontal: bool, pos: float, lo: float, hi: float, half: float) -> float:
+def _fill_share(
+    fill: np.ndarray, horizontal: bool, pos: float, lo: float, hi: float, half: float
+) -> float:
     a, b = int(max(0, lo)), int(max(0, hi))
     p0, p1 = int(max(0, pos - half)), int(pos + half) + 1
     region = fill[p0:p1, a:b] if horizontal else fill[a:b, p0:p1]
@@ -270,9 +293,15 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
     # the first column rule of a financial statement, the cells of a frameless grid.
     # With horizontal rules, a vertical rule at the end of them is a frame.
     if not hs or not any(abs(p - x0) <= tol for p, _, _ in col_rules):
-        x0 = _extend_by_text(layout.blobs, x0, x1, y0, y1, 3 * th if hs else 12 * th, left=True) - 0.3 * th
+        x0 = (
+            _extend_by_text(layout.blobs, x0, x1, y0, y1, 3 * th if hs else 12 * th, left=True)
+            - 0.3 * th
+        )
     if not hs or not any(abs(p - x1) <= tol for p, _, _ in col_rules):
-        x1 = _extend_by_text(layout.blobs, x0, x1, y0, y1, 3 * th if hs else 12 * th, left=False) + 0.3 * th
+        x1 = (
+            _extend_by_text(layout.blobs, x0, x1, y0, y1, 3 * th if hs else 12 * th, left=False)
+            + 0.3 * th
+        )
     x0, y0 = max(0.0, x0), max(0.0, y0)
     x1, y1 = min(float(layout.width), x1), min(float(layout.height), y1)
     if x1 - x0 < 2 * th or y1 - y0 < th:
@@ -296,10 +325,15 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
 
     # A rule that crosses no full interval of the other direction is not a grid line
     # (letters with long strokes, a rule under a word).
-    def validated(lines_: list[_Sep], across: list[_Sep], mask: np.ndarray, horizontal: bool) -> list[_Sep]:
+    def validated(
+        lines_: list[_Sep], across: list[_Sep], mask: np.ndarray, horizontal: bool
+    ) -> list[_Sep]:
         keep = [lines_[0]]
         for s in lines_[1:-1]:
-            if s.kind != RULE or max(_ruled_coverage(mask, horizontal, s, across, th), default=0) >= 0.7:
+            if (
+                s.kind != RULE
+                or max(_ruled_coverage(mask, horizontal, s, across, th), default=0) >= 0.7
+            ):
                 keep.append(s)
         keep.append(lines_[-1])
         return keep
@@ -350,7 +384,9 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
             if not inked:
                 h_present[i, j] = False
                 if filled:
-                    in_fill.append((h_present, i, j, not _crosses_row_line(blobs, s.pos, lo, hi, th)))
+                    in_fill.append(
+                        (h_present, i, j, not _crosses_row_line(blobs, s.pos, lo, hi, th))
+                    )
     for j in range(1, n_cols):
         s = cols[j]
         half = _half_band(s, th)
@@ -367,7 +403,14 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
             if not inked:
                 v_present[i, j] = False
                 if filled:
-                    in_fill.append((v_present, i, j, not crosses(blobs, s.pos, rows[i].pos, rows[i + 1].pos, join)))
+                    in_fill.append(
+                        (
+                            v_present,
+                            i,
+                            j,
+                            not crosses(blobs, s.pos, rows[i].pos, rows[i + 1].pos, join),
+                        )
+                    )
     if not fill_rules_seen:
         # Rules drawn in the fill's own colour vanish inside a dark band (a header row):
         # there, only text running across a separator joins two cells.
@@ -380,7 +423,13 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
     row_pos = [int(round(s.pos)) for s in rows]
     col_pos = [int(round(s.pos)) for s in cols]
     cells = [
-        Cell(row=r, col=c, rowspan=rs, colspan=cs, bbox=(col_pos[c], row_pos[r], col_pos[c + cs], row_pos[r + rs]))
+        Cell(
+            row=r,
+            col=c,
+            rowspan=rs,
+            colspan=cs,
+            bbox=(col_pos[c], row_pos[r], col_pos[c + cs], row_pos[r + rs]),
+        )
         for r, c, rs, cs in spans
     ]
     if len(cells) < 2:
@@ -427,8 +476,13 @@ def _join_complementary(cols: list[_Sep], blobs: Blobs, lines: list[tuple[int, i
     return cols
 
 
-def _rows_from_text(rows: list[_Sep], cols: list[_Sep], blobs: Blobs, lines: list[tuple[int, int]],
-                    interior_rows: int) -> list[_Sep]:
+def _rows_from_text(
+    rows: list[_Sep],
+    cols: list[_Sep],
+    blobs: Blobs,
+    lines: list[tuple[int, int]],
+    interior_rows: int,
+) -> list[_Sep]:
     """Split the bands between row rules at their text lines where the rules do not
     separate the rows (a financial statement's column rules, a header underline only).
 
@@ -442,7 +496,8 @@ def _rows_from_text(rows: list[_Sep], cols: list[_Sep], blobs: Blobs, lines: lis
     new_rows = [rows[0]]
     for (a, b), band_lines in zip(bands, per_band):
         split = len(band_lines) >= 2 and (
-            interior_rows == 0 or (mostly_multi and _aligned(a.pos, b.pos, cols, blobs)))
+            interior_rows == 0 or (mostly_multi and _aligned(a.pos, b.pos, cols, blobs))
+        )
         if split:
             for upper, lower in zip(band_lines, band_lines[1:]):
                 new_rows.append(_Sep((upper[1] + lower[0]) / 2.0, TEXT))
@@ -462,7 +517,9 @@ def _aligned(y0: float, y1: float, cols: list[_Sep], blobs: Blobs) -> bool:
     return with_text > 0 and multi >= 0.5 * with_text
 
 
-def _title_rows(v_present: np.ndarray, rows: list[_Sep], cols: list[_Sep], blobs: Blobs, join: float) -> None:
+def _title_rows(
+    v_present: np.ndarray, rows: list[_Sep], cols: list[_Sep], blobs: Blobs, join: float
+) -> None:
     """In a table without column rules, a row holding one phrase centred on the table is
     a title over all the columns, however short the phrase."""
     x0, x1 = cols[0].pos, cols[-1].pos
@@ -474,7 +531,9 @@ def _title_rows(v_present: np.ndarray, rows: list[_Sep], cols: list[_Sep], blobs
                 v_present[i, 1:-1] = False
 
 
-def _has_enough_text(cells: list[Cell], blobs: Blobs, interior_cols: int, interior_rows: int) -> bool:
+def _has_enough_text(
+    cells: list[Cell], blobs: Blobs, interior_cols: int, interior_rows: int
+) -> bool:
     """A fully ruled grid is a table even when blank (a form); anything inferred from text
     needs text in at least two of its cells."""
     if interior_cols >= 1 and interior_rows >= 1 and len(cells) >= 4:

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Ink", "to_gray", "otsu_ink", "estimate_text_height", "estimate_noise", "dark_fill_mask", "analyse_ink"]
+__all__ = [
+    "Ink",
+    "analyse_ink",
+    "dark_fill_mask",
+    "estimate_noise",
+    "estimate_text_height",
+    "otsu_ink",
+    "to_gray",
+]
 
 
 @dataclass
@@ -70,7 +78,7 @@ def estimate_text_height(binary: np.ndarray, default: float | None = None) -> fl
 
 def dark_fill_mask(gray: np.ndarray, text_h: float) -> np.ndarray:
     """255 inside dark filled areas (header bands, inverted cells); text and rules excluded."""
-    paper = float(np.percentile(gray[:: 4, :: 4], 90))
+    paper = float(np.percentile(gray[::4, ::4], 90))
     dark = (gray < min(110.0, paper * 0.5)).astype(np.uint8) * 255
     k = max(3, int(round(0.45 * text_h)))
     # Opening wipes strokes and rules (thinner than k) and keeps solid areas.
@@ -79,7 +87,9 @@ def dark_fill_mask(gray: np.ndarray, text_h: float) -> np.ndarray:
     if not solid.any():
         return solid
     # White text punches holes in the fill; close them so the whole band is one area.
-    solid = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * k + 1, 2 * k + 1)))
+    solid = cv2.morphologyEx(
+        solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * k + 1, 2 * k + 1))
+    )
     n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
     keep = np.zeros(n, dtype=bool)
     for i in range(1, n):
@@ -109,7 +119,9 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
         # Invert inside the fills, a thin rim short of their edge: the rim stays dark
         # and so the edge of a dark band reads as a rule.
         rim = max(1, int(round(0.08 * text_h)))
-        inner = cv2.erode(fill, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1)))
+        inner = cv2.erode(
+            fill, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))
+        )
         normalized = gray.copy()
         n, labels = cv2.connectedComponents(inner, connectivity=4)
         for i in range(1, n):
@@ -136,4 +148,11 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
     binary = cv2.adaptiveThreshold(
         smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12
     )
-    return Ink(gray=gray, normalized=normalized, smooth=smooth, binary=binary, fill=fill, text_h=float(text_h))
+    return Ink(
+        gray=gray,
+        normalized=normalized,
+        smooth=smooth,
+        binary=binary,
+        fill=fill,
+        text_h=float(text_h),
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Line", "LineMasks", "line_masks", "find_lines", "coverage"]
+__all__ = ["Line", "LineMasks", "coverage", "find_lines", "line_masks"]
 
 
 @dataclass
@@ -134,9 +134,16 @@ def find_lines(
         thickness = ch.thick_sum / ch.weight
         # Only horizontal rules are tested: cells are padded above and below their
         # text, but spreadsheets print text almost touching the vertical rules.
-        if horizontal and binary is not None and _inside_text(binary, ch.pos, ch.start, ch.end, thickness, text_h):
+        if (
+            horizontal
+            and binary is not None
+            and _inside_text(binary, ch.pos, ch.start, ch.end, thickness, text_h)
+        ):
             continue
-        if gray is not None and _contrast(gray, ch.pos, ch.start, ch.end, thickness, text_h) < _MIN_RULE_CONTRAST:
+        if (
+            gray is not None
+            and _contrast(gray, ch.pos, ch.start, ch.end, thickness, text_h) < _MIN_RULE_CONTRAST
+        ):
             continue
         lines.append(Line(horizontal, ch.pos, ch.start, ch.end, thickness, fill))
     return lines
@@ -145,7 +152,9 @@ def find_lines(
 _MIN_RULE_CONTRAST = 20  # grey levels; a faint grey rule, smoothed, still has ~27
 
 
-def _contrast(gray: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> float:
+def _contrast(
+    gray: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float
+) -> float:
     """How much darker the line is than the paper beside it: the upper quartile, along
     the line, of (the darker of the two sides) minus (the line). A rule is darker than both of
     its sides; the edge of a shaded band only than the paper outside the band."""
@@ -169,7 +178,9 @@ def _contrast(gray: np.ndarray, pos: float, start: float, end: float, thickness:
     return float(np.percentile(paper - line, 75))
 
 
-def _inside_text(binary: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float) -> bool:
+def _inside_text(
+    binary: np.ndarray, pos: float, start: float, end: float, thickness: float, text_h: float
+) -> bool:
     """Whether the line runs through or along text: ink close beside it on both sides
     (bold letters' bars joined up), or densely on one side (serifs on a baseline, an
     underline). A table rule has cell padding on both sides, so probes a fifth to a
@@ -184,12 +195,17 @@ def _inside_text(binary: np.ndarray, pos: float, start: float, end: float, thick
             continue
         side_a = binary[above, a:b] > 0
         side_b = binary[below, a:b] > 0
-        if float((side_a & side_b).mean()) > 0.2 or max(float(side_a.mean()), float(side_b.mean())) > 0.35:
+        if (
+            float((side_a & side_b).mean()) > 0.2
+            or max(float(side_a.mean()), float(side_b.mean())) > 0.35
+        ):
             return True
     return False
 
 
-def coverage(mask: np.ndarray, horizontal: bool, pos: float, a: float, b: float, half_band: float) -> float:
+def coverage(
+    mask: np.ndarray, horizontal: bool, pos: float, a: float, b: float, half_band: float
+) -> float:
     """Share of the stretch [a, b) along a line at ``pos`` where ``mask`` has ink within
     ``half_band`` of the line: 1.0 for an intact rule, near 0 where there is none."""
     a, b = int(round(a)), int(round(b))

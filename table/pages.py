@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-__all__ = ["Page", "PageLoadError", "load_pages", "count_pages", "sniff_format", "SUPPORTED_FORMATS"]
+__all__ = [
+    "SUPPORTED_FORMATS",
+    "Page",
+    "PageLoadError",
+    "count_pages",
+    "load_pages",
+    "sniff_format",
+]
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "TIFF", "PDF")
 _PDF_POINTS_PER_INCH = 72.0
@@ -138,7 +145,9 @@ def _load_image_pages(path: Path, fmt: str) -> list[Page]:
                     frame = ImageOps.exif_transpose(frame)  # phones store rotation in EXIF
                 rgb = _to_rgb(frame)
             except (OSError, SyntaxError, ValueError, EOFError) as e:
-                raise PageLoadError(path, f"corrupt or truncated {fmt} page {index + 1} ({e})") from e
+                raise PageLoadError(
+                    path, f"corrupt or truncated {fmt} page {index + 1} ({e})"
+                ) from e
             if rgb.shape[0] == 0 or rgb.shape[1] == 0:
                 raise PageLoadError(path, f"page {index + 1} is empty (0 pixels)")
             pages.append(Page(str(path), index, rgb, _image_dpi(frame)))
@@ -232,6 +241,8 @@ def count_pages(path: str | Path) -> int:
             with Image.open(path, formats=["TIFF"]) as tif:
                 return int(getattr(tif, "n_frames", 1))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise PageLoadError(path, f"image too large: over Pillow's decompression-bomb limit ({e})") from e
+            raise PageLoadError(
+                path, f"image too large: over Pillow's decompression-bomb limit ({e})"
+            ) from e
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise PageLoadError(path, f"corrupt or truncated TIFF file ({e})") from e

@@ -22,7 +22,7 @@ from table.lines import Line, LineMasks, find_lines, line_masks
 from table.model import Table
 from table.text import text_blobs
 
-__all__ = ["StructureResult", "find_tables", "MIN_SKEW", "ANALYSIS_TEXT_H"]
+__all__ = ["ANALYSIS_TEXT_H", "MIN_SKEW", "StructureResult", "find_tables"]
 
 MIN_SKEW = 0.05  # degrees; below this, turning the page would only blur it
 ANALYSIS_TEXT_H = 12.0  # px; pages with larger characters are analysed reduced to this
@@ -39,8 +39,10 @@ class StructureResult:
 def _paper_colour(image: np.ndarray) -> tuple[int, ...]:
     """The page's background, to paint the corners a rotation uncovers."""
     border = np.concatenate(
-        [image[:4].reshape(-1, image.shape[-1] if image.ndim == 3 else 1),
-         image[-4:].reshape(-1, image.shape[-1] if image.ndim == 3 else 1)]
+        [
+            image[:4].reshape(-1, image.shape[-1] if image.ndim == 3 else 1),
+            image[-4:].reshape(-1, image.shape[-1] if image.ndim == 3 else 1),
+        ]
     )
     return tuple(int(v) for v in np.median(border, axis=0))
 
@@ -96,9 +98,13 @@ def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0) -> Str
     scale = ANALYSIS_TEXT_H / text_h if text_h > 1.3 * ANALYSIS_TEXT_H else 1.0
     if scale < 1.0:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        small = cv2.resize(_thicken_dark(gray, int(np.ceil(1.0 / scale))), size, interpolation=cv2.INTER_AREA)
-        tables = [_scaled(t, gray.shape[1] / size[0], gray.shape[0] / size[1], gray.shape)
-                  for t in _tables_at_scale(small, text_h * size[1] / gray.shape[0], page)]
+        small = cv2.resize(
+            _thicken_dark(gray, int(np.ceil(1.0 / scale))), size, interpolation=cv2.INTER_AREA
+        )
+        tables = [
+            _scaled(t, gray.shape[1] / size[0], gray.shape[0] / size[1], gray.shape)
+            for t in _tables_at_scale(small, text_h * size[1] / gray.shape[0], page)
+        ]
     else:
         tables = _tables_at_scale(gray, text_h, page)
     return StructureResult(image=image, angle=float(angle), tables=tables, text_h=float(text_h))
@@ -131,8 +137,14 @@ def _tables_at_scale(gray: np.ndarray, text_h: float, page: int) -> list[Table]:
     vs = find_lines(masks.vertical, False, text_h, ink.binary, ink.smooth)
     rules = _rule_mask(masks, hs + vs, text_h)
     blobs = text_blobs(ink.binary, rules, text_h, ink.smooth)
-    layout = PageLayout(masks=masks, fill=ink.fill, blobs=blobs, text_h=text_h,
-                        width=gray.shape[1], height=gray.shape[0])
+    layout = PageLayout(
+        masks=masks,
+        fill=ink.fill,
+        blobs=blobs,
+        text_h=text_h,
+        width=gray.shape[1],
+        height=gray.shape[0],
+    )
 
     tables: list[Table] = []
     for h_group, v_group in group_lines(hs, vs, text_h):

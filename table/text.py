@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Blobs", "text_blobs", "text_lines", "word_runs", "column_gaps", "crosses"]
+__all__ = ["Blobs", "column_gaps", "crosses", "text_blobs", "text_lines", "word_runs"]
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Blobs:
     boxes: np.ndarray
     text_h: float
 
-    def inside(self, x0: float, y0: float, x1: float, y1: float) -> "Blobs":
+    def inside(self, x0: float, y0: float, x1: float, y1: float) -> Blobs:
         """The blobs whose centre lies in the box."""
         b = self.boxes
         cx = (b[:, 0] + b[:, 2]) / 2
@@ -36,14 +36,18 @@ class Blobs:
 _MIN_TEXT_CONTRAST = 60  # grey levels below the paper that printed letters reach
 
 
-def text_blobs(binary: np.ndarray, rules: np.ndarray, text_h: float, gray: np.ndarray | None = None) -> Blobs:
+def text_blobs(
+    binary: np.ndarray, rules: np.ndarray, text_h: float, gray: np.ndarray | None = None
+) -> Blobs:
     """Character-sized components of ``binary`` once the rules are wiped out.
 
     With the (smoothed, fill-normalised) grey page, a component must also reach well
     below the paper somewhere: letters do, the ink an adaptive threshold leaves along
     the edge of a light shade or in scanner noise does not."""
     grow = max(1, int(round(0.08 * text_h)))
-    wiped = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * grow + 1, 2 * grow + 1)))
+    wiped = cv2.dilate(
+        rules, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * grow + 1, 2 * grow + 1))
+    )
     text = cv2.bitwise_and(binary, cv2.bitwise_not(wiped))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
     if n <= 1:
@@ -110,8 +114,9 @@ def text_lines(blobs: Blobs, y0: float, y1: float) -> list[tuple[int, int]]:
     # of specks only (noise along the edge of a shaded band).
     cy = (b[:, 1] + b[:, 3]) / 2
     tall = (b[:, 3] - b[:, 1]) >= 0.5 * th
-    return [(a, c) for a, c in lines
-            if c - a >= 0.3 * th and bool(np.any(tall & (cy >= a) & (cy < c)))]
+    return [
+        (a, c) for a, c in lines if c - a >= 0.3 * th and bool(np.any(tall & (cy >= a) & (cy < c)))
+    ]
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -125,7 +130,9 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist()))
 
 
-def word_runs(blobs: Blobs, y0: float, y1: float, x0: float, x1: float, join: float) -> list[tuple[int, int]]:
+def word_runs(
+    blobs: Blobs, y0: float, y1: float, x0: float, x1: float, join: float
+) -> list[tuple[int, int]]:
     """Horizontal extents of the ink in one text line, blobs closer than ``join`` merged."""
     sub = blobs.inside(x0, y0, x1, y1).boxes
     if len(sub) == 0:
@@ -140,7 +147,9 @@ def word_runs(blobs: Blobs, y0: float, y1: float, x0: float, x1: float, join: fl
     return [(a, c) for a, c in runs]
 
 
-def column_gaps(blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float, min_gap: float) -> list[float]:
+def column_gaps(
+    blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float, min_gap: float
+) -> list[float]:
     """x positions of the column separators of an unruled table.
 
     The columns are those of the body: the text lines with at least the median number
@@ -171,7 +180,7 @@ def column_gaps(blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float
         return []
     first, last = int(inked[0]), int(inked[-1])
     gaps = []
-    for a, c in _runs(count_body[first:last + 1] == 0):
+    for a, c in _runs(count_body[first : last + 1] == 0):
         if c - a < min_gap:
             continue
         a, c = a + first, c + first
@@ -180,20 +189,27 @@ def column_gaps(blobs: Blobs, lines: list[tuple[int, int]], x0: float, x1: float
         # strip nearest the body column it ends up in.
         within = [m for m in centres if a <= m < c]
 
-        def cost(stretch: tuple[int, int]) -> float:
-            p = a + (stretch[0] + stretch[1]) / 2.0
-            return sum((m - a) if m < p else (c - m) for m in within
-                       if not (a + stretch[0] <= m < a + stretch[1]))
-
         # A word centred on the strip spans the two columns (a group header): the
         # separator goes through it, so it reads as one cell over both.
         middle = [m for m in within if abs(m - (a + c) / 2.0) <= 0.2 * (c - a)]
         if middle:
             gaps.append(lo + min(middle, key=lambda m: abs(m - (a + c) / 2.0)))
             continue
-        best = min(_runs(inside == inside.min()), key=lambda r: (cost(r), -(r[1] - r[0])))
+        best = min(
+            _runs(inside == inside.min()),
+            key=lambda r: (_placement_cost(r, a, c, within), -(r[1] - r[0])),  # noqa: B023
+        )
         gaps.append(lo + a + (best[0] + best[1]) / 2.0)
     return gaps
+
+
+def _placement_cost(stretch: tuple[int, int], a: int, c: int, centres: list[float]) -> float:
+    """For a separator in the middle of ``stretch`` (relative to a strip [a, c)): how far
+    the words left in the strip sit from the body column on their side."""
+    p = a + (stretch[0] + stretch[1]) / 2.0
+    return sum(
+        (m - a) if m < p else (c - m) for m in centres if not (a + stretch[0] <= m < a + stretch[1])
+    )
 
 
 def crosses(blobs: Blobs, x: float, y0: float, y1: float, join: float) -> bool:

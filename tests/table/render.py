@@ -48,7 +48,9 @@ class TableSpec:
     texts: list[list[str]]  # n_rows x n_cols; a merged cell's text sits at its top-left slot
     col_widths: list[float]
     row_heights: list[float] | None = None  # default: from the number of text lines
-    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # (row, col, rowspan, colspan)
+    merges: list[tuple[int, int, int, int]] = field(
+        default_factory=list
+    )  # (row, col, rowspan, colspan)
     origin: tuple[float, float] = (36.0, 36.0)  # top-left corner on the page, points
     style: str = "grid"  # grid | no_frame | columns | rows
     line_width: float = 0.75
@@ -171,7 +173,10 @@ def _halftone(img: Image.Image, box, scale: float):
     draw = ImageDraw.Draw(img)
     for yy in range(y0 + period // 2, y1, period):
         for xx in range(x0 + period // 2 + ((yy // period) % 2) * (period // 2), x1, period):
-            draw.ellipse([xx - radius / 2, yy - radius / 2, xx + radius / 2, yy + radius / 2], fill=(150, 150, 150))
+            draw.ellipse(
+                [xx - radius / 2, yy - radius / 2, xx + radius / 2, yy + radius / 2],
+                fill=(150, 150, 150),
+            )
 
 
 def draw_table(img: Image.Image, spec: TableSpec, dpi: float, seed: int = 0) -> TruthTable:
@@ -203,12 +208,30 @@ def draw_table(img: Image.Image, spec: TableSpec, dpi: float, seed: int = 0) -> 
 
     # Rules: for every slot boundary decide whether this style draws it.
     def h_rule(y, x0, x1, color):
-        _draw_rule(draw, x0 - lw // 2, y - lw // 2, x1 + (lw - 1) // 2, y + (lw - 1) // 2, lw, color,
-                   spec.broken_lines, rng)
+        _draw_rule(
+            draw,
+            x0 - lw // 2,
+            y - lw // 2,
+            x1 + (lw - 1) // 2,
+            y + (lw - 1) // 2,
+            lw,
+            color,
+            spec.broken_lines,
+            rng,
+        )
 
     def v_rule(x, y0, y1, color):
-        _draw_rule(draw, x - lw // 2, y0 - lw // 2, x + (lw - 1) // 2, y1 + (lw - 1) // 2, lw, color,
-                   spec.broken_lines, rng)
+        _draw_rule(
+            draw,
+            x - lw // 2,
+            y0 - lw // 2,
+            x + (lw - 1) // 2,
+            y1 + (lw - 1) // 2,
+            lw,
+            color,
+            spec.broken_lines,
+            rng,
+        )
 
     owner = {}
     for r, c, rs, cs in slots:
@@ -218,7 +241,11 @@ def draw_table(img: Image.Image, spec: TableSpec, dpi: float, seed: int = 0) -> 
     nr, nc = spec.n_rows, spec.n_cols
 
     def color_at(row: int) -> tuple[int, int, int]:
-        if spec.header_fill is not None and row < spec.header_rows and spec.header_separator is not None:
+        if (
+            spec.header_fill is not None
+            and row < spec.header_rows
+            and spec.header_separator is not None
+        ):
             return spec.header_separator
         return spec.line_color
 
@@ -308,7 +335,9 @@ def render_page(
     arr = np.asarray(img, dtype=np.uint8).copy()
     if noise:
         rs = np.random.default_rng(seed)
-        arr = np.clip(arr.astype(np.float32) + rs.normal(0, noise, arr.shape[:2])[:, :, None], 0, 255)
+        arr = np.clip(
+            arr.astype(np.float32) + rs.normal(0, noise, arr.shape[:2])[:, :, None], 0, 255
+        )
         arr = arr.astype(np.uint8)
     return RenderedPage(arr, truths, dpi, angle)
 
@@ -316,12 +345,36 @@ def render_page(
 # ---------------------------------------------------------------------------
 # Ready-made tables for the scenarios the tests cover.
 
-WORDS = ["Alpha", "Bravo", "Delta", "Echo", "Kilo", "Lima", "Oscar", "Tango", "Zulu", "Omega",
-         "North", "South", "East", "West", "Total", "Budget", "Actual", "Margin", "Units"]
+WORDS = [
+    "Alpha",
+    "Bravo",
+    "Delta",
+    "Echo",
+    "Kilo",
+    "Lima",
+    "Oscar",
+    "Tango",
+    "Zulu",
+    "Omega",
+    "North",
+    "South",
+    "East",
+    "West",
+    "Total",
+    "Budget",
+    "Actual",
+    "Margin",
+    "Units",
+]
 
 
-def sample_texts(n_rows: int, n_cols: int, seed: int = 0, header: bool = True,
-                 empty: set[tuple[int, int]] = frozenset()) -> list[list[str]]:
+def sample_texts(
+    n_rows: int,
+    n_cols: int,
+    seed: int = 0,
+    header: bool = True,
+    empty: set[tuple[int, int]] = frozenset(),
+) -> list[list[str]]:
     """Plausible table content: a header row of words, then labels and numbers."""
     rng = random.Random(seed)
     rows = []
@@ -379,8 +432,10 @@ def tight_spec(seed: int = 5, **kw) -> TableSpec:
     """Many narrow columns holding single digits and characters, tight padding."""
     rng = random.Random(seed)
     n_rows, n_cols = 6, 12
-    texts = [[str(rng.randint(0, 9)) if (r + c) % 5 else rng.choice("AXK%-+") for c in range(n_cols)]
-             for r in range(n_rows)]
+    texts = [
+        [str(rng.randint(0, 9)) if (r + c) % 5 else rng.choice("AXK%-+") for c in range(n_cols)]
+        for r in range(n_rows)
+    ]
     texts[0] = ["#"] + [chr(ord("A") + c) for c in range(n_cols - 1)]
     texts[3][4] = ""
     return TableSpec(texts=texts, col_widths=[18] * n_cols, padding=2, align="center", **kw)

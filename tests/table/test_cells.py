@@ -45,20 +45,32 @@ PAGES = {
     "merged_skewed": lambda: render_page([merged_spec()], dpi=200, angle=4, noise=5),
     "tight_single_characters": lambda: render_page([tight_spec()], dpi=200),
     "multiline": lambda: render_page([multiline_spec()], dpi=200),
-    "dark_header": lambda: render_page([bordered_spec(header_rows=1, header_fill=(31, 78, 120))], dpi=200, noise=4),
+    "dark_header": lambda: render_page(
+        [bordered_spec(header_rows=1, header_fill=(31, 78, 120))], dpi=200, noise=4
+    ),
     "shaded_halftone": lambda: render_page(
-        [bordered_spec(shade_rows={2: (190, 190, 190), 4: (225, 225, 225)}, halftone_rows=[6, 7])], dpi=200),
+        [bordered_spec(shade_rows={2: (190, 190, 190), 4: (225, 225, 225)}, halftone_rows=[6, 7])],
+        dpi=200,
+    ),
     "low_resolution": lambda: render_page([merged_spec()], dpi=100, noise=3),
-    "faint_noisy": lambda: render_page([bordered_spec(line_color=(170, 170, 170))], dpi=150, noise=8),
+    "faint_noisy": lambda: render_page(
+        [bordered_spec(line_color=(170, 170, 170))], dpi=150, noise=8
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_empty_cells_give_no_crops_and_text_cells_one_per_line(name):
     pairs = _crops_by_truth(PAGES[name]())
-    assert any(t.n_lines == 0 for t, _ in pairs) or name in ("multiline", "merged_skewed", "low_resolution")
+    assert any(t.n_lines == 0 for t, _ in pairs) or name in (
+        "multiline",
+        "merged_skewed",
+        "low_resolution",
+    )
     for truth, crops in pairs:
-        assert len(crops) == truth.n_lines, f"cell {truth.row},{truth.col} {truth.text!r}: {len(crops)} crops"
+        assert len(crops) == truth.n_lines, (
+            f"cell {truth.row},{truth.col} {truth.text!r}: {len(crops)} crops"
+        )
         for crop in crops:
             _assert_clean(crop)
 
@@ -89,7 +101,9 @@ def test_white_on_dark_cells_are_inverted():
         _assert_clean(crops[0])
 
 
-def _cell_image(text: str | None, fill=(255, 255, 255), ink=(0, 0, 0), rule=(0, 0, 0), size=(160, 60)):
+def _cell_image(
+    text: str | None, fill=(255, 255, 255), ink=(0, 0, 0), rule=(0, 0, 0), size=(160, 60)
+):
     """One bordered cell on a page, the bbox along the middle of its rules."""
     w, h = size
     img = Image.new("RGB", (w + 40, h + 40), (255, 255, 255))

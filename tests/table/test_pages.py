@@ -17,13 +17,15 @@ def _page_image(w: int = 120, h: int = 80, seed: int = 0) -> Image.Image:
     """A small RGB image with a dark marker in its top-left corner."""
     rng = np.random.default_rng(seed)
     a = np.full((h, w, 3), 255, np.uint8)
-    a[10:h - 10, 10:w - 10] = rng.integers(100, 200, size=3, dtype=np.uint8)
+    a[10 : h - 10, 10 : w - 10] = rng.integers(100, 200, size=3, dtype=np.uint8)
     a[:8, :8] = (0, 0, 0)
     return Image.fromarray(a)
 
 
-@pytest.mark.parametrize("fmt,ext", [("PNG", ".png"), ("JPEG", ".jpg"), ("BMP", ".bmp"),
-                                      ("WEBP", ".webp"), ("TIFF", ".tif")])
+@pytest.mark.parametrize(
+    "fmt,ext",
+    [("PNG", ".png"), ("JPEG", ".jpg"), ("BMP", ".bmp"), ("WEBP", ".webp"), ("TIFF", ".tif")],
+)
 def test_single_image_formats(tmp_path, fmt, ext):
     img = _page_image()
     path = tmp_path / f"scan{ext}"
@@ -121,7 +123,9 @@ def test_missing_empty_and_non_image_files(tmp_path):
     _assert_error(tmp_path / "folder.png", "not a file")
 
 
-@pytest.mark.parametrize("fmt,ext", [("PNG", ".png"), ("JPEG", ".jpg"), ("TIFF", ".tif"), ("WEBP", ".webp")])
+@pytest.mark.parametrize(
+    "fmt,ext", [("PNG", ".png"), ("JPEG", ".jpg"), ("TIFF", ".tif"), ("WEBP", ".webp")]
+)
 def test_truncated_images(tmp_path, fmt, ext):
     buf = io.BytesIO()
     _page_image(400, 300).save(buf, fmt)
@@ -184,7 +188,9 @@ def _rc4(key: bytes, data: bytes) -> bytes:
 
 
 def _encrypted_pdf(user: bytes = b"secret", owner: bytes = b"owner") -> bytes:
-    padded = lambda p: (p + _PAD)[:32]  # noqa: E731
+    def padded(p: bytes) -> bytes:
+        return (p + _PAD)[:32]
+
     o_entry = _rc4(hashlib.md5(padded(owner)).digest()[:5], padded(user))
     perms = -4
     doc_id = hashlib.md5(b"tablescribe test").digest()
@@ -194,8 +200,13 @@ def _encrypted_pdf(user: bytes = b"secret", owner: bytes = b"owner") -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] >>",
-        b"<< /Filter /Standard /V 1 /R 2 /O <" + o_entry.hex().encode() + b"> /U <"
-        + u_entry.hex().encode() + b"> /P " + str(perms).encode() + b" >>",
+        b"<< /Filter /Standard /V 1 /R 2 /O <"
+        + o_entry.hex().encode()
+        + b"> /U <"
+        + u_entry.hex().encode()
+        + b"> /P "
+        + str(perms).encode()
+        + b" >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -206,8 +217,10 @@ def _encrypted_pdf(user: bytes = b"secret", owner: bytes = b"owner") -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for off in offsets:
         out += f"{off:010d} 00000 n \n".encode()
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Encrypt 4 0 R /ID [<{doc_id.hex()}> "
-            f"<{doc_id.hex()}>] >>\nstartxref\n{xref}\n%%EOF\n").encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Encrypt 4 0 R /ID [<{doc_id.hex()}> "
+        f"<{doc_id.hex()}>] >>\nstartxref\n{xref}\n%%EOF\n"
+    ).encode()
     return bytes(out)
 
 

@@ -42,9 +42,13 @@ def assert_structure(page: RenderedPage, result: StructureResult | None = None) 
         assert len(found.row_lines) == found.n_rows + 1 and len(found.col_lines) == found.n_cols + 1
         covered = np.zeros((found.n_rows, found.n_cols), int)
         for c in found.cells:
-            covered[c.row:c.row + c.rowspan, c.col:c.col + c.colspan] += 1
-            assert c.bbox == (found.col_lines[c.col], found.row_lines[c.row],
-                              found.col_lines[c.col + c.colspan], found.row_lines[c.row + c.rowspan])
+            covered[c.row : c.row + c.rowspan, c.col : c.col + c.colspan] += 1
+            assert c.bbox == (
+                found.col_lines[c.col],
+                found.row_lines[c.row],
+                found.col_lines[c.col + c.colspan],
+                found.row_lines[c.row + c.rowspan],
+            )
             assert c.text == ""
         assert (covered == 1).all()
     return result
@@ -60,6 +64,15 @@ def test_bordered_table_grid_and_positions():
     result = assert_structure(page)
     assert result.angle == 0.0 and result.image.shape == page.image.shape
     assert_lines_near(result.tables[0], page.tables[0], tol=2)
+
+
+def test_high_resolution_page_is_analysed_reduced_but_reported_in_page_pixels():
+    # 300 dpi: characters ~31 px tall, so the analysis runs on a page ~0.4 the size;
+    # every coordinate must still be in the full page's pixels.
+    page = render_page([merged_spec(line_width=0.4)], dpi=300)
+    result = assert_structure(page)
+    assert result.text_h > 25
+    assert_lines_near(result.tables[0], page.tables[0], tol=4)
 
 
 def test_merged_cells_row_and_column_spans():
@@ -79,7 +92,7 @@ def test_skewed_pages_are_straightened(angle):
     t = result.tables[0]
     gray = result.image.mean(axis=2)
     y = t.row_lines[0]
-    band = gray[y - 3:y + 4, t.col_lines[0] + 5:t.col_lines[-1] - 5]
+    band = gray[y - 3 : y + 4, t.col_lines[0] + 5 : t.col_lines[-1] - 5]
     assert (band.min(axis=0) < 128).mean() > 0.95
 
 
@@ -154,9 +167,13 @@ def test_multi_line_cell_stays_one_cell():
 
 
 def test_faint_and_broken_rules():
-    assert_structure(render_page([merged_spec(line_color=(200, 200, 200), line_width=0.5)], dpi=200, noise=4))
+    assert_structure(
+        render_page([merged_spec(line_color=(200, 200, 200), line_width=0.5)], dpi=200, noise=4)
+    )
     assert_structure(render_page([merged_spec(broken_lines=0.2)], dpi=200, noise=4))
-    assert_structure(render_page([bordered_spec(line_color=(150, 150, 150), broken_lines=0.15)], dpi=150))
+    assert_structure(
+        render_page([bordered_spec(line_color=(150, 150, 150), broken_lines=0.15)], dpi=150)
+    )
 
 
 def test_shaded_and_halftone_rows():
@@ -169,8 +186,10 @@ def test_noisy_blurred_scan():
 
 
 def test_page_without_a_table():
-    prose = [(40, 40 + 14 * k, f"The quick brown fox jumps over the lazy dog {k} times, Tally ho.")
-             for k in range(12)]
+    prose = [
+        (40, 40 + 14 * k, f"The quick brown fox jumps over the lazy dog {k} times, Tally ho.")
+        for k in range(12)
+    ]
     result = find_tables(render_page([], dpi=200, size_pt=(520, 400), extra_text=prose).image)
     assert result.tables == []
     blank = np.full((600, 800, 3), 255, np.uint8)
@@ -178,8 +197,12 @@ def test_page_without_a_table():
 
 
 def test_underlines_and_a_boxed_note_are_not_tables():
-    page = render_page([], dpi=200, size_pt=(520, 300),
-                       extra_text=[(40, 40, "Invoice summary"), (40, 120, "Please pay within 30 days.")])
+    page = render_page(
+        [],
+        dpi=200,
+        size_pt=(520, 300),
+        extra_text=[(40, 40, "Invoice summary"), (40, 120, "Please pay within 30 days.")],
+    )
     img = page.image.copy()
     img[88:91, 110:900] = 0  # a rule under the heading
     img[300:303, 100:1300] = 0  # a box around the note
@@ -191,7 +214,10 @@ def test_underlines_and_a_boxed_note_are_not_tables():
 
 def test_table_among_text():
     spec = bordered_spec(6, 4, seed=12, origin=(36, 120))
-    prose = [(36, 40 + 14 * k, f"Paragraph line {k} before the table, with some words.") for k in range(5)]
+    prose = [
+        (36, 40 + 14 * k, f"Paragraph line {k} before the table, with some words.")
+        for k in range(5)
+    ]
     assert_structure(render_page([spec], dpi=150, extra_text=prose))
 
 
