@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from table.deskew import estimate_skew, rotate_page
-from table.grid import PageLayout, build_table, group_lines
+from table.grid import PageLayout, build_table
+from table.groups import group_lines
 from table.ink import analyse_ink, estimate_text_height, otsu_ink, to_gray
 from table.lines import Line, LineMasks, find_lines, line_masks
 from table.model import Table
