@@ -29,7 +29,6 @@ FONTS = {
     "sans-bold": "DejaVuSans-Bold.ttf",
     "serif": "DejaVuSerif.ttf",
     "mono": "DejaVuSansMono.ttf",
-    "condensed": "DejaVuSansCondensed.ttf",
 }
 
 
