@@ -30,6 +30,7 @@ class PageLayout:
 
     masks: LineMasks
     fill: np.ndarray  # dark filled areas, 255 inside
+    gray: np.ndarray  # the page smoothed, dark fills inverted (``Ink.smooth``)
     blobs: Blobs
     text_h: float
     width: int
@@ -139,6 +140,34 @@ def _fill_share(
     p0, p1 = int(max(0, pos - half)), int(pos + half) + 1
     region = fill[p0:p1, a:b] if horizontal else fill[a:b, p0:p1]
     return float((region > 0).mean()) if region.size else 0.0
+
+
+_FAINT_RULE = 10  # grey levels a separator's stretch must average below both its sides
+
+
+def _faint_rule(
+    gray: np.ndarray, horizontal: bool, pos: float, lo: float, hi: float, half: float
+) -> bool:
+    """Whether a stretch of separator the rule mask missed is still drawn, faintly (a
+    thin black rule on a dark header fill, a hairline at low resolution): averaged
+    along every part of the stretch, the grey across it dips where the rule runs.
+    Text of a merged cell over where the rule would be (a letter's stem right there)
+    dips only where its letters are, not at the ends of the stretch."""
+    a, b = int(max(0, lo)), int(max(0, hi))
+    reach = int(half) + 3
+    p0, p1 = int(pos) - reach, int(pos) + reach + 1
+    limit = gray.shape[0] if horizontal else gray.shape[1]
+    if b - a < 6 or p0 < 0 or p1 > limit:
+        return False
+    region = (gray[p0:p1, a:b] if horizontal else gray[a:b, p0:p1].T).astype(np.float32)
+    parts = np.array_split(region, min(6, (b - a) // 3), axis=1)
+    dips = 0
+    for part in parts:
+        profile = part.mean(axis=1)
+        centre = profile[reach - int(half) : reach + int(half) + 1].min()
+        sides = min(profile[:2].mean(), profile[-2:].mean())
+        dips += sides - centre >= _FAINT_RULE
+    return dips == len(parts)
 
 
 def _crosses_row_line(blobs: Blobs, y: float, x0: float, x1: float, text_h: float) -> bool:
@@ -252,6 +281,7 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
             if hi <= lo:
                 continue
             inked = coverage(layout.masks.horizontal, True, s.pos, lo, hi, half) >= 0.5
+            inked = inked or _faint_rule(layout.gray, True, s.pos, lo, hi, half)
             filled = _fill_share(layout.fill, True, s.pos, lo, hi, half) >= 0.6
             fill_rules_seen |= inked and filled
             if not inked:
@@ -271,6 +301,7 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
             if s.kind != RULE or hi <= lo:
                 continue
             inked = coverage(layout.masks.vertical, False, s.pos, lo, hi, half) >= 0.5
+            inked = inked or _faint_rule(layout.gray, False, s.pos, lo, hi, half)
             filled = _fill_share(layout.fill, False, s.pos, lo, hi, half) >= 0.6
             fill_rules_seen |= inked and filled
             if not inked:

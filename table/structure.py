@@ -141,6 +141,7 @@ def _tables_at_scale(gray: np.ndarray, text_h: float, page: int) -> list[Table]:
     layout = PageLayout(
         masks=masks,
         fill=ink.fill,
+        gray=ink.smooth,
         blobs=blobs,
         text_h=text_h,
         width=gray.shape[1],
