@@ -232,6 +232,7 @@ def test_encrypted_pdf_is_reported(tmp_path):
         count_pages(path)
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # Pillow's own note on the broken file
 def test_count_pages_errors_like_load_pages(tmp_path):
     (tmp_path / "x.tif").write_bytes(b"II*\x00garbage")
     with pytest.raises(PageLoadError, match="x.tif"):
