@@ -161,7 +161,9 @@ def column_gaps(
     lo, hi = int(np.floor(x0)), int(np.ceil(x1))
     if hi <= lo or not lines:
         return []
-    join = 0.5 * blobs.text_h  # letters of one word must not leave gaps
+    # Words of one cell join up (their spaces are narrower than a column gap), so a
+    # line counts its cells, and a header spanning two columns counts one fewer.
+    join = min(0.8 * blobs.text_h, 0.8 * min_gap)
     occupied = []
     centres = []  # of every word run, to settle where a separator goes
     for a, c in lines:
