@@ -153,8 +153,8 @@ def column_gaps(
     """x positions of the column separators of an unruled table.
 
     The columns are those of the body: the text lines with at least the median number
-    of separate word runs (titles, headers spanning columns and rows with a cell
-    spanning columns have fewer). Every vertical strip, at least ``min_gap`` wide, that
+    of cells, i.e. runs of words (titles, headers spanning columns and rows with a
+    cell spanning columns have fewer). Every vertical strip, at least ``min_gap`` wide, that
     is white in all body lines separates two columns. Inside the strip the separator
     goes where the fewest of *all* lines cross it, mid-way along the widest such
     stretch: a header centred over right-aligned figures stays over its figures."""
