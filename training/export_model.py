@@ -52,20 +52,23 @@ border remnants. About one font file in seven is held out: the evaluation set is
 rendered only with those fonts, from a separate seed space.
 
 ## Training
-PyTorch + transformers (`python -m training.train_recognizer`), AdamW, batch {batch},
-{steps} steps ({samples} samples seen), cosine schedule.
+PyTorch + transformers (`python -m training.train_recognizer`), AdamW with an auxiliary
+CTC loss on the encoder tokens (not exported), cosine schedule; {steps} steps, {samples}
+samples seen.
 
 ## Metrics
 {metrics}
 """
 
 
-def export(checkpoint: str, out: str, metrics: dict | None = None, batch: int = 48) -> Path:
+def export(checkpoint: str, out: str, metrics: dict | None = None) -> Path:
     tokenizer = build_char_tokenizer(CHARSET)
     model = build_model(tokenizer.get_vocab_size())
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model.load_state_dict(ckpt["model"])
     step = int(ckpt.get("step", 0))
+    # The checkpoint counts the samples it has seen; batch sizes changed between runs.
+    samples = int(ckpt.get("samples", 0))
     model.eval()
     model.half()
     out_path = Path(out)
@@ -90,7 +93,7 @@ def export(checkpoint: str, out: str, metrics: dict | None = None, batch: int = 
         tokens=(s["image_height"] // s["patch_h"]) * (s["image_width"] // s["patch_w"]),
         dec_layers=s["dec_layers"], dec_dim=s["dec_dim"], dec_heads=s["dec_heads"],
         vocab=tokenizer.get_vocab_size(), params=sum(p.numel() for p in model.parameters()) / 1e6,
-        batch=batch, steps=step, samples=step * batch, metrics=metrics_text))
+        steps=step, samples=samples, metrics=metrics_text))
     if out_path.exists():
         shutil.rmtree(out_path)
     os.replace(tmp, out_path)
