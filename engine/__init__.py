@@ -7,6 +7,15 @@ huggingface/candle, with PyTorch's names.
     y = (x @ x.T).sum(); y.backward(); x.grad
 """
 
+import os
+
+# numba's OpenMP workers spin after every parallel kernel by default; on a machine
+# with few cores they then steal the cores OpenBLAS' threads need for the next GEMM
+# (measured: the trocr-small encoder's GEMMs ran at half speed). Workers that sleep
+# at once cost a few microseconds per launch instead. Read when libgomp starts, so
+# it must be set before the first parallel kernel; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from . import dtype, functional, nn, ops, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd import _mode
 from ..backend.cpu import PARALLEL_MIN
+from ..backend.cpu import attention as cpu_attention
 from ..backend.cpu import linalg as cpu_la
 from ..backend.cpu import rows as cpu_rows
 from ..dtype import f32
@@ -232,23 +233,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
 # ---- fused attention (inference) ----
 
 def _attention_cpu(q, k, v, mask=None, scale=1.0, causal=False):
-    qa, ka, va = q.np, k.np, v.np
-    scores = cpu_la.matmul_arrays(qa, np.swapaxes(ka, -1, -2))  # (B, H, Tq, Tk), contiguous
-    batch_shape = scores.shape
-    if scores.ndim != 4:
-        scores = scores.reshape((1,) * (4 - scores.ndim) + scores.shape)
-    st = scores.dtype.type(scale)
-    if mask is not None:
-        m = np.broadcast_to(mask.np.reshape((1,) * (4 - mask.ndim) + mask.shape), scores.shape)
-        has_mask = True
-    else:
-        m = np.broadcast_to(np.zeros((1, 1, 1, 1), scores.dtype), scores.shape)
-        has_mask = False
-    if scores.size >= PARALLEL_MIN and scores.shape[0] * scores.shape[1] * scores.shape[2] > 1:
-        cpu_rows.attn_softmax_parallel(scores, m, st, causal, has_mask)
-    else:
-        cpu_rows.attn_softmax_serial(scores, m, st, causal, has_mask)
-    return cpu_la.matmul_arrays(scores.reshape(batch_shape), va)
+    return cpu_attention.attention(q.np, k.np, v.np, None if mask is None else mask.np, scale, causal)
 
 
 ATTENTION = register_op("attention", cpu=_attention_cpu,

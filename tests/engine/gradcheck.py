@@ -46,9 +46,9 @@ def check_grad(fn, *arrays, eps: float = 1e-6, rtol: float = 1e-5, atol: float =
 def parallel_kernels():
     """Route even tiny tensors through the parallel numba kernels (not numpy/serial)."""
     from engine.backend import cpu
-    from engine.backend.cpu import elementwise, indexing, linalg, reduce
+    from engine.backend.cpu import attention, elementwise, indexing, linalg, reduce
     from engine.ops import nn as nn_ops
-    modules = [cpu, elementwise, indexing, linalg, reduce, nn_ops]
+    modules = [cpu, attention, elementwise, indexing, linalg, reduce, nn_ops]
     saved = [m.PARALLEL_MIN for m in modules]
     for m in modules:
         m.PARALLEL_MIN = 0
@@ -57,3 +57,15 @@ def parallel_kernels():
     finally:
         for m, v in zip(modules, saved):
             m.PARALLEL_MIN = v
+
+
+@contextlib.contextmanager
+def attention_blocks():
+    """Send even tiny attentions down the per-(batch, head) block path of the encoder."""
+    from engine.backend.cpu import attention
+    saved = attention.BLOCKS_MIN_MACS
+    attention.BLOCKS_MIN_MACS = 0
+    try:
+        yield
+    finally:
+        attention.BLOCKS_MIN_MACS = saved

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import engine
 import engine.functional as F
 
-from .gradcheck import parallel_kernels
+from .gradcheck import attention_blocks, parallel_kernels
 
 SETTINGS = settings(max_examples=20, deadline=None)
 _erf = np.vectorize(math.erf)
@@ -163,11 +163,11 @@ def np_attention(q, k, v, mask=None, causal=False, scale=None):
     return np_softmax(s) @ v
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(b=st.integers(1, 3), h=st.integers(1, 3), tq=st.integers(1, 9), tk=st.integers(1, 9),
        d=st.sampled_from([4, 8]), causal=st.booleans(), mask_kind=st.sampled_from(["none", "add", "bool"]),
-       parallel=st.booleans(), seed=st.integers(0, 99))
-def test_scaled_dot_product_attention(b, h, tq, tk, d, causal, mask_kind, parallel, seed) -> None:
+       path=st.sampled_from(["serial", "parallel", "blocks"]), seed=st.integers(0, 99))
+def test_scaled_dot_product_attention(b, h, tq, tk, d, causal, mask_kind, path, seed) -> None:
     if causal:
         tq = min(tq, tk)
     rng = np.random.default_rng(seed)
@@ -183,7 +183,8 @@ def test_scaled_dot_product_attention(b, h, tq, tk, d, causal, mask_kind, parall
         keep[..., 0] = True
         mask = np.where(keep, 0.0, -np.inf).astype(np.float32)
         emask = engine.tensor(keep)
-    with engine.no_grad(), parallel_kernels() if parallel else _noop():
+    paths = {"serial": _noop, "parallel": parallel_kernels, "blocks": attention_blocks}
+    with engine.no_grad(), paths[path]():
         out = F.scaled_dot_product_attention(*map(engine.from_numpy, (q, k, v)), attn_mask=emask,
                                              is_causal=causal)
     expected = np_attention(q.astype(np.float64), k, v, mask, causal)

@@ -2,10 +2,15 @@
 
 One BLAS call per matrix of a batch, each multi-threaded, makes every matrix a
 thread fork/join; on a busy machine those joins dominate. Instead the batch is
-split across a small pool of Python threads (np.matmul releases the GIL) and
-each thread asks OpenBLAS for a single thread of its own — what PyTorch's bmm
-does with its own pool. When OpenBLAS' per-thread setting cannot be found (other
-BLAS builds), the batch simply runs as a loop.
+split across a small pool of Python threads (np.matmul releases the GIL) while
+OpenBLAS runs each call on the calling thread alone — what PyTorch's bmm does
+with its own pool. When OpenBLAS' thread setting cannot be found (other BLAS
+builds), the batch simply runs as a loop.
+
+openblas_set_num_threads_local is, despite its name, process-wide in the
+pthreads builds numpy ships: every change is made under one lock and undone
+before the lock is released, or every later GEMM of the process would stay
+single-threaded (which once halved the encoder's speed).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import glob
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -25,8 +31,9 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
-def _find_set_threads_local():
-    """OpenBLAS' openblas_set_num_threads_local from the library numpy loaded, or None."""
+def _find_set_threads():
+    """OpenBLAS' openblas_set_num_threads_local (returns the previous count) from the
+    library numpy loaded, or None."""
     libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
         try:
@@ -39,7 +46,22 @@ def _find_set_threads_local():
     return None
 
 
-_set_threads_local = _find_set_threads_local()
+_set_threads = _find_set_threads()
+_threads_lock = threading.Lock()
+
+
+@contextmanager
+def single_threaded_blas():
+    """BLAS calls inside run on their calling thread only; the count is restored after."""
+    if _set_threads is None:
+        yield
+        return
+    with _threads_lock:
+        previous = _set_threads(1)
+        try:
+            yield
+        finally:
+            _set_threads(previous)
 
 
 def _get_pool(n: int) -> ThreadPoolExecutor:
@@ -48,8 +70,7 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
         if _pool is None or _pool_size != n:
             if _pool is not None:
                 _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(n, thread_name_prefix="engine-gemm",
-                                       initializer=_set_threads_local, initargs=(1,))
+            _pool = ThreadPoolExecutor(n, thread_name_prefix="engine-gemm")
             _pool_size = n
         return _pool
 
@@ -64,25 +85,29 @@ def _run(a3, b3, o3, idx, lo: int, hi: int) -> None:
 POOL_MIN_MACS = 1 << 22
 
 
+def run_split(work, count: int, threads: int) -> None:
+    """work(lo, hi) over [0, count) split into `threads` contiguous chunks run on the
+    pool, with single-threaded BLAS inside (work should release the GIL: numpy
+    GEMMs and nogil numba kernels do)."""
+    with single_threaded_blas():
+        if threads <= 1:
+            work(0, count)
+            return
+        pool = _get_pool(threads)
+        step = -(-count // threads)
+        futures = [pool.submit(work, lo, min(count, lo + step)) for lo in range(0, count, step)]
+        for f in futures:
+            f.result()
+
+
 def gemm_batch(a3, b3, o3: np.ndarray, idx: list) -> None:
     """o3[i] = a3[idx[i]] @ b3[idx[i]] for every i (a3/b3 indexable by idx entries)."""
     count = len(idx)
-    threads = min(num_threads(), count)
     m, k = o3.shape[1], a3[idx[0]].shape[-1]
-    if threads <= 1 or _set_threads_local is None or count * m * k * o3.shape[2] < POOL_MIN_MACS:
-        previous = _set_threads_local(1) if _set_threads_local is not None else None
-        try:
-            _run(a3, b3, o3, idx, 0, count)
-        finally:
-            if previous is not None:
-                _set_threads_local(previous)
-        return
-    pool = _get_pool(threads)
-    step = -(-count // threads)
-    futures = [pool.submit(_run, a3, b3, o3, idx, lo, min(count, lo + step))
-               for lo in range(0, count, step)]
-    for f in futures:
-        f.result()
+    threads = min(num_threads(), count)
+    if _set_threads is None or count * m * k * o3.shape[2] < POOL_MIN_MACS:
+        threads = 1
+    run_split(lambda lo, hi: _run(a3, b3, o3, idx, lo, hi), count, threads)
 
 
 # Below this many multiply-adds a GEMM runs on the calling thread: waking BLAS
@@ -92,10 +117,7 @@ SMALL_GEMM_MACS = 1 << 22
 
 def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for 2-D arrays; small products stay single-threaded."""
-    if _set_threads_local is not None and a.shape[0] * a.shape[1] * b.shape[1] < SMALL_GEMM_MACS:
-        previous = _set_threads_local(1)
-        try:
+    if a.shape[0] * a.shape[1] * b.shape[1] < SMALL_GEMM_MACS:
+        with single_threaded_blas():
             return np.matmul(a, b)
-        finally:
-            _set_threads_local(previous)
     return np.matmul(a, b)

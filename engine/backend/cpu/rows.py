@@ -177,7 +177,7 @@ def attn_softmax_parallel(s, mask, scale, causal, has_mask):
         _attn_row(s, mask, r, scale, causal, has_mask)
 
 
-@njit(cache=True, fastmath=_FM, error_model="numpy")
+@njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
 def attn_softmax_serial(s, mask, scale, causal, has_mask):
     B, H, Tq, _ = s.shape
     for r in range(B * H * Tq):

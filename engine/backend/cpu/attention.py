@@ -1,0 +1,79 @@
+"""Fused attention for inference: softmax(q k^T * scale + mask) v on the CPU.
+
+Two shapes of work:
+- prompt/encoder attention (many queries): one task per (batch, head) runs
+  q k^T into a scores block, the masked softmax and the product with v while the
+  block is still in cache; tasks are spread over the BLAS thread pool with
+  single-threaded BLAS, so there is no fork/join per GEMM;
+- token-by-token decoding (a query or a few): one batched GEMM for the scores,
+  the row softmax and one batched GEMM for the output; the work is tiny, so
+  fewer launches matter more than cache reuse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import PARALLEL_MIN, num_threads
+from . import linalg as cpu_la
+from . import rows as cpu_rows
+from .blas import run_split
+
+# Below this many multiply-adds in q k^T the per-head tasks cost more than they save.
+BLOCKS_MIN_MACS = 1 << 22
+
+
+def _as4d(a: np.ndarray) -> np.ndarray:
+    return a.reshape((1,) * (4 - a.ndim) + a.shape) if a.ndim < 4 else a
+
+
+def attention(qa: np.ndarray, ka: np.ndarray, va: np.ndarray, mask: np.ndarray | None,
+              scale: float, causal: bool) -> np.ndarray:
+    """q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv) with up to two batch dims; mask
+    broadcastable to (..., Tq, Tk) and added to the scaled scores."""
+    tq, d = qa.shape[-2:]
+    tk = va.shape[-2]
+    batch_shape = np.broadcast_shapes(qa.shape[:-2], ka.shape[:-2], va.shape[:-2])
+    dtype = np.result_type(qa, ka)
+    macs = int(np.prod(batch_shape, dtype=np.int64)) * tq * tk * d
+    if tq > 1 and len(batch_shape) <= 2 and macs >= BLOCKS_MIN_MACS:
+        return _attention_blocks(qa, ka, va, mask, dtype.type(scale), causal, batch_shape, dtype)
+    scores = cpu_la.matmul_arrays(qa, np.swapaxes(ka, -1, -2))  # (..., Tq, Tk), contiguous
+    s4 = _as4d(scores)
+    m4, has_mask = _mask4(mask, s4.shape, scores.dtype)
+    st = scores.dtype.type(scale)
+    if scores.size >= PARALLEL_MIN and s4.shape[0] * s4.shape[1] * s4.shape[2] > 1:
+        cpu_rows.attn_softmax_parallel(s4, m4, st, causal, has_mask)
+    else:
+        cpu_rows.attn_softmax_serial(s4, m4, st, causal, has_mask)
+    return cpu_la.matmul_arrays(scores, va)
+
+
+def _mask4(mask, shape4, dtype):
+    if mask is None:
+        return np.broadcast_to(np.zeros((1, 1, 1, 1), dtype), shape4), False
+    return np.broadcast_to(_as4d(mask), shape4), True
+
+
+def _attention_blocks(qa, ka, va, mask, scale, causal, batch_shape, dtype) -> np.ndarray:
+    tq, tk, dv = qa.shape[-2], ka.shape[-2], va.shape[-1]
+    shape4 = (1,) * (2 - len(batch_shape)) + tuple(batch_shape)
+    full = shape4 + (tq, tk)
+    q4 = np.broadcast_to(_as4d(qa), shape4 + qa.shape[-2:])
+    k4 = np.broadcast_to(_as4d(ka), shape4 + ka.shape[-2:])
+    v4 = np.broadcast_to(_as4d(va), shape4 + va.shape[-2:])
+    m4, has_mask = _mask4(mask, full, dtype)
+    out = np.empty(shape4 + (tq, dv), dtype=np.result_type(dtype, va))
+    heads = shape4[1]
+    count = shape4[0] * heads
+
+    def work(lo: int, hi: int) -> None:
+        block = np.empty((1, 1, tq, tk), dtype=out.dtype)  # one scores block per thread
+        for i in range(lo, hi):
+            b, h = divmod(i, heads)
+            np.matmul(q4[b, h], k4[b, h].T, out=block[0, 0])
+            cpu_rows.attn_softmax_serial(block, m4[b:b + 1, h:h + 1], scale, causal, has_mask)
+            np.matmul(block[0, 0], v4[b, h], out=out[b, h])
+
+    run_split(work, count, min(num_threads(), count))
+    return out.reshape(tuple(batch_shape) + (tq, dv))
