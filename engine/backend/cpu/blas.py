@@ -113,11 +113,30 @@ def gemm_batch(a3, b3, o3: np.ndarray, idx: list) -> None:
 # Below this many multiply-adds a GEMM runs on the calling thread: waking BLAS
 # threads costs about as much as the work, and far more on a busy machine.
 SMALL_GEMM_MACS = 1 << 22
+# Row blocks of at least this many rows per thread keep BLAS' packing worthwhile.
+MIN_ROWS_PER_THREAD = 32
 
 
 def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b for 2-D arrays; small products stay single-threaded."""
-    if a.shape[0] * a.shape[1] * b.shape[1] < SMALL_GEMM_MACS:
+    """a @ b for 2-D arrays.
+
+    Small products stay on the calling thread. Large ones are split by rows over
+    the engine's pool, each block a single-threaded BLAS call, rather than handed
+    to OpenBLAS' own threads: those spin for a while after every call and, on a
+    machine with few cores, took the cores from the attention blocks that follow
+    (the trocr-small encoder's attention ran at half speed).
+    """
+    m = a.shape[0]
+    if m * a.shape[1] * b.shape[1] < SMALL_GEMM_MACS or _set_threads is None:
         with single_threaded_blas():
             return np.matmul(a, b)
-    return np.matmul(a, b)
+    threads = min(num_threads(), m // MIN_ROWS_PER_THREAD)
+    if threads <= 1:
+        return np.matmul(a, b)  # few rows, wide product: OpenBLAS splits the columns
+    out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
+
+    def rows(lo: int, hi: int) -> None:
+        np.matmul(a[lo:hi], b, out=out[lo:hi])
+
+    run_split(rows, m, threads)
+    return out
