@@ -30,10 +30,21 @@ def _t(array: np.ndarray, device) -> "engine.Tensor":
                          device=device)
 
 
+def _weight(array: np.ndarray, device, many_rows: bool) -> "engine.Tensor":
+    """A projection weight (out, in). For layers that always see many rows (the
+    encoder's) the CPU copy is stored as the transpose of a contiguous (in, out)
+    array: x @ w.T then hands BLAS a row-major operand, ~5% faster. Decoding layers
+    keep (out, in) rows, which the few-row kernel streams."""
+    if not many_rows:
+        return _t(array, device)
+    t = _t(np.asarray(array).T, device)
+    return t.T if t.device.type == "cpu" else _t(array, device)
+
+
 class Linear:
     def __init__(self, weights: WeightFile, name: str, in_dim: int, out_dim: int, device,
-                 bias: bool = True):
-        self.weight = _t(weights.get(f"{name}.weight", (out_dim, in_dim)), device)
+                 bias: bool = True, many_rows: bool = False):
+        self.weight = _weight(weights.get(f"{name}.weight", (out_dim, in_dim)), device, many_rows)
         self.bias = _t(weights.get(f"{name}.bias", (out_dim,)), device) if bias else None
 
     def __call__(self, x):
@@ -44,9 +55,9 @@ class FusedLinear:
     """Several projections of the same input as one GEMM; outputs split along the last dim."""
 
     def __init__(self, weights: WeightFile, names: list[str], in_dim: int, out_dim: int, device,
-                 bias: bool = True):
+                 bias: bool = True, many_rows: bool = False):
         ws = [weights.get(f"{n}.weight", (out_dim, in_dim)) for n in names]
-        self.weight = _t(np.concatenate(ws, axis=0), device)
+        self.weight = _weight(np.concatenate(ws, axis=0), device, many_rows)
         self.bias = None
         if bias:
             bs = [weights.get(f"{n}.bias", (out_dim,)) for n in names]
@@ -100,11 +111,13 @@ class ViTLayer:
         self.heads = cfg.num_heads
         self.ln_before = LayerNorm(w, f"{prefix}.layernorm_before", d, cfg.layer_norm_eps, device)
         self.qkv = FusedLinear(w, [f"{prefix}.attention.attention.{n}" for n in ("query", "key", "value")],
-                               d, d, device, bias=cfg.qkv_bias)
-        self.attn_out = Linear(w, f"{prefix}.attention.output.dense", d, d, device)
+                               d, d, device, bias=cfg.qkv_bias, many_rows=True)
+        self.attn_out = Linear(w, f"{prefix}.attention.output.dense", d, d, device, many_rows=True)
         self.ln_after = LayerNorm(w, f"{prefix}.layernorm_after", d, cfg.layer_norm_eps, device)
-        self.fc1 = Linear(w, f"{prefix}.intermediate.dense", d, cfg.intermediate_size, device)
-        self.fc2 = Linear(w, f"{prefix}.output.dense", cfg.intermediate_size, d, device)
+        self.fc1 = Linear(w, f"{prefix}.intermediate.dense", d, cfg.intermediate_size, device,
+                          many_rows=True)
+        self.fc2 = Linear(w, f"{prefix}.output.dense", cfg.intermediate_size, d, device,
+                          many_rows=True)
         self.act = cfg.hidden_act
 
     def __call__(self, x):

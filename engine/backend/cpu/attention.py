@@ -2,9 +2,10 @@
 
 Two shapes of work:
 - prompt/encoder attention (many queries): one task per (batch, head) runs
-  q k^T into a scores block, the masked softmax and the product with v while the
-  block is still in cache; tasks are spread over the BLAS thread pool with
-  single-threaded BLAS, so there is no fork/join per GEMM;
+  (scale q) k^T into a scores block, exp(score + mask - rowmax) in place and the
+  product with v while the block is still in cache, then divides each output row
+  by its total (Tq x Dv divisions instead of Tq x Tk); tasks are spread over the
+  BLAS thread pool with single-threaded BLAS, so there is no fork/join per GEMM;
 - token-by-token decoding (a query or a few): one batched GEMM for the scores,
   the row softmax and one batched GEMM for the output; the work is tiny, so
   fewer launches matter more than cache reuse.
@@ -59,7 +60,8 @@ def _attention_blocks(qa, ka, va, mask, scale, causal, batch_shape, dtype) -> np
     tq, tk, dv = qa.shape[-2], ka.shape[-2], va.shape[-1]
     shape4 = (1,) * (2 - len(batch_shape)) + tuple(batch_shape)
     full = shape4 + (tq, tk)
-    q4 = np.broadcast_to(_as4d(qa), shape4 + qa.shape[-2:])
+    # The scale goes on q (Tq x D numbers) rather than on the Tq x Tk scores.
+    q4 = np.broadcast_to(_as4d(qa), shape4 + qa.shape[-2:]) * scale
     k4 = np.broadcast_to(_as4d(ka), shape4 + ka.shape[-2:])
     v4 = np.broadcast_to(_as4d(va), shape4 + va.shape[-2:])
     m4, has_mask = _mask4(mask, full, dtype)
@@ -68,12 +70,17 @@ def _attention_blocks(qa, ka, va, mask, scale, causal, batch_shape, dtype) -> np
     count = shape4[0] * heads
 
     def work(lo: int, hi: int) -> None:
-        block = np.empty((1, 1, tq, tk), dtype=out.dtype)  # one scores block per thread
+        block = np.empty((tq, tk), dtype=dtype)  # one scores block per thread
+        sums = np.empty(tq, dtype=dtype)
         for i in range(lo, hi):
             b, h = divmod(i, heads)
-            np.matmul(q4[b, h], k4[b, h].T, out=block[0, 0])
-            cpu_rows.attn_softmax_serial(block, m4[b:b + 1, h:h + 1], scale, causal, has_mask)
-            np.matmul(block[0, 0], v4[b, h], out=out[b, h])
+            np.matmul(q4[b, h], k4[b, h].T, out=block)
+            cpu_rows.attn_exp_block(block, m4[b, h], causal, has_mask, sums)
+            o = out[b, h]
+            np.matmul(block, v4[b, h], out=o)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.divide(o, sums[:, None], out=o)
+            o[sums == 0] = 0  # fully masked rows: zeros, as the row softmax gives
 
     run_split(work, count, min(num_threads(), count))
     return out.reshape(tuple(batch_shape) + (tq, dv))

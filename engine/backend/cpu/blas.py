@@ -117,8 +117,9 @@ SMALL_GEMM_MACS = 1 << 22
 MIN_ROWS_PER_THREAD = 32
 
 
-def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b for 2-D arrays.
+def matmul_2d(a: np.ndarray, b: np.ndarray, after=None) -> np.ndarray:
+    """a @ b for 2-D arrays; after(block), when given, runs in place on each block of
+    output rows as soon as it is computed (a GEMM epilogue, while it is in cache).
 
     Small products stay on the calling thread. Large ones are split by rows over
     the engine's pool, each block a single-threaded BLAS call, rather than handed
@@ -127,16 +128,22 @@ def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     (the trocr-small encoder's attention ran at half speed).
     """
     m = a.shape[0]
+    threads = min(num_threads(), m // MIN_ROWS_PER_THREAD)
     if m * a.shape[1] * b.shape[1] < SMALL_GEMM_MACS or _set_threads is None:
         with single_threaded_blas():
-            return np.matmul(a, b)
-    threads = min(num_threads(), m // MIN_ROWS_PER_THREAD)
-    if threads <= 1:
-        return np.matmul(a, b)  # few rows, wide product: OpenBLAS splits the columns
-    out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
+            out = np.matmul(a, b)
+    elif threads <= 1:
+        out = np.matmul(a, b)  # few rows, wide product: OpenBLAS splits the columns
+    else:
+        out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
 
-    def rows(lo: int, hi: int) -> None:
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
+        def rows(lo: int, hi: int) -> None:
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+            if after is not None:
+                after(out[lo:hi])
 
-    run_split(rows, m, threads)
+        run_split(rows, m, threads)
+        return out
+    if after is not None:
+        after(out)
     return out

@@ -72,11 +72,16 @@ def linear(x, w, b=None, act: int = NO_ACT) -> np.ndarray:
     wa = w.np
     lead = xa.shape[:-1]
     x2 = xa.reshape(-1, xa.shape[-1])
+    bias = None if b is None else b.np
     if skinny.suits(x2, wa):  # decoding: a few rows against the whole weight matrix
         y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)
-    else:
+        epilogue(y, bias, act)
+    elif bias is None and act == NO_ACT:
         y = matmul_2d(x2, wa.T)
-    epilogue(y, None if b is None else b.np, act)
+    else:
+        bias = np.ascontiguousarray(bias if bias is not None else np.zeros(wa.shape[0]),
+                                    dtype=np.result_type(x2, wa))
+        y = matmul_2d(x2, wa.T, after=lambda block: bias_act_rows_serial(block, bias, act))
     return y.reshape(lead + (wa.shape[0],))
 
 

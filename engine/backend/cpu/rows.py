@@ -122,7 +122,7 @@ def bias_act_rows_parallel(y, bias, act):
         _epilogue_row(y, bias, r, act)
 
 
-@njit(cache=True, fastmath=_FM, error_model="numpy")
+@njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
 def bias_act_rows_serial(y, bias, act):
     for r in range(y.shape[0]):
         _epilogue_row(y, bias, r, act)
@@ -182,3 +182,38 @@ def attn_softmax_serial(s, mask, scale, causal, has_mask):
     B, H, Tq, _ = s.shape
     for r in range(B * H * Tq):
         _attn_row(s, mask, r, scale, causal, has_mask)
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
+def attn_exp_block(s, mask, causal, has_mask, sums):
+    """One (query, key) block of attention, scores already scaled: each row becomes
+    exp(s + mask - rowmax) in place and its total goes to sums, so the caller divides
+    the (much smaller) product with v instead of normalising every score. Keys past
+    the causal limit become 0; a fully masked row gets total 0."""
+    tq, tk = s.shape
+    for i in range(tq):
+        limit = tk
+        if causal:  # query i sees keys up to i + (tk - tq)
+            limit = max(0, min(tk, i + tk - tq + 1))
+        row = s[i]
+        zero = fm.like(row[0], 0.0)
+        m = fm.like(row[0], -np.inf)
+        if has_mask:
+            mrow = mask[i]
+            for j in range(limit):
+                v = row[j] + mrow[j]
+                row[j] = v
+                m = max(m, v)
+        else:
+            for j in range(limit):
+                m = max(m, row[j])
+        if m == -np.inf:  # every key masked: the row becomes zeros, not NaN
+            m = zero
+        tot = zero
+        for j in range(limit):
+            e = fm.exp(row[j] - m)
+            row[j] = e
+            tot += e
+        for j in range(limit, tk):
+            row[j] = zero
+        sums[i] = tot
