@@ -16,6 +16,10 @@ found exactly, cell exact-match (text of every true cell, whitespace collapsed;
 ours only with a recogniser: --model, or the embedded default once it exists), and
 seconds per page. Needs: soffice (apt-get install libreoffice-calc-nogui),
 img2table (pip install img2table) and tesseract (apt-get install tesseract-ocr).
+img2table needs OpenCV's contrib modules (cv2.ximgproc); where the plain
+opencv-python-headless that tablescribe depends on was installed after it, its cv2
+files win and img2table fails, so give the contrib build the last word:
+pip install --force-reinstall --no-deps opencv-contrib-python-headless==<the same version>.
 
     python3 benchmarks/table_end_to_end.py --pages 40 [--model PATH|default] [--save DIR]
 """

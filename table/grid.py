@@ -170,6 +170,44 @@ def _faint_rule(
     return dips == len(parts)
 
 
+def _coverage_beside_text(
+    mask: np.ndarray,
+    horizontal: bool,
+    pos: float,
+    lo: float,
+    hi: float,
+    half: float,
+    blobs: Blobs,
+    text_h: float,
+) -> float:
+    """Rule coverage of a separator stretch, leaving out where text runs across the
+    line: a bold word centred in a two-row cell sits right on the hidden separator and
+    its strokes fill the rule mask there. Where the text leaves less than a character
+    of the stretch free, the whole stretch is measured as before."""
+    b = blobs.boxes
+    if len(b) == 0:
+        return coverage(mask, horizontal, pos, lo, hi, half)
+    m = 0.15 * text_h
+    along0, along1, across0, across1 = (0, 2, 1, 3) if horizontal else (1, 3, 0, 2)
+    hit = (b[:, across0] < pos - m) & (b[:, across1] > pos + m)
+    hit &= (b[:, along1] > lo) & (b[:, along0] < hi)
+    if not hit.any():
+        return coverage(mask, horizontal, pos, lo, hi, half)
+    pad = 0.1 * text_h
+    free = []
+    start = lo
+    for a0, a1 in sorted(zip(b[hit, along0] - pad, b[hit, along1] + pad)):
+        if a0 > start:
+            free.append((start, min(a0, hi)))
+        start = max(start, a1)
+    if start < hi:
+        free.append((start, hi))
+    total = sum(e - a for a, e in free)
+    if total < text_h:
+        return coverage(mask, horizontal, pos, lo, hi, half)
+    return sum((e - a) * coverage(mask, horizontal, pos, a, e, half) for a, e in free) / total
+
+
 def _crosses_row_line(blobs: Blobs, y: float, x0: float, x1: float, text_h: float) -> bool:
     b = blobs.boxes
     if len(b) == 0:
@@ -280,7 +318,10 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
             lo, hi = _segment_margin(cols[j], cols[j + 1], th)
             if hi <= lo:
                 continue
-            inked = coverage(layout.masks.horizontal, True, s.pos, lo, hi, half) >= 0.5
+            inked = (
+                _coverage_beside_text(layout.masks.horizontal, True, s.pos, lo, hi, half, blobs, th)
+                >= 0.5
+            )
             inked = inked or _faint_rule(layout.gray, True, s.pos, lo, hi, half)
             filled = _fill_share(layout.fill, True, s.pos, lo, hi, half) >= 0.6
             fill_rules_seen |= inked and filled
@@ -300,7 +341,10 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
                 continue
             if s.kind != RULE or hi <= lo:
                 continue
-            inked = coverage(layout.masks.vertical, False, s.pos, lo, hi, half) >= 0.5
+            inked = (
+                _coverage_beside_text(layout.masks.vertical, False, s.pos, lo, hi, half, blobs, th)
+                >= 0.5
+            )
             inked = inked or _faint_rule(layout.gray, False, s.pos, lo, hi, half)
             filled = _fill_share(layout.fill, False, s.pos, lo, hi, half) >= 0.6
             fill_rules_seen |= inked and filled

@@ -114,6 +114,7 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
     if text_h is None:
         text_h = estimate_text_height(otsu_ink(gray))
     fill = dark_fill_mask(gray, text_h)
+    noise = estimate_noise(gray)
     normalized = gray
     if fill.any():
         # Invert inside the fills, a thin rim short of their edge: the rim stays dark
@@ -135,13 +136,16 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
             # PDF renderer leaves between adjacent filled cells are not rules.
             room = max(255.0 - bg, 40.0)
             lighter = np.clip(values - bg - 0.5 * room, 0, None) * (255.0 / (0.5 * room))
-            # (Both with a dead zone, so scanner noise on the fill is not amplified.)
+            # (Both with a dead zone, so scanner noise on the fill is not amplified.
+            # Darker departures are small: a one-pixel black rule on a grey fill, once
+            # deskewing has spread it over two pixels, is only ~15 levels under the
+            # fill; so that dead zone follows the measured noise, not the fill.)
             deep = max(bg, 40.0)
-            darker = np.clip(bg - values - 0.3 * deep, 0, None) * (255.0 / (0.7 * deep))
+            dead = min(0.3 * deep, max(6.0, 3.0 * noise))
+            darker = np.clip(bg - values - dead, 0, None) * (255.0 / (deep - dead))
             normalized[where] = np.clip(255.0 - lighter - darker, 0, 255).astype(np.uint8)
     # Smoothing tames scanner noise and halftone screens; at low resolution only as
     # much as the noise needs, since it washes out one-pixel strokes and rules.
-    noise = estimate_noise(gray)
     sigma = min(1.2, max(text_h / 25.0, 0.35 + noise / 10.0 if noise > 2.5 else 0.0))
     smooth = cv2.GaussianBlur(normalized, (0, 0), sigma) if sigma >= 0.5 else normalized
     block = int(max(11, round(1.2 * text_h))) | 1

@@ -58,11 +58,10 @@ def cell_key(cell) -> tuple[int, int, int, int]:
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("invoice", marks=pytest.mark.xfail(
-        reason="known structure bug (issue 5): the separator between the first two cells of "
-               "the dark header row is missed, so Item and Description come out merged",
-        strict=False)),
+    "invoice",
     "inventory_eu",
+    "quarterly",
+    "schedule",
 ])
 def test_samples_convert_to_their_true_grid(name):
     truth = json.loads((SAMPLES_DIR / f"{name}.json").read_text(encoding="utf-8"))["tables"]

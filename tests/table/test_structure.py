@@ -144,6 +144,28 @@ def test_dark_header_with_a_merged_cell():
     assert_structure(render_page([spec], dpi=150, angle=3, noise=6))
 
 
+@pytest.mark.parametrize("angle", [0.0, 0.6])
+def test_thin_black_rules_inside_a_grey_header(angle):
+    # A one-pixel rule only ~30 levels darker than the header's fill; turned by the
+    # deskew it spreads over two pixels (the demo invoice's header).
+    spec = bordered_spec(header_rows=1, header_fill=(60, 60, 60), header_separator=(25, 25, 25),
+                         line_width=0.45)
+    assert_structure(render_page([spec], dpi=150, angle=angle, noise=3, blur=0.5))
+
+
+@pytest.mark.parametrize("dpi", [150, 200])
+def test_two_row_header_with_bold_words_centred_on_the_hidden_separator(dpi):
+    # A shaded two-row header: "Date", "Time", "Room" span both rows, their bold words
+    # sitting right where the separator would be; "Session" spans the two tracks.
+    texts = sample_texts(7, 5, seed=8)
+    texts[0] = ["Date", "Time", "Room", "Session", ""]
+    texts[1] = ["", "", "", "Track A", "Track B"]
+    spec = TableSpec(texts=texts, col_widths=[80, 50, 55, 110, 110],
+                     merges=[(0, 0, 2, 1), (0, 1, 2, 1), (0, 2, 2, 1), (0, 3, 1, 2)],
+                     font_name="sans-bold", halftone_rows=[0, 1], align="center")
+    assert_structure(render_page([spec], dpi=dpi, angle=0.4, noise=3))
+
+
 @pytest.mark.parametrize("dpi", [100, 120, 150])
 def test_low_resolution(dpi):
     assert_structure(render_page([merged_spec()], dpi=dpi, noise=3))
