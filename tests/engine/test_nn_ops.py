@@ -322,3 +322,25 @@ def test_linear_for_a_few_rows_matches_numpy(rows, out_features) -> None:
     pre = x.astype(np.float64) @ w.T.astype(np.float64) + b
     np.testing.assert_allclose(out.numpy(), 0.5 * pre * (1 + _erf(pre / math.sqrt(2))),
                                rtol=1e-4, atol=1e-4)
+
+
+def test_blas_thread_count_is_restored_after_pooled_gemms() -> None:
+    # OpenBLAS' "local" thread setting is process-wide: the engine's single-threaded
+    # sections must hand the count back, or every later GEMM runs on one core.
+    from engine.backend.cpu import blas
+
+    if blas.blas_threads() is None or blas._set_threads is None:
+        pytest.skip("numpy is not linked against OpenBLAS")
+    previous = blas._set_threads(2)  # a known start, whatever earlier tests left
+    before = blas.blas_threads()
+    rng = np.random.default_rng(0)
+    x = engine.from_numpy(rng.standard_normal((512, 384)).astype(np.float32))
+    w = engine.from_numpy(rng.standard_normal((256, 384)).astype(np.float32))
+    q = engine.from_numpy(rng.standard_normal((2, 4, 300, 64)).astype(np.float32))
+    with engine.no_grad():
+        F.linear(x, w)  # rows split over the pool
+        F.scaled_dot_product_attention(q, q, q)  # per-head blocks on the pool
+        engine.matmul(q, q.transpose(-1, -2))  # batched GEMMs on the pool
+    after = blas.blas_threads()
+    blas._set_threads(previous)
+    assert after == before

@@ -31,23 +31,43 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
-def _find_set_threads():
-    """OpenBLAS' openblas_set_num_threads_local (returns the previous count) from the
-    library numpy loaded, or None."""
+def _find_openblas(*symbols: str):
+    """The first of `symbols` (int-returning) in the OpenBLAS numpy loaded, or None.
+    numpy's own build (scipy-openblas) prefixes and suffixes most names."""
     libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
         try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
+            lib = ctypes.CDLL(path)
+        except OSError:
             continue
-        fn.argtypes = [ctypes.c_int]
-        fn.restype = ctypes.c_int
-        return fn
+        for symbol in symbols:
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_int
+                return fn
     return None
 
 
+def _find_set_threads():
+    """openblas_set_num_threads_local (returns the previous count), or None."""
+    fn = _find_openblas("openblas_set_num_threads_local")
+    if fn is not None:
+        fn.argtypes = [ctypes.c_int]
+    return fn
+
+
+_get_threads = _find_openblas("openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+
+
+def blas_threads() -> int | None:
+    """OpenBLAS' current thread count (None for other BLAS builds)."""
+    return _get_threads() if _get_threads is not None else None
+
+
 _set_threads = _find_set_threads()
-_threads_lock = threading.Lock()
+# Re-entrant: work run on the calling thread may itself ask for single-threaded BLAS.
+# (Work on the pool threads must not: the caller holds this lock while it waits.)
+_threads_lock = threading.RLock()
 
 
 @contextmanager
