@@ -131,6 +131,23 @@ def bias_act_rows_serial(y, bias, act):
 # ---- attention: softmax(scale * scores + mask) over the last dim, in place ----
 
 @njit(inline="always")
+def _exp_in_place(row, limit, m):
+    """row[:limit] = exp(row - m), row[limit:] = 0; returns the total. m = -inf (every
+    key masked) leaves zeros, not NaN."""
+    zero = fm.like(m, 0.0)
+    if m == -np.inf:
+        m = zero
+    tot = zero
+    for j in range(limit):
+        e = fm.exp(row[j] - m)
+        row[j] = e
+        tot += e
+    for j in range(limit, row.shape[0]):
+        row[j] = zero
+    return tot
+
+
+@njit(inline="always")
 def _attn_row(s, mask, r, scale, causal, has_mask):
     # s: (B, H, Tq, Tk) scores, row r = flattened (b, h, i); mask: a broadcast 4-D view.
     # `scale` has the scores' dtype, so float32 rows stay float32.
@@ -156,18 +173,10 @@ def _attn_row(s, mask, r, scale, causal, has_mask):
             v = row[j] * scale
             row[j] = v
             m = max(m, v)
-    if m == -np.inf:  # every key masked: the row becomes zeros, not NaN
-        m = zero
-    tot = zero
-    for j in range(limit):
-        e = fm.exp(row[j] - m)
-        row[j] = e
-        tot += e
+    tot = _exp_in_place(row, limit, m)
     inv = fm.like(scale, 1.0) / tot if tot > zero else zero
     for j in range(limit):
         row[j] *= inv
-    for j in range(limit, Tk):
-        row[j] = zero
 
 
 @njit(cache=True, parallel=True, fastmath=_FM, error_model="numpy")
@@ -196,7 +205,6 @@ def attn_exp_block(s, mask, causal, has_mask, sums):
         if causal:  # query i sees keys up to i + (tk - tq)
             limit = max(0, min(tk, i + tk - tq + 1))
         row = s[i]
-        zero = fm.like(row[0], 0.0)
         m = fm.like(row[0], -np.inf)
         if has_mask:
             mrow = mask[i]
@@ -207,13 +215,4 @@ def attn_exp_block(s, mask, causal, has_mask, sums):
         else:
             for j in range(limit):
                 m = max(m, row[j])
-        if m == -np.inf:  # every key masked: the row becomes zeros, not NaN
-            m = zero
-        tot = zero
-        for j in range(limit):
-            e = fm.exp(row[j] - m)
-            row[j] = e
-            tot += e
-        for j in range(limit, tk):
-            row[j] = zero
-        sums[i] = tot
+        sums[i] = _exp_in_place(row, limit, m)
