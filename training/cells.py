@@ -266,15 +266,21 @@ def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> bytes:
     return im.tobytes()
 
 
+# Code points no font draws as a real glyph: what they render as is the font's .notdef
+# box. Several, because some fonts do fill one of them (Linux Libertine has glyphs in
+# the private use area, and its italic draws '.', '%', '$' as .notdef).
+_NOTDEF_PROBES = ("\u0378", "\U0010fffd", "\ue000")
+
+
 def _coverage(path: str) -> frozenset:
     """Characters of CHARSET the font really draws (not as its .notdef box)."""
     font = ImageFont.truetype(path, 24)
-    missing = _glyph(font, "\ue000")
+    missing = {_glyph(font, probe) for probe in _NOTDEF_PROBES}
     blank = bytes(48 * 48)
     ok = {" "}
     for ch in CHARSET:
         g = _glyph(font, ch)
-        if g != missing and g != blank:
+        if g not in missing and g != blank:
             ok.add(ch)
     return frozenset(ok)
 
