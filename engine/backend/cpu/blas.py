@@ -113,11 +113,16 @@ def run_split(work, count: int, threads: int) -> None:
         if threads <= 1:
             work(0, count)
             return
-        pool = _get_pool(threads)
+        # The calling thread takes the first chunk itself: one thread hand-off fewer
+        # per call, and it would only wait otherwise.
         step = -(-count // threads)
-        futures = [pool.submit(work, lo, min(count, lo + step)) for lo in range(0, count, step)]
-        for f in futures:
-            f.result()
+        pool = _get_pool(max(threads, num_threads()) - 1)  # sized once, not per call
+        futures = [pool.submit(work, lo, min(count, lo + step)) for lo in range(step, count, step)]
+        try:
+            work(0, min(count, step))
+        finally:
+            for f in futures:
+                f.result()
 
 
 def gemm_batch(a3, b3, o3: np.ndarray, idx: list) -> None:
