@@ -21,6 +21,7 @@ import numpy as np
 
 import engine
 import engine.functional as F
+from engine.device import as_device
 from ocr.config import DecoderConfig, EncoderConfig, TrOCRConfig
 from ocr.weights import WeightFile
 
@@ -35,10 +36,9 @@ def _weight(array: np.ndarray, device, many_rows: bool) -> "engine.Tensor":
     encoder's) the CPU copy is stored as the transpose of a contiguous (in, out)
     array: x @ w.T then hands BLAS a row-major operand, ~5% faster. Decoding layers
     keep (out, in) rows, which the few-row kernel streams."""
-    if not many_rows:
+    if not many_rows or as_device(device).type != "cpu":
         return _t(array, device)
-    t = _t(np.asarray(array).T, device)
-    return t.T if t.device.type == "cpu" else _t(array, device)
+    return _t(np.asarray(array).T, device).T
 
 
 class Linear:

@@ -206,31 +206,16 @@ def draw_table(img: Image.Image, spec: TableSpec, dpi: float, seed: int = 0) -> 
             _halftone(img, box, dpi / 300)
 
     # Rules: for every slot boundary decide whether this style draws it.
+    def rule(x0, y0, x1, y1, color):  # a line of width lw centred on (x0, y0)-(x1, y1)
+        half, rest = lw // 2, (lw - 1) // 2
+        _draw_rule(draw, x0 - half, y0 - half, x1 + rest, y1 + rest, lw, color,
+                   spec.broken_lines, rng)
+
     def h_rule(y, x0, x1, color):
-        _draw_rule(
-            draw,
-            x0 - lw // 2,
-            y - lw // 2,
-            x1 + (lw - 1) // 2,
-            y + (lw - 1) // 2,
-            lw,
-            color,
-            spec.broken_lines,
-            rng,
-        )
+        rule(x0, y, x1, y, color)
 
     def v_rule(x, y0, y1, color):
-        _draw_rule(
-            draw,
-            x - lw // 2,
-            y0 - lw // 2,
-            x + (lw - 1) // 2,
-            y1 + (lw - 1) // 2,
-            lw,
-            color,
-            spec.broken_lines,
-            rng,
-        )
+        rule(x, y0, x, y1, color)
 
     owner = {}
     for r, c, rs, cs in slots:
