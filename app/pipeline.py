@@ -2,7 +2,7 @@
 
     pages = load_pages(file)                   table.pages
     structure = find_tables(page.image)        table.structure  (grid, spans, deskew)
-    crops = line_crops(image, cell)            table.cells      (one crop per text line)
+    crops = page_line_crops(image, cells)      table.cells      (one crop per text line)
     recognizer.recognize(crops)                ocr (or any object with that method)
 
 Every text line of every cell of a file is recognised in batches of ``batch_size``
@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from table.cells import line_crops
+from table.cells import page_line_crops
 from table.model import Cell, PageResult
 from table.pages import Page, load_pages
 from table.structure import find_tables
@@ -115,7 +115,8 @@ class Pipeline:
                      cancel: threading.Event | None = None) -> None:
         """Crop and recognise ``cells`` again on the page image (after a merge or a
         split in the GUI changed their boxes); their text and confidence are replaced."""
-        self._fill([(page_result.image, list(cells))], progress, cancel)
+        context = [c for t in page_result.tables for c in t.cells]
+        self._fill([(page_result.image, list(cells), context)], progress, cancel)
 
     # ----------------------------------------------------------------- steps
 
@@ -126,15 +127,15 @@ class Pipeline:
                           width=width, height=height, image=structure.image,
                           skew_angle=structure.angle)
 
-    def _fill(self, jobs: Sequence[tuple[np.ndarray, list[Cell]]],
+    def _fill(self, jobs: Sequence[tuple[np.ndarray, list[Cell], list[Cell]]],
               progress: Progress | None, cancel: threading.Event | None) -> None:
-        """Recognise every cell with ink of ``jobs`` (page image, its cells), in batches."""
+        """Recognise every cell with ink of ``jobs`` (page image, cells to read, the
+        page's other cells, which tell how tall its text lines are), in batches."""
         work: list[_CellWork] = []
         total = 0
-        for image, cells in jobs:
-            for cell in cells:
+        for image, cells, context in jobs:
+            for cell, crops in zip(cells, page_line_crops(image, cells, context)):
                 total += 1
-                crops = line_crops(image, cell)
                 if not crops:
                     cell.text, cell.confidence = "", 1.0
                     continue
@@ -164,8 +165,8 @@ class Pipeline:
                 progress(done, total)
 
 
-def _cells_of(results: Sequence[PageResult]) -> list[tuple[np.ndarray, list[Cell]]]:
-    return [(r.image, [c for t in r.tables for c in t.cells]) for r in results]
+def _cells_of(results: Sequence[PageResult]) -> list[tuple[np.ndarray, list[Cell], list[Cell]]]:
+    return [(r.image, [c for t in r.tables for c in t.cells], []) for r in results]
 
 
 def _aspect(crop: np.ndarray) -> float:

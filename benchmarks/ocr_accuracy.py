@@ -60,7 +60,7 @@ def table_crops(pages: int) -> tuple[list, list[str]]:
     import numpy as np
 
     from app.samples import Page, SampleTable, Scan, render_page
-    from table.cells import line_crops
+    from table.cells import page_line_crops
     from table.structure import find_tables
     from training.cells import sample_text
 
@@ -82,9 +82,8 @@ def table_crops(pages: int) -> tuple[list, list[str]]:
         table = result.tables[0]
         if (table.n_rows, table.n_cols) != (n_rows, n_cols):
             continue  # structure errors are the table benchmark's business
-        for cell in table.cells:
+        for cell, lines in zip(table.cells, page_line_crops(result.image, table.cells)):
             want = texts[cell.row][cell.col]
-            lines = line_crops(result.image, cell)
             if want and len(lines) == 1:
                 crops.append(lines[0])
                 refs.append(want)

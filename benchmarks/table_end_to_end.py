@@ -42,7 +42,7 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from table.cells import line_crops
+from table.cells import page_line_crops
 from table.structure import find_tables
 
 # --------------------------------------------------------------------------- workbooks
@@ -438,7 +438,9 @@ def ours(image: np.ndarray, recognizer) -> tuple[list[Found], float]:
     Also returns the seconds spent before the recogniser."""
     t0 = time.perf_counter()
     res = find_tables(image)
-    crops = [{(c.row, c.col): line_crops(res.image, c) for c in t.cells} for t in res.tables]
+    cells = [c for t in res.tables for c in t.cells]
+    found = dict(zip(map(id, cells), page_line_crops(res.image, cells)))
+    crops = [{(c.row, c.col): found[id(c)] for c in t.cells} for t in res.tables]
     structure_seconds = time.perf_counter() - t0
     texts: list[dict[tuple[int, int], str]] = [{} for _ in res.tables]
     if recognizer is not None:

@@ -4,9 +4,15 @@ A cell's bbox runs along the middle of its rules, so the crop first loses the ru
 remnants at its edges. White-on-dark cells are inverted, shaded and halftone cells
 are flattened to white paper, and what is left is dark text on white, cut into its
 text lines (top to bottom), each trimmed to its ink and set on white margins.
+A line much shorter than the page's text (a dash, a lone 'x') keeps the height of
+the text line it sits in, so that the recogniser sees it at the scale it was
+trained on rather than blown up to fill the crop.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -14,7 +20,7 @@ import numpy as np
 from table.ink import to_gray
 from table.model import Cell
 
-__all__ = ["cell_ink", "line_crops"]
+__all__ = ["cell_ink", "line_crops", "page_line_crops"]
 
 _MIN_CONTRAST = 45  # grey levels between paper and the darkest ink for a cell to hold text
 
@@ -146,37 +152,128 @@ def _line_bands(mask: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def line_crops(image: np.ndarray, cell: Cell) -> list[np.ndarray]:
-    """Grey uint8 crops (dark text on light), one per text line of the cell, top to
-    bottom; ``[]`` when the cell is empty. ``image`` is the (deskewed) page the cell's
-    bbox refers to: RGB (H, W, 3) or grey (H, W)."""
+@dataclass(frozen=True)
+class _CellLines:
+    """A cell's clean image (dark text on white) and the ink box of each text line."""
+
+    clean: np.ndarray
+    top: int  # page row of clean[0]
+    boxes: list[tuple[int, int, int, int]]  # (top, bottom, left, right) in clean's pixels
+
+    def page_band(self, k: int) -> tuple[int, int]:
+        a, b, _, _ = self.boxes[k]
+        return self.top + a, self.top + b
+
+
+def _cell_lines(image: np.ndarray, cell: Cell) -> _CellLines | None:
     x0, y0, x1, y1 = (int(v) for v in cell.bbox)
     hgt, wid = image.shape[:2]
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(wid, x1), min(hgt, y1)
     if x1 - x0 < 3 or y1 - y0 < 3:
-        return []
+        return None
     gray = to_gray(image[y0:y1, x0:x1])
     # Strip rule remnants: judged on a rough ink mask of the crop.
     polarity = 255 - gray if np.median(gray) < 110 else gray
     if float(polarity.max()) - float(polarity.min()) < _MIN_CONTRAST:
-        return []
+        return None
     top, bottom, left, right = _strip_edges(polarity)
     gray = gray[top : gray.shape[0] - bottom, left : gray.shape[1] - right]
     if gray.shape[0] < 3 or gray.shape[1] < 3:
-        return []
+        return None
     found = cell_ink(gray)
     if found is None:
-        return []
+        return None
     clean, mask = found
-    crops = []
+    boxes = []
     for a, b in _line_bands(mask):
         cols = np.nonzero(mask[a:b].any(axis=0))[0]
-        if cols.size == 0:
+        if cols.size:
+            boxes.append((a, b, int(cols[0]), int(cols[-1]) + 1))
+    return _CellLines(clean, y0 + top, boxes) if boxes else None
+
+
+def _white_window(image: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """image[top:bottom, left:right] where rows outside the image read as white paper."""
+    out = np.full((bottom - top, right - left), 255, np.uint8)
+    a, b = max(0, top), min(image.shape[0], bottom)
+    if b > a:
+        out[a - top : b - top] = image[a:b, left:right]
+    return out
+
+
+def _line_image(lines: _CellLines, k: int, band: tuple[int, int]) -> np.ndarray:
+    """Text line k cut to the rows ``band`` (clean's pixels) and its ink's columns, set
+    on white margins in proportion to the band: every line reaches the recogniser at
+    the scale of its text line, whatever its letters."""
+    a, b = band
+    _, _, left, right = lines.boxes[k]
+    line = _white_window(lines.clean, a, b, left, right)
+    my, mx = max(2, int(round(0.35 * (b - a)))), max(2, int(round(0.3 * (b - a))))
+    return np.pad(line, ((my, my), (mx, mx)), constant_values=255)
+
+
+def _text_bands(all_lines: Sequence[_CellLines]) -> list[list[tuple[int, int]]]:
+    """The rows each text line is cut to: its own ink rows, unless the line is much
+    shorter than the page's text lines (a dash, a dot, a lone 'v' or 'x', a word
+    without ascenders). Such a line is cut to the rows of the text line it sits in,
+    taken from full-height lines of other cells across the same baseline (cells of a
+    table row share it), else centred at the typical height. Cut to its own ink, a
+    dash would fill the whole crop and a lone 'x' would look like an 'X'."""
+    owners, tops, bottoms = [], [], []
+    for i, lines in enumerate(all_lines):
+        for k in range(len(lines.boxes)):
+            t, b = lines.page_band(k)
+            owners.append(i)
+            tops.append(t)
+            bottoms.append(b)
+    owner, top, bottom = np.array(owners), np.array(tops), np.array(bottoms)
+    heights = bottom - top
+    # Most cells of a page hold capitals, digits or ascenders; the upper quartile
+    # is their height even on a page with many dashes and lower-case words.
+    typical = float(np.percentile(heights, 75)) if heights.size else 0.0
+    full = (heights >= 0.75 * typical) & (heights <= 1.4 * typical)
+    out: list[list[tuple[int, int]]] = []
+    for i, lines in enumerate(all_lines):
+        bands = []
+        for k, (a, b, _, _) in enumerate(lines.boxes):
+            if b - a >= 0.75 * typical:
+                bands.append((a, b))
+                continue
+            t, bt = lines.page_band(k)
+            centre = (t + bt) / 2
+            across = full & (owner != i) & (top <= centre) & (bottom >= centre)
+            if across.any():
+                row_top, row_bottom = int(np.median(top[across])), int(np.median(bottom[across]))
+                bands.append((min(t, row_top) - lines.top, max(bt, row_bottom) - lines.top))
+            else:
+                grow = int(round(typical)) - (b - a)
+                bands.append((a - grow // 2, b + grow - grow // 2))
+        out.append(bands)
+    return out
+
+
+def page_line_crops(image: np.ndarray, cells: Sequence[Cell],
+                    context: Sequence[Cell] = ()) -> list[list[np.ndarray]]:
+    """Grey uint8 crops (dark text on light) for each of ``cells``: one per text line,
+    top to bottom, ``[]`` for an empty cell. ``image`` is the (deskewed) page the
+    cells' bboxes refer to: RGB (H, W, 3) or grey (H, W). The other cells of the page
+    (``cells`` themselves and ``context``) tell how tall its text lines are."""
+    found = [_cell_lines(image, c) for c in cells]
+    seen = {id(c) for c in cells}
+    extra = [x for x in (_cell_lines(image, c) for c in context if id(c) not in seen) if x]
+    present = [x for x in found if x is not None]
+    bands = _text_bands(present + extra)
+    crops: list[list[np.ndarray]] = []
+    band_of = iter(bands)
+    for lines in found:
+        if lines is None:
+            crops.append([])
             continue
-        # The ink box on white paper with margins in proportion to the text: the
-        # recogniser sees every line at a similar scale whatever its letters (a line
-        # without ascenders or descenders is not blown up).
-        line = clean[a:b, int(cols[0]) : int(cols[-1]) + 1]
-        my, mx = max(2, int(round(0.35 * (b - a)))), max(2, int(round(0.3 * (b - a))))
-        crops.append(np.pad(line, ((my, my), (mx, mx)), constant_values=255))
+        crops.append([_line_image(lines, k, band) for k, band in enumerate(next(band_of))])
     return crops
+
+
+def line_crops(image: np.ndarray, cell: Cell, context: Sequence[Cell] = ()) -> list[np.ndarray]:
+    """Crops of one cell (see ``page_line_crops``); ``context``, the page's other cells,
+    sets the height of lines shorter than the page's text."""
+    return page_line_crops(image, [cell], context)[0]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from table.cells import line_crops
+from table.cells import line_crops, page_line_crops
 from table.model import Cell
 from table.structure import find_tables
 from tests.table.render import (
@@ -148,3 +148,68 @@ def test_grey_page_input():
     crops = line_crops(gray, cell)
     assert len(crops) == 1
     _assert_clean(crops[0])
+
+
+def _row_of_cells(texts, cell_w=120, cell_h=56, size_px=28):
+    """One table row on a page: every text drawn on the same baseline, as a
+    spreadsheet prints a row; returns (page, cells)."""
+    img = Image.new("RGB", (cell_w * len(texts) + 40, cell_h + 40), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    cells = []
+    for k, text in enumerate(texts):
+        x0, y0 = 20 + k * cell_w, 20
+        d.rectangle([x0 - 1, y0 - 1, x0 + cell_w + 1, y0 + cell_h + 1], outline=(0, 0, 0), width=2)
+        d.text((x0 + 10, y0 + cell_h - 14), text, font=font("sans", size_px), fill=(0, 0, 0), anchor="ls")
+        cells.append(Cell(0, k, bbox=(x0, y0, x0 + cell_w, y0 + cell_h)))
+    return np.asarray(img), cells
+
+
+def _ink_rows(crop: np.ndarray) -> tuple[int, int]:
+    rows = np.nonzero((crop < 128).any(axis=1))[0]
+    return int(rows[0]), int(rows[-1]) + 1
+
+
+def test_short_lines_keep_the_height_of_their_text_line():
+    """A dash, a dot or a lone lower-case letter is cut at the height of the row's
+    text, where it sits on the baseline: cut to its own ink it would fill the crop
+    (a dash a black bar, an 'x' an 'X')."""
+    texts = ["Total", "—", "x", ".", "X", "1,250"]
+    img, cells = _row_of_cells(texts)
+    crops = dict(zip(texts, page_line_crops(img, cells)))
+    assert all(len(c) == 1 for c in crops.values())
+    crops = {t: c[0] for t, c in crops.items()}
+    full = crops["Total"].shape[0]
+    for text in ("—", "x", "."):
+        crop = crops[text]
+        _assert_clean(crop)
+        assert 0.85 * full <= crop.shape[0] <= 1.15 * full, text
+        if text != "x":
+            top, bottom = _ink_rows(crop)
+            assert bottom - top <= 0.25 * crop.shape[0], text
+    # Where they sit on the line: the dot on the baseline, the dash above it.
+    x_top, x_bottom = _ink_rows(crops["x"])
+    dot_top, dot_bottom = _ink_rows(crops["."])
+    dash_top, dash_bottom = _ink_rows(crops["—"])
+    assert abs(dot_bottom - x_bottom) <= 2
+    assert x_top < dash_top and dash_bottom < x_bottom
+    # An 'x' is told from an 'X' by its height in the crop.
+    big_top, big_bottom = _ink_rows(crops["X"])
+    assert (x_bottom - x_top) < 0.8 * (big_bottom - big_top)
+
+
+def test_short_line_without_a_row_beside_it_is_centred_at_the_page_text_height():
+    img, cells = _row_of_cells(["Total", "1,250"])
+    low, low_cells = _row_of_cells(["—"])
+    # The dash's cell on a page of its own row, the full lines elsewhere (not across it).
+    page = np.vstack([img, np.pad(low, ((0, 0), (0, img.shape[1] - low.shape[1]), (0, 0)),
+                                  constant_values=255)])
+    dash_cell = Cell(1, 0, bbox=tuple(v + (img.shape[0] if i % 2 else 0)
+                                      for i, v in enumerate(low_cells[0].bbox)))
+    crops = page_line_crops(page, [*cells, dash_cell])
+    dash = crops[-1][0]
+    assert dash.shape[0] >= 0.7 * crops[0][0].shape[0]
+    top, bottom = _ink_rows(dash)
+    assert abs((top + bottom) / 2 - dash.shape[0] / 2) <= 3
+    # Alone on its page a line has nothing to be measured by: cut to its ink.
+    alone = line_crops(low, low_cells[0])[0]
+    assert alone.shape[0] < 0.5 * dash.shape[0]
