@@ -12,7 +12,7 @@ trained on rather than blown up to fill the crop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -243,10 +243,10 @@ def _text_bands(all_lines: Sequence[_CellLines]) -> list[list[tuple[int, int]]]:
             centre = (t + bt) / 2
             across = full & (owner != i) & (top <= centre) & (bottom >= centre)
             if across.any():
-                row_top, row_bottom = int(np.median(top[across])), int(np.median(bottom[across]))
+                row_top, row_bottom = round(np.median(top[across])), round(np.median(bottom[across]))
                 bands.append((min(t, row_top) - lines.top, max(bt, row_bottom) - lines.top))
             else:
-                grow = int(round(typical)) - (b - a)
+                grow = round(typical) - (b - a)
                 bands.append((a - grow // 2, b + grow - grow // 2))
         out.append(bands)
     return out

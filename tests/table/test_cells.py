@@ -188,7 +188,7 @@ def test_short_lines_keep_the_height_of_their_text_line():
             assert bottom - top <= 0.25 * crop.shape[0], text
     # Where they sit on the line: the dot on the baseline, the dash above it.
     x_top, x_bottom = _ink_rows(crops["x"])
-    dot_top, dot_bottom = _ink_rows(crops["."])
+    _, dot_bottom = _ink_rows(crops["."])
     dash_top, dash_bottom = _ink_rows(crops["—"])
     assert abs(dot_bottom - x_bottom) <= 2
     assert x_top < dash_top and dash_bottom < x_bottom
