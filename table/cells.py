@@ -11,8 +11,8 @@ trained on rather than blown up to fill the crop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -208,7 +208,7 @@ def _line_image(lines: _CellLines, k: int, band: tuple[int, int]) -> np.ndarray:
     a, b = band
     _, _, left, right = lines.boxes[k]
     line = _white_window(lines.clean, a, b, left, right)
-    my, mx = max(2, int(round(0.35 * (b - a)))), max(2, int(round(0.3 * (b - a))))
+    my, mx = max(2, round(0.35 * (b - a))), max(2, round(0.3 * (b - a)))
     return np.pad(line, ((my, my), (mx, mx)), constant_values=255)
 
 
