@@ -81,7 +81,7 @@ def cell_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     # touching a rule reaches well inside.
     touching = (bx == 0) | (by == 0) | (bx + bw >= w) | (by + bh >= h)
     if touching.any():
-        band = max(2, int(round(0.08 * min(h, w))))
+        band = max(2, round(0.08 * min(h, w)))
         rim = np.zeros((h, w), bool)
         rim[:band], rim[-band:], rim[:, :band], rim[:, -band:] = True, True, True, True
         on_rim = np.bincount(labels[rim], minlength=n)[1:]
@@ -133,7 +133,7 @@ def _line_bands(mask: np.ndarray) -> list[tuple[int, int]]:
         del bands[hi]
     # Lines set so tight that they touch: cut a band far taller than its letters
     # at its faintest row.
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     heights = stats[1:, cv2.CC_STAT_HEIGHT]
     letter_h = float(np.median(heights)) if heights.size else 0.0
     out: list[tuple[int, int]] = []
