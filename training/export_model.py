@@ -30,9 +30,11 @@ The embedded default recogniser of tablescribe: a TrOCR-architecture model
 from scratch by the tablescribe project on synthetic cells.
 
 ## Architecture
-- Input: a grayscale cell crop scaled to {h} px high keeping its aspect ratio, padded
-  white to {w} px (`keep_aspect_ratio` in preprocessor_config.json), 3 channels,
-  normalised with mean/std 0.5.
+- Input: a grayscale cell crop with the blank paper left and right of its ink cut to
+  a quarter of its height (`trim_margins`), scaled to {h} px high keeping its aspect
+  ratio, padded white to {w} px (`keep_aspect_ratio` in preprocessor_config.json),
+  3 channels, normalised with mean/std 0.5. Both keys are tablescribe's extensions of
+  the ViTImageProcessor config.
 - Encoder: ViT, {enc_layers} layers, hidden {enc_dim}, {enc_heads} heads, patches
   {ph}x{pw} ({tokens} tokens + cls).
 - Decoder: TrOCR, {dec_layers} layers, d_model {dec_dim}, {dec_heads} heads, learned

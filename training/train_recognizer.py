@@ -41,6 +41,7 @@ def preprocess_config() -> PreprocessConfig:
     return PreprocessConfig(
         height=MODEL_SHAPE["image_height"], width=MODEL_SHAPE["image_width"], resample=2,
         image_mean=(0.5, 0.5, 0.5), image_std=(0.5, 0.5, 0.5), keep_aspect_ratio=True,
+        trim_margins=True,
     )
 
 
