@@ -11,7 +11,9 @@ input height, keeping its aspect ratio, and padded on the right with
 squeezed to fit. A single digit then looks like a single digit, not a smear.
 With ``"trim_margins": true`` as well, blank paper left and right of the ink is cut
 off first (down to a margin of a quarter of the height): a right-aligned number in
-a wide cell is then not squeezed to a few pixels, however the crop was cut.
+a wide cell is then not squeezed to a few pixels, however the crop was cut. And
+``"split_aspect": a`` asks the recogniser to read a line wider than ``a`` times
+its height in pieces cut at word spaces (``split_wide_line``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class PreprocessConfig:
     keep_aspect_ratio: bool = False
     pad_value: int = 255
     trim_margins: bool = False
+    split_aspect: float | None = None  # read lines wider than this (width / height) in pieces
     num_channels: int = 3
     extra: dict = field(default_factory=dict)
 
@@ -80,6 +83,7 @@ class PreprocessConfig:
             keep_aspect_ratio=bool(cfg.get("keep_aspect_ratio", False)),
             pad_value=int(cfg.get("pad_value", 255)),
             trim_margins=bool(cfg.get("trim_margins", False)),
+            split_aspect=float(cfg["split_aspect"]) if cfg.get("split_aspect") else None,
             num_channels=num_channels,
         )
 
@@ -100,6 +104,8 @@ class PreprocessConfig:
             out["pad_value"] = self.pad_value
         if self.trim_margins:
             out["trim_margins"] = True
+        if self.split_aspect:
+            out["split_aspect"] = self.split_aspect
         return out
 
 
@@ -112,21 +118,67 @@ def _to_pil(image) -> Image.Image:
     return Image.fromarray(arr)
 
 
-def trim_side_margins(img: Image.Image) -> Image.Image:
-    """``img`` without the blank paper left and right of its ink, keeping a margin of
-    a quarter of its height; unchanged when it holds no clear ink. Paper is the
-    median level (light or dark), ink what departs from it by half the strongest
+def _ink_columns(img: Image.Image) -> np.ndarray | None:
+    """Which columns of ``img`` hold ink, or None when it holds no clear ink. Paper is
+    the median level (light or dark), ink what departs from it by half the strongest
     contrast, judged on a blurred copy so that scan noise does not count."""
     gray = np.asarray(img.convert("L").filter(ImageFilter.GaussianBlur(1.0)), dtype=np.float32)
-    height, width = gray.shape
     departure = np.abs(gray - np.float32(np.median(gray)))
     peak = float(np.percentile(departure, 99.5))
     if peak < 40:  # no text to go by (an empty or washed-out crop)
+        return None
+    ink = (departure > 0.5 * peak).any(axis=0)
+    return ink if ink.any() else None
+
+
+def trim_side_margins(img: Image.Image) -> Image.Image:
+    """``img`` without the blank paper left and right of its ink, keeping a margin of
+    a quarter of its height; unchanged when it holds no clear ink."""
+    ink = _ink_columns(img)
+    if ink is None:
         return img
-    cols = np.flatnonzero((departure > 0.5 * peak).any(axis=0))
+    cols = np.flatnonzero(ink)
+    width, height = img.size
     margin = max(2, height // 4)
     left, right = max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + 1 + margin)
     return img if (left, right) == (0, width) else img.crop((left, 0, right, height))
+
+
+def split_wide_line(image, max_aspect: float) -> list[Image.Image]:
+    """A text line wider than ``max_aspect`` times its height, cut at word spaces into
+    pieces no wider than that (each trimmed like ``trim_side_margins``), left to right.
+
+    A strip model squeezes a long line to its fixed width until the letters blur into
+    each other; read in pieces, every letter keeps its shape. The cut is the widest
+    blank run of columns in the middle half of the line, and only one twice as wide
+    as the line's usual gap and a tenth of its height at least: a word space, not the
+    gap beside a hyphen or a comma of a number. A line without one stays whole."""
+    img = trim_side_margins(_to_pil(image))
+    width, height = img.size
+    if width <= max_aspect * height:
+        return [img]
+    ink = _ink_columns(img)
+    if ink is None:
+        return [img]
+    gaps, x = [], 0  # blank runs between ink: (width, middle)
+    while x < width:
+        start = x
+        while x < width and not ink[x]:
+            x += 1
+        if 0 < start < x < width:
+            gaps.append((x - start, (start + x) // 2))
+        x += 1
+    if not gaps:
+        return [img]
+    usual = float(np.median([g for g, _ in gaps]))
+    spaces = [(g, m) for g, m in gaps
+              if g >= max(0.1 * height, 2.0 * usual) and 0.25 * width <= m <= 0.75 * width]
+    if not spaces:
+        return [img]
+    best = max(spaces)
+    cut = best[1]
+    return (split_wide_line(img.crop((0, 0, cut, height)), max_aspect)
+            + split_wide_line(img.crop((cut, 0, width, height)), max_aspect))
 
 
 def resize_image(image, cfg: PreprocessConfig) -> Image.Image:

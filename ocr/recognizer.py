@@ -13,7 +13,7 @@ import numpy as np
 import engine
 from ocr.generation import beam_search, greedy
 from ocr.model import TrOCRModel
-from ocr.preprocess import PreprocessConfig, pixel_values
+from ocr.preprocess import PreprocessConfig, pixel_values, split_wide_line
 from ocr.tokenizer import TextTokenizer
 
 # The embedded default model, shipped with the source tree.
@@ -80,11 +80,29 @@ class Recognizer:
         return self.model.device
 
     def recognize(self, images: Sequence, beams: int = 1) -> list[Recognition]:
-        """Text of each crop (PIL images or uint8 arrays), in order."""
+        """Text of each crop (PIL images or uint8 arrays), in order. A line wider than
+        the model reads well (``split_aspect`` of its preprocessor config) is read in
+        pieces cut at word spaces, joined by a space, as unsure as its least sure piece."""
+        pieces = [self._pieces(image) for image in images]
+        flat = [piece for group in pieces for piece in group]
+        read: list[Recognition] = []
+        for start in range(0, len(flat), self.batch_size):
+            read.extend(self._recognize_batch(flat[start : start + self.batch_size], beams))
         out: list[Recognition] = []
-        for start in range(0, len(images), self.batch_size):
-            out.extend(self._recognize_batch(images[start : start + self.batch_size], beams))
+        at = 0
+        for group in pieces:
+            parts, at = read[at : at + len(group)], at + len(group)
+            if len(parts) == 1:
+                out.append(parts[0])
+                continue
+            text = " ".join(p.text for p in parts if p.text)
+            out.append(Recognition(text, min(p.confidence for p in parts)))
         return out
+
+    def _pieces(self, image) -> list:
+        if self.preprocess.split_aspect and self.preprocess.keep_aspect_ratio:
+            return split_wide_line(image, self.preprocess.split_aspect)
+        return [image]
 
     def _recognize_batch(self, images: Sequence, beams: int) -> list[Recognition]:
         if not len(images):

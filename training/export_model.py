@@ -33,8 +33,9 @@ from scratch by the tablescribe project on synthetic cells.
 - Input: a grayscale cell crop with the blank paper left and right of its ink cut to
   a quarter of its height (`trim_margins`), scaled to {h} px high keeping its aspect
   ratio, padded white to {w} px (`keep_aspect_ratio` in preprocessor_config.json),
-  3 channels, normalised with mean/std 0.5. Both keys are tablescribe's extensions of
-  the ViTImageProcessor config.
+  3 channels, normalised with mean/std 0.5. A line wider than `split_aspect` times its
+  height is read in pieces cut at word spaces. These keys are tablescribe's
+  extensions of the ViTImageProcessor config.
 - Encoder: ViT, {enc_layers} layers, hidden {enc_dim}, {enc_heads} heads, patches
   {ph}x{pw} ({tokens} tokens + cls).
 - Decoder: TrOCR, {dec_layers} layers, d_model {dec_dim}, {dec_heads} heads, learned

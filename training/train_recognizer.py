@@ -29,6 +29,11 @@ from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokeni
 
 # The architecture of the shipped model. A ViT encoder over a 32x384 strip cut into
 # full-height 32x8 patches (48 tokens) and a small TrOCR decoder over characters.
+# The recogniser reads lines wider than this (width / height, after trimming) in
+# pieces cut at word spaces: the 32x384 strip would squeeze them (held-out 300 at
+# step 18000: CER 2.31% -> 1.49%, exact 89.7% -> 92.0% with 7; 5 starts cutting numbers).
+SPLIT_ASPECT = 7.0
+
 MODEL_SHAPE = dict(
     image_height=32, image_width=384, patch_h=32, patch_w=8,
     enc_dim=256, enc_layers=4, enc_heads=4, enc_ffn=1024,
@@ -41,7 +46,7 @@ def preprocess_config() -> PreprocessConfig:
     return PreprocessConfig(
         height=MODEL_SHAPE["image_height"], width=MODEL_SHAPE["image_width"], resample=2,
         image_mean=(0.5, 0.5, 0.5), image_std=(0.5, 0.5, 0.5), keep_aspect_ratio=True,
-        trim_margins=True,
+        trim_margins=True, split_aspect=SPLIT_ASPECT,
     )
 
 

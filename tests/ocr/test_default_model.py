@@ -6,6 +6,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr import DEFAULT_MODEL_DIR, Recognizer
+from ocr.recognizer import Recognition
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # The current model is still undertrained (issue 4: held-out exact-match 86%, target 97%);
@@ -40,3 +41,28 @@ def test_default_model_reads_rendered_cells():
     assert all(0.0 < r.confidence <= 1.0 for r in out)
     # An empty cell crop gives no text.
     assert rec.recognize([Image.new("L", (120, 40), 255)])[0].text == ""
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(FONT), reason="needs fonts-dejavu-core")
+def test_a_wide_line_is_read_in_pieces_joined_by_a_space(monkeypatch):
+    from ocr.preprocess import split_wide_line
+
+    rec = Recognizer.default(device="cpu")
+    rec.preprocess.split_aspect = 7.0
+    long_line = render("Opening balance of the year carried forward to March")
+    pieces = split_wide_line(long_line, 7.0)
+    assert len(pieces) >= 2
+    calls = []
+
+    def read(images, beams):  # stands in for the model: "text" is each piece's width
+        calls.append(len(images))
+        return [Recognition(str(im.size[0]), 0.5 + im.size[0] / 1e4) for im in images]
+
+    monkeypatch.setattr(rec, "_recognize_batch", read)
+    rec.batch_size = 2
+    out = rec.recognize([long_line, render("42")])
+    assert out[0].text == " ".join(str(p.size[0]) for p in pieces)
+    assert out[0].confidence == min(0.5 + p.size[0] / 1e4 for p in pieces)
+    assert out[1].text == str(split_wide_line(render("42"), 7.0)[0].size[0])
+    # Pieces of all crops share the batches.
+    assert sum(calls) == len(pieces) + 1 and max(calls) == 2

@@ -1,10 +1,12 @@
-"""Our extensions of the TrOCR image preprocessing: aspect-kept strips, trimmed margins."""
+"""Our extensions of the TrOCR image preprocessing: aspect-kept strips, trimmed margins,
+wide lines cut at word spaces."""
 
+import itertools
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr.preprocess import PreprocessConfig, pixel_values, trim_side_margins
+from ocr.preprocess import PreprocessConfig, pixel_values, split_wide_line, trim_side_margins
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 needs_font = pytest.mark.skipif(not __import__("os").path.exists(FONT), reason="needs fonts-dejavu-core")
@@ -66,3 +68,39 @@ def test_trimming_is_a_model_setting_that_round_trips():
     # A transformers ViTImageProcessor config (microsoft/trocr-*) is read exactly as before.
     hf = PreprocessConfig.from_dict({"size": 384, "image_mean": [0.5] * 3, "image_std": [0.5] * 3})
     assert not hf.trim_margins and "trim_margins" not in hf.to_dict()
+
+
+def _ink_span(arr: np.ndarray) -> tuple[int, int]:
+    cols = np.flatnonzero((arr < 128).any(axis=0))
+    return int(cols[0]), int(cols[-1]) + 1
+
+
+@needs_font
+def test_a_long_line_is_cut_at_word_spaces_into_pieces_the_strip_can_hold():
+    line = _cell("Opening balance of the year carried forward to March", 900, 10)
+    original = np.asarray(trim_side_margins(line))
+    pieces = split_wide_line(line, 7.0)
+    assert len(pieces) >= 2
+    spans = []
+    for piece in pieces:
+        assert piece.height == line.height and piece.width <= 7.0 * piece.height
+        arr = np.asarray(piece)
+        # Find the piece in the line (pieces are cut, never resampled).
+        at = [x for x in range(original.shape[1] - arr.shape[1] + 1)
+              if np.array_equal(original[:, x : x + arr.shape[1]], arr)]
+        assert at, "a piece is not a cut of the line"
+        left, right = _ink_span(arr)
+        spans.append((at[0] + left, at[0] + right))
+    # Left to right, every cut in a blank run as wide as a word space, no ink lost.
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start - end >= 0.125 * line.height
+    assert (spans[0][0], spans[-1][1]) == _ink_span(original)
+
+
+@needs_font
+@pytest.mark.parametrize("text", ["1,234,567,890.12", "AB-12345678-XY-0042", "Short words"])
+def test_lines_without_a_word_space_or_short_enough_stay_whole(text):
+    line = _cell(text, 700, 10)
+    pieces = split_wide_line(line, 7.0)
+    assert len(pieces) == 1
+    assert pieces[0].size == trim_side_margins(line).size
