@@ -4,9 +4,9 @@ decoding and the tokenizer; the table pipeline and the GUI see only this."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -67,12 +67,12 @@ class Recognizer:
         self.batch_size = batch_size
 
     @classmethod
-    def default(cls, device=None) -> "Recognizer":
+    def default(cls, device=None) -> Recognizer:
         """The embedded model of resources/models/."""
         return cls(TrOCRModel.from_pretrained(DEFAULT_MODEL_DIR, device=device or "cpu"))
 
     @classmethod
-    def from_pretrained(cls, path_or_id: str | Path, device=None, **kwargs) -> "Recognizer":
+    def from_pretrained(cls, path_or_id: str | Path, device=None, **kwargs) -> Recognizer:
         return cls(TrOCRModel.from_pretrained(path_or_id, device=device or "cpu"), **kwargs)
 
     @property

@@ -2,6 +2,7 @@
 wide lines cut at word spaces."""
 
 import itertools
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
