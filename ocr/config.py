@@ -101,7 +101,7 @@ class TrOCRConfig:
         return self.decoder.cross_attention_hidden_size or self.encoder.hidden_size
 
     @classmethod
-    def from_dict(cls, cfg: dict, source: str = "config.json") -> "TrOCRConfig":
+    def from_dict(cls, cfg: dict, source: str = "config.json") -> TrOCRConfig:
         try:
             enc = cfg["encoder"]
             dec = cfg["decoder"]
@@ -179,7 +179,7 @@ class TrOCRConfig:
         )
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> "TrOCRConfig":
+    def from_folder(cls, folder: str | Path) -> TrOCRConfig:
         path = Path(folder) / "config.json"
         if not path.is_file():
             raise ModelConfigError(f"{folder}: no config.json (not a model folder)")

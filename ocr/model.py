@@ -26,12 +26,12 @@ from ocr.config import DecoderConfig, EncoderConfig, TrOCRConfig
 from ocr.weights import WeightFile
 
 
-def _t(array: np.ndarray, device) -> "engine.Tensor":
+def _t(array: np.ndarray, device) -> engine.Tensor:
     return engine.tensor(np.ascontiguousarray(array, dtype=np.float32), dtype=engine.f32,
                          device=device)
 
 
-def _weight(array: np.ndarray, device, many_rows: bool) -> "engine.Tensor":
+def _weight(array: np.ndarray, device, many_rows: bool) -> engine.Tensor:
     """A projection weight (out, in). For layers that always see many rows (the
     encoder's) the CPU copy is stored as the transpose of a contiguous (in, out)
     array: x @ w.T then hands BLAS a row-major operand, ~5% faster. Decoding layers
@@ -339,7 +339,7 @@ class TrOCRModel:
         self.decoder = TrOCRDecoder(weights, config, self.device)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device="cpu") -> "TrOCRModel":
+    def from_pretrained(cls, path: str | Path, device="cpu") -> TrOCRModel:
         folder = Path(path)
         if not folder.is_dir():
             from ocr.hub import resolve_model  # a hub id already in the local cache
@@ -367,7 +367,7 @@ class TrOCRModel:
 
     __call__ = forward
 
-    def session(self, encoder_states) -> "DecoderSession":
+    def session(self, encoder_states) -> DecoderSession:
         return DecoderSession(self, encoder_states)
 
 

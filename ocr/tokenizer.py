@@ -7,8 +7,8 @@ byte-level BPE files `vocab.json` + `merges.txt` (trocr-base/large).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
@@ -23,7 +23,7 @@ class TextTokenizer:
         self.special_ids = frozenset(int(i) for i in special_ids)
 
     @classmethod
-    def from_folder(cls, folder: str | Path, special_ids: Iterable[int] = ()) -> "TextTokenizer":
+    def from_folder(cls, folder: str | Path, special_ids: Iterable[int] = ()) -> TextTokenizer:
         folder = Path(folder)
         tok_json = folder / "tokenizer.json"
         vocab, merges = folder / "vocab.json", folder / "merges.txt"

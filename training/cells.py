@@ -55,8 +55,9 @@ def _words() -> tuple[str, ...]:
             if words:
                 return tuple(words)
     # Fallback keeps the generator working without the Debian word list.
-    return tuple("total revenue cost profit account balance date name amount price quantity "
-                 "description region north south east west sales net gross tax item unit".split())
+    return ("total", "revenue", "cost", "profit", "account", "balance", "date", "name", "amount",
+            "price", "quantity", "description", "region", "north", "south", "east", "west", "sales",
+            "net", "gross", "tax", "item", "unit")
 
 
 # --------------------------------------------------------------------------- text

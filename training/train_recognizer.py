@@ -15,9 +15,9 @@ import argparse
 import json
 import math
 import os
-import random
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,8 +51,14 @@ def preprocess_config() -> PreprocessConfig:
 
 
 def build_model(vocab_size: int):
-    from transformers import (TrOCRConfig, TrOCRForCausalLM, VisionEncoderDecoderConfig,
-                              VisionEncoderDecoderModel, ViTConfig, ViTModel)
+    from transformers import (
+        TrOCRConfig,
+        TrOCRForCausalLM,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTModel,
+    )
 
     s = MODEL_SHAPE
     enc_cfg = ViTConfig(
@@ -227,7 +233,7 @@ def main(argv=None) -> int:
     heldout = heldout_set(args.eval_size)
     stream = CellStream(args.seed, samples, args.batch)
     loader = DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4)
-    log = open(os.path.join(args.workdir, "log.jsonl"), "a")
+    log = open(os.path.join(args.workdir, "log.jsonl"), "a")  # noqa: SIM115 (open for the run)
     model.train()
     t0, seen, run_loss, run_ce = time.time(), 0, 0.0, 0.0
     for pv, labels in loader:
@@ -268,11 +274,12 @@ def main(argv=None) -> int:
             log.write(json.dumps(rec) + "\n")
             log.flush()
             best_path = os.path.join(args.workdir, "best.json")
-            best = json.load(open(best_path)) if os.path.exists(best_path) else {"cer": 9.9}
+            best = (json.loads(Path(best_path).read_text()) if os.path.exists(best_path)
+                    else {"cer": 9.9})
             if metrics["cer"] < best["cer"]:
                 torch.save({"model": model.state_dict(), "step": step, "samples": samples},
                            os.path.join(args.workdir, "best.pt"))
-                json.dump({**metrics, "step": step}, open(best_path, "w"))
+                Path(best_path).write_text(json.dumps({**metrics, "step": step}))
     return 0
 
 
