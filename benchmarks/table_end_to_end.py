@@ -406,6 +406,7 @@ class Score:
     cells_right: int = 0
     seconds: float = 0.0
     text_scored: bool = False
+    wrong: list[tuple[str, str]] = field(default_factory=list)  # (want, got) of wrong cells
 
 
 def _norm(text: str | None) -> str:
@@ -428,6 +429,8 @@ def score_page(score: Score, truth: list[TrueTable], found: list[Found], with_te
                 score.cells += 1
                 if same_grid and _norm(f.texts.get((r, c))) == _norm(text):
                     score.cells_right += 1
+                elif same_grid:
+                    score.wrong.append((_norm(text), _norm(f.texts.get((r, c)))))
     score.grid_right += int(right)
     return right
 
@@ -526,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         "or 'default' for the embedded model",
     )
     ap.add_argument("--no-img2table", action="store_true", help="only our side (quick checks)")
+    ap.add_argument("--show-errors", type=int, default=0, help="print this many of our wrong cells")
     ap.add_argument(
         "--save", type=Path, default=None, help="keep pages, overlays and a failure list here"
     )
@@ -614,6 +618,10 @@ def main(argv: list[str] | None = None) -> int:
                     else " (ours without a recogniser)"
                 )
             )
+        if args.show_errors and s_ours.wrong:
+            print(f"\nour wrong cells (first {args.show_errors} of {len(s_ours.wrong)}):")
+            for want, got in s_ours.wrong[: args.show_errors]:
+                print(f"    want {want!r:32} got {got!r}")
         if failures:
             print(
                 "\nour grid wrong on: "

@@ -29,23 +29,32 @@ def _strip_edges(gray: np.ndarray, limit_frac: float = 0.25) -> tuple[int, int, 
     """Rows/columns at each edge that belong to a rule: (top, bottom, left, right) counts.
 
     The bbox runs along the middle of the rules, so each edge starts with half a rule:
-    rows (columns) dark along most of their length, contiguous from the edge. A letter
-    touching the rule (spreadsheets print text right against it) is dark only over the
-    text's height and stays."""
+    rows (columns) dark along most of their length, contiguous from the edge. The
+    side rules are judged between the top and bottom ones, which would otherwise
+    add their ink to every column. A letter touching the rule (spreadsheets print
+    text right against it) is dark only over the text's height and stays."""
     h, w = gray.shape
-    gray = cv2.GaussianBlur(gray, (0, 0), 1.0)  # a halftone screen averages out to its shade
-    paper = float(np.percentile(gray, 90))
-    dark = gray < paper - 30
-    out = []
-    for axis, size in ((1, h), (0, w)):
-        share = dark.mean(axis=axis)
-        limit = max(2, int(limit_frac * size))
+    smooth = cv2.GaussianBlur(gray, (0, 0), 1.0)  # a halftone screen averages out to its shade
+    paper = float(np.percentile(smooth, 90))
+    dark = smooth < paper - 30
+
+    def run_from_edges(share: np.ndarray, least: float) -> tuple[int, int]:
+        limit = max(2, int(limit_frac * share.size))
+        out = []
         for side in (share[:limit], share[::-1][:limit]):
             strip = 0
-            while strip < len(side) and side[strip] >= 0.5:
+            while strip < len(side) and side[strip] >= least:
                 strip += 1
             out.append(strip + (1 if strip else 0))  # and the rule's soft rim
-    top, bottom, left, right = out
+        return out[0], out[1]
+
+    top, bottom = run_from_edges(dark.mean(axis=1), 0.5)
+    # A side rule inks all of the rows between the top and bottom rules; the stem
+    # of a capital next to it only the letter's height, which in a tight row is
+    # four fifths of them. Judged unblurred: the blur would stretch the stem over
+    # the rows above and below it (and a halftone's dots stay far below).
+    inner = gray[top : max(top + 1, h - bottom)] < paper - 30
+    left, right = run_from_edges(inner.mean(axis=0), 0.9)
     return top, bottom, left, right
 
 

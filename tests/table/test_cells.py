@@ -213,3 +213,31 @@ def test_short_line_without_a_row_beside_it_is_centred_at_the_page_text_height()
     # Alone on its page a line has nothing to be measured by: cut to its ink.
     alone = line_crops(low, low_cells[0])[0]
     assert alone.shape[0] < 0.5 * dash.shape[0]
+
+
+@pytest.mark.parametrize("text,align", [("East", "left"), ("Beta Region", "left"), ("8", "right"),
+                                        ("1,250.00", "right"), ("H-9263", "left")])
+def test_text_against_a_side_rule_keeps_its_first_and_last_letters(text, align):
+    """Text printed two pixels from the side rule of a tight row (LibreOffice's and
+    Excel's default padding at 150 dpi): the stem of its first (last) letter is not
+    part of the rule, though the top and bottom rules darken those columns too."""
+    cell_h, cell_w, rule = 30, 200, 3
+    f = font("sans", 26)
+    # The text's ink alone, to be set at an exact distance from the rule.
+    alone = Image.new("L", (400, cell_h), 255)
+    ImageDraw.Draw(alone).text((10, cell_h // 2), text, font=f, fill=0, anchor="lm")
+    arr = np.asarray(alone)
+    cols = np.flatnonzero((arr < 128).any(axis=0))
+    ink = arr[:, cols[0] : cols[-1] + 1]
+    page = np.full((cell_h + 40, cell_w + 40), 255, np.uint8)
+    x0, y0, x1, y1 = 20, 20, 20 + cell_w, 20 + cell_h
+    page[y0 - 1 : y0 + 2, x0 - 1 : x1 + 2] = 0  # rules 3 px wide, the bbox along their middle
+    page[y1 - 1 : y1 + 2, x0 - 1 : x1 + 2] = 0
+    page[y0 - 1 : y1 + 2, x0 - 1 : x0 + 2] = 0
+    page[y0 - 1 : y1 + 2, x1 - 1 : x1 + 2] = 0
+    x = x0 + rule if align == "left" else x1 - 1 - rule - ink.shape[1]
+    page[y0:y1, x : x + ink.shape[1]] = np.minimum(page[y0:y1, x : x + ink.shape[1]], ink[:cell_h])
+    crops = line_crops(page, Cell(0, 0, bbox=(x0, y0, x1, y1)))
+    assert len(crops) == 1
+    got = np.flatnonzero((crops[0] < 128).any(axis=0))
+    assert abs((got[-1] + 1 - got[0]) - ink.shape[1]) <= 1, "a letter at the rule was cut"
