@@ -97,7 +97,20 @@ def cell_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         keep &= ~(touching & (on_rim >= 0.8 * area))
     if not keep.any():
         return None
+    # Decimal points and commas of a low-resolution scan come out a pixel or two:
+    # under min_area, yet inside the text line, from its top to a little below its
+    # bottom, and from its first letter to a little after its last. Dust seldom
+    # lands there; a lost point turns 1,238.08 into 1,238 08.
+    top, bottom = by[keep].min(), (by + bh)[keep].max()
+    left, right = bx[keep].min(), (bx + bw)[keep].max()
+    reach = 0.4 * (bottom - top)
+    keep |= (~touching & (by >= top) & (by + bh <= bottom + reach)
+             & (bx >= left) & (bx + bw <= right + reach))
     mask = np.where(np.concatenate([[False], keep])[labels], 255, 0).astype(np.uint8)
+    # The faint rim of the kept strokes (a comma's thin tail, what a blurred scan
+    # left of a dot) is ink too, where it is no farther than 2 px from them.
+    faint = smooth < paper - max(contrast * 0.25, _MIN_CONTRAST * 0.4)
+    mask[faint & (cv2.dilate(mask, np.ones((5, 5), np.uint8)) > 0)] = 255
     # Clean grey: ink keeps its shading (stretched to full contrast), all else is paper.
     near = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     stretched = np.clip((gray.astype(np.float32) - darkest) * (255.0 / max(contrast, 1.0)), 0, 255)
