@@ -33,7 +33,7 @@ def _strip_edges(gray: np.ndarray, limit_frac: float = 0.25) -> tuple[int, int, 
     side rules are judged between the top and bottom ones, which would otherwise
     add their ink to every column. A letter touching the rule (spreadsheets print
     text right against it) is dark only over the text's height and stays."""
-    h, w = gray.shape
+    h = gray.shape[0]
     smooth = cv2.GaussianBlur(gray, (0, 0), 1.0)  # a halftone screen averages out to its shade
     paper = float(np.percentile(smooth, 90))
     dark = smooth < paper - 30
