@@ -131,17 +131,21 @@ def _ink_columns(img: Image.Image) -> np.ndarray | None:
     return ink if ink.any() else None
 
 
+def _trimmed_bounds(ink: np.ndarray, width: int, height: int) -> tuple[int, int]:
+    """Columns [left, right) that keep the ink and a margin of a quarter of the height."""
+    cols = np.flatnonzero(ink)
+    margin = max(2, height // 4)
+    return max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + 1 + margin)
+
+
 def trim_side_margins(img: Image.Image) -> Image.Image:
     """``img`` without the blank paper left and right of its ink, keeping a margin of
     a quarter of its height; unchanged when it holds no clear ink."""
     ink = _ink_columns(img)
     if ink is None:
         return img
-    cols = np.flatnonzero(ink)
-    width, height = img.size
-    margin = max(2, height // 4)
-    left, right = max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + 1 + margin)
-    return img if (left, right) == (0, width) else img.crop((left, 0, right, height))
+    left, right = _trimmed_bounds(ink, *img.size)
+    return img if (left, right) == (0, img.width) else img.crop((left, 0, right, img.height))
 
 
 def split_wide_line(image, max_aspect: float) -> list[Image.Image]:
@@ -153,12 +157,19 @@ def split_wide_line(image, max_aspect: float) -> list[Image.Image]:
     blank run of columns in the middle half of the line, and only one twice as wide
     as the line's usual gap and a tenth of its height at least: a word space, not the
     gap beside a hyphen or a comma of a number. A line without one stays whole."""
-    img = trim_side_margins(_to_pil(image))
+    img = _to_pil(image)
+    ink = _ink_columns(img)  # found once; the pieces are cut from it
+    if ink is None:
+        return [img]
+    return _split_at_spaces(img, ink, max_aspect)
+
+
+def _split_at_spaces(img: Image.Image, ink: np.ndarray, max_aspect: float) -> list[Image.Image]:
+    left, right = _trimmed_bounds(ink, *img.size)
+    if (left, right) != (0, img.width):
+        img, ink = img.crop((left, 0, right, img.height)), ink[left:right]
     width, height = img.size
     if width <= max_aspect * height:
-        return [img]
-    ink = _ink_columns(img)
-    if ink is None:
         return [img]
     gaps, x = [], 0  # blank runs between ink: (width, middle)
     while x < width:
@@ -175,10 +186,9 @@ def split_wide_line(image, max_aspect: float) -> list[Image.Image]:
               if g >= max(0.1 * height, 2.0 * usual) and 0.25 * width <= m <= 0.75 * width]
     if not spaces:
         return [img]
-    best = max(spaces)
-    cut = best[1]
-    return (split_wide_line(img.crop((0, 0, cut, height)), max_aspect)
-            + split_wide_line(img.crop((cut, 0, width, height)), max_aspect))
+    cut = max(spaces)[1]
+    return (_split_at_spaces(img.crop((0, 0, cut, height)), ink[:cut], max_aspect)
+            + _split_at_spaces(img.crop((cut, 0, width, height)), ink[cut:], max_aspect))
 
 
 def resize_image(image, cfg: PreprocessConfig) -> Image.Image:

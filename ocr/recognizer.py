@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -83,11 +83,15 @@ class Recognizer:
         """Text of each crop (PIL images or uint8 arrays), in order. A line wider than
         the model reads well (``split_aspect`` of its preprocessor config) is read in
         pieces cut at word spaces, joined by a space, as unsure as its least sure piece."""
-        pieces = [self._pieces(image) for image in images]
+        splitting = bool(self.preprocess.split_aspect and self.preprocess.keep_aspect_ratio)
+        pieces = [split_wide_line(image, self.preprocess.split_aspect) if splitting else [image]
+                  for image in images]
         flat = [piece for group in pieces for piece in group]
+        # Pieces come trimmed: preprocessing need not look for their margins again.
+        pre = replace(self.preprocess, trim_margins=False) if splitting else self.preprocess
         read: list[Recognition] = []
         for start in range(0, len(flat), self.batch_size):
-            read.extend(self._recognize_batch(flat[start : start + self.batch_size], beams))
+            read.extend(self._recognize_batch(flat[start : start + self.batch_size], beams, pre))
         out: list[Recognition] = []
         at = 0
         for group in pieces:
@@ -99,16 +103,12 @@ class Recognizer:
             out.append(Recognition(text, min(p.confidence for p in parts)))
         return out
 
-    def _pieces(self, image) -> list:
-        if self.preprocess.split_aspect and self.preprocess.keep_aspect_ratio:
-            return split_wide_line(image, self.preprocess.split_aspect)
-        return [image]
-
-    def _recognize_batch(self, images: Sequence, beams: int) -> list[Recognition]:
+    def _recognize_batch(self, images: Sequence, beams: int,
+                         pre: PreprocessConfig) -> list[Recognition]:
         if not len(images):
             return []
         cfg = self.model.config
-        pv = pixel_values(images, self.preprocess)
+        pv = pixel_values(images, pre)
         with engine.no_grad():
             states = self.model.encode(pv)
             session = self.model.session(states)

@@ -55,7 +55,7 @@ def test_a_wide_line_is_read_in_pieces_joined_by_a_space(monkeypatch):
     assert len(pieces) >= 2
     calls = []
 
-    def read(images, beams):  # stands in for the model: "text" is each piece's width
+    def read(images, beams, pre):  # stands in for the model: "text" is each piece's width
         calls.append(len(images))
         return [Recognition(str(im.size[0]), 0.5 + im.size[0] / 1e4) for im in images]
 
