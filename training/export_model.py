@@ -3,6 +3,9 @@
     python -m training.export_model --checkpoint ~/.cache/tablescribe-train/best.pt \
         --out resources/models/tablescribe-cells --metrics metrics.json
 
+Several checkpoints (e.g. the snap-<step>.pt of a run's last steps) are averaged
+weight by weight into one model.
+
 Writes config.json, model.safetensors (float16), tokenizer.json,
 preprocessor_config.json, generation_config.json and README.md (the model card).
 """
@@ -57,21 +60,45 @@ rendered only with those fonts, from a separate seed space.
 ## Training
 PyTorch + transformers (`python -m training.train_recognizer`), AdamW with an auxiliary
 CTC loss on the encoder tokens (not exported), cosine schedule; {steps} steps, {samples}
-samples seen.
+samples seen.{averaged}
 
 ## Metrics
 {metrics}
 """
 
 
-def export(checkpoint: str, out: str, metrics: dict | None = None) -> Path:
+def average_checkpoints(paths: list[str]) -> dict:
+    """The weights of several checkpoints of one run, averaged (step, samples: the last's).
+
+    Averaging the snapshots of a run's last, low-learning-rate steps lands nearer the
+    middle of the basin the optimiser was circling than any one of them does.
+    """
+    ckpts = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    last = max(ckpts, key=lambda c: int(c.get("step", 0)))
+    weights = {}
+    for name, value in last["model"].items():
+        if value.is_floating_point():
+            weights[name] = sum(c["model"][name].double() for c in ckpts).div(len(ckpts)).to(value.dtype)
+        else:
+            weights[name] = value
+    steps = sorted(int(c.get("step", 0)) for c in ckpts)
+    return {"model": weights, "step": last.get("step", 0), "samples": last.get("samples", 0),
+            "averaged_steps": steps}
+
+
+def export(checkpoint: str | list[str], out: str, metrics: dict | None = None) -> Path:
     tokenizer = build_char_tokenizer(CHARSET)
     model = build_model(tokenizer.get_vocab_size())
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    paths = [checkpoint] if isinstance(checkpoint, str) else list(checkpoint)
+    ckpt = (torch.load(paths[0], map_location="cpu", weights_only=True) if len(paths) == 1
+            else average_checkpoints(paths))
     model.load_state_dict(ckpt["model"])
     step = int(ckpt.get("step", 0))
     # The checkpoint counts the samples it has seen; batch sizes changed between runs.
     samples = int(ckpt.get("samples", 0))
+    averaged = ckpt.get("averaged_steps")
+    averaged_text = (f" The shipped weights are the average of the checkpoints at steps "
+                     f"{', '.join(map(str, averaged))}." if averaged else "")
     model.eval()
     model.half()
     out_path = Path(out)
@@ -96,7 +123,7 @@ def export(checkpoint: str, out: str, metrics: dict | None = None) -> Path:
         tokens=(s["image_height"] // s["patch_h"]) * (s["image_width"] // s["patch_w"]),
         dec_layers=s["dec_layers"], dec_dim=s["dec_dim"], dec_heads=s["dec_heads"],
         vocab=tokenizer.get_vocab_size(), params=sum(p.numel() for p in model.parameters()) / 1e6,
-        steps=step, samples=samples, metrics=metrics_text))
+        steps=step, samples=samples, averaged=averaged_text, metrics=metrics_text))
     if out_path.exists():
         shutil.rmtree(out_path)
     os.replace(tmp, out_path)
@@ -105,7 +132,8 @@ def export(checkpoint: str, out: str, metrics: dict | None = None) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--checkpoint", required=True, nargs="+",
+                    help="a checkpoint, or several of one run to average")
     ap.add_argument("--out", default="resources/models/tablescribe-cells")
     ap.add_argument("--metrics", help="JSON file of metrics for the model card")
     args = ap.parse_args(argv)

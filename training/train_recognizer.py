@@ -198,6 +198,9 @@ def main(argv=None) -> int:
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--eval-size", type=int, default=300)
+    ap.add_argument("--snapshot-every", type=int, default=0,
+                    help="also keep the weights every N steps as snap-<step>.pt, for "
+                         "averaging the last few (several --checkpoint to training.export_model)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -267,6 +270,9 @@ def main(argv=None) -> int:
             torch.save({"model": model.state_dict(), "ctc_head": ctc_head.state_dict(),
                         "optimizer": opt.state_dict(), "step": step, "samples": samples}, tmp)
             os.replace(tmp, ckpt_path)
+        if args.snapshot_every and step % args.snapshot_every == 0:
+            torch.save({"model": model.state_dict(), "step": step, "samples": samples},
+                       os.path.join(args.workdir, f"snap-{step}.pt"))
         if step % args.eval_every == 0:
             metrics = evaluate(model, heldout, tokenizer, pre)
             rec = {"step": step, "eval": metrics, "time": time.time()}
