@@ -24,7 +24,7 @@ import torch
 
 from training.cells import CHARSET
 from training.charset_tokenizer import BOS_ID, EOS_ID, PAD_ID, build_char_tokenizer
-from training.train_recognizer import MODEL_SHAPE, build_model, preprocess_config
+from training.train_recognizer import build_model, checkpoint_shape, preprocess_config
 
 CARD = """# tablescribe-cells
 
@@ -74,6 +74,8 @@ def average_checkpoints(paths: list[str]) -> dict:
     middle of the basin the optimiser was circling than any one of them does.
     """
     ckpts = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    if len({json.dumps(checkpoint_shape(c), sort_keys=True) for c in ckpts}) > 1:
+        raise ValueError("cannot average checkpoints of different shapes: " + ", ".join(paths))
     last = max(ckpts, key=lambda c: int(c.get("step", 0)))
     weights = {}
     for name, value in last["model"].items():
@@ -83,15 +85,16 @@ def average_checkpoints(paths: list[str]) -> dict:
             weights[name] = value
     steps = sorted(int(c.get("step", 0)) for c in ckpts)
     return {"model": weights, "step": last.get("step", 0), "samples": last.get("samples", 0),
-            "averaged_steps": steps}
+            "shape": checkpoint_shape(last), "averaged_steps": steps}
 
 
 def export(checkpoint: str | list[str], out: str, metrics: dict | None = None) -> Path:
     tokenizer = build_char_tokenizer(CHARSET)
-    model = build_model(tokenizer.get_vocab_size())
     paths = [checkpoint] if isinstance(checkpoint, str) else list(checkpoint)
     ckpt = (torch.load(paths[0], map_location="cpu", weights_only=True) if len(paths) == 1
             else average_checkpoints(paths))
+    s = checkpoint_shape(ckpt)
+    model = build_model(tokenizer.get_vocab_size(), s)
     model.load_state_dict(ckpt["model"])
     step = int(ckpt.get("step", 0))
     # The checkpoint counts the samples it has seen; batch sizes changed between runs.
@@ -110,12 +113,11 @@ def export(checkpoint: str | list[str], out: str, metrics: dict | None = None) -
     cfg.pop("dtype", None)
     (tmp / "config.json").write_text(json.dumps(cfg, indent=2))
     tokenizer.save(str(tmp / "tokenizer.json"))
-    pre = preprocess_config().to_dict()
+    pre = preprocess_config(s).to_dict()
     (tmp / "preprocessor_config.json").write_text(json.dumps(pre, indent=2))
     gen = {"decoder_start_token_id": EOS_ID, "bos_token_id": BOS_ID, "eos_token_id": EOS_ID,
-           "pad_token_id": PAD_ID, "max_new_tokens": MODEL_SHAPE["max_len"], "num_beams": 1}
+           "pad_token_id": PAD_ID, "max_new_tokens": s["max_len"], "num_beams": 1}
     (tmp / "generation_config.json").write_text(json.dumps(gen, indent=2))
-    s = MODEL_SHAPE
     metrics_text = "\n".join(f"- {k}: {v}" for k, v in (metrics or {}).items()) or "- not measured"
     (tmp / "README.md").write_text(CARD.format(
         h=s["image_height"], w=s["image_width"], enc_layers=s["enc_layers"], enc_dim=s["enc_dim"],

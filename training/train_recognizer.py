@@ -26,31 +26,49 @@ from torch.utils.data import DataLoader, IterableDataset
 from ocr.preprocess import PreprocessConfig, pixel_values
 from training.cells import CHARSET, CellGenerator
 from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokenizer
+from training.patch_resize import resize_patches
 
-# The architecture of the shipped model. A ViT encoder over a 32x384 strip cut into
-# full-height 32x8 patches (48 tokens) and a small TrOCR decoder over characters.
-# The recogniser reads lines wider than this (width / height, after trimming) in
-# pieces cut at word spaces: the 32x384 strip would squeeze them (held-out 300 at
-# step 18000: CER 2.31% -> 1.49%, exact 89.7% -> 92.0% with 7; 5 starts cutting numbers).
+# The architecture of the shipped model: a ViT encoder over a strip twelve times as
+# wide as high cut into full-height patches a quarter as wide (48 tokens), and a small
+# TrOCR decoder over characters. Only the strip's height changes between versions (32
+# px up to step 27000, then 48: diacritics are a few pixels at 32), and with it the
+# patch size, so the encoder's cost stays the same; a checkpoint records its shape.
+# The recogniser reads lines wider than SPLIT_ASPECT (width / height, after trimming)
+# in pieces cut at word spaces: the strip would squeeze them (held-out 300 at step
+# 18000: CER 2.31% -> 1.49%, exact 89.7% -> 92.0% with 7; 5 starts cutting numbers).
 SPLIT_ASPECT = 7.0
-
-MODEL_SHAPE = dict(
-    image_height=32, image_width=384, patch_h=32, patch_w=8,
-    enc_dim=256, enc_layers=4, enc_heads=4, enc_ffn=1024,
-    dec_dim=256, dec_layers=3, dec_heads=4, dec_ffn=1024,
-    max_len=48,
-)
+LEGACY_HEIGHT = 32  # checkpoints that do not record their shape
+IMAGE_HEIGHT = 48
 
 
-def preprocess_config() -> PreprocessConfig:
+def model_shape(height: int = IMAGE_HEIGHT) -> dict:
+    if height % 4:
+        raise ValueError(f"the strip height must be a multiple of 4, not {height}")
+    return dict(
+        image_height=height, image_width=12 * height, patch_h=height, patch_w=height // 4,
+        enc_dim=256, enc_layers=4, enc_heads=4, enc_ffn=1024,
+        dec_dim=256, dec_layers=3, dec_heads=4, dec_ffn=1024,
+        max_len=48,
+    )
+
+
+MODEL_SHAPE = model_shape()
+
+
+def checkpoint_shape(ckpt: dict) -> dict:
+    return ckpt.get("shape") or model_shape(LEGACY_HEIGHT)
+
+
+def preprocess_config(shape: dict | None = None) -> PreprocessConfig:
+    s = shape or MODEL_SHAPE
     return PreprocessConfig(
-        height=MODEL_SHAPE["image_height"], width=MODEL_SHAPE["image_width"], resample=2,
+        height=s["image_height"], width=s["image_width"], resample=2,
         image_mean=(0.5, 0.5, 0.5), image_std=(0.5, 0.5, 0.5), keep_aspect_ratio=True,
         trim_margins=True, split_aspect=SPLIT_ASPECT,
     )
 
 
-def build_model(vocab_size: int):
+def build_model(vocab_size: int, shape: dict | None = None):
     from transformers import (
         TrOCRConfig,
         TrOCRForCausalLM,
@@ -60,7 +78,7 @@ def build_model(vocab_size: int):
         ViTModel,
     )
 
-    s = MODEL_SHAPE
+    s = shape or MODEL_SHAPE
     enc_cfg = ViTConfig(
         hidden_size=s["enc_dim"], num_hidden_layers=s["enc_layers"],
         num_attention_heads=s["enc_heads"], intermediate_size=s["enc_ffn"],
@@ -91,15 +109,16 @@ def build_model(vocab_size: int):
 class CellStream(IterableDataset):
     """Endless batches of rendered cells, starting at a given sample index (for resume)."""
 
-    def __init__(self, seed: int, start: int, batch: int):
+    def __init__(self, seed: int, start: int, batch: int, shape: dict):
         self.seed, self.start, self.batch = seed, start, batch
         self.tokenizer = build_char_tokenizer(CHARSET)
-        self.pre = preprocess_config()
+        self.pre = preprocess_config(shape)
+        self.max_len = shape["max_len"]
 
     def __iter__(self):
         gen = CellGenerator(self.seed, "train")
         i = self.start
-        max_len = MODEL_SHAPE["max_len"]
+        max_len = self.max_len
         while True:
             cells = [gen.sample(i + k) for k in range(self.batch)]
             i += self.batch
@@ -174,11 +193,35 @@ def evaluate(model, cells, tokenizer, pre, batch: int = 64) -> dict:
     return {"cer": dist / max(total, 1), "exact": exact / len(cells)}
 
 
-def lr_at(step: int, base: float, warmup: int, total: int) -> float:
+def lr_at(step: int, base: float, warmup: int, total: int, start: int = 0) -> float:
+    """Warm-up then cosine down to 5 % of ``base`` at step ``total``, for a schedule
+    begun at step ``start`` (a run initialised from another's checkpoint)."""
+    step, total = step - start, total - start
     if step < warmup:
         return base * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def initial_state(source: str, height: int) -> dict:
+    """Weights (and step, samples, CTC head where known) to begin a run from: a training
+    checkpoint or a shipped model folder, its patch embedding resized to ``height``."""
+    if os.path.isdir(source):
+        from transformers import VisionEncoderDecoderModel
+
+        shipped = VisionEncoderDecoderModel.from_pretrained(source).float()
+        enc = shipped.config.encoder
+        state = {"model": shipped.state_dict(),
+                 "shape": model_shape(int(enc.image_size[0] if isinstance(enc.image_size, (list, tuple))
+                                          else enc.image_size))}
+    else:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+    target = model_shape(height)
+    if checkpoint_shape(state)["image_height"] != height:
+        state = {**state, "model": resize_patches(state["model"],
+                                                 (target["patch_h"], target["patch_w"]))}
+    state.pop("optimizer", None)  # moments of other shapes, another schedule's
+    return {**state, "shape": target}
 
 
 def main(argv=None) -> int:
@@ -192,8 +235,12 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=800)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init-from", default=None,
-                    help="a model folder (e.g. the shipped resources/models/tablescribe-cells) to "
-                         "start from when --workdir has no checkpoint yet")
+                    help="a model folder (e.g. the shipped resources/models/tablescribe-cells) or "
+                         "a training checkpoint (.pt) to start from when --workdir has no "
+                         "checkpoint yet; the run's schedule starts at its step")
+    ap.add_argument("--image-height", type=int, default=IMAGE_HEIGHT,
+                    help="strip height of a new run; a model initialised at another height "
+                         "has its patch embedding resized (training/patch_resize.py)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--eval-every", type=int, default=1000)
@@ -207,34 +254,35 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     os.makedirs(args.workdir, exist_ok=True)
     tokenizer = build_char_tokenizer(CHARSET)
-    model = build_model(tokenizer.get_vocab_size())
-    ctc_head = CTCHead(MODEL_SHAPE["enc_dim"], tokenizer.get_vocab_size())
+    ckpt_path = os.path.join(args.workdir, "last.pt")
+    resume = os.path.exists(ckpt_path)
+    start = (torch.load(ckpt_path, map_location="cpu", weights_only=True) if resume
+             else initial_state(args.init_from, args.image_height) if args.init_from else None)
+    shape = checkpoint_shape(start) if resume else model_shape(args.image_height)
+    model = build_model(tokenizer.get_vocab_size(), shape)
+    ctc_head = CTCHead(shape["enc_dim"], tokenizer.get_vocab_size())
     params = list(model.parameters()) + list(ctc_head.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
-    step = 0
-    samples = 0
-    ckpt_path = os.path.join(args.workdir, "last.pt")
-    if os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        if "ctc_head" in ckpt:
-            ctc_head.load_state_dict(ckpt["ctc_head"])
-            opt.load_state_dict(ckpt["optimizer"])
-        step = int(ckpt["step"])
-        samples = int(ckpt.get("samples", step * args.batch))
-        print(f"resumed from step {step} ({samples} samples)", flush=True)
-    elif args.init_from:
-        from transformers import VisionEncoderDecoderModel
-
-        shipped = VisionEncoderDecoderModel.from_pretrained(args.init_from).float()
-        model.load_state_dict(shipped.state_dict())
-        print(f"initialised from {args.init_from}", flush=True)
+    step = samples = schedule_start = 0
+    if start is not None:
+        model.load_state_dict(start["model"])
+        if "ctc_head" in start:
+            ctc_head.load_state_dict(start["ctc_head"])
+        if resume and "optimizer" in start:
+            opt.load_state_dict(start["optimizer"])
+        step = int(start.get("step", 0))
+        samples = int(start.get("samples", step * args.batch))
+        schedule_start = int(start.get("schedule_start", 0)) if resume else step
+        how = "resumed" if resume else f"initialised from {args.init_from} at"
+        print(f"{how} step {step} ({samples} samples)", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"model: {n_params / 1e6:.2f}M parameters, vocab {tokenizer.get_vocab_size()}", flush=True)
+    print(f"model: {n_params / 1e6:.2f}M parameters, vocab {tokenizer.get_vocab_size()}, "
+          f"input {shape['image_height']}x{shape['image_width']}", flush=True)
+    record = {"shape": shape, "schedule_start": schedule_start}
 
-    pre = preprocess_config()
+    pre = preprocess_config(shape)
     heldout = heldout_set(args.eval_size)
-    stream = CellStream(args.seed, samples, args.batch)
+    stream = CellStream(args.seed, samples, args.batch, shape)
     loader = DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4)
     log = open(os.path.join(args.workdir, "log.jsonl"), "a")  # noqa: SIM115 (open for the run)
     model.train()
@@ -243,7 +291,7 @@ def main(argv=None) -> int:
         if step >= args.steps:
             break
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.lr, args.warmup, args.steps)
+            g["lr"] = lr_at(step, args.lr, args.warmup, args.steps, schedule_start)
         out = model(pixel_values=pv, labels=labels)
         loss = out.loss
         run_ce += out.loss.item()
@@ -268,10 +316,11 @@ def main(argv=None) -> int:
         if step % args.save_every == 0:
             tmp = ckpt_path + ".tmp"
             torch.save({"model": model.state_dict(), "ctc_head": ctc_head.state_dict(),
-                        "optimizer": opt.state_dict(), "step": step, "samples": samples}, tmp)
+                        "optimizer": opt.state_dict(), "step": step, "samples": samples,
+                        **record}, tmp)
             os.replace(tmp, ckpt_path)
         if args.snapshot_every and step % args.snapshot_every == 0:
-            torch.save({"model": model.state_dict(), "step": step, "samples": samples},
+            torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
                        os.path.join(args.workdir, f"snap-{step}.pt"))
         if step % args.eval_every == 0:
             metrics = evaluate(model, heldout, tokenizer, pre)
@@ -283,8 +332,8 @@ def main(argv=None) -> int:
             best = (json.loads(Path(best_path).read_text()) if os.path.exists(best_path)
                     else {"cer": 9.9})
             if metrics["cer"] < best["cer"]:
-                torch.save({"model": model.state_dict(), "step": step, "samples": samples},
-                           os.path.join(args.workdir, "best.pt"))
+                torch.save({"model": model.state_dict(), "step": step, "samples": samples,
+                            **record}, os.path.join(args.workdir, "best.pt"))
                 Path(best_path).write_text(json.dumps({**metrics, "step": step}))
     return 0
 

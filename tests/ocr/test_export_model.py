@@ -10,12 +10,13 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch (the 'reference'/'train' extra) writes checkpoints")
 pytest.importorskip("transformers", reason="transformers (the 'train' extra) builds the model")
 
-from ocr.recognizer import Recognizer  # noqa: E402
-from training.export_model import average_checkpoints, export  # noqa: E402
+from ocr.recognizer import Recognizer
+from training.export_model import average_checkpoints, export
 
 
-def _save(path, weights: dict, step: int) -> str:
-    torch.save({"model": weights, "step": step, "samples": step * 32}, path)
+def _save(path, weights: dict, step: int, shape: dict | None = None) -> str:
+    extra = {"shape": shape} if shape else {}
+    torch.save({"model": weights, "step": step, "samples": step * 32, **extra}, path)
     return str(path)
 
 
@@ -32,19 +33,25 @@ def test_average_takes_the_mean_of_float_weights_and_the_last_step(tmp_path):
 def test_export_of_averaged_checkpoints_is_a_model_the_engine_reads(tmp_path):
     from training.cells import CHARSET
     from training.charset_tokenizer import build_char_tokenizer
-    from training.train_recognizer import build_model
+    from training.train_recognizer import build_model, model_shape
 
     vocab = build_char_tokenizer(CHARSET).get_vocab_size()
+    shape = model_shape(48)
     torch.manual_seed(0)
-    first = build_model(vocab).state_dict()
-    second = build_model(vocab).state_dict()
-    paths = [_save(tmp_path / "s1.pt", first, 100), _save(tmp_path / "s2.pt", second, 200)]
+    first = build_model(vocab, shape).state_dict()
+    second = build_model(vocab, shape).state_dict()
+    paths = [_save(tmp_path / "s1.pt", first, 100, shape),
+             _save(tmp_path / "s2.pt", second, 200, shape)]
+    with pytest.raises(ValueError, match="different shapes"):
+        average_checkpoints([paths[0], _save(tmp_path / "s0.pt", {}, 50)])
     out = export(paths, str(tmp_path / "model"), {"heldout_cer": "1.0 %"})
 
     card = (out / "README.md").read_text()
     assert "average of the checkpoints at steps 100, 200" in card
     assert "200 steps" in card and "heldout_cer: 1.0 %" in card
-    assert json.loads((out / "preprocessor_config.json").read_text())["trim_margins"] is True
+    pre = json.loads((out / "preprocessor_config.json").read_text())
+    assert pre["trim_margins"] is True and pre["size"] == {"height": 48, "width": 576}
+    assert json.loads((out / "config.json").read_text())["encoder"]["patch_size"] == [48, 12]
 
     from safetensors.numpy import load_file
 
@@ -57,3 +64,43 @@ def test_export_of_averaged_checkpoints_is_a_model_the_engine_reads(tmp_path):
     page = np.full((32, 120), 255, np.uint8)
     page[10:22, 20:90] = 0
     assert isinstance(recognizer.recognize([page])[0].text, str)  # reads end to end
+
+
+def test_resized_patch_kernel_answers_an_upsampled_patch_as_the_old_one_did():
+    from training.patch_resize import resize_patch_kernel, upsampling_matrix
+
+    torch.manual_seed(1)
+    old = torch.randn(6, 3, 32, 8, dtype=torch.float64)
+    new = resize_patch_kernel(old, (48, 12))
+    assert new.shape == (6, 3, 48, 12)
+    patch = torch.randn(3, 32, 8, dtype=torch.float64)
+    upsampled = torch.nn.functional.interpolate(patch[None], size=(48, 12), mode="bilinear",
+                                                align_corners=False)[0]
+    before = torch.einsum("ochw,chw->o", old, patch)
+    after = torch.einsum("ochw,chw->o", new, upsampled)
+    torch.testing.assert_close(after, before)
+    assert upsampling_matrix((32, 8), (48, 12)).shape == (48 * 12, 32 * 8)
+    assert resize_patch_kernel(old, (32, 8)) is old
+
+
+def test_a_run_initialised_at_another_height_starts_where_the_checkpoint_ended(tmp_path):
+    from training.cells import CHARSET
+    from training.charset_tokenizer import build_char_tokenizer
+    from training.train_recognizer import build_model, initial_state, lr_at, model_shape
+
+    vocab = build_char_tokenizer(CHARSET).get_vocab_size()
+    small = model_shape(32)
+    path = tmp_path / "old.pt"
+    torch.save({"model": build_model(vocab, small).state_dict(), "step": 900, "samples": 28800,
+                "optimizer": {"state": {}}}, path)  # a checkpoint of before shapes were recorded
+    state = initial_state(str(path), 48)
+    assert state["shape"] == model_shape(48) and "optimizer" not in state
+    assert state["step"] == 900 and state["samples"] == 28800
+    build_model(vocab, state["shape"]).load_state_dict(state["model"])  # every shape fits
+
+    # the new run's schedule warms up from its own first step, then decays to 5 %
+    assert lr_at(900, 1e-3, 100, 2000, start=900) == pytest.approx(1e-5)
+    assert lr_at(1000, 1e-3, 100, 2000, start=900) == pytest.approx(1e-3)
+    assert lr_at(2000, 1e-3, 100, 2000, start=900) == pytest.approx(5e-5)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        model_shape(30)
