@@ -30,8 +30,8 @@ from training.patch_resize import resize_patches
 
 # The architecture of the shipped model: a ViT encoder over a strip twelve times as
 # wide as high cut into full-height patches a quarter as wide (48 tokens), and a small
-# TrOCR decoder over characters. Only the strip's height changes between versions (32
-# px up to step 27000, then 48: diacritics are a few pixels at 32), and with it the
+# TrOCR decoder over characters. Only the strip's height changed between versions (32
+# px up to step 29250, then 48: diacritics are a few pixels at 32), and with it the
 # patch size, so the encoder's cost stays the same; a checkpoint records its shape.
 # The recogniser reads lines wider than SPLIT_ASPECT (width / height, after trimming)
 # in pieces cut at word spaces: the strip would squeeze them (held-out 300 at step
