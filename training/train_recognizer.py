@@ -210,10 +210,12 @@ def initial_state(source: str, height: int) -> dict:
         from transformers import VisionEncoderDecoderModel
 
         shipped = VisionEncoderDecoderModel.from_pretrained(source).float()
-        enc = shipped.config.encoder
-        state = {"model": shipped.state_dict(),
-                 "shape": model_shape(int(enc.image_size[0] if isinstance(enc.image_size, (list, tuple))
-                                          else enc.image_size))}
+        size = shipped.config.encoder.image_size  # an int for square images, else (h, w)
+        shipped_height = size[0] if isinstance(size, (list, tuple)) else size
+        # from_pretrained gives the ViT a pooler that build_model's encoder has not got
+        weights = {k: v for k, v in shipped.state_dict().items()
+                   if not k.startswith("encoder.pooler.")}
+        state = {"model": weights, "shape": model_shape(int(shipped_height))}
     else:
         state = torch.load(source, map_location="cpu", weights_only=True)
     target = model_shape(height)

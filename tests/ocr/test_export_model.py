@@ -60,6 +60,14 @@ def test_export_of_averaged_checkpoints_is_a_model_the_engine_reads(tmp_path):
     expected = ((first[name].double() + second[name].double()) / 2).half().numpy()
     np.testing.assert_array_equal(shipped, expected)
 
+    from training.train_recognizer import initial_state
+
+    # a shipped folder can start a run too, at its own height or another one
+    assert initial_state(str(out), 48)["shape"] == shape
+    smaller = initial_state(str(out), 32)
+    assert tuple(smaller["model"][name].shape[2:]) == (32, 8)
+    build_model(vocab, smaller["shape"]).load_state_dict(smaller["model"])  # every key fits
+
     recognizer = Recognizer.from_pretrained(out, device="cpu")
     page = np.full((32, 120), 255, np.uint8)
     page[10:22, 20:90] = 0
