@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ocr.preprocess import PreprocessConfig, pixel_values
 from training.cells import CHARSET, CellGenerator
@@ -107,7 +107,13 @@ def build_model(vocab_size: int, shape: dict | None = None):
 
 
 class CellStream(IterableDataset):
-    """Endless batches of rendered cells, starting at a given sample index (for resume)."""
+    """Endless batches of rendered cells, starting at a given sample index (for resume).
+
+    With several loader workers, worker w renders batches w, w + W, w + 2W ... and the
+    loader hands them out in turn, so the sample order is the same for any worker count.
+    Pixels travel as one channel (the crops are grey: the three are equal); the training
+    loop widens them to the model's three on the device, a third of the copying.
+    """
 
     def __init__(self, seed: int, start: int, batch: int, shape: dict):
         self.seed, self.start, self.batch = seed, start, batch
@@ -117,11 +123,13 @@ class CellStream(IterableDataset):
 
     def __iter__(self):
         gen = CellGenerator(self.seed, "train")
-        i = self.start
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        i = self.start + worker * self.batch
         max_len = self.max_len
         while True:
             cells = [gen.sample(i + k) for k in range(self.batch)]
-            i += self.batch
+            i += self.batch * workers
             images = [c.image for c in cells]
             ids = [self.tokenizer.encode(c.text).ids[1:][: max_len] for c in cells]  # drop <s>
             ids = [x if x[-1] == EOS_ID else x[:-1] + [EOS_ID] for x in ids]
@@ -129,7 +137,8 @@ class CellStream(IterableDataset):
             labels = np.full((len(ids), width), -100, dtype=np.int64)
             for r, x in enumerate(ids):
                 labels[r, : len(x)] = x
-            yield torch.from_numpy(pixel_values(images, self.pre)), torch.from_numpy(labels)
+            grey = pixel_values(images, self.pre)[:, :1]
+            yield torch.from_numpy(np.ascontiguousarray(grey)), torch.from_numpy(labels)
 
 
 class CTCHead(torch.nn.Module):
@@ -146,16 +155,18 @@ class CTCHead(torch.nn.Module):
         self.proj = torch.nn.Linear(dim, vocab)
 
     def loss(self, encoder_states: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``labels`` on the CPU (read row by row), the states on any device."""
         logp = self.proj(encoder_states[:, 1:]).log_softmax(-1).transpose(0, 1)  # (T, B, V)
         targets, lengths = [], []
         for row in labels.tolist():
             chars = [t for t in row if t > UNK_ID]  # text characters only
             targets.extend(chars)
             lengths.append(len(chars))
-        t_len = torch.full((labels.shape[0],), logp.shape[0], dtype=torch.long)
+        device = logp.device
+        t_len = torch.full((labels.shape[0],), logp.shape[0], dtype=torch.long, device=device)
         return torch.nn.functional.ctc_loss(
-            logp, torch.tensor(targets, dtype=torch.long), t_len, torch.tensor(lengths),
-            blank=PAD_ID, zero_infinity=True)
+            logp, torch.tensor(targets, dtype=torch.long, device=device), t_len,
+            torch.tensor(lengths, device=device), blank=PAD_ID, zero_infinity=True)
 
 
 def heldout_set(n: int, seed: int = 7):
@@ -175,12 +186,12 @@ def cer(pred: str, ref: str) -> tuple[int, int]:
 
 
 @torch.no_grad()
-def evaluate(model, cells, tokenizer, pre, batch: int = 64) -> dict:
+def evaluate(model, cells, tokenizer, pre, batch: int = 64, device: str = "cpu") -> dict:
     model.eval()
     dist = total = exact = 0
     for b in range(0, len(cells), batch):
         chunk = cells[b : b + batch]
-        pv = torch.from_numpy(pixel_values([c.image for c in chunk], pre))
+        pv = torch.from_numpy(pixel_values([c.image for c in chunk], pre)).to(device)
         out = model.generate(pv, max_new_tokens=MODEL_SHAPE["max_len"], num_beams=1,
                              do_sample=False)
         for seq, cell in zip(out.tolist(), chunk):
@@ -193,13 +204,18 @@ def evaluate(model, cells, tokenizer, pre, batch: int = 64) -> dict:
     return {"cer": dist / max(total, 1), "exact": exact / len(cells)}
 
 
-def lr_at(step: int, base: float, warmup: int, total: int, start: int = 0) -> float:
+def lr_at(step: int, base: float, warmup: int, total: int, start: int = 0,
+          progress: float | None = None) -> float:
     """Warm-up then cosine down to 5 % of ``base`` at step ``total``, for a schedule
-    begun at step ``start`` (a run initialised from another's checkpoint)."""
+    begun at step ``start`` (a run initialised from another's checkpoint). A run on a
+    wall-clock budget passes its ``progress`` (the fraction of the time spent) instead:
+    it cannot know how many steps it will make."""
     step, total = step - start, total - start
     if step < warmup:
         return base * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if progress is None:
+        progress = (step - warmup) / max(1, total - warmup)
+    progress = min(1.0, progress)
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -243,6 +259,12 @@ def main(argv=None) -> int:
     ap.add_argument("--image-height", type=int, default=IMAGE_HEIGHT,
                     help="strip height of a new run; a model initialised at another height "
                          "has its patch embedding resized (training/patch_resize.py)")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda where PyTorch sees a GPU")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes rendering cells (the bottleneck of a GPU run)")
+    ap.add_argument("--time-budget", type=float, default=0,
+                    help="seconds of training: the run stops then, its cosine schedule spread "
+                         "over that time instead of --steps (for a machine lent for minutes)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--eval-every", type=int, default=1000)
@@ -253,6 +275,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
+    if args.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(args.seed)
     os.makedirs(args.workdir, exist_ok=True)
     tokenizer = build_char_tokenizer(CHARSET)
@@ -263,15 +288,18 @@ def main(argv=None) -> int:
     shape = checkpoint_shape(start) if resume else model_shape(args.image_height)
     model = build_model(tokenizer.get_vocab_size(), shape)
     ctc_head = CTCHead(shape["enc_dim"], tokenizer.get_vocab_size())
-    params = list(model.parameters()) + list(ctc_head.parameters())
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     step = samples = schedule_start = 0
     if start is not None:
         model.load_state_dict(start["model"])
         if "ctc_head" in start:
             ctc_head.load_state_dict(start["ctc_head"])
+    model.to(args.device)
+    ctc_head.to(args.device)
+    params = list(model.parameters()) + list(ctc_head.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    if start is not None:
         if resume and "optimizer" in start:
-            opt.load_state_dict(start["optimizer"])
+            opt.load_state_dict(start["optimizer"])  # moves the moments to the params' device
         step = int(start.get("step", 0))
         samples = int(start.get("samples", step * args.batch))
         schedule_start = int(start.get("schedule_start", 0)) if resume else step
@@ -285,16 +313,28 @@ def main(argv=None) -> int:
     pre = preprocess_config(shape)
     heldout = heldout_set(args.eval_size)
     stream = CellStream(args.seed, samples, args.batch, shape)
-    loader = DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4)
+    loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
+                        pin_memory=args.device.startswith("cuda"))
     log = open(os.path.join(args.workdir, "log.jsonl"), "a")  # noqa: SIM115 (open for the run)
+
+    def save_checkpoint() -> None:
+        tmp = ckpt_path + ".tmp"
+        torch.save({"model": model.state_dict(), "ctc_head": ctc_head.state_dict(),
+                    "optimizer": opt.state_dict(), "step": step, "samples": samples,
+                    **record}, tmp)
+        os.replace(tmp, ckpt_path)
+
     model.train()
-    t0, seen, run_loss, run_ce = time.time(), 0, 0.0, 0.0
+    t0, seen, run_loss, run_ce = None, 0, 0.0, 0.0
     for pv, labels in loader:
-        if step >= args.steps:
+        t0 = t0 or time.time()  # the clock starts with the first batch, workers up
+        progress = (time.time() - t0) / args.time_budget if args.time_budget else None
+        if (progress >= 1) if args.time_budget else (step >= args.steps):
             break
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.lr, args.warmup, args.steps, schedule_start)
-        out = model(pixel_values=pv, labels=labels)
+            g["lr"] = lr_at(step, args.lr, args.warmup, args.steps, schedule_start, progress)
+        pv = pv.to(args.device, non_blocking=True).expand(-1, 3, -1, -1)
+        out = model(pixel_values=pv, labels=labels.to(args.device, non_blocking=True))
         loss = out.loss
         run_ce += out.loss.item()
         if args.ctc_weight > 0:
@@ -316,16 +356,12 @@ def main(argv=None) -> int:
             log.flush()
             run_loss = run_ce = 0.0
         if step % args.save_every == 0:
-            tmp = ckpt_path + ".tmp"
-            torch.save({"model": model.state_dict(), "ctc_head": ctc_head.state_dict(),
-                        "optimizer": opt.state_dict(), "step": step, "samples": samples,
-                        **record}, tmp)
-            os.replace(tmp, ckpt_path)
+            save_checkpoint()
         if args.snapshot_every and step % args.snapshot_every == 0:
             torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
                        os.path.join(args.workdir, f"snap-{step}.pt"))
         if step % args.eval_every == 0:
-            metrics = evaluate(model, heldout, tokenizer, pre)
+            metrics = evaluate(model, heldout, tokenizer, pre, device=args.device)
             rec = {"step": step, "eval": metrics, "time": time.time()}
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
@@ -337,6 +373,11 @@ def main(argv=None) -> int:
                 torch.save({"model": model.state_dict(), "step": step, "samples": samples,
                             **record}, os.path.join(args.workdir, "best.pt"))
                 Path(best_path).write_text(json.dumps({**metrics, "step": step}))
+    save_checkpoint()  # where the run stopped (its steps or its time were up)
+    if args.snapshot_every:
+        torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
+                   os.path.join(args.workdir, f"snap-{step}.pt"))
+    print(json.dumps({"step": step, "stopped": True, "samples": samples}), flush=True)
     return 0
 
 

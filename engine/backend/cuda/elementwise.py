@@ -66,6 +66,7 @@ from .launch import (
     numel,
     pad,
     scalar_array,
+    view_as,
 )
 
 # ---------------------------------------------------------------- device functions
@@ -343,7 +344,7 @@ def copy_strided(src, src_off, src_strides, dst, dst_off, dst_strides, shape,
     (src strides may be 0 to broadcast). Values convert to dst's dtype on store."""
     shape = tuple(shape)
     if conversion == "same" and src.dtype == np.float16 and dst.dtype == np.float16:
-        src, dst = src.view(np.uint16), dst.view(np.uint16)  # move halves as raw bits
+        src, dst = view_as(src, np.uint16), view_as(dst, np.uint16)  # move halves as raw bits
     dims, (ss, ds) = coalesce(shape, [tuple(src_strides), tuple(dst_strides)])
     if len(dims) > MAXD:
         for idx in range(shape[0]):
@@ -358,7 +359,7 @@ def fill(out, value) -> None:
     """Set every element of a contiguous device array to value."""
     f = flat(out)
     if f.dtype == np.float16:  # store the half's bits
-        f, value = f.view(np.uint16), np.float16(value).view(np.uint16)
+        f, value = view_as(f, np.uint16), np.float16(value).view(np.uint16)
     _launch(_fill_kernel, numel(out.shape), f, f.dtype.type(value))
 
 
@@ -439,13 +440,13 @@ def cast(x, dtype: DType):
     buf, off, shape, strides = x._storage.buf, x._layout.offset, x.shape, x._layout.strides
     src = x.dtype
     if src is bf16:  # widen: the bits shifted up are the float32
-        f = _convert(buf, off, strides, shape, np.uint32, "bf16_to_f32bits").view(np.float32)
+        f = view_as(_convert(buf, off, strides, shape, np.uint32, "bf16_to_f32bits"), np.float32)
         if dtype is f32:
             return f
         buf, off, strides, src = flat(f), 0, contiguous_strides(shape), f32
     elif src is f16:
         target = np.float32 if dtype in (f32, bf16) else dtype.numpy
-        f = _convert(buf.view(np.uint16), off, strides, shape, target, "f16_to_f32")
+        f = _convert(view_as(buf, np.uint16), off, strides, shape, target, "f16_to_f32")
         if dtype is not bf16:
             return f
         buf, off, strides, src = flat(f), 0, contiguous_strides(shape), f32
@@ -454,6 +455,6 @@ def cast(x, dtype: DType):
             f = _convert(buf, off, strides, shape, np.float32)
             buf, off, strides = flat(f), 0, contiguous_strides(shape)
         conv = "f32bits_to_f16" if dtype is f16 else "f32bits_to_bf16"
-        out = _convert(buf.view(np.uint32), off, strides, shape, np.uint16, conv)
-        return out.view(np.float16) if dtype is f16 else out
+        out = _convert(view_as(buf, np.uint32), off, strides, shape, np.uint16, conv)
+        return view_as(out, np.float16) if dtype is f16 else out
     return _convert(buf, off, strides, shape, dtype.numpy)

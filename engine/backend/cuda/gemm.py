@@ -25,7 +25,7 @@ from numba import cuda
 
 from . import devfn
 from .elementwise import fill, gelu_fns
-from .launch import MAXD, coalesce, config, empty, pad, scalar_array
+from .launch import MAXD, coalesce, config, empty, pad, scalar_array, view_as
 
 NO_ACT, GELU_ERF, GELU_TANH = 0, 1, 2
 BIAS_NONE, BIAS_COLS, BIAS_ROWS = 0, 1, 2
@@ -150,7 +150,7 @@ class Operand:
 
     def __init__(self, buf, offset, batch_strides, rs, cs):
         self.half = buf.dtype == np.float16
-        self.buf = buf.view(np.uint16) if self.half else buf
+        self.buf = view_as(buf, np.uint16) if self.half else buf
         self.offset = int(offset)
         self.batch_strides = tuple(int(s) for s in batch_strides)
         self.rs, self.cs = int(rs), int(cs)
@@ -213,7 +213,7 @@ def gemm(a: Operand, b: Operand, M: int, N: int, K: int, batch_shape, out_dtype,
         bias_buf, bias_off, bias_stride = bias
         bias_half = bias_buf.dtype == np.float16
         if bias_half:
-            bias_buf = bias_buf.view(np.uint16)
+            bias_buf = view_as(bias_buf, np.uint16)
     cfg = config()
     kernel = _gemm_kernel(cfg.gemm_bm, cfg.gemm_bn, cfg.gemm_bk, cfg.gemm_tm, cfg.gemm_tn, acc,
                           a.half, b.half, bias_half, act)

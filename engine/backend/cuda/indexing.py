@@ -15,7 +15,7 @@ from numba import cuda
 
 from . import devfn
 from .elementwise import copy, fill
-from .launch import MAXD, blocks_for, config, contiguous_strides, empty, pad, tensor_like
+from .launch import MAXD, blocks_for, config, contiguous_strides, empty, pad, tensor_like, view_as
 from .rows import rows_of
 
 _NO_ERROR = np.iinfo(np.int64).min
@@ -40,7 +40,7 @@ def _launch(kernel, n, *args):
 
 def _bits(buf):
     """Half-precision data moves as raw 16-bit words (no fp16 arithmetic needed)."""
-    return buf.view(np.uint16) if buf.dtype == np.float16 else buf
+    return view_as(buf, np.uint16) if buf.dtype == np.float16 else buf
 
 
 def _pick(dim: int, ndim: int) -> int:

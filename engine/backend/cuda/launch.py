@@ -169,6 +169,19 @@ def flat(arr):
     return arr.reshape(numel(arr.shape)) if arr.ndim != 1 else arr
 
 
+def view_as(arr, dtype):
+    """``arr.view(dtype)`` for a dtype of the same size (halves as their bits and back).
+
+    numba-cuda's DeviceNDArray.view fails on a 0-d array: it keeps the empty strides as a
+    list, which its cached layout cannot hash (TypeError on an H200; the simulator's
+    arrays view fine). A 0-d array is rebuilt over the same memory instead.
+    """
+    if arr.ndim == 0 and hasattr(arr, "gpu_data"):
+        return type(arr)(shape=(), strides=(), dtype=np.dtype(dtype), stream=arr.stream,
+                         gpu_data=arr.gpu_data)
+    return arr.view(dtype)
+
+
 def tensor_like(like, arr):
     """A contiguous device array wrapped as a Tensor of `like`'s dtype and device."""
     from ...tensor import Tensor

@@ -9,7 +9,7 @@ import numpy as np
 from ...dtype import bf16, f16, f32_to_bf16_bits
 from ...layout import Layout
 from .elementwise import copy, copy_strided, fill
-from .launch import broadcast_strides, contiguous_strides, empty, flat, scalar_array
+from .launch import broadcast_strides, contiguous_strides, empty, flat, scalar_array, view_as
 
 
 def cat(*tensors, dim: int):
@@ -64,5 +64,5 @@ def assign(dst, src):
     else:
         sbuf, soff, src_st = _scalar_bits(src, dst.dtype), 0, (0,) * len(lay.shape)
         if dst.dtype is f16:
-            buf = buf.view(np.uint16)
+            buf = view_as(buf, np.uint16)
     copy_strided(sbuf, soff, src_st, buf, lay.offset, lay.strides, lay.shape)
