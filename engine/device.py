@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import ClassVar
 
@@ -64,11 +65,7 @@ class Device:
 
     @staticmethod
     def cuda_available() -> bool:
-        try:
-            from numba import cuda
-            return bool(cuda.is_available())
-        except Exception:  # noqa: BLE001 - numba without CUDA support, driver errors...
-            return False
+        return cuda_problem() is None
 
     @staticmethod
     def cuda_device_count() -> int:
@@ -79,9 +76,9 @@ class Device:
 
     def require_cuda(self) -> None:
         """Raise a clear RuntimeError unless this CUDA device can be used."""
-        if not Device.cuda_available():
-            raise RuntimeError(f"cannot use {self}: numba.cuda finds no usable GPU (no NVIDIA "
-                               f"driver/GPU, or numba's CUDA support is disabled)")
+        problem = cuda_problem()
+        if problem:
+            raise RuntimeError(f"cannot use {self}: {problem}")
         count = Device.cuda_device_count()
         if self.index >= count:
             raise RuntimeError(f"cannot use {self}: numba.cuda sees {count} GPU(s) "
@@ -112,6 +109,46 @@ class Device:
 
 
 cpu = Device("cpu")
+
+
+def _restore_numpy_aliases() -> None:
+    """numba-cuda (0.30 at least) overloads np.row_stack when it first compiles a kernel,
+    and numpy 2.5 removed that alias of vstack: every compile then failed with an
+    AttributeError (seen on an H200 with numpy 2.5.2). Give numpy the alias back."""
+    import numpy as np
+
+    if not hasattr(np, "row_stack"):
+        np.row_stack = np.vstack
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_problem() -> str | None:
+    """None when numba.cuda can compile and run a kernel here, else why it cannot.
+
+    Seeing a GPU is not enough: a numba-cuda that cannot compile (a missing NVVM, a
+    numpy it does not know) would otherwise be chosen by ``Device.best()`` and fail at
+    the first op; probing once makes it fall back to the CPU instead.
+    """
+    try:
+        from numba import cuda
+
+        if not cuda.is_available():
+            return ("numba.cuda finds no usable GPU (no NVIDIA driver/GPU, or numba's CUDA "
+                    "support is disabled)")
+        _restore_numpy_aliases()
+        import numpy as np
+
+        @cuda.jit
+        def probe(out):
+            out[0] = 7
+
+        out = cuda.device_array(1, dtype=np.int32)
+        probe[1, 1](out)
+        if int(out.copy_to_host()[0]) != 7:
+            return "numba.cuda ran a test kernel that did not write its result"
+    except Exception as e:  # noqa: BLE001 - numba without CUDA support, driver or compiler errors
+        return f"numba.cuda cannot compile and run a kernel here ({type(e).__name__}: {e})"
+    return None
 
 
 def as_device(dev: str | Device | None) -> Device:

@@ -147,6 +147,39 @@ def test_without_a_usable_gpu() -> None:
                      f"to: cannot use cuda:0: {why}"], proc.stdout
 
 
+def test_a_gpu_whose_numba_cannot_compile_is_not_chosen(monkeypatch) -> None:
+    """Seeing a GPU is not enough: when numba.cuda cannot compile (here made to fail; on
+    an H200 a numpy that numba-cuda did not know), best() falls back to the CPU and asking
+    for CUDA says why."""
+    from engine.device import cuda_problem
+
+    monkeypatch.delenv("TABLESCRIBE_DEVICE", raising=False)
+    assert cuda_problem() is None
+    cuda_problem.cache_clear()
+
+    def broken_jit(*args, **kwargs):
+        raise RuntimeError("libNVVM cannot be found")
+
+    monkeypatch.setattr(cuda, "jit", broken_jit)
+    try:
+        assert Device.best() is CPU
+        with pytest.raises(RuntimeError, match=r"cannot use cuda:0: numba.cuda cannot compile and "
+                                               r"run a kernel here \(RuntimeError: libNVVM"):
+            CUDA.require_cuda()
+    finally:
+        monkeypatch.undo()
+        cuda_problem.cache_clear()
+    assert Device.best() is CUDA
+
+
+def test_numpy_gets_back_the_alias_numba_cuda_compiles_against(monkeypatch) -> None:
+    from engine.device import _restore_numpy_aliases
+
+    monkeypatch.delattr(np, "row_stack", raising=False)  # as numpy 2.5 has it
+    _restore_numpy_aliases()
+    assert np.row_stack is np.vstack
+
+
 def test_weights_load_onto_the_gpu_in_their_stored_dtype(tmp_path) -> None:
     """Half weights stay half on the device (half the memory); results come back as saved."""
     path = tmp_path / "w.safetensors"
