@@ -320,11 +320,19 @@ class ProcessExecutor:
             in_flight: dict[cf.Future, Task] = {}
             try:
                 while pending or in_flight:
+                    broken = False
                     while pending and len(in_flight) < self.workers:
                         task = pending.popleft()
-                        in_flight[pool.submit(fn, task)] = task
+                        try:
+                            in_flight[pool.submit(fn, task)] = task
+                        except BrokenProcessPool:  # a worker died since the last wait
+                            suspects.append(task)  # alone next: finite even if every pool breaks
+                            broken = True
+                            break
+                    if broken:
+                        suspects.extend(in_flight.values())
+                        break
                     done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
-                    broken = False
                     for future in done:
                         task = in_flight.pop(future)
                         try:
