@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-from concurrent.futures.process import BrokenProcessPool
 import pickle
+from concurrent.futures.process import BrokenProcessPool
 
 import openpyxl
 import pytest
