@@ -88,7 +88,8 @@ def test_a_worker_crash_costs_only_its_file(tmp_path):
 class _InlinePool:
     """A pool that runs each file at once in this process (the fresh pools below)."""
 
-    _processes: dict = {}
+    def __init__(self):
+        self._processes = {}  # what ProcessExecutor._stop looks for
 
     def submit(self, fn, task):
         future = cf.Future()
@@ -104,6 +105,7 @@ class _PoolThatBreaks(_InlinePool):
     handed out: that submit raises, as concurrent.futures' does once it knows."""
 
     def __init__(self):
+        super().__init__()
         self.submitted = 0
 
     def submit(self, fn, task):
