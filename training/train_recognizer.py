@@ -169,7 +169,10 @@ class CTCHead(torch.nn.Module):
             torch.tensor(lengths, device=device), blank=PAD_ID, zero_infinity=True)
 
 
-def heldout_set(n: int, seed: int = 7):
+def heldout_set(n: int, seed: int = 8):
+    """Validation cells in the held-out fonts. Seed 8, not the benchmark's 7: a run's
+    evaluations (and its best.pt) must not be chosen on the crops it is scored on
+    (runs before step 46516 logged seed 7's first crops)."""
     gen = CellGenerator(seed, "heldout")
     return [gen.sample(i) for i in range(n)]
 
