@@ -327,6 +327,10 @@ def main(argv=None) -> int:
                     **record}, tmp)
         os.replace(tmp, ckpt_path)
 
+    def save_snapshot() -> None:
+        torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
+                   os.path.join(args.workdir, f"snap-{step}.pt"))
+
     model.train()
     t0, seen, run_loss, run_ce = None, 0, 0.0, 0.0
     for pv, labels in loader:
@@ -361,8 +365,7 @@ def main(argv=None) -> int:
         if step % args.save_every == 0:
             save_checkpoint()
         if args.snapshot_every and step % args.snapshot_every == 0:
-            torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
-                       os.path.join(args.workdir, f"snap-{step}.pt"))
+            save_snapshot()
         if step % args.eval_every == 0:
             metrics = evaluate(model, heldout, tokenizer, pre, device=args.device)
             rec = {"step": step, "eval": metrics, "time": time.time()}
@@ -376,10 +379,11 @@ def main(argv=None) -> int:
                 torch.save({"model": model.state_dict(), "step": step, "samples": samples,
                             **record}, os.path.join(args.workdir, "best.pt"))
                 Path(best_path).write_text(json.dumps({**metrics, "step": step}))
-    save_checkpoint()  # where the run stopped (its steps or its time were up)
-    if args.snapshot_every:
-        torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
-                   os.path.join(args.workdir, f"snap-{step}.pt"))
+    # where the run stopped (its steps or its time were up), unless saved at this step
+    if step % args.save_every:
+        save_checkpoint()
+    if args.snapshot_every and step % args.snapshot_every:
+        save_snapshot()
     print(json.dumps({"step": step, "stopped": True, "samples": samples}), flush=True)
     return 0
 
