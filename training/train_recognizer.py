@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ocr.preprocess import PreprocessConfig, pixel_values
-from training.cells import CHARSET, CellGenerator
+from training.cells import CHARSET, CellGenerator, focus_text
 from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokenizer
 from training.patch_resize import resize_patches
 
@@ -115,8 +116,8 @@ class CellStream(IterableDataset):
     loop widens them to the model's three on the device, a third of the copying.
     """
 
-    def __init__(self, seed: int, start: int, batch: int, shape: dict):
-        self.seed, self.start, self.batch = seed, start, batch
+    def __init__(self, seed: int, start: int, batch: int, shape: dict, focus: float = 0.0):
+        self.seed, self.start, self.batch, self.focus = seed, start, batch, focus
         self.tokenizer = build_char_tokenizer(CHARSET)
         self.pre = preprocess_config(shape)
         self.max_len = shape["max_len"]
@@ -128,7 +129,7 @@ class CellStream(IterableDataset):
         i = self.start + worker * self.batch
         max_len = self.max_len
         while True:
-            cells = [gen.sample(i + k) for k in range(self.batch)]
+            cells = [gen.sample(i + k, self.focus_text(i + k)) for k in range(self.batch)]
             i += self.batch * workers
             images = [c.image for c in cells]
             ids = [self.tokenizer.encode(c.text).ids[1:][: max_len] for c in cells]  # drop <s>
@@ -139,6 +140,15 @@ class CellStream(IterableDataset):
                 labels[r, : len(x)] = x
             grey = pixel_values(images, self.pre)[:, :1]
             yield torch.from_numpy(np.ascontiguousarray(grey)), torch.from_numpy(labels)
+
+
+    def focus_text(self, index: int) -> str | None:
+        """For a ``focus`` fraction of the samples, text from ``focus_text`` (the
+        confusions left); None lets the generator draw its usual mix."""
+        if not self.focus:
+            return None
+        rng = random.Random(hash((self.seed, 2_000_003, index)) & 0xFFFFFFFFFFFF)
+        return focus_text(rng) if rng.random() < self.focus else None
 
 
 class CTCHead(torch.nn.Module):
@@ -268,6 +278,9 @@ def main(argv=None) -> int:
     ap.add_argument("--time-budget", type=float, default=0,
                     help="seconds of training: the run stops then, its cosine schedule spread "
                          "over that time instead of --steps (for a machine lent for minutes)")
+    ap.add_argument("--focus", type=float, default=0.0,
+                    help="fraction of training cells drawn from training.cells.focus_text "
+                         "(diacritics, lone letters, look-alike codes) instead of the usual mix")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--eval-every", type=int, default=1000)
@@ -315,7 +328,7 @@ def main(argv=None) -> int:
 
     pre = preprocess_config(shape)
     heldout = heldout_set(args.eval_size)
-    stream = CellStream(args.seed, samples, args.batch, shape)
+    stream = CellStream(args.seed, samples, args.batch, shape, args.focus)
     loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
                         pin_memory=args.device.startswith("cuda"))
     log = open(os.path.join(args.workdir, "log.jsonl"), "a")  # noqa: SIM115 (open for the run)

@@ -45,6 +45,28 @@ def test_the_stream_renders_the_same_batches_for_any_number_of_workers():
     np.testing.assert_array_equal(full[:, 0], full[:, 2])  # the channels it leaves out are equal
 
 
+def test_a_focus_mix_swaps_a_fraction_of_training_texts_and_leaves_the_heldout_set_alone():
+    from training.cells import CHARSET
+
+    heldout_before = [c.text for c in (CellGenerator(7, "heldout").sample(i) for i in range(40))]
+    plain = CellStream(seed=3, start=0, batch=3, shape=model_shape(48))
+    focused = CellStream(seed=3, start=0, batch=3, shape=model_shape(48), focus=0.3)
+    assert all(plain.focus_text(i) is None for i in range(200))
+    texts = [focused.focus_text(i) for i in range(2000)]
+    swapped = [t for t in texts if t is not None]
+    assert 0.25 < len(swapped) / len(texts) < 0.35
+    assert texts == [focused.focus_text(i) for i in range(2000)]  # a function of the index
+    assert all(ch in CHARSET for t in swapped for ch in t)
+    accented = sum(any(ch in "àáâäåèéêëìíîïòóôöøùúûüçñßÀÁÂÄÅÈÉÊËÒÓÔÖØÙÚÛÜ" for ch in t) for t in swapped)
+    assert accented / len(swapped) > 0.4
+    assert sum(len(t) == 1 for t in swapped) / len(swapped) > 0.08
+    # the swapped texts are what the batches carry
+    index = next(i for i, t in enumerate(texts) if t)
+    cell = CellGenerator(3, "train").sample(index, texts[index])
+    assert cell.text == texts[index]
+    assert heldout_before == [c.text for c in (CellGenerator(7, "heldout").sample(i) for i in range(40))]
+
+
 def test_a_schedule_spread_over_time_follows_the_fraction_spent():
     base = 1e-3
     assert lr_at(5, base, 10, 10**9, progress=0.9) == pytest.approx(base * 6 / 10)  # warming up
