@@ -1,7 +1,7 @@
 #!/bin/bash
 # One device call: fine-tune the embedded recogniser on the GPU (cells rendered by many
 # CPU workers), run the CUDA test suite on the real GPU meanwhile, then the CUDA benchmark.
-# Settings via env: INIT BUDGET LR WARMUP WORKERS BATCH DEVICE OUT (defaults: a 16-core
+# Settings via env: INIT BUDGET LR WARMUP FOCUS WORKERS BATCH DEVICE OUT (defaults: a 16-core
 # H100/H200 machine). See README.md beside this file.
 set -u
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ if [ "$DEVICE" = cuda ]; then
 fi
 rm -rf "$WORK"
 $PY -m training.train_recognizer --workdir "$WORK" --init-from ${INIT:-.gpu/init.pt} --device "$DEVICE" \
-   --workers "$WORKERS" --threads 2 --batch "$BATCH" --lr "$LR" --warmup ${WARMUP:-300} \
+   --workers "$WORKERS" --threads 2 --batch "$BATCH" --lr "$LR" --warmup ${WARMUP:-300} --focus ${FOCUS:-0} \
    --time-budget "$BUDGET" --snapshot-every 200 --save-every 1000000 --eval-every 1000 \
    --eval-size 300 2>&1 | grep -v "MISSING\|^Notes\|^- \|^$\|Key \|---" | tee "$OUT/train.log" | grep -v '"loss"' 
 el training done
