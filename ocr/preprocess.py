@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -122,49 +121,14 @@ def _to_pil(image) -> Image.Image:
 def _ink_columns(img: Image.Image) -> np.ndarray | None:
     """Which columns of ``img`` hold ink, or None when it holds no clear ink. Paper is
     the median level (light or dark), ink what departs from it by half the strongest
-    contrast, judged on a blurred copy so that scan noise does not count.
-
-    Remnants of cell rules crossing the crop are not ink: a rule running the crop's
-    whole width would leave no blank margin to trim and no word space to split at,
-    and a dark rule beside grey text would set the contrast the text is judged by."""
+    contrast, judged on a blurred copy so that scan noise does not count."""
     gray = np.asarray(img.convert("L").filter(ImageFilter.GaussianBlur(1.0)), dtype=np.float32)
     departure = np.abs(gray - np.float32(np.median(gray)))
     peak = float(np.percentile(departure, 99.5))
     if peak < 40:  # no text to go by (an empty or washed-out crop)
         return None
-    ink = departure > 0.5 * peak
-    rules = _rule_pixels(departure > 0.25 * peak)  # faint and one-pixel rules too
-    if rules is not None:
-        text = departure[~rules]
-        peak = float(np.percentile(text, 99.5)) if text.size else 0.0
-        if peak < 40:  # nothing but the rules
-            return None
-        ink = (departure > 0.5 * peak) & ~rules
-    columns = ink.any(axis=0)
-    return columns if columns.any() else None
-
-
-def _rule_pixels(ink: np.ndarray) -> np.ndarray | None:
-    """Pixels of near-horizontal rules in an ink mask, or None when it has none.
-
-    A rule is a run of ink at least twice the crop's height long that spans half its
-    width or more and is thin: its mean thickness is at most a fifth of the height
-    (plus the two rows the search adds). Thickening by a row either side first lets
-    a slightly slanted rule still hold one long horizontal run; the text's own rows
-    are too short or, where blur merges bold letters into a band, too thick."""
-    height, width = ink.shape
-    thick = cv2.dilate(ink.astype(np.uint8), np.ones((3, 1), np.uint8))
-    runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, max(2 * height, 24)), np.uint8))
-    if not runs.any():
-        return None
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
-    span, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_AREA]
-    is_rule = (span >= 0.5 * width) & (area <= (0.2 * height + 2) * span)
-    is_rule[0] = False  # the background
-    if not is_rule.any():
-        return None
-    rules = is_rule[labels].astype(np.uint8)
-    return cv2.dilate(rules, np.ones((3, 1), np.uint8)).astype(bool)
+    ink = (departure > 0.5 * peak).any(axis=0)
+    return ink if ink.any() else None
 
 
 def _trimmed_bounds(ink: np.ndarray, width: int, height: int) -> tuple[int, int]:

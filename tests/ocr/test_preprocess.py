@@ -54,35 +54,6 @@ def test_a_loose_crop_reaches_the_model_as_the_tight_one_does():
     assert ink_width(d) < 0.5 * ink_width(c)
 
 
-def _ruled(img: Image.Image, slope: float = 0.006) -> Image.Image:
-    """``img`` with the remnants of its cell's rules: a slightly slanted black rule
-    near the top and a level one at the bottom, both across the whole width."""
-    ruled = img.copy()
-    draw = ImageDraw.Draw(ruled)
-    draw.line([(0, 2), (img.width, 2 + slope * img.width)], fill=0, width=2)
-    draw.line([(0, img.height - 2), (img.width, img.height - 2)], fill=0, width=2)
-    return ruled
-
-
-@needs_font
-@pytest.mark.parametrize("ink", [0, 120])  # black text, and grey text under black rules
-def test_rules_across_the_crop_are_not_taken_for_ink(ink):
-    plain = _cell("1,250.00", 600, 60, ink=ink)
-    ruled = _ruled(plain)
-    trimmed = trim_side_margins(ruled)
-    assert abs(trimmed.width - trim_side_margins(plain).width) <= 2
-    left, right = _ink_columns(plain, 255)
-    assert 0 < left - 10 <= right + 10 - trimmed.width < 600  # the cut keeps the text's columns
-    line = _ruled(_cell("Opening balance of the year carried forward to March", 900, 10, ink=ink))
-    pieces = split_wide_line(line, 7.0)
-    assert len(pieces) >= 2 and all(p.width <= 7.0 * p.height for p in pieces)
-
-
-def test_a_crop_of_rules_alone_has_no_ink_to_trim_by():
-    rules = _ruled(Image.new("L", (400, 40), 255))
-    assert trim_side_margins(rules) is rules
-
-
 def test_crops_without_ink_are_left_as_they_are():
     blank = Image.new("L", (300, 40), 255)
     assert trim_side_margins(blank) is blank
