@@ -34,7 +34,7 @@ from scratch by the tablescribe project on synthetic cells.
 
 ## Architecture
 - Input: a grayscale cell crop with the blank paper left and right of its ink cut to
-  a quarter of its height (`trim_margins`; rules crossing the crop are not ink), scaled to {h} px high keeping its aspect
+  a quarter of its height (`trim_margins`), scaled to {h} px high keeping its aspect
   ratio, padded white to {w} px (`keep_aspect_ratio` in preprocessor_config.json),
   3 channels, normalised with mean/std 0.5. A line wider than `split_aspect` times its
   height is read in pieces cut at word spaces. These keys are tablescribe's
