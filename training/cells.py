@@ -246,7 +246,7 @@ def sample_text(rng: random.Random) -> str:
     return ""
 
 
-# Characters a trained reader still confuses: I/l/1/| and O/0 in codes.
+# Characters a trained reader still confuses in codes: I/l/1/|, O/0/o, B/8, S/5, Z/2.
 _LOOKALIKES = "Il1|O0oB8S5Z2"
 
 

@@ -141,7 +141,6 @@ class CellStream(IterableDataset):
             grey = pixel_values(images, self.pre)[:, :1]
             yield torch.from_numpy(np.ascontiguousarray(grey)), torch.from_numpy(labels)
 
-
     def focus_text(self, index: int) -> str | None:
         """For a ``focus`` fraction of the samples, text from ``focus_text`` (the
         confusions left); None lets the generator draw its usual mix."""
