@@ -129,7 +129,7 @@ class CellStream(IterableDataset):
         i = self.start + worker * self.batch
         max_len = self.max_len
         while True:
-            cells = [gen.sample(i + k, self.focus_text(i + k)) for k in range(self.batch)]
+            cells = [gen.sample(i + k, self.focus_text_for(i + k)) for k in range(self.batch)]
             i += self.batch * workers
             images = [c.image for c in cells]
             ids = [self.tokenizer.encode(c.text).ids[1:][: max_len] for c in cells]  # drop <s>
@@ -141,7 +141,7 @@ class CellStream(IterableDataset):
             grey = pixel_values(images, self.pre)[:, :1]
             yield torch.from_numpy(np.ascontiguousarray(grey)), torch.from_numpy(labels)
 
-    def focus_text(self, index: int) -> str | None:
+    def focus_text_for(self, index: int) -> str | None:
         """For a ``focus`` fraction of the samples, text from ``focus_text`` (the
         confusions left); None lets the generator draw its usual mix."""
         if not self.focus:
@@ -339,9 +339,10 @@ def main(argv=None) -> int:
                     **record}, tmp)
         os.replace(tmp, ckpt_path)
 
-    def save_snapshot() -> None:
+    def save_weights(name: str) -> None:
+        """The weights alone (a snapshot or best.pt): no optimizer state, a third of last.pt."""
         torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
-                   os.path.join(args.workdir, f"snap-{step}.pt"))
+                   os.path.join(args.workdir, name))
 
     model.train()
     t0, seen, run_loss, run_ce = None, 0, 0.0, 0.0
@@ -377,7 +378,7 @@ def main(argv=None) -> int:
         if step % args.save_every == 0:
             save_checkpoint()
         if args.snapshot_every and step % args.snapshot_every == 0:
-            save_snapshot()
+            save_weights(f"snap-{step}.pt")
         if step % args.eval_every == 0:
             metrics = evaluate(model, heldout, tokenizer, pre, device=args.device)
             rec = {"step": step, "eval": metrics, "time": time.time()}
@@ -388,14 +389,13 @@ def main(argv=None) -> int:
             best = (json.loads(Path(best_path).read_text()) if os.path.exists(best_path)
                     else {"cer": 9.9})
             if metrics["cer"] < best["cer"]:
-                torch.save({"model": model.state_dict(), "step": step, "samples": samples,
-                            **record}, os.path.join(args.workdir, "best.pt"))
+                save_weights("best.pt")
                 Path(best_path).write_text(json.dumps({**metrics, "step": step}))
     # where the run stopped (its steps or its time were up), unless saved at this step
     if step % args.save_every:
         save_checkpoint()
     if args.snapshot_every and step % args.snapshot_every:
-        save_snapshot()
+        save_weights(f"snap-{step}.pt")
     print(json.dumps({"step": step, "stopped": True, "samples": samples}), flush=True)
     return 0
 

@@ -51,16 +51,16 @@ def test_a_focus_mix_swaps_a_fraction_of_training_texts_and_leaves_the_heldout_s
     heldout_before = [c.text for c in (CellGenerator(7, "heldout").sample(i) for i in range(40))]
     plain = CellStream(seed=3, start=0, batch=3, shape=model_shape(48))
     focused = CellStream(seed=3, start=0, batch=3, shape=model_shape(48), focus=0.3)
-    assert all(plain.focus_text(i) is None for i in range(200))
-    texts = [focused.focus_text(i) for i in range(2000)]
+    assert all(plain.focus_text_for(i) is None for i in range(200))
+    texts = [focused.focus_text_for(i) for i in range(2000)]
     swapped = [t for t in texts if t is not None]
     assert 0.25 < len(swapped) / len(texts) < 0.35
-    assert texts == [focused.focus_text(i) for i in range(2000)]  # a function of the index
+    assert texts == [focused.focus_text_for(i) for i in range(2000)]  # a function of the index
     assert all(ch in CHARSET for t in swapped for ch in t)
     accented = sum(any(ch in "àáâäåèéêëìíîïòóôöøùúûüçñßÀÁÂÄÅÈÉÊËÒÓÔÖØÙÚÛÜ" for ch in t) for t in swapped)
     assert accented / len(swapped) > 0.4
     assert sum(len(t) == 1 for t in swapped) / len(swapped) > 0.08
-    # the swapped texts are what the batches carry
+    # a swapped text is what the generator renders
     index = next(i for i, t in enumerate(texts) if t)
     cell = CellGenerator(3, "train").sample(index, texts[index])
     assert cell.text == texts[index]
