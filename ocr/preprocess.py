@@ -109,7 +109,8 @@ class PreprocessConfig:
         return out
 
 
-def _to_pil(image) -> Image.Image:
+def to_pil(image) -> Image.Image:
+    """A PIL image of a crop given as a PIL image or a (uint8) array."""
     if isinstance(image, Image.Image):
         return image
     arr = np.asarray(image)
@@ -157,7 +158,7 @@ def split_wide_line(image, max_aspect: float) -> list[Image.Image]:
     blank run of columns in the middle half of the line, and only one twice as wide
     as the line's usual gap and a tenth of its height at least: a word space, not the
     gap beside a hyphen or a comma of a number. A line without one stays whole."""
-    img = _to_pil(image)
+    img = to_pil(image)
     ink = _ink_columns(img)  # found once; the pieces are cut from it
     if ink is None:
         return [img]
@@ -193,7 +194,7 @@ def _split_at_spaces(img: Image.Image, ink: np.ndarray, max_aspect: float) -> li
 
 def resize_image(image, cfg: PreprocessConfig) -> Image.Image:
     """RGB (or L for one-channel models) image of exactly cfg.height x cfg.width."""
-    img = _to_pil(image).convert("RGB" if cfg.num_channels == 3 else "L")
+    img = to_pil(image).convert("RGB" if cfg.num_channels == 3 else "L")
     if not cfg.do_resize:
         return img
     resample = _RESAMPLE.get(cfg.resample, Image.Resampling.BILINEAR)

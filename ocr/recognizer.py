@@ -14,6 +14,7 @@ import engine
 from ocr.generation import beam_search, greedy
 from ocr.model import TrOCRModel
 from ocr.preprocess import PreprocessConfig, pixel_values, split_wide_line
+from ocr.second_look import SecondLook
 from ocr.tokenizer import TextTokenizer
 
 # The embedded default model, shipped with the source tree.
@@ -24,6 +25,20 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "mode
 class Recognition:
     text: str
     confidence: float  # lowest per-token probability of the chosen sequence (EOS included)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A recognition with what ranks it against other readings of the same crop."""
+
+    text: str
+    confidence: float
+    log_prob: float  # sum of the chosen tokens' log-probabilities (EOS included)
+    tokens: int
+
+    @property
+    def mean_log_prob(self) -> float:
+        return self.log_prob / max(self.tokens, 1)
 
 
 def _read_json(path: Path) -> dict:
@@ -37,7 +52,11 @@ def _read_json(path: Path) -> dict:
 
 class Recognizer:
     def __init__(self, model: TrOCRModel | None = None, *, batch_size: int = 48,
-                 max_new_tokens: int | None = None, device=None):
+                 max_new_tokens: int | None = None, device=None,
+                 second_look: SecondLook | bool = True):
+        """``second_look``: True reads unsure crops again as the model folder's
+        generation_config.json asks (``ocr.second_look``), False never does, and a
+        ``SecondLook`` replaces the folder's."""
         if model is None:
             model = TrOCRModel.from_pretrained(DEFAULT_MODEL_DIR, device=device or "cpu")
         self.model = model
@@ -53,7 +72,8 @@ class Recognizer:
         if not pre:
             h, w = cfg.encoder.image_size
             self.preprocess.height, self.preprocess.width = h, w
-        gen = _read_json(Path(folder) / "generation_config.json")
+        gen_path = Path(folder) / "generation_config.json"
+        gen = _read_json(gen_path)
         if max_new_tokens is None:
             if gen.get("max_new_tokens"):
                 max_new_tokens = int(gen["max_new_tokens"])
@@ -65,6 +85,10 @@ class Recognizer:
         self.length_penalty = float(gen.get("length_penalty", 1.0))
         self.early_stopping = gen.get("early_stopping", False)
         self.batch_size = batch_size
+        if second_look is True:
+            entry = gen.get("second_look")
+            second_look = SecondLook.from_dict(entry, f"{gen_path}: second_look") if entry else None
+        self.second_look: SecondLook | None = second_look or None
 
     @classmethod
     def default(cls, device=None) -> Recognizer:
@@ -82,29 +106,46 @@ class Recognizer:
     def recognize(self, images: Sequence, beams: int = 1) -> list[Recognition]:
         """Text of each crop (PIL images or uint8 arrays), in order. A line wider than
         the model reads well (``split_aspect`` of its preprocessor config) is read in
-        pieces cut at word spaces, joined by a space, as unsure as its least sure piece."""
+        pieces cut at word spaces, joined by a space, as unsure as its least sure piece.
+        With a second look, an unsure crop is read again in other views and the
+        reading the model is surest of is kept."""
+        readings = self._read(images, beams)
+        look = self.second_look
+        unsure = [i for i, r in enumerate(readings) if look and r.confidence < look.below_confidence]
+        if unsure:
+            # All views of all unsure crops in one pass, so that they share batches.
+            again = self._read([view.apply(images[i]) for view in look.views for i in unsure], beams)
+            for k, reading in enumerate(again):
+                i = unsure[k % len(unsure)]
+                if reading.mean_log_prob > readings[i].mean_log_prob:
+                    readings[i] = reading
+        return [Recognition(r.text, r.confidence) for r in readings]
+
+    def _read(self, images: Sequence, beams: int) -> list[_Reading]:
+        """One reading of each crop, wide lines in pieces."""
         splitting = bool(self.preprocess.split_aspect and self.preprocess.keep_aspect_ratio)
         pieces = [split_wide_line(image, self.preprocess.split_aspect) if splitting else [image]
                   for image in images]
         flat = [piece for group in pieces for piece in group]
         # Pieces come trimmed: preprocessing need not look for their margins again.
         pre = replace(self.preprocess, trim_margins=False) if splitting else self.preprocess
-        read: list[Recognition] = []
+        read: list[_Reading] = []
         for start in range(0, len(flat), self.batch_size):
             read.extend(self._recognize_batch(flat[start : start + self.batch_size], beams, pre))
-        out: list[Recognition] = []
+        out: list[_Reading] = []
         at = 0
         for group in pieces:
             parts, at = read[at : at + len(group)], at + len(group)
             if len(parts) == 1:
                 out.append(parts[0])
                 continue
-            text = " ".join(p.text for p in parts if p.text)
-            out.append(Recognition(text, min(p.confidence for p in parts)))
+            out.append(_Reading(" ".join(p.text for p in parts if p.text),
+                                min(p.confidence for p in parts),
+                                sum(p.log_prob for p in parts), sum(p.tokens for p in parts)))
         return out
 
     def _recognize_batch(self, images: Sequence, beams: int,
-                         pre: PreprocessConfig) -> list[Recognition]:
+                         pre: PreprocessConfig) -> list[_Reading]:
         if not len(images):
             return []
         cfg = self.model.config
@@ -119,9 +160,10 @@ class Recognizer:
                 results = beam_search(session, len(images), cfg.decoder_start_token_id,
                                       cfg.eos_token_id, self.max_new_tokens, beams,
                                       self.length_penalty, self.early_stopping)
-        recognitions = []
+        readings = []
         for r in results:
-            text = self.tokenizer.decode(r.tokens)
-            conf = float(np.min(r.token_probs)) if r.token_probs else 0.0
-            recognitions.append(Recognition(text, conf))
-        return recognitions
+            probs = np.asarray(r.token_probs, dtype=np.float64)
+            conf = float(probs.min()) if probs.size else 0.0
+            log_prob = float(np.log(np.maximum(probs, 1e-30)).sum())
+            readings.append(_Reading(self.tokenizer.decode(r.tokens), conf, log_prob, int(probs.size)))
+        return readings

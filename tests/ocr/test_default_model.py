@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr import DEFAULT_MODEL_DIR, Recognizer
-from ocr.recognizer import Recognition
+from ocr.recognizer import _Reading
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # The model is short of its held-out CER target (issue 4: 0.60%, target 0.5%);
@@ -50,6 +50,7 @@ def test_a_wide_line_is_read_in_pieces_joined_by_a_space(monkeypatch):
 
     rec = Recognizer.default(device="cpu")
     rec.preprocess.split_aspect = 7.0
+    rec.second_look = None  # one look: the calls below are the first reading's
     long_line = render("Opening balance of the year carried forward to March")
     pieces = split_wide_line(long_line, 7.0)
     assert len(pieces) >= 2
@@ -57,7 +58,7 @@ def test_a_wide_line_is_read_in_pieces_joined_by_a_space(monkeypatch):
 
     def read(images, beams, pre):  # stands in for the model: "text" is each piece's width
         calls.append(len(images))
-        return [Recognition(str(im.size[0]), 0.5 + im.size[0] / 1e4) for im in images]
+        return [_Reading(str(im.size[0]), 0.5 + im.size[0] / 1e4, -1.0, 1) for im in images]
 
     monkeypatch.setattr(rec, "_recognize_batch", read)
     rec.batch_size = 2

@@ -1,0 +1,132 @@
+"""The second look: unsure crops read again in other views, the surest reading kept."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr import DEFAULT_MODEL_DIR, Recognizer
+from ocr.recognizer import _Reading
+from ocr.second_look import SecondLook, View
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+needs_font = pytest.mark.skipif(not __import__("os").path.exists(FONT), reason="needs fonts-dejavu-core")
+
+SHIPPED = {"below_confidence": 0.8, "views": [{"stretch_x": 1.15}, {"stretch_x": 0.87},
+                                               {"trim_rows": 0.05}, {"pad_rows": 0.05}]}
+
+
+def test_the_entry_parses_into_views():
+    look = SecondLook.from_dict(SHIPPED)
+    assert look.below_confidence == 0.8
+    assert look.views == (View("stretch_x", 1.15), View("stretch_x", 0.87),
+                          View("trim_rows", 0.05), View("pad_rows", 0.05))
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ([], "expected"),
+    ({"views": [{"stretch_x": 1.1}]}, "expected"),
+    ({"below_confidence": 1.5, "views": [{"stretch_x": 1.1}]}, "below_confidence"),
+    ({"below_confidence": True, "views": [{"stretch_x": 1.1}]}, "below_confidence"),
+    ({"below_confidence": 0.8, "views": []}, "non-empty"),
+    ({"below_confidence": 0.8, "views": [{"rotate": 2}]}, "unknown view 'rotate'"),
+    ({"below_confidence": 0.8, "views": [{"stretch_x": 5}]}, "stretch_x must be"),
+    ({"below_confidence": 0.8, "views": [{"trim_rows": "0.1"}]}, "trim_rows must be"),
+    ({"below_confidence": 0.8, "views": [{"stretch_x": 1.1, "pad_rows": 0.1}]}, "one {kind: amount}"),
+])
+def test_a_malformed_entry_is_refused_by_name(entry, problem):
+    with pytest.raises(ValueError, match="cfg.json: second_look") as err:
+        SecondLook.from_dict(entry, "cfg.json: second_look")
+    assert problem in str(err.value)
+
+
+def test_views_change_the_geometry_and_pad_with_the_paper_colour():
+    # A dark header cell (light text on dark paper), given as an array.
+    crop = np.full((40, 100, 3), 30, dtype=np.uint8)
+    crop[15:25, 20:80] = 240
+    wide = View("stretch_x", 1.15).apply(crop)
+    assert wide.size == (115, 40)
+    assert View("stretch_x", 0.87).apply(crop).size == (87, 40)
+    trimmed = np.asarray(View("trim_rows", 0.05).apply(crop))
+    assert trimmed.shape == (36, 100, 3) and (trimmed == crop[2:38]).all()
+    padded = np.asarray(View("pad_rows", 0.1).apply(crop))
+    assert padded.shape == (48, 100, 3)
+    assert (padded[:4] == 30).all() and (padded[-4:] == 30).all() and (padded[4:44] == crop).all()
+    # Grey crops stay grey; the thinnest crop keeps a row.
+    grey = Image.new("L", (30, 8), 255)
+    assert View("pad_rows", 0.5).apply(grey).size == (30, 16)
+    assert View("trim_rows", 0.2).apply(Image.new("L", (30, 3), 255)).size == (30, 1)
+    assert View("trim_rows", 0.2).apply(Image.new("L", (30, 2), 255)).size == (30, 2)
+
+
+def fake_reader(calls):
+    """Stands in for the model: a crop's width is its text, and wider readings are surer,
+    except the first look, which is unsure of crops wider than 100 pixels."""
+    def read(images, beams, pre):
+        calls.append([im.size for im in images])
+        return [_Reading(str(im.size[0]), 0.5 if im.size[0] > 100 else 0.95,
+                         log_prob=im.size[0] / 100 - 10, tokens=2) for im in images]
+    return read
+
+
+@needs_font
+def test_only_unsure_crops_are_read_again_and_the_surest_reading_is_kept(monkeypatch):
+    rec = Recognizer.default(device="cpu")
+    rec.second_look = SecondLook(0.8, (View("stretch_x", 0.8), View("stretch_x", 1.2)))
+    rec.preprocess.split_aspect = None  # one piece per crop: widths stay readable
+    calls = []
+    monkeypatch.setattr(rec, "_recognize_batch", fake_reader(calls))
+    sure = Image.new("L", (60, 40), 255)
+    unsure = [Image.new("L", (120, 40), 255), Image.new("L", (200, 40), 255)]
+    out = rec.recognize([unsure[0], sure, unsure[1]])
+    # The widened view (x1.2) reads surest; the sure crop keeps its first reading.
+    assert [r.text for r in out] == ["144", "60", "240"]
+    # First look: all three; second: both views of the two unsure crops, in one batch.
+    assert calls == [[(120, 40), (60, 40), (200, 40)], [(96, 40), (160, 40), (144, 40), (240, 40)]]
+    # A second look that finds nothing surer keeps the first reading and its confidence.
+    rec.second_look = SecondLook(0.8, (View("stretch_x", 0.5),))
+    assert rec.recognize([unsure[0]])[0].text == "120"
+    assert rec.recognize([unsure[0]])[0].confidence == 0.5
+
+
+def render(text: str, px: int = 30) -> Image.Image:
+    font = ImageFont.truetype(FONT, px)
+    img = Image.new("L", (int(font.getlength(text)) + 16, px + 14), 255)
+    ImageDraw.Draw(img).text((8, 5), text, font=font, fill=0)
+    return img
+
+
+@needs_font
+def test_the_real_model_keeps_the_reading_it_is_surest_of(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    gen = json.loads((folder / "generation_config.json").read_text())
+    # Every crop is unsure at 1.0: each is looked at again in every view.
+    gen["second_look"] = {"below_confidence": 1.0, "views": [{"stretch_x": 1.3}, {"pad_rows": 0.3}]}
+    (folder / "generation_config.json").write_text(json.dumps(gen))
+    crops = [render(t) for t in ["Müller", "1,250.00", "x", "Opening balance"]]
+    crops.append(render("B-204").resize((160, 20)))  # squeezed flat: a hard crop
+    looked = Recognizer.from_pretrained(folder).recognize(crops)
+    single = Recognizer.from_pretrained(folder, second_look=False)
+    assert single.second_look is None
+    views = [View("stretch_x", 1.3), View("pad_rows", 0.3)]
+    readings = [single._read(crops, 1)] + [single._read([v.apply(c) for c in crops], 1) for v in views]
+    for i, got in enumerate(looked):
+        best = max((r[i] for r in readings), key=lambda r: r.mean_log_prob)
+        assert (got.text, got.confidence) == (best.text, best.confidence)
+
+
+def test_a_malformed_second_look_in_a_model_folder_names_the_file(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    gen = json.loads((folder / "generation_config.json").read_text())
+    gen["second_look"] = {"below_confidence": 0.8, "views": [{"blur": 1}]}
+    (folder / "generation_config.json").write_text(json.dumps(gen))
+    with pytest.raises(ValueError, match=r"generation_config.json: second_look: unknown view 'blur'"):
+        Recognizer.from_pretrained(folder)
+
+
+def test_the_shipped_model_asks_for_its_second_look():
+    assert Recognizer.default().second_look == SecondLook.from_dict(SHIPPED)
