@@ -217,13 +217,15 @@ def pixel_values(images: Sequence, cfg: PreprocessConfig) -> np.ndarray:
     mean = np.asarray(cfg.image_mean[: cfg.num_channels], dtype=np.float32)[:, None, None]
     std = np.asarray(cfg.image_std[: cfg.num_channels], dtype=np.float32)[:, None, None]
     for i, image in enumerate(images):
-        arr = np.asarray(resize_image(image, cfg), dtype=np.float32)
-        if arr.ndim == 2:
-            arr = arr[:, :, None]
-        arr = arr.transpose(2, 0, 1)
+        arr = np.asarray(resize_image(image, cfg))
+        # Channels first while still 8-bit, then each step in place on contiguous
+        # floats: strided float temporaries once took a sixth of the recogniser's time.
+        chw = np.ascontiguousarray(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+        out = batch[i]
+        out[...] = chw
         if cfg.do_rescale:
-            arr = arr * np.float32(cfg.rescale_factor)
+            np.multiply(out, np.float32(cfg.rescale_factor), out=out)
         if cfg.do_normalize:
-            arr = (arr - mean) / std
-        batch[i] = arr
+            np.subtract(out, mean, out=out)
+            np.divide(out, std, out=out)
     return batch

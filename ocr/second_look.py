@@ -6,8 +6,8 @@ it, two letters touch, a long line is cut into pieces at an unlucky word space.
 Seen again a little wider, narrower, taller or shorter, the same crop often reads
 right, and the model tells which reading that is: the one it is surest of, by mean
 log-probability per token. Only crops whose first reading has a token less likely
-than ``below_confidence`` are looked at again, so the cost is those few crops times
-the number of views.
+than ``below_confidence`` are looked at again, view after view until the kept
+reading is sure, so the cost is those few crops times the views they need.
 
 A model folder asks for it in generation_config.json::
 

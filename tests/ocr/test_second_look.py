@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr import DEFAULT_MODEL_DIR, Recognizer
-from ocr.recognizer import _Reading
+from ocr.recognizer import Recognition, _Reading
 from ocr.second_look import SecondLook, View
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -62,33 +62,31 @@ def test_views_change_the_geometry_and_pad_with_the_paper_colour():
 
 
 def fake_reader(calls):
-    """Stands in for the model: a crop's width is its text, and wider readings are surer,
-    except the first look, which is unsure of crops wider than 100 pixels."""
+    """Stands in for the model: a crop's width is its text, the model is surest of
+    widths near 150, and sure (0.95) only within 20 of it."""
     def read(images, beams, pre):
-        calls.append([im.size for im in images])
-        return [_Reading(str(im.size[0]), 0.5 if im.size[0] > 100 else 0.95,
-                         log_prob=im.size[0] / 100 - 10, tokens=2) for im in images]
+        calls.append([im.size[0] for im in images])
+        return [_Reading(str(im.size[0]), 0.95 if abs(im.size[0] - 150) < 20 else 0.5,
+                         log_prob=-abs(im.size[0] - 150) / 50, tokens=2) for im in images]
     return read
 
 
 @needs_font
-def test_only_unsure_crops_are_read_again_and_the_surest_reading_is_kept(monkeypatch):
+def test_unsure_crops_are_read_in_view_after_view_until_sure_and_the_surest_reading_kept(monkeypatch):
     rec = Recognizer.default(device="cpu")
-    rec.second_look = SecondLook(0.8, (View("stretch_x", 0.8), View("stretch_x", 1.2)))
+    rec.second_look = SecondLook(0.8, (View("stretch_x", 1.2), View("stretch_x", 0.8)))
     rec.preprocess.split_aspect = None  # one piece per crop: widths stay readable
     calls = []
     monkeypatch.setattr(rec, "_recognize_batch", fake_reader(calls))
-    sure = Image.new("L", (60, 40), 255)
-    unsure = [Image.new("L", (120, 40), 255), Image.new("L", (200, 40), 255)]
-    out = rec.recognize([unsure[0], sure, unsure[1]])
-    # The widened view (x1.2) reads surest; the sure crop keeps its first reading.
-    assert [r.text for r in out] == ["144", "60", "240"]
-    # First look: all three; second: both views of the two unsure crops, in one batch.
-    assert calls == [[(120, 40), (60, 40), (200, 40)], [(96, 40), (160, 40), (144, 40), (240, 40)]]
+    out = rec.recognize([Image.new("L", (w, 40), 255) for w in (120, 150, 200)])
+    # 120 widened reads 144, sure: done. 200 widened (240) is no surer; narrowed, 160.
+    assert [r.text for r in out] == ["144", "150", "160"]
+    assert [r.confidence for r in out] == [0.95, 0.95, 0.95]
+    # The sure crop is never looked at again; each view reads the crops still unsure.
+    assert calls == [[120, 150, 200], [144, 240], [160]]
     # A second look that finds nothing surer keeps the first reading and its confidence.
-    rec.second_look = SecondLook(0.8, (View("stretch_x", 0.5),))
-    assert rec.recognize([unsure[0]])[0].text == "120"
-    assert rec.recognize([unsure[0]])[0].confidence == 0.5
+    rec.second_look = SecondLook(0.8, (View("stretch_x", 2.0),))
+    assert rec.recognize([Image.new("L", (200, 40), 255)]) == [Recognition("200", 0.5)]
 
 
 def render(text: str, px: int = 30) -> Image.Image:
@@ -114,7 +112,12 @@ def test_the_real_model_keeps_the_reading_it_is_surest_of(tmp_path):
     views = [View("stretch_x", 1.3), View("pad_rows", 0.3)]
     readings = [single._read(crops, 1)] + [single._read([v.apply(c) for c in crops], 1) for v in views]
     for i, got in enumerate(looked):
-        best = max((r[i] for r in readings), key=lambda r: r.mean_log_prob)
+        best = readings[0][i]
+        for view_readings in readings[1:]:
+            if best.confidence >= 1.0:  # sure at last: no further view is read
+                break
+            if view_readings[i].mean_log_prob > best.mean_log_prob:
+                best = view_readings[i]
         assert (got.text, got.confidence) == (best.text, best.confidence)
 
 
