@@ -8,6 +8,8 @@ Two sets of crops, both rendered with fonts the training never saw:
            cut by our own structure detection (what the app really feeds the model).
 Prints CER, exact-match and ms per crop for both recognisers (ours batched; Tesseract
 run once over an image list with --psm 7, so its process start is paid once).
+Ours reads as the model folder asks, second look at unsure crops included
+(ocr/second_look.py); --single-look reads every crop once.
 """
 
 from __future__ import annotations
@@ -90,10 +92,12 @@ def table_crops(pages: int) -> tuple[list, list[str]]:
     return crops, refs
 
 
-def run_ours(crops, model_dir: str | None, batch: int) -> tuple[list[str], float]:
+def run_ours(crops, model_dir: str | None, batch: int,
+             second_look: bool = True) -> tuple[list[str], float]:
     from ocr import Recognizer
+    from ocr.recognizer import DEFAULT_MODEL_DIR
 
-    rec = Recognizer.from_pretrained(model_dir) if model_dir else Recognizer.default()
+    rec = Recognizer.from_pretrained(model_dir or DEFAULT_MODEL_DIR, second_look=second_look)
     rec.batch_size = batch
     rec.recognize(crops[: min(len(crops), batch)])  # warm the numba kernels
     t = time.perf_counter()
@@ -129,6 +133,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--show-errors", type=int, default=10)
+    ap.add_argument("--single-look", action="store_true",
+                    help="read every crop once (no second look at unsure crops, ocr/second_look.py)")
     args = ap.parse_args(argv)
 
     sets = [("heldout", *heldout_crops(args.n))]
@@ -140,7 +146,7 @@ def main(argv=None) -> int:
     print(f"{'set':8} {'crops':>6} | {'ours CER':>9} {'exact':>7} {'ms/crop':>8} | "
           f"{'tess CER':>9} {'exact':>7} {'ms/crop':>8}")
     for name, crops, refs in sets:
-        ours, ours_ms = run_ours(crops, args.model, args.batch)
+        ours, ours_ms = run_ours(crops, args.model, args.batch, second_look=not args.single_look)
         tess, tess_ms = run_tesseract(crops)
         oc, oe = score(ours, refs)
         tc, te = score(tess, refs)

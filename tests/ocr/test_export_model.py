@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch", reason="torch (the 'reference'/'train' extr
 pytest.importorskip("transformers", reason="transformers (the 'train' extra) builds the model")
 
 from ocr.recognizer import Recognizer
-from training.export_model import average_checkpoints, export
+from ocr.second_look import SecondLook
+from training.export_model import SECOND_LOOK, average_checkpoints, export
 
 
 def _save(path, weights: dict, step: int, shape: dict | None = None) -> str:
@@ -49,6 +50,7 @@ def test_export_of_averaged_checkpoints_is_a_model_the_engine_reads(tmp_path):
     card = (out / "README.md").read_text()
     assert "average of the checkpoints at steps 100, 200" in card
     assert "200 steps" in card and "heldout_cer: 1.0 %" in card
+    assert "less likely than 0.8" in card and "1.15x as wide" in card
     pre = json.loads((out / "preprocessor_config.json").read_text())
     assert pre["trim_margins"] is True and pre["size"] == {"height": 48, "width": 576}
     assert json.loads((out / "config.json").read_text())["encoder"]["patch_size"] == [48, 12]
@@ -69,6 +71,7 @@ def test_export_of_averaged_checkpoints_is_a_model_the_engine_reads(tmp_path):
     build_model(vocab, smaller["shape"]).load_state_dict(smaller["model"])  # every key fits
 
     recognizer = Recognizer.from_pretrained(out, device="cpu")
+    assert recognizer.second_look == SecondLook.from_dict(SECOND_LOOK)
     page = np.full((32, 120), 255, np.uint8)
     page[10:22, 20:90] = 0
     assert isinstance(recognizer.recognize([page])[0].text, str)  # reads end to end
