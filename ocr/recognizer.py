@@ -38,7 +38,7 @@ class _Reading:
 
     @property
     def mean_log_prob(self) -> float:
-        return self.log_prob / max(self.tokens, 1)
+        return self.log_prob / self.tokens if self.tokens else -np.inf
 
 
 def _read_json(path: Path) -> dict:
@@ -87,7 +87,8 @@ class Recognizer:
         self.batch_size = batch_size
         if second_look is True:
             entry = gen.get("second_look")
-            second_look = SecondLook.from_dict(entry, f"{gen_path}: second_look") if entry else None
+            second_look = (SecondLook.from_dict(entry, f"{gen_path}: second_look")
+                           if entry is not None else None)
         self.second_look: SecondLook | None = second_look or None
 
     @classmethod
@@ -108,17 +109,19 @@ class Recognizer:
         the model reads well (``split_aspect`` of its preprocessor config) is read in
         pieces cut at word spaces, joined by a space, as unsure as its least sure piece.
         With a second look, an unsure crop is read again in other views, one after
-        the other until a reading is sure, and the reading the model is surest of
-        is kept."""
+        the other until the reading kept is sure; the reading kept is the one the
+        model is surest of."""
         readings = self._read(images, beams)
         look = self.second_look
         unsure = [i for i, r in enumerate(readings) if look and r.confidence < look.below_confidence]
         for view in look.views if unsure else ():
-            again = self._read([view.apply(images[i]) for i in unsure], beams)
-            for i, reading in zip(unsure, again):
+            seen = [(i, view.apply(images[i])) for i in unsure]
+            seen = [(i, image) for i, image in seen if image is not None]
+            again = self._read([image for _, image in seen], beams)
+            for (i, _), reading in zip(seen, again):
                 if reading.mean_log_prob > readings[i].mean_log_prob:
                     readings[i] = reading
-            # A crop is looked at until a reading of it is sure: a third fewer reads.
+            # A crop is looked at until the reading kept is sure.
             unsure = [i for i in unsure if readings[i].confidence < look.below_confidence]
             if not unsure:
                 break

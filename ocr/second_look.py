@@ -39,14 +39,26 @@ class View:
     kind: str  # one of _LIMITS
     amount: float
 
-    def apply(self, image) -> Image.Image:
+    def __post_init__(self):
+        if self.kind not in _LIMITS:
+            raise ValueError(f"unknown view {self.kind!r} (known: {', '.join(_LIMITS)})")
+        low, high = _LIMITS[self.kind]
+        if isinstance(self.amount, bool) or not isinstance(self.amount, (int, float)) \
+                or not low <= self.amount <= high:
+            raise ValueError(f"{self.kind} must be a number from {low} to {high}, got {self.amount!r}")
+
+    def apply(self, image) -> Image.Image | None:
+        """This view of a crop, or None where it would be the crop itself (a crop too
+        small for the rows to change): reading it again would tell nothing new."""
         img = to_pil(image)
         if self.kind == "stretch_x":
             width = max(1, round(img.width * self.amount))
+            if width == img.width:
+                return None
             return img.resize((width, img.height), Image.Resampling.BICUBIC)
         rows = round(img.height * self.amount)
         if rows == 0:
-            return img
+            return None
         if self.kind == "trim_rows":
             return img.crop((0, rows, img.width, img.height - rows))  # amount <= 0.2: never empty
         return ImageOps.expand(img, border=(0, rows, 0, rows), fill=_paper(img))
@@ -82,9 +94,8 @@ def _parse_view(entry, source: str) -> View:
     if not isinstance(entry, dict) or len(entry) != 1:
         raise ValueError(f"{source}: a view is one {{kind: amount}} pair, got {entry!r}")
     (kind, amount), = entry.items()
-    if kind not in _LIMITS:
-        raise ValueError(f"{source}: unknown view {kind!r} (known: {', '.join(_LIMITS)})")
-    low, high = _LIMITS[kind]
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not low <= amount <= high:
-        raise ValueError(f"{source}: {kind} must be a number from {low} to {high}, got {amount!r}")
-    return View(kind, float(amount))
+    try:
+        view = View(kind, amount)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+    return View(view.kind, float(view.amount))

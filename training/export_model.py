@@ -47,9 +47,9 @@ from scratch by the tablescribe project on synthetic cells.
 
 ## Decoding
 Greedy. A crop read with a token less likely than {below} (`second_look` in
-generation_config.json) is read again in other views of it, one after the other
-until a reading is sure, and the reading with the highest mean log-probability per
-token is kept (`ocr/second_look.py`). The views, in order:
+generation_config.json) is read again in other views of it, one after the other,
+keeping the reading with the highest mean log-probability per token, until the
+reading kept is sure (`ocr/second_look.py`). The views, in order:
 {views}
 
 ## Training data
