@@ -112,20 +112,24 @@ class Recognizer:
         the other until the reading kept is sure; the reading kept is the one the
         model is surest of."""
         readings = self._read(images, beams)
-        look = self.second_look
-        unsure = [i for i, r in enumerate(readings) if look and r.confidence < look.below_confidence]
-        for view in look.views if unsure else ():
+        if self.second_look is not None:
+            self._look_again(images, readings, beams, self.second_look)
+        return [Recognition(r.text, r.confidence) for r in readings]
+
+    def _look_again(self, images: Sequence, readings: list[_Reading], beams: int,
+                    look: SecondLook) -> None:
+        """Replace, in place, unsure readings by surer ones of other views of the crop,
+        view after view until the reading kept is sure."""
+        unsure = [i for i, r in enumerate(readings) if r.confidence < look.below_confidence]
+        for view in look.views:
+            if not unsure:
+                return
             seen = [(i, view.apply(images[i])) for i in unsure]
             seen = [(i, image) for i, image in seen if image is not None]
-            again = self._read([image for _, image in seen], beams)
-            for (i, _), reading in zip(seen, again):
+            for (i, _), reading in zip(seen, self._read([image for _, image in seen], beams)):
                 if reading.mean_log_prob > readings[i].mean_log_prob:
                     readings[i] = reading
-            # A crop is looked at until the reading kept is sure.
             unsure = [i for i in unsure if readings[i].confidence < look.below_confidence]
-            if not unsure:
-                break
-        return [Recognition(r.text, r.confidence) for r in readings]
 
     def _read(self, images: Sequence, beams: int) -> list[_Reading]:
         """One reading of each crop, wide lines in pieces."""

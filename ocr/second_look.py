@@ -42,10 +42,7 @@ class View:
     def __post_init__(self):
         if self.kind not in _LIMITS:
             raise ValueError(f"unknown view {self.kind!r} (known: {', '.join(_LIMITS)})")
-        low, high = _LIMITS[self.kind]
-        if isinstance(self.amount, bool) or not isinstance(self.amount, (int, float)) \
-                or not low <= self.amount <= high:
-            raise ValueError(f"{self.kind} must be a number from {low} to {high}, got {self.amount!r}")
+        object.__setattr__(self, "amount", _number(self.amount, *_LIMITS[self.kind], self.kind))
 
     def apply(self, image) -> Image.Image | None:
         """This view of a crop, or None where it would be the crop itself (a crop too
@@ -62,6 +59,13 @@ class View:
         if self.kind == "trim_rows":
             return img.crop((0, rows, img.width, img.height - rows))  # amount <= 0.2: never empty
         return ImageOps.expand(img, border=(0, rows, 0, rows), fill=_paper(img))
+
+
+def _number(value, low: float, high: float, what: str) -> float:
+    """``value`` as a float, if it is a number (not a bool) from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"{what} must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
 
 
 def _paper(img: Image.Image):
@@ -81,21 +85,18 @@ class SecondLook:
         """Parse the ``second_look`` entry; ``source`` names it in errors."""
         if not isinstance(cfg, dict) or set(cfg) != {"below_confidence", "views"}:
             raise ValueError(f"{source}: expected {{'below_confidence': number, 'views': [...]}}, got {cfg!r}")
-        below = cfg["below_confidence"]
-        if isinstance(below, bool) or not isinstance(below, (int, float)) or not 0.0 <= below <= 1.0:
-            raise ValueError(f"{source}: below_confidence must be a number from 0 to 1, got {below!r}")
         views = cfg["views"]
         if not isinstance(views, list) or not views:
             raise ValueError(f"{source}: views must be a non-empty list, got {views!r}")
-        return cls(float(below), tuple(_parse_view(v, source) for v in views))
+        try:
+            below = _number(cfg["below_confidence"], 0.0, 1.0, "below_confidence")
+            return cls(below, tuple(_parse_view(v) for v in views))
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
 
 
-def _parse_view(entry, source: str) -> View:
+def _parse_view(entry) -> View:
     if not isinstance(entry, dict) or len(entry) != 1:
-        raise ValueError(f"{source}: a view is one {{kind: amount}} pair, got {entry!r}")
+        raise ValueError(f"a view is one {{kind: amount}} pair, got {entry!r}")
     (kind, amount), = entry.items()
-    try:
-        view = View(kind, amount)
-    except ValueError as exc:
-        raise ValueError(f"{source}: {exc}") from None
-    return View(view.kind, float(view.amount))
+    return View(kind, amount)
