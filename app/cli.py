@@ -23,6 +23,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.errors import describe_error
+from app.inputs import scan_types_text
 from table.export import FORMATS, ExportError, ExportOptions, format_for_path, write_tables
 
 # The pipeline (OpenCV, the model) is imported by the commands that need it, so
@@ -88,8 +90,8 @@ def _plan_convert(inputs: list[Path], out: str, fmt: str | None) -> tuple[str, l
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from app import batch as batch_mod
     from app import pipeline
+    from app.recognizers import open_recognizer
 
     inputs = [Path(p) for p in args.inputs]
     missing = [p for p in inputs if not p.exists()]
@@ -98,7 +100,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if missing:
         return EXIT_FAILED
     fmt, plan = _plan_convert(inputs, args.output, args.format)
-    recognizer = batch_mod.load_recognizer(args.model, args.device)
+    recognizer = open_recognizer(args.model, args.device)
     engine = pipeline.Pipeline(recognizer, dpi=args.dpi, beams=args.beams)
     options = _export_options(args)
     failed = False
@@ -113,7 +115,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 try:
                     pages = engine.convert_file(src, progress=show)
                 except Exception as exc:  # noqa: BLE001 - report the file, go on with the next
-                    _error(batch_mod.describe_error(exc))
+                    _error(describe_error(exc))
                     failed = target_failed = True
                     continue
             results.extend(pages)
@@ -175,8 +177,9 @@ def _batch_executor(args: argparse.Namespace):
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from app import batch as batch_mod
     from app import locations
+    from app.batch import run_batch
+    from app.report import REPORT_CSV
 
     if args.scheduler and args.workers_given:
         raise _UsageError("--workers starts local processes; with --scheduler the cluster's "
@@ -203,7 +206,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     in_process = args.workers <= 1 and args.executor == "local" and not args.scheduler
     try:
         with _batch_executor(args) as executor:
-            report = batch_mod.run_batch(
+            report = run_batch(
                 args.in_dir, args.out_dir, fmt=args.format, recursive=args.recursive,
                 workers=args.workers, resume=args.resume, device=args.device, model=args.model,
                 executor=executor, progress=file_done, cell_progress=cells_done, dpi=args.dpi,
@@ -212,7 +215,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         files_bar.close()
         cells_bar.close()
         _error(f"interrupted; run again with --resume to continue where this run stopped "
-               f"(report so far in {locations.join(locations.normalize(args.out_dir), batch_mod.REPORT_CSV)})")
+               f"(report so far in {locations.join(locations.normalize(args.out_dir), REPORT_CSV)})")
         return EXIT_INTERRUPTED
     finally:
         files_bar.close()
@@ -224,7 +227,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     parts.append(f"{n_fail} failed")
     print(f"{len(report.rows)} file(s): {', '.join(parts)}; report: {report.report_csv}")
     if not report.rows:
-        _error(f"{args.in_dir}: no scans found (PNG, JPEG, BMP, WebP, TIFF or PDF)"
+        _error(f"{args.in_dir}: no scans found ({scan_types_text()})"
                + ("" if args.recursive else "; use --recursive for subfolders"))
         return EXIT_FAILED
     return EXIT_FAILED if n_fail else EXIT_OK
@@ -283,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("convert", help="convert scans to .xlsx or .csv")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="PNG, JPEG, BMP, WebP, TIFF or PDF files")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{scan_types_text()} files")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (all tables of all inputs) or folder (one file per input; end with /)")
     p.add_argument("--format", choices=FORMATS, help="default: from OUT's extension, else xlsx")
@@ -345,7 +348,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - every failure: one line, no traceback unless asked
         if debug:
             traceback.print_exc()
-        from app.batch import describe_error
         _error(describe_error(exc))
         return EXIT_FAILED
 

@@ -1,6 +1,6 @@
 """Running a batch on a Dask distributed cluster: one task per file.
 
-``DaskExecutor(client)`` is an app.batch executor: ``run_batch(..., executor=...)``
+``DaskExecutor(client)`` is an app.executors executor: ``run_batch(..., executor=...)``
 sends each file's Task to the cluster as one Dask task running ``convert_one`` and
 yields the report rows as tasks complete, so the client writes the journal and
 feeds the progress bar as results arrive, exactly as with the local process pool.
@@ -8,7 +8,7 @@ feeds the progress bar as results arrive, exactly as with the local process pool
 * Every worker process loads the recognizer once, when it starts (or when a batch
   registers its model), through a worker plugin that also runs one tiny
   recognition so numba's kernels are compiled or read from its cache before the
-  first file arrives. Tasks then find it in app.batch's per-process cache.
+  first file arrives. Tasks then find it in app.recognizers' per-process cache.
 * A file that fails on its own content is caught inside the task and comes back as
   a "failed" row: it is not retried. Only the death of a worker retries: Dask runs
   the task again on another worker, and after ``allowed-failures`` deaths the file
@@ -32,8 +32,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from app import batch
-from app.batch import ModelLoadError, ReportRow, Task, describe_error
+from app.errors import describe_error
+from app.executors import OnCrash, thread_environment
+from app.recognizers import ModelLoadError, RecognizerFactory, cached_recognizer
+from app.report import ReportRow
+from app.task import Task
 
 __all__ = [
     "DEFAULT_ALLOWED_FAILURES",
@@ -67,7 +70,6 @@ SCHEDULER_CONFIG = {
 NANNY_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 PLUGIN_NAME = "tablescribe-recognizer"
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class ClusterError(Exception):
@@ -83,12 +85,12 @@ def _dask_missing(exc: ImportError) -> ClusterError:
 
 
 def warm_recognizer(model: str | None, device: str | None,
-                    factory: batch.RecognizerFactory | None = None, beams: int = 1) -> Any:
-    """Load this process's recognizer into app.batch's cache and run it once on a blank
+                    factory: RecognizerFactory | None = None, beams: int = 1) -> Any:
+    """Load this process's recognizer into app.recognizers' cache and run it once on a blank
     line, so the first real file pays neither the loading nor the kernel compilation."""
     import numpy as np
 
-    recognizer = batch.cached_recognizer(model, device, factory)
+    recognizer = cached_recognizer(model, device, factory)
     blank = np.full((32, 128), 255, dtype=np.uint8)
     recognizer.recognize([blank], beams=beams)
     return recognizer
@@ -108,7 +110,7 @@ def _make_plugin_class() -> type:
         """
 
         def __init__(self, model: str | None = None, device: str | None = None,
-                     factory: batch.RecognizerFactory | None = None, beams: int = 1,
+                     factory: RecognizerFactory | None = None, beams: int = 1,
                      warm: bool = True) -> None:
             self.model, self.device, self.factory = model, device, factory
             self.beams, self.warm = beams, warm
@@ -118,7 +120,7 @@ def _make_plugin_class() -> type:
                 if self.warm:
                     warm_recognizer(self.model, self.device, self.factory, self.beams)
                 else:
-                    batch.cached_recognizer(self.model, self.device, self.factory)
+                    cached_recognizer(self.model, self.device, self.factory)
             except ModelLoadError as exc:
                 # Not fatal here: the first task tries again and its ModelLoadError
                 # reaches the client, which stops the batch with this message.
@@ -210,7 +212,7 @@ class DaskExecutor:
             raise ClusterError(f"the Dask workers cannot run tablescribe: {describe_error(exc)}") from exc
 
     def run(self, fn: Callable[[Task], ReportRow], tasks: Sequence[Task],
-            on_crash: batch.OnCrash) -> Iterator[ReportRow]:
+            on_crash: OnCrash) -> Iterator[ReportRow]:
         if not tasks:
             return
         from distributed import as_completed
@@ -251,13 +253,6 @@ class DaskExecutor:
 _IGNORE_CTRL_C = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)"
 
 
-def _thread_environment(workers: int) -> dict[str, str]:
-    # n workers on c cores: c/n threads each, or the kernels fight over the cores
-    # (the same split as app.batch's process pool).
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    return {var: str(threads) for var in _THREAD_VARIABLES}
-
-
 @contextlib.contextmanager
 def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
                   dashboard: str = ":8787",
@@ -287,7 +282,7 @@ def local_cluster(workers: int | None = None, *, host: str = "127.0.0.1",
                               "distributed.scheduler.allowed-failures": allowed_failures}):
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
                                    dashboard_address=dashboard, memory_limit=memory_limit,
-                                   silence_logs=silence_logs, env=_thread_environment(n),
+                                   silence_logs=silence_logs, env=thread_environment(n),
                                    preload=[_IGNORE_CTRL_C])
     finally:
         # The nannies export their start-up variables (OMP_NUM_THREADS=1, ...) into

@@ -19,7 +19,6 @@ usual fsspec/boto configuration (environment, config files) of each machine.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -36,12 +35,12 @@ __all__ = [
     "is_dir",
     "is_url",
     "join",
-    "journal_path",
-    "list_scans",
+    "list_files",
     "local_copy",
     "make_dirs",
     "normalize",
     "publish",
+    "read_head",
 ]
 
 
@@ -134,13 +133,11 @@ def fingerprint(location: str) -> dict[str, Any]:
     return _version(fs.info(path))  # FileNotFoundError when missing
 
 
-def list_scans(root: str, recursive: bool, exclude: str | None = None) -> list[str]:
-    """Scans under the URL ``root`` as paths relative to it (posix, sorted): files with
-    a scan extension, or whose first bytes say image or PDF. Hidden files and folders,
-    and anything under the URL ``exclude`` (the output folder), are left out."""
-    from app.batch import INPUT_EXTENSIONS  # one list of extensions for local and remote
-    from table.pages import sniff_format
-
+def list_files(root: str, recursive: bool, exclude: str | None = None) -> list[str]:
+    """The visible files under the URL ``root`` as paths relative to it (posix,
+    unsorted). Hidden files and folders, and anything under the URL ``exclude`` (the
+    output folder), are left out. What the listing says of each file is kept, so
+    ``fingerprint`` of a listed file asks the store nothing more."""
     fs, base = _fs(root)
     base = base.rstrip("/")
     fs.invalidate_cache(base)  # list what is there now, not what an earlier listing saw
@@ -162,15 +159,19 @@ def list_scans(root: str, recursive: bool, exclude: str | None = None) -> list[s
         rel = name[len(base):].lstrip("/") if name.startswith(base) else PurePosixPath(name).name
         if not rel or any(part.startswith(".") for part in rel.split("/")):
             continue
-        if PurePosixPath(rel).suffix.lower() not in INPUT_EXTENSIONS:
-            try:
-                if sniff_format(fs.cat_file(name, start=0, end=1024)) is None:
-                    continue
-            except Exception:  # noqa: BLE001, S112 - unreadable: not taken, like a local file
-                continue
         found.append(rel)
         _LISTED[join(root, rel)] = _version(info)
-    return sorted(found)
+    return found
+
+
+def read_head(location: str, size: int = 1024) -> bytes:
+    """The first ``size`` bytes of a file, local or at a URL. Raises OSError (or the
+    fsspec backend's error) when it cannot be read."""
+    if not is_url(location):
+        with open(normalize(location), "rb") as fh:
+            return fh.read(size)
+    fs, path = _fs(location)
+    return fs.cat_file(path, start=0, end=size)
 
 
 @contextlib.contextmanager
@@ -241,15 +242,3 @@ def publish(local_files: Iterable[str | Path], target_dir: str,
             raise ExportError(target, f"could not be written ({_problem(exc)})") from exc
         written.append(target)
     return written
-
-
-def journal_path(out_url: str) -> Path:
-    """Where the resume journal of a batch writing to ``out_url`` lives on this machine.
-
-    A journal grows by one line per file, and object stores cannot append; it is
-    written on the client (which gathers the results) under the user's cache folder,
-    one file per output URL (TABLESCRIBE_JOURNAL_DIR overrides the folder)."""
-    folder = os.environ.get("TABLESCRIBE_JOURNAL_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "tablescribe", "journals")
-    digest = hashlib.sha256(out_url.rstrip("/").encode("utf-8")).hexdigest()[:24]
-    return Path(folder) / f"{digest}.jsonl"

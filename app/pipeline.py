@@ -21,27 +21,22 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from app.errors import Cancelled
 from table.cells import page_line_crops
 from table.model import Cell, PageResult
 from table.pages import Page, load_pages
 from table.structure import find_tables
 
 __all__ = [
-    "Cancelled",
     "FileSummary",
     "Pipeline",
     "Progress",
     "Recognition",
     "Recognizer",
-    "load_recognizer",
     "summarize",
 ]
 
 Progress = Callable[[int, int], None]  # (done_cells, total_cells)
-
-
-class Cancelled(Exception):
-    """The caller's cancel event was set; work stopped between two batches."""
 
 
 @runtime_checkable
@@ -195,19 +190,3 @@ def summarize(results: Sequence[PageResult]) -> FileSummary:
     read = [c.confidence for c in cells if c.text]
     mean = sum(read) / len(read) if read else None
     return FileSummary(len(tables), len(cells), len(read), mean)
-
-
-def load_recognizer(model: str | None = None, device: str | None = None) -> Recognizer:
-    """The recognizer for ``model``: None = the embedded default model, else a model
-    folder or a Hugging Face id already downloaded (``tablescribe model download``).
-
-    ``device``: "cpu", "cuda", "cuda:N"; None or "auto" picks CUDA when present
-    (TABLESCRIBE_DEVICE overrides).
-    """
-    from engine.device import Device  # imported here: the pipeline runs without it in tests
-    from ocr import Recognizer as OcrRecognizer
-
-    dev = Device.best() if device in (None, "", "auto") else Device.parse(device)
-    if model is None:
-        return OcrRecognizer.default(device=dev)
-    return OcrRecognizer.from_pretrained(model, device=dev)

@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import Cancelled
 from app.gui.settings import EXPORT_FORMATS, AppSettings
-from app.gui.worker import Job, JobCancelled, JobContext
+from app.gui.worker import Job, JobContext
 
 COLUMNS = ("File", "Status", "Tables", "Cells", "Confidence", "Result")
 STATUS_TEXT = {"ok": "converted", "failed": "failed", "skipped": "skipped (done earlier)"}
@@ -159,7 +160,7 @@ class BatchDialog(QDialog):
         return self.job is not None
 
     def start(self) -> bool:
-        from app.batch import find_inputs
+        from app.inputs import find_inputs, scan_types_text
 
         in_dir = Path(self.in_edit.text().strip())
         out_dir = Path(self.out_edit.text().strip()) if self.out_edit.text().strip() else None
@@ -174,7 +175,7 @@ class BatchDialog(QDialog):
         exclude = [out_dir] if out_dir.resolve() != in_dir.resolve() else []
         files = find_inputs(in_dir, recursive, exclude=exclude)
         if not files:
-            self._show_summary(f"No scans (PNG, JPEG, TIFF, PDF…) in {in_dir}.", error=True)
+            self._show_summary(f"No scans ({scan_types_text()}) in {in_dir}.", error=True)
             return False
         self._list_files([f.relative_to(in_dir).as_posix() for f in files])
         self.files_bar.setRange(0, len(files))
@@ -205,7 +206,7 @@ class BatchDialog(QDialog):
             try:
                 return run_batch(in_dir, out_dir, progress=file_done, cell_progress=cells, **kwargs)
             except BatchStopped:
-                raise JobCancelled() from None
+                raise Cancelled() from None
 
         job = Job(f"batch {in_dir}", run)
         job.signals.partial.connect(self._on_file_done)

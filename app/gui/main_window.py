@@ -9,9 +9,8 @@ window keeps answering while a long PDF converts.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -68,56 +67,19 @@ from app.gui.settings import AppSettings
 from app.gui.theme import apply_theme, confidence_color
 from app.gui.widgets import MessageBanner, PageList, WelcomePanel
 from app.gui.worker import Job, JobContext
+from app.inputs import SCAN_TYPES
+from app.recognizers import RecognizerCache, RecognizerFactory
+from app.recognizers import load_recognizer as _default_recognizer_factory
 from table.model import Cell, PageResult, Table
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "tablescribe"
-OPEN_FILTER = ("Scans (*.png *.jpg *.jpeg *.tif *.tiff *.pdf *.bmp *.webp);;"
-               "PDF documents (*.pdf);;Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;"
-               "All files (*)")
+_IMAGES = " ".join(f"*{ext}" for kind, exts in SCAN_TYPES.items() if kind != "PDF" for ext in exts)
+OPEN_FILTER = f"Scans ({_IMAGES} *.pdf);;PDF documents (*.pdf);;Images ({_IMAGES});;All files (*)"
 EXPORT_FILTERS = {"xlsx": "Excel workbook (*.xlsx)", "csv": "CSV, one file per table (*.csv)"}
 THUMBNAIL_SIZE = (96, 128)
-
-RecognizerFactory = Callable[[str | None, str | None], Any]
-
-
-def _default_recognizer_factory(model: str | None, device: str | None):
-    # Imported here: the engine (numba) takes seconds to import; the window should not wait.
-    from app.pipeline import load_recognizer
-
-    return load_recognizer(model, device)
-
-
-class RecognizerLoadError(Exception):
-    """The model named in the settings could not be loaded; says which and why."""
-
-
-class RecognizerCache:
-    """One loaded recogniser, reused until the model or device setting changes."""
-
-    def __init__(self, factory: RecognizerFactory) -> None:
-        self.factory = factory
-        self._lock = threading.Lock()
-        self._key: tuple[str | None, str | None] | None = None
-        self._recognizer = None
-
-    def get(self, model: str | None, device: str | None, ctx: JobContext):
-        with self._lock:
-            if self._recognizer is None or self._key != (model, device):
-                ctx.progress(0, 0, "Loading the text recogniser…")
-                try:
-                    self._recognizer = self.factory(model, device)
-                except Exception as exc:  # noqa: BLE001 - any failure means "no model"
-                    what = f"the model {model}" if model else "the embedded default model"
-                    where = f" on {device}" if device else ""
-                    raise RecognizerLoadError(f"cannot load {what}{where}: {exc}") from exc
-                self._key = (model, device)
-            return self._recognizer
-
-    def clear(self) -> None:
-        with self._lock:
-            self._recognizer, self._key = None, None
+LOADING = "Loading the text recogniser…"
 
 
 def _thumbnail(image: np.ndarray) -> np.ndarray:
@@ -966,7 +928,7 @@ class MainWindow(QMainWindow):
         def convert(ctx: JobContext):
             from app.pipeline import Pipeline
 
-            recognizer = recognizers.get(model, device, ctx)
+            recognizer = recognizers.get(model, device, on_load=lambda: ctx.progress(0, 0, LOADING))
             pipeline = Pipeline(recognizer, dpi=dpi, batch_size=batch_size)
             failures = []
             for index, page in zip(pages, source_pages, strict=True):
@@ -1151,7 +1113,7 @@ class MainWindow(QMainWindow):
         def reread(ctx: JobContext):
             from app.pipeline import Pipeline
 
-            recognizer = recognizers.get(model, device, ctx)
+            recognizer = recognizers.get(model, device, on_load=lambda: ctx.progress(0, 0, LOADING))
             ctx.progress(0, n, f"Reading {n} changed cell{'s' if n > 1 else ''}…")
             Pipeline(recognizer, dpi=dpi).reread_cells(result, affected, cancel=ctx.cancel)
             ctx.progress(n, n, "")

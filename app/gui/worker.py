@@ -3,8 +3,8 @@ runs on a QThreadPool thread so the window keeps painting and answering clicks.
 
 A Job wraps a plain function ``fn(ctx) -> result``. The function reports through
 ``ctx`` (progress, partial results) and checks ``ctx.cancel`` (a threading.Event the
-pipeline also understands). Results come back as Qt signals, which Qt delivers on
-the GUI thread.
+pipeline also understands); app.errors.Cancelled, raised by either, ends the job as
+cancelled. Results come back as Qt signals, which Qt delivers on the GUI thread.
 """
 
 from __future__ import annotations
@@ -17,31 +17,15 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from app.errors import Cancelled, describe_error
+
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress updates a second reach the GUI
 
 
-class JobCancelled(Exception):
-    """Raised inside a job when the user pressed Cancel."""
-
-
 def is_cancellation(exc: BaseException) -> bool:
-    if isinstance(exc, JobCancelled):
-        return True
-    try:
-        from app.pipeline import Cancelled
-    except ImportError:  # pipeline not importable: nothing else can be a cancellation
-        return False
     return isinstance(exc, Cancelled)
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line a person can act on; the errors of our modules already name the file."""
-    text = str(exc).strip()
-    if isinstance(exc, MemoryError):
-        return "not enough memory for this file (try a lower PDF resolution in Settings)"
-    return text or type(exc).__name__
 
 
 class JobSignals(QObject):
@@ -69,7 +53,7 @@ class JobContext:
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
-            raise JobCancelled()
+            raise Cancelled()
 
 
 class Job(QRunnable):
@@ -89,7 +73,7 @@ class Job(QRunnable):
         ctx = JobContext(self.signals, self.cancel_event)
         try:
             if self.cancel_event.is_set():
-                raise JobCancelled()
+                raise Cancelled()
             result = self.fn(ctx)
         except BaseException as exc:  # noqa: BLE001 - a job must never take the app down
             if is_cancellation(exc):

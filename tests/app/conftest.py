@@ -1,6 +1,6 @@
 import pytest
 
-from app import batch, pipeline
+from app import recognizers
 from tests.app import fakes
 
 
@@ -8,6 +8,6 @@ from tests.app import fakes
 def fake_model(monkeypatch):
     """Every recognizer the app loads is a BlobRecognizer (the real model is not needed
     to test the plumbing); the per-process recognizer cache starts empty."""
-    monkeypatch.setattr(pipeline, "load_recognizer", fakes.blob_factory)
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "load_recognizer", fakes.blob_factory)
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     return fakes.blob_factory

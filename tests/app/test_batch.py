@@ -10,18 +10,12 @@ from concurrent.futures.process import BrokenProcessPool
 import openpyxl
 import pytest
 
-from app import batch
-from app.batch import (
-    FuturesExecutor,
-    ModelLoadError,
-    ProcessExecutor,
-    SerialExecutor,
-    Task,
-    convert_one,
-    find_inputs,
-    plan_tasks,
-    run_batch,
-)
+from app import journal, recognizers
+from app.batch import plan_tasks, run_batch
+from app.executors import FuturesExecutor, ProcessExecutor, SerialExecutor
+from app.inputs import find_inputs
+from app.recognizers import ModelLoadError
+from app.task import Task, convert_one
 from table.export import ExportOptions
 from tests.app import fakes
 from tests.app.fakes import standard_scan, table_of, write_scan
@@ -57,7 +51,7 @@ def test_recognizer_is_loaded_once_per_process(tmp_path, monkeypatch):
         loads.append((model, device))
         return fakes.BlobRecognizer()
 
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     report = run_batch(folder(tmp_path, 3), tmp_path / "out", recognizer_factory=counting_factory,
                        model=None, device="cpu")
     assert [s for _, s in statuses(report)] == ["ok"] * 3
@@ -141,7 +135,7 @@ def test_model_load_failure_stops_the_batch(tmp_path, monkeypatch):
     def broken(model, device):
         raise FileNotFoundError("weights missing")
 
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     with pytest.raises(ModelLoadError, match="cannot load m1: FileNotFoundError: weights missing"):
         run_batch(folder(tmp_path, 2), tmp_path / "out", model="m1", recognizer_factory=broken)
     with pytest.raises(ModelLoadError):
@@ -160,7 +154,7 @@ def broken_in_worker(model, device):
 
 
 def test_serial_executor_passes_live_cell_progress(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     cells, files = [], []
     run_batch(folder(tmp_path, 2), tmp_path / "out", executor=SerialExecutor(),
               recognizer_factory=fakes.blob_factory,
@@ -202,11 +196,11 @@ def test_plan_tasks_mirrors_the_tree_and_avoids_clashes(tmp_path):
 
 
 def test_journal_ignores_garbage_and_report_survives_interrupt(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     src = folder(tmp_path, 3)
     out = tmp_path / "out"
     out.mkdir()
-    (out / batch.JOURNAL_NAME).write_bytes(b"\xff\xfe not json\n{\"row\": 5}\n")
+    (out / journal.JOURNAL_NAME).write_bytes(b"\xff\xfe not json\n{\"row\": 5}\n")
 
     def stop_after_first(row, done, total):
         if done == 1:
@@ -214,10 +208,10 @@ def test_journal_ignores_garbage_and_report_survives_interrupt(tmp_path, monkeyp
 
     with pytest.raises(KeyboardInterrupt):
         run_batch(src, out, resume=True, recognizer_factory=fakes.blob_factory, progress=stop_after_first)
-    report = batch._Journal._read(out / batch.JOURNAL_NAME)
+    report = journal.Journal._read(out / journal.JOURNAL_NAME)
     assert list(report) == ["p0.png"]
-    with open(out / batch.JOURNAL_NAME, "ab") as fh:
+    with open(out / journal.JOURNAL_NAME, "ab") as fh:
         fh.write(b'{"row": {"file": "p1.png", "sta')  # a kill in the middle of a line
     resumed = run_batch(src, out, resume=True, recognizer_factory=fakes.blob_factory)
     assert statuses(resumed) == [("p0.png", "skipped"), ("p1.png", "ok"), ("p2.png", "ok")]
-    assert list(batch._Journal._read(out / batch.JOURNAL_NAME)) == ["p0.png", "p1.png", "p2.png"]
+    assert list(journal.Journal._read(out / journal.JOURNAL_NAME)) == ["p0.png", "p1.png", "p2.png"]

@@ -15,7 +15,8 @@ import openpyxl
 import pytest
 
 from app import cli
-from app.batch import JOURNAL_NAME, REPORT_CSV, REPORT_JSON
+from app.journal import JOURNAL_NAME
+from app.report import REPORT_CSV, REPORT_JSON
 from tests.app.fakes import TEXTS, expected_text, standard_scan, table_of, write_scan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -243,8 +244,8 @@ def test_batch_unwritable_output_folder(tmp_path, capsys, fake_model):
 
 def cli_with_fake_model(*argv, env_extra) -> subprocess.CompletedProcess:
     """Run the real CLI in a child process whose model is the interrupting fake."""
-    code = ("import sys; from app import pipeline; from tests.app import fakes; "
-            "pipeline.load_recognizer = fakes.interrupting_factory; "
+    code = ("import sys; from app import recognizers; from tests.app import fakes; "
+            "recognizers.load_recognizer = fakes.interrupting_factory; "
             "from app.cli import main; sys.exit(main(sys.argv[1:]))")
     env = {**os.environ, **env_extra}
     return subprocess.run([sys.executable, "-c", code, *map(str, argv)], cwd=REPO, env=env,

@@ -25,8 +25,12 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="Dask distributed (the 'cluster' extra) runs these tests")
 fsspec = pytest.importorskip("fsspec", reason="fsspec (installed with Dask) reads and writes URLs")
 
-from app import batch, cli, cluster, pipeline
-from app.batch import JOURNAL_NAME, ModelLoadError, SerialExecutor, run_batch
+from app import cli, cluster, recognizers
+from app.batch import run_batch
+from app.executors import SerialExecutor
+from app.journal import JOURNAL_NAME
+from app.recognizers import ModelLoadError
+from app.report import REPORT_CSV
 from tests.app import fakes
 from tests.app.fakes import TEXTS, table_of, write_scan
 
@@ -61,15 +65,15 @@ def broken_factory(model, device):
 
 
 class FakeModelPlugin(distributed.WorkerPlugin):
-    """Makes every worker's pipeline.load_recognizer the blob fake (the CLI has no
+    """Makes every worker's recognizers.load_recognizer the blob fake (the CLI has no
     way to pass a factory), restarted workers included."""
 
     def setup(self, worker):
-        self.original = pipeline.load_recognizer
-        pipeline.load_recognizer = fakes.blob_factory
+        self.original = recognizers.load_recognizer
+        recognizers.load_recognizer = fakes.blob_factory
 
     def teardown(self, worker):
-        pipeline.load_recognizer = self.original
+        recognizers.load_recognizer = self.original
 
 
 def executing_keys(dask_worker):
@@ -257,7 +261,7 @@ def test_a_model_that_cannot_be_loaded_stops_the_batch(client, tmp_path):
     with pytest.raises(ModelLoadError, match="cannot load m1: OSError: weights missing"):
         run_batch(src, tmp_path / "out", model="m1", executor=cluster.DaskExecutor(client),
                   recognizer_factory=broken_factory)
-    assert (tmp_path / "out" / batch.REPORT_CSV).exists()
+    assert (tmp_path / "out" / REPORT_CSV).exists()
 
 
 def test_dashboard_address(client):
@@ -272,7 +276,7 @@ def test_dashboard_address(client):
 
 
 def test_cli_batch_on_a_scheduler(client, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(pipeline, "load_recognizer", fakes.blob_factory)  # the client's own copy
+    monkeypatch.setattr(recognizers, "load_recognizer", fakes.blob_factory)  # the client's own copy
     client.register_plugin(FakeModelPlugin(), name="fake-model")
     try:
         src, out = tmp_path / "scans", tmp_path / "out"
@@ -307,7 +311,7 @@ def test_cli_executor_dask_starts_a_local_cluster(tmp_path, capsys, monkeypatch)
             yield c
 
     monkeypatch.setattr(cluster, "local_cluster", local_cluster_with_fake_model)
-    monkeypatch.setattr(pipeline, "load_recognizer", fakes.blob_factory)
+    monkeypatch.setattr(recognizers, "load_recognizer", fakes.blob_factory)
     src, out = tmp_path / "scans", tmp_path / "out"
     layouts = make_pages(src, 2)
     code = cli.main(["batch", str(src), str(out), "--executor", "dask", "--workers", "1", "-q"])
@@ -351,7 +355,7 @@ def memory_fs(monkeypatch, tmp_path):
 
 
 def test_urls_in_and_out(memory_fs, tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     fs, root = memory_fs
     local = tmp_path / "pages"
     layouts = make_pages(local, 3)
@@ -396,7 +400,7 @@ def test_urls_in_and_out(memory_fs, tmp_path, monkeypatch):
 
 
 def test_url_outputs_never_replace_a_scan(memory_fs, tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     fs, root = memory_fs
     page = write_scan(tmp_path / "a.png", [table_of([["1", "2"]])])
     fs.pipe(f"{root}/in/a.png", page.read_bytes())
@@ -410,7 +414,7 @@ def test_url_outputs_never_replace_a_scan(memory_fs, tmp_path, monkeypatch):
 
 
 def test_file_urls_are_local_paths(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "_RECOGNIZER", {})
+    monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
     src = tmp_path / "scans"
     make_pages(src, 1)
     report = run_batch(f"file://{src}", f"file://{tmp_path / 'out'}", executor=SerialExecutor(),

@@ -8,7 +8,8 @@ from itertools import pairwise
 import pytest
 from PIL import Image
 
-from app.pipeline import Cancelled, Pipeline, summarize
+from app.errors import Cancelled
+from app.pipeline import Pipeline, summarize
 from table.pages import PageLoadError, load_pages
 from tests.app.fakes import (
     CONFIDENCE,

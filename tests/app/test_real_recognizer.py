@@ -12,7 +12,8 @@ import openpyxl
 import pytest
 
 from app import cli
-from app.pipeline import Pipeline, load_recognizer
+from app.pipeline import Pipeline
+from app.recognizers import load_recognizer
 from tests.app.fakes import STANDARD, standard_scan
 
 pytest.importorskip("torch", reason="torch (the test extra 'reference') writes the model folder")

@@ -1,5 +1,5 @@
 """The window with no recogniser handed in: it loads the model the settings name through
-app.pipeline.load_recognizer, as the installed application does.
+app.recognizers.load_recognizer, as the installed application does.
 
 The model folder is a randomly initialised TrOCR the test writes (with transformers, so
 torch is needed): its text is noise, but everything from the settings to the engine is
@@ -73,6 +73,6 @@ def test_a_model_that_cannot_load_is_a_message(qtbot, plain_window, settings, tm
         plain_window.convert()
     assert plain_window.banner.level == "error"
     text = plain_window.banner.text()
-    assert "merged.png" in text and f"cannot load the model {broken}" in text
+    assert "merged.png" in text and f"cannot load {broken}" in text
     assert "invalid JSON" in text
     assert not plain_window.busy and plain_window.act_convert.isEnabled()
