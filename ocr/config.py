@@ -9,8 +9,10 @@ gelu, tied or untied output projection.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from ocr.second_look import SecondLook
 
 
 class ModelConfigError(ValueError):
@@ -76,6 +78,50 @@ class DecoderConfig:
     layer_norm_eps: float = 1e-5
 
 
+GENERATION_FILE = "generation_config.json"
+_TOKEN_IDS = ("decoder_start_token_id", "eos_token_id", "bos_token_id", "pad_token_id")
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """A model folder's generation_config.json, the file transformers' generate() reads:
+    special token ids that override config.json's, and how to decode."""
+
+    token_ids: tuple[tuple[str, int], ...] = ()  # (name, id) pairs the file sets
+    max_new_tokens: int = 64
+    length_penalty: float = 1.0
+    early_stopping: bool | str = False
+    second_look: SecondLook | None = None  # read unsure crops again (ocr.second_look)
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> GenerationConfig:
+        """The folder's generation settings; the defaults when it has no such file."""
+        path = Path(folder) / GENERATION_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            gen = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelConfigError(f"{path}: invalid JSON: {exc}") from None
+        if not isinstance(gen, dict):
+            raise ModelConfigError(f"{path}: expected a JSON object, got {type(gen).__name__}")
+        if gen.get("max_new_tokens"):
+            max_new_tokens = int(gen["max_new_tokens"])
+        elif gen.get("max_length"):
+            max_new_tokens = int(gen["max_length"]) - 1
+        else:
+            max_new_tokens = cls.max_new_tokens
+        entry = gen.get("second_look")
+        return cls(
+            token_ids=tuple((k, int(gen[k])) for k in _TOKEN_IDS if isinstance(gen.get(k), int)),
+            max_new_tokens=max_new_tokens,
+            length_penalty=float(gen.get("length_penalty", 1.0)),
+            early_stopping=gen.get("early_stopping", False),
+            second_look=(SecondLook.from_dict(entry, f"{path}: second_look")
+                         if entry is not None else None),
+        )
+
+
 @dataclass(frozen=True)
 class TrOCRConfig:
     encoder: EncoderConfig
@@ -84,6 +130,7 @@ class TrOCRConfig:
     bos_token_id: int
     eos_token_id: int
     pad_token_id: int
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
 
     @property
     def needs_enc_to_dec_proj(self) -> bool:
@@ -188,17 +235,5 @@ class TrOCRConfig:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelConfigError(f"{path}: invalid JSON: {exc}") from None
         cfg = cls.from_dict(data, str(path))
-        gen_path = Path(folder) / "generation_config.json"
-        if gen_path.is_file():
-            # generation_config.json (when present) is what transformers' generate() uses.
-            try:
-                gen = json.loads(gen_path.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ModelConfigError(f"{gen_path}: invalid JSON: {exc}") from None
-            updates = {k: int(gen[k]) for k in ("decoder_start_token_id", "eos_token_id",
-                                                  "bos_token_id", "pad_token_id")
-                       if isinstance(gen.get(k), int)}
-            if updates:
-                from dataclasses import replace
-                cfg = replace(cfg, **updates)
-        return cfg
+        generation = GenerationConfig.from_folder(folder)
+        return replace(cfg, **dict(generation.token_ids), generation=generation)

@@ -57,7 +57,7 @@ class Recognizer:
         """``second_look``: True reads unsure crops again as the model folder's
         generation_config.json asks (``ocr.second_look``), False never does, and a
         ``SecondLook`` replaces the folder's."""
-        if model is None:
+        if model is None:  # the one place the embedded model is loaded
             model = TrOCRModel.from_pretrained(DEFAULT_MODEL_DIR, device=device or "cpu")
         self.model = model
         folder = model.folder
@@ -72,29 +72,19 @@ class Recognizer:
         if not pre:
             h, w = cfg.encoder.image_size
             self.preprocess.height, self.preprocess.width = h, w
-        gen_path = Path(folder) / "generation_config.json"
-        gen = _read_json(gen_path)
-        if max_new_tokens is None:
-            if gen.get("max_new_tokens"):
-                max_new_tokens = int(gen["max_new_tokens"])
-            elif gen.get("max_length"):
-                max_new_tokens = int(gen["max_length"]) - 1
-            else:
-                max_new_tokens = 64
-        self.max_new_tokens = max_new_tokens
-        self.length_penalty = float(gen.get("length_penalty", 1.0))
-        self.early_stopping = gen.get("early_stopping", False)
+        gen = cfg.generation  # generation_config.json, read with the model's config
+        self.max_new_tokens = gen.max_new_tokens if max_new_tokens is None else max_new_tokens
+        self.length_penalty = gen.length_penalty
+        self.early_stopping = gen.early_stopping
         self.batch_size = batch_size
         if second_look is True:
-            entry = gen.get("second_look")
-            second_look = (SecondLook.from_dict(entry, f"{gen_path}: second_look")
-                           if entry is not None else None)
+            second_look = gen.second_look
         self.second_look: SecondLook | None = second_look or None
 
     @classmethod
     def default(cls, device=None) -> Recognizer:
         """The embedded model of resources/models/."""
-        return cls(TrOCRModel.from_pretrained(DEFAULT_MODEL_DIR, device=device or "cpu"))
+        return cls(device=device)
 
     @classmethod
     def from_pretrained(cls, path_or_id: str | Path, device=None, **kwargs) -> Recognizer:
