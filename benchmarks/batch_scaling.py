@@ -1,11 +1,11 @@
 """Pages per second of `tablescribe batch` on the local process pool and on Dask.
 
-    python benchmarks/batch_scaling.py [--pages 48] [--model DIR | --recognizer blob]
+    python3 -m benchmarks.batch_scaling [--pages 48] [--model DIR | --recognizer null]
 
 Converts the same folder (copies of the rendered sample scans of app.samples) with:
 
 * serial: in this process (the baseline);
-* the local pool (app.batch.ProcessExecutor) with 1 and 2 worker processes;
+* the local pool (app.executors.ProcessExecutor) with 1 and 2 worker processes;
 * Dask (app.cluster.DaskExecutor on a LocalCluster of processes) with 1 and 2 workers:
   the first batch on a fresh cluster ("cold": the workers load and warm the model)
   and the same batch again ("warm": the model is already loaded).
@@ -18,8 +18,8 @@ It also prints the round trip of an empty Dask task.
 
 The recognizer is the real ocr.Recognizer: --model DIR, else the embedded model when
 present, else a small randomly initialised TrOCR written with transformers (its text is
-noise but every step of the real path runs). --recognizer blob uses the test fake, to
-measure everything but recognition. Timings on a shared machine are noisy: the load
+noise but every step of the real path runs). --recognizer null reads nothing
+(benchmarks.stand_ins), to measure everything but recognition. Timings on a shared machine are noisy: the load
 average is printed before and after.
 """
 
@@ -33,10 +33,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app import batch, cluster
-from app.batch import ProcessExecutor, SerialExecutor, run_batch
+from app import cluster, recognizers
+from app.batch import run_batch
+from app.executors import ProcessExecutor, SerialExecutor
+from benchmarks import stand_ins
 
 
 def make_folder(folder: Path, pages: int) -> Path:
@@ -53,8 +53,8 @@ def make_folder(folder: Path, pages: int) -> Path:
 
 def random_model(folder: Path) -> Path:
     """A small random TrOCR model folder (needs torch + transformers)."""
-    from tests.ocr.reference_models import VOCAB, build_reference, save_reference
     from training.charset_tokenizer import SPECIALS, build_char_tokenizer
+    from training.reference_models import VOCAB, build_reference, save_reference
 
     model = save_reference(build_reference("vit_nonsquare_proj"), folder / "model")
     chars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"[: VOCAB - len(SPECIALS)]
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=48)
     parser.add_argument("--model", help="model folder (default: the embedded model, else a random one)")
-    parser.add_argument("--recognizer", choices=("model", "blob"), default="model")
+    parser.add_argument("--recognizer", choices=("model", "null"), default="model")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
 
@@ -92,10 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         src = make_folder(work, args.pages)
         kwargs: dict = {"device": "cpu"}
-        if args.recognizer == "blob":
-            from tests.app import fakes
-            kwargs["recognizer_factory"] = fakes.blob_factory
-            what = "test fake (BlobRecognizer)"
+        if args.recognizer == "null":
+            kwargs["recognizer_factory"] = stand_ins.null_factory
+            what = "none (NullRecognizer: every crop read as empty)"
         else:
             from ocr.recognizer import DEFAULT_MODEL_DIR
             if args.model:
@@ -107,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
 
         rows: list[tuple[str, int, dict]] = []
-        batch._RECOGNIZER.clear()
-        batch.cached_recognizer(kwargs.get("model"), "cpu", kwargs.get("recognizer_factory"))
+        recognizers.cached_recognizer(kwargs.get("model"), "cpu", kwargs.get("recognizer_factory"))
         rows.append(("serial (in process, model loaded)", 1, timed(src, work / "out", SerialExecutor(), 1, **kwargs)))
         for n in args.workers:
             rows.append((f"local pool, {n} worker(s)", n, timed(src, work / "out", ProcessExecutor(n), n, **kwargs)))

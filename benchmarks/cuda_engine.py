@@ -1,9 +1,9 @@
 """The engine's CUDA backend on a real GPU: GEMM throughput against the card's peak and
 PyTorch, and the TrOCR encoder on device="cuda" against the CPU engine and PyTorch.
 
-    python benchmarks/cuda_engine.py [--repeat 10] [--sizes 512,1024,2048,4096]
-                                     [--peak-tflops 66.9] [--no-trocr]
-    NUMBA_ENABLE_CUDASIM=1 python benchmarks/cuda_engine.py --dry-run   # check the script
+    python3 -m benchmarks.cuda_engine [--repeat 10] [--sizes 512,1024,2048,4096]
+                                      [--peak-tflops 66.9] [--no-trocr]
+    NUMBA_ENABLE_CUDASIM=1 python3 -m benchmarks.cuda_engine --dry-run   # check the script
 
 Needs an NVIDIA GPU that numba.cuda can use (and the CUDA toolkit numba compiles
 with: NVVM + libdevice, e.g. pip install nvidia-cuda-nvcc-cu12 and CUDA_HOME set to
@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scoring import first_and_median_ms
+
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 # FP32 lanes per SM by compute capability major.minor (CUDA programming guide tables).
@@ -60,21 +59,6 @@ def card_info(peak_override: float | None):
     return name, cc, sms, clock_ghz, peak
 
 
-def timed_ms(fn, repeat: int, sync) -> tuple[float, float]:
-    """(first call incl. compilation, median of `repeat` later calls), in ms."""
-    t = time.perf_counter()
-    fn()
-    sync()
-    first = (time.perf_counter() - t) * 1000
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t) * 1000)
-    return first, statistics.median(times)
-
-
 def gemm_rows(args, torch, torch_cuda: bool):
     import numpy as np
     from numba import cuda
@@ -92,13 +76,13 @@ def gemm_rows(args, torch, torch_cuda: bool):
     for m, n, k, batch in shapes:
         a = engine.tensor(rng.standard_normal(batch + (m, k)), device="cuda")
         b = engine.tensor(rng.standard_normal(batch + (k, n)), device="cuda")
-        first, ms = timed_ms(lambda a=a, b=b: a @ b, args.repeat, cuda.synchronize)
+        first, ms = first_and_median_ms(lambda a=a, b=b: a @ b, args.repeat, cuda.synchronize)
         flops = 2.0 * m * n * k * max(1, int(np.prod(batch)))
         torch_ms = None
         if torch_cuda:
             ta = torch.randn(*batch, m, k, device="cuda")
             tb = torch.randn(*batch, k, n, device="cuda")
-            _, torch_ms = timed_ms(lambda ta=ta, tb=tb: ta @ tb, args.repeat,
+            _, torch_ms = first_and_median_ms(lambda ta=ta, tb=tb: ta @ tb, args.repeat,
                                    torch.cuda.synchronize)
         rows.append((f"matmul {'x'.join(map(str, batch)) + 'x' if batch else ''}{m}x{k}@{k}x{n}",
                      first, ms, flops, torch_ms))
@@ -108,20 +92,20 @@ def gemm_rows(args, torch, torch_cuda: bool):
     w16 = w32.to(engine.f16)
     b32 = engine.zeros(hidden, device="cuda")
     flops = 2.0 * 8 * tokens * hidden * dim
-    first, ms = timed_ms(lambda: F.linear(x, w32, b32), args.repeat, cuda.synchronize)
+    first, ms = first_and_median_ms(lambda: F.linear(x, w32, b32), args.repeat, cuda.synchronize)
     rows.append((f"linear f32 w ({8 * tokens}x{dim} -> {hidden})", first, ms, flops, None))
     backend.register()
     kernel = backend.CUDA_KERNELS["linear"]
-    first, ms = timed_ms(lambda: kernel(x, w16, b32), args.repeat, cuda.synchronize)
+    first, ms = first_and_median_ms(lambda: kernel(x, w16, b32), args.repeat, cuda.synchronize)
     rows.append(("linear f16 w, f32 acc (kernel)", first, ms, flops, None))
-    first, ms = timed_ms(lambda: F.linear(x, w16, b32), args.repeat, cuda.synchronize)
+    first, ms = first_and_median_ms(lambda: F.linear(x, w16, b32), args.repeat, cuda.synchronize)
     rows.append(("linear f16 w via F.linear", first, ms, flops, None))
     return rows
 
 
 def build_model(folder: Path, dry_run: bool):
     if dry_run:  # a tiny random model of the same family, from the parity tests
-        from tests.ocr.reference_models import build_reference, save_reference
+        from training.reference_models import build_reference, save_reference
         model = build_reference("vit_learned_gelu_tied")
         save_reference(model, folder)
         return model
@@ -144,17 +128,17 @@ def trocr_rows(args, torch, torch_cuda: bool):
     size = tuple(gpu.config.encoder.image_size)
     for batch in ((1,) if args.dry_run else (1, 8)):
         pv = rng.standard_normal((batch, 3) + size).astype(np.float32)
-        first, g_ms = timed_ms(lambda pv=pv: gpu.encode(pv), args.repeat, cuda.synchronize)
+        first, g_ms = first_and_median_ms(lambda pv=pv: gpu.encode(pv), args.repeat, cuda.synchronize)
         few = max(1, args.repeat // 5)
-        _, c_ms = timed_ms(lambda pv=pv: cpu.encode(pv).numpy(), few, lambda: None)
+        _, c_ms = first_and_median_ms(lambda pv=pv: cpu.encode(pv).numpy(), few, lambda: None)
         t_gpu = None
         with torch.no_grad():
             tpv = torch.from_numpy(pv)
-            t_cpu = timed_ms(lambda tpv=tpv: ref.encoder(pixel_values=tpv), few, lambda: None)[1]
+            t_cpu = first_and_median_ms(lambda tpv=tpv: ref.encoder(pixel_values=tpv), few, lambda: None)[1]
             if torch_cuda:
                 ref.to("cuda")
                 tpv = tpv.to("cuda")
-                t_gpu = timed_ms(lambda tpv=tpv: ref.encoder(pixel_values=tpv), args.repeat,
+                t_gpu = first_and_median_ms(lambda tpv=tpv: ref.encoder(pixel_values=tpv), args.repeat,
                                  torch.cuda.synchronize)[1]
                 ref.to("cpu")
         got = gpu.encode(pv).numpy()

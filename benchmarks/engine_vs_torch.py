@@ -6,26 +6,21 @@ several timed runs, engine and torch interleaved (round-robin over the cases,
 alternating which library goes first) so background load hits both alike. Prints engine ms, torch ms and their ratio (lower is better for the
 engine; 1.0 = parity), plus the largest difference between the two results.
 
-    python3 benchmarks/engine_vs_torch.py [--repeat 21]
+    python3 -m benchmarks.engine_vs_torch [--repeat 21]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import time
-
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numba
+import numpy as np
 import torch
 
 import engine
 import engine.functional as F
+from benchmarks.scoring import elapsed_ms
 
 
 def cases(rng: np.random.Generator):
@@ -55,12 +50,6 @@ def cases(rng: np.random.Generator):
     ]
 
 
-def timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) * 1e3
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=31, help="timed runs per case (median)")
@@ -86,11 +75,11 @@ def main() -> None:
         for i in range(args.repeat):
             for name, run_engine, run_torch in all_cases:
                 if i % 2:
-                    tt[name].append(timed(run_torch))
-                    te[name].append(timed(run_engine))
+                    tt[name].append(elapsed_ms(run_torch))
+                    te[name].append(elapsed_ms(run_engine))
                 else:
-                    te[name].append(timed(run_engine))
-                    tt[name].append(timed(run_torch))
+                    te[name].append(elapsed_ms(run_engine))
+                    tt[name].append(elapsed_ms(run_torch))
         rows = []
         for name, run_engine, run_torch in all_cases:
             diff = float(np.abs(run_engine().numpy() - run_torch().numpy()).max())

@@ -1,6 +1,6 @@
 """Cell-text accuracy and speed: the embedded model on the engine vs Tesseract 5.
 
-    python benchmarks/ocr_accuracy.py [--n 2000] [--model DIR] [--table-pages 20]
+    python3 -m benchmarks.ocr_accuracy [--n 2000] [--model DIR] [--table-pages 20]
 
 Two sets of crops, both rendered with fonts the training never saw:
   heldout  the fixed held-out set of the cell generator (split "heldout", seed 7);
@@ -23,27 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from PIL import Image
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def score(preds: list[str], refs: list[str]) -> tuple[float, float]:
-    dist = sum(levenshtein(p, r) for p, r in zip(preds, refs))
-    chars = sum(max(len(r), 1) for r in refs)
-    exact = sum(p == r for p, r in zip(preds, refs)) / max(len(refs), 1)
-    return dist / chars, exact
+from benchmarks.scoring import cer_and_exact
 
 
 def heldout_crops(n: int) -> tuple[list[Image.Image], list[str]]:
@@ -148,8 +131,8 @@ def main(argv=None) -> int:
     for name, crops, refs in sets:
         ours, ours_ms = run_ours(crops, args.model, args.batch, second_look=not args.single_look)
         tess, tess_ms = run_tesseract(crops)
-        oc, oe = score(ours, refs)
-        tc, te = score(tess, refs)
+        oc, oe = cer_and_exact(ours, refs)
+        tc, te = cer_and_exact(tess, refs)
         print(f"{name:8} {len(crops):6d} | {oc:9.2%} {oe:7.2%} {ours_ms:8.2f} | "
               f"{tc:9.2%} {te:7.2%} {tess_ms:8.2f}")
         errors = [(r, o) for r, o in zip(refs, ours) if r != o][: args.show_errors]

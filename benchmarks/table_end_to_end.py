@@ -21,7 +21,7 @@ opencv-python-headless that tablescribe depends on was installed after it, its c
 files win and img2table fails, so give the contrib build the last word:
 pip install --force-reinstall --no-deps opencv-contrib-python-headless==<the same version>.
 
-    python3 benchmarks/table_end_to_end.py --pages 40 [--model PATH|default] [--save DIR]
+    python3 -m benchmarks.table_end_to_end --pages 40 [--model PATH|default] [--save DIR]
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from benchmarks.scoring import normalize, same_text
 from table.cells import page_line_crops
 from table.structure import find_tables
 
@@ -409,10 +408,6 @@ class Score:
     wrong: list[tuple[str, str]] = field(default_factory=list)  # (want, got) of wrong cells
 
 
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def score_page(score: Score, truth: list[TrueTable], found: list[Found], with_text: bool) -> bool:
     score.pages += 1
     right = len(found) == len(truth)
@@ -427,10 +422,10 @@ def score_page(score: Score, truth: list[TrueTable], found: list[Found], with_te
             score.text_scored = True
             for (r, c), text in t.texts.items():
                 score.cells += 1
-                if same_grid and _norm(f.texts.get((r, c))) == _norm(text):
+                if same_grid and same_text(f.texts.get((r, c)), text):
                     score.cells_right += 1
                 elif same_grid:
-                    score.wrong.append((_norm(text), _norm(f.texts.get((r, c)))))
+                    score.wrong.append((normalize(text), normalize(f.texts.get((r, c)))))
     score.grid_right += int(right)
     return right
 
@@ -497,9 +492,9 @@ def _load_recognizer(model: str | None):
     if model is None:
         return None
     try:
-        from app.pipeline import load_recognizer
+        from app.recognizers import load_recognizer
     except Exception as e:  # the app layer is optional for structure metrics
-        sys.exit(f"--model given but app.pipeline.load_recognizer is not importable: {e}")
+        sys.exit(f"--model given but app.recognizers.load_recognizer is not importable: {e}")
     return load_recognizer(None if model == "default" else model)
 
 

@@ -1,6 +1,6 @@
 """TrOCR speed: the engine against transformers on PyTorch CPU (and ONNX Runtime).
 
-    python benchmarks/trocr_vs_torch.py [--threads 2] [--repeat 5]
+    python3 -m benchmarks.trocr_vs_torch [--threads 2] [--repeat 5]
 
 A trocr-small-shaped model with random weights (DeiT 384x384 encoder, 12 x 384;
 TrOCR decoder 6 x 256; vocabulary 64044), written as a model folder by transformers
@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scoring import median_ms as _median_ms
+
+REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
@@ -56,13 +56,7 @@ def build_small(folder: Path):
 
 
 def median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up (numba compilation, allocator)
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return _median_ms(fn, repeat, warmup=1)  # warm-up: numba compilation, allocator
 
 
 def time_side(side: str, folder: Path, threads: int, repeat: int) -> dict:
@@ -123,9 +117,9 @@ def run_side(side: str, folder: Path, args) -> dict:
     OpenBLAS keep spinning after their work, and in one shared process each side
     would be timed while the other's idle threads still hold the cores."""
     env = dict(os.environ, NUMBA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-    cmd = [sys.executable, __file__, "--side", side, "--folder", str(folder),
+    cmd = [sys.executable, "-m", "benchmarks.trocr_vs_torch", "--side", side, "--folder", str(folder),
            "--threads", str(args.threads), "--repeat", str(args.repeat)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{side} side failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

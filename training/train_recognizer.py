@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from ocr.preprocess import PreprocessConfig, pixel_values
 from training.cells import CHARSET, CellGenerator, focus_text
 from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokenizer
+from training.metrics import levenshtein
 from training.patch_resize import resize_patches
 
 # The architecture of the shipped model: a ViT encoder over a strip twelve times as
@@ -188,13 +189,7 @@ def heldout_set(n: int, seed: int = 8):
 
 def cer(pred: str, ref: str) -> tuple[int, int]:
     """Levenshtein distance and reference length."""
-    prev = list(range(len(ref) + 1))
-    for i, pc in enumerate(pred, 1):
-        cur = [i]
-        for j, rc in enumerate(ref, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (pc != rc)))
-        prev = cur
-    return prev[-1], len(ref)
+    return levenshtein(pred, ref), len(ref)
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ pytest.importorskip("transformers", reason="transformers (test extra 'reference'
 
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
-    from tests.ocr.reference_models import VOCAB, build_reference, save_reference
+    from training.reference_models import VOCAB, build_reference, save_reference
     from training.charset_tokenizer import SPECIALS, build_char_tokenizer
 
     folder = save_reference(build_reference("vit_nonsquare_proj"), tmp_path_factory.mktemp("model"))

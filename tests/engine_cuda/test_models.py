@@ -90,7 +90,7 @@ def test_trocr_runs_on_cuda_unchanged(tmp_path, monkeypatch) -> None:
     pytest.importorskip("transformers", reason="building a TrOCR model folder needs the "
                                                "reference extra (transformers)")
     from ocr import TrOCRModel, greedy
-    from tests.ocr import reference_models
+    from training import reference_models
 
     monkeypatch.setitem(reference_models.LAYOUTS, "tiny_vit_proj", TINY_LAYOUT)
     folder = reference_models.save_reference(reference_models.build_reference("tiny_vit_proj"),

@@ -21,7 +21,7 @@ pytest.importorskip("transformers",
 
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
-    from tests.ocr.reference_models import VOCAB, build_reference, save_reference
+    from training.reference_models import VOCAB, build_reference, save_reference
     from training.charset_tokenizer import SPECIALS, build_char_tokenizer
 
     folder = save_reference(build_reference("vit_nonsquare_proj"),

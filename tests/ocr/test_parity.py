@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch", reason="parity tests need the reference ext
 pytest.importorskip("transformers", reason="parity tests need the reference extra (transformers)")
 
 from ocr import TrOCRModel, beam_search, greedy  # noqa: E402
-from tests.ocr.reference_models import LAYOUTS, VOCAB, build_reference, save_reference  # noqa: E402
+from training.reference_models import LAYOUTS, VOCAB, build_reference, save_reference  # noqa: E402
 
 
 def _inputs(model, batch: int, seed: int = 1):
