@@ -3,6 +3,7 @@ is driven: many rendering workers, a schedule spread over the minutes it has).""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -16,6 +17,15 @@ from torch.utils.data import DataLoader
 from ocr.preprocess import pixel_values
 from training.cells import CellGenerator
 from training.train_recognizer import CellStream, lr_at, main, model_shape
+
+# The first 40 texts of the benchmark's held-out set (benchmarks/ocr_accuracy.py, seed 7),
+# the set the model card's figures were measured on. Change it only with those figures.
+HELDOUT_TEXTS_SHA256 = "09da25f53a7dcb3ae9efac1adf8ebe114d271c799fa17f6e7312b952dcc2cfe7"
+
+
+def _heldout_digest() -> str:
+    texts = [CellGenerator(7, "heldout").sample(i).text for i in range(40)]
+    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
 
 
 def _batches(workers: int, n: int) -> list:
@@ -48,7 +58,6 @@ def test_the_stream_renders_the_same_batches_for_any_number_of_workers():
 def test_a_focus_mix_swaps_a_fraction_of_training_texts_and_leaves_the_heldout_set_alone():
     from training.cells import CHARSET
 
-    heldout_before = [c.text for c in (CellGenerator(7, "heldout").sample(i) for i in range(40))]
     plain = CellStream(seed=3, start=0, batch=3, shape=model_shape(48))
     focused = CellStream(seed=3, start=0, batch=3, shape=model_shape(48), focus=0.3)
     assert all(plain.focus_text_for(i) is None for i in range(200))
@@ -64,7 +73,8 @@ def test_a_focus_mix_swaps_a_fraction_of_training_texts_and_leaves_the_heldout_s
     index = next(i for i, t in enumerate(texts) if t)
     cell = CellGenerator(3, "train").sample(index, texts[index])
     assert cell.text == texts[index]
-    assert heldout_before == [c.text for c in (CellGenerator(7, "heldout").sample(i) for i in range(40))]
+    # focus texts are the training's own: the held-out set is still the published one
+    assert _heldout_digest() == HELDOUT_TEXTS_SHA256
 
 
 def test_a_schedule_spread_over_time_follows_the_fraction_spent():
