@@ -34,7 +34,7 @@ wait
 tail -5 "$OUT/cuda_suite.log" 2>/dev/null
 el cuda suite done
 if [ "$DEVICE" = cuda ] && [ -z "${NOBENCH:-}" ]; then
-  timeout 90 $PY benchmarks/cuda_engine.py --repeat 5 --sizes 1024,4096 > "$OUT/cuda_bench.log" 2>&1
+  timeout 90 $PY -m benchmarks.cuda_engine --repeat 5 --sizes 1024,4096 > "$OUT/cuda_bench.log" 2>&1
   echo "bench exit $?" >> "$OUT/cuda_bench.log"; tail -30 "$OUT/cuda_bench.log"
 fi
 el all done
