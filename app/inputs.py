@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
-from app import locations
-from table.pages import sniff_format
+# app.locations and table.pages are imported where files are looked at: the window
+# imports SCAN_TYPES at start and should not wait for the exporters and page loaders.
 
 __all__ = [
     "SCAN_EXTENSIONS",
@@ -46,6 +46,8 @@ def is_scan(name: str, head: Callable[[], bytes]) -> bool:
     (``head()`` is called only then; a file that cannot be read is not a scan)."""
     if PurePosixPath(name).suffix.lower() in SCAN_EXTENSIONS:
         return True
+    from table.pages import sniff_format
+
     try:
         return sniff_format(head()) is not None
     except Exception:  # noqa: BLE001 - unreadable (OSError, or a store's own errors): not taken
@@ -56,6 +58,8 @@ def find_inputs(in_dir: str | Path, recursive: bool = False,
                 exclude: Iterable[str | Path] = ()) -> list[Path]:
     """Scans in the local folder ``in_dir`` (and below when ``recursive``), sorted;
     hidden files and folders and anything under ``exclude`` are left out."""
+    from app import locations
+
     root = Path(in_dir)
     excluded = [Path(p).resolve() for p in exclude]
     found = []
@@ -76,6 +80,8 @@ def list_scans(root: str, recursive: bool, exclude: str | None = None) -> list[s
     """Scans under the URL ``root`` as paths relative to it (posix, sorted); hidden
     files and folders, and anything under the URL ``exclude`` (the output folder),
     are left out."""
+    from app import locations
+
     found = []
     for rel in locations.list_files(root, recursive, exclude):
         url = locations.join(root, rel)

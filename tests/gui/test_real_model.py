@@ -21,8 +21,8 @@ pytest.importorskip("transformers",
 
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
-    from training.reference_models import VOCAB, build_reference, save_reference
     from training.charset_tokenizer import SPECIALS, build_char_tokenizer
+    from training.reference_models import VOCAB, build_reference, save_reference
 
     folder = save_reference(build_reference("vit_nonsquare_proj"),
                             tmp_path_factory.mktemp("model"))
