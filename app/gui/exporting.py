@@ -1,0 +1,106 @@
+"""Export from the window: the tables of the open document to .xlsx or .csv with the
+CLI's exporter, and the "unexported edits" question before they could be lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow
+
+EXPORT_FILTERS = {"xlsx": "Excel workbook (*.xlsx)", "csv": "CSV, one file per table (*.csv)"}
+
+
+class Exporter(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+
+    def default_path(self) -> Path:
+        doc = self.w.doc
+        if doc.export_path is not None:
+            return doc.export_path
+        return doc.path.with_suffix("." + self.w.settings.export_format)
+
+    def export(self, ask: bool = False) -> bool:
+        doc = self.w.doc
+        if doc is None:
+            return False
+        path = doc.export_path
+        if ask or path is None:
+            default = self.default_path()
+            filters = [EXPORT_FILTERS[f] for f in ("xlsx", "csv")]
+            if default.suffix.lower() == ".csv":
+                filters.reverse()
+            chosen, selected = QFileDialog.getSaveFileName(self.w, "Export tables", str(default),
+                                                           ";;".join(filters), filters[0])
+            if not chosen:
+                return False
+            path = Path(chosen)
+            if path.suffix.lower() not in (".xlsx", ".csv"):
+                suffix = ".csv" if "csv" in selected.lower() else ".xlsx"
+                path = path.with_name(path.name + suffix)
+        return self.export_to(path)
+
+    def export_to(self, path: str | Path) -> bool:
+        """Write every table of the document to ``path`` (.xlsx or .csv) with the CLI's exporter."""
+        from table.export import ExportError, format_for_path, write_tables
+
+        w = self.w
+        doc = w.doc
+        path = Path(path)
+        if doc is None:
+            return False
+        tables = doc.tables()
+        if not tables:
+            w.show_message("warning", f"Nothing to export: no table was found in {doc.name} "
+                                      "yet (convert it first).")
+            return False
+        fmt = format_for_path(path, w.settings.export_format)
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            written = write_tables(tables, path, fmt, w.settings.export_options(),
+                                   inputs=[doc.path])
+        except ExportError as exc:
+            w.show_message("error", f"Could not export to {exc.path}: {exc.problem}.")
+            return False
+        except (OSError, ValueError) as exc:  # e.g. a name the file system refuses
+            reason = getattr(exc, "strerror", None) or str(exc)
+            w.show_message("error", f"Could not export to {path}: {reason}.")
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        doc.export_path = path
+        doc.undo_stack.setClean()
+        w.settings.export_format = fmt
+        names = ", ".join(p.name for p in written)
+        w.statusBar().showMessage(f"Exported {len(tables)} table{'s' if len(tables) > 1 else ''}"
+                                  f" to {names} in {path.parent}", 10000)
+        w.show_message("info", f"Exported to {written[0]}"
+                               + (f" and {len(written) - 1} more files"
+                                  if len(written) > 1 else ""))
+        return True
+
+    def confirm_discard(self, doing: str) -> bool:
+        """True when it is fine to drop the current document (asks about unexported edits)."""
+        doc = self.w.doc
+        if doc is None or not doc.modified:
+            return True
+        box = QMessageBox(self.w)
+        box.setIcon(QMessageBox.Warning)
+        box.setWindowTitle("Unexported edits")
+        box.setText(f"{doc.name} has edits that were not exported.")
+        box.setInformativeText(f"Export them before you {doing}?")
+        export_button = box.addButton("Export…", QMessageBox.AcceptRole)
+        discard_button = box.addButton("Discard Edits", QMessageBox.DestructiveRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(export_button)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is export_button:
+            return self.export(ask=doc.export_path is None)
+        return clicked is discard_button
