@@ -39,11 +39,8 @@ class _UsageError(Exception):
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("tablescribe")
-    except Exception:  # noqa: BLE001 - not installed: running from a checkout
-        return "0.1.0 (source tree)"
+    from app.about import version
+    return version()
 
 
 def _error(message: str) -> None:
@@ -244,11 +241,9 @@ def cmd_model_download(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    # Every argument, --help included, is the window's own (app.gui.main.build_parser).
     from app.gui.main import main as gui_main
-    argv = ([args.file] if args.file else []) + list(args.gui_args)
-    if args.screenshot:
-        argv += ["--screenshot", args.screenshot]
-    return int(gui_main(argv) or 0)
+    return int(gui_main(list(args.gui_args)) or 0)
 
 
 # --------------------------------------------------------------------------- parser
@@ -319,19 +314,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--revision", help="branch, tag or commit")
     d.set_defaults(func=cmd_model_download)
 
-    p = sub.add_parser("gui", help="open the desktop application")
-    p.add_argument("file", nargs="?", help="a scan to open")
-    p.add_argument("--screenshot", metavar="OUT.png",
-                   help="open FILE, convert it, save a screenshot of the window and exit")
-    p.add_argument("gui_args", nargs=argparse.REMAINDER,
-                   help="further options for the window (see tablescribe-gui --help)")
+    # No options of its own: main() hands what follows "gui" to the window's parser, so
+    # `tablescribe gui --help` lists the window's options.
+    p = sub.add_parser("gui", help="open the desktop application (gui --help: its options)",
+                       add_help=False)
     p.set_defaults(func=cmd_gui)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "gui":
+        args.gui_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "batch":  # --workers' default depends on the executor
         args.workers_given = args.workers is not None
         args.workers = args.workers or 1
