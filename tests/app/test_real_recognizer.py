@@ -2,8 +2,9 @@
 
 The model is a randomly initialised TrOCR (transformers writes it, so torch is needed):
 its text is noise, but everything between the page and the workbook is the real code
-path, load_recognizer and device selection included. Text accuracy is checked by the
-end-to-end tests with the embedded model.
+path, load_recognizer and device selection included. Text accuracy is checked with the
+embedded model on the shipped samples (tests/app/test_samples.py) and in the window
+(tests/gui/test_window.py).
 """
 
 from __future__ import annotations

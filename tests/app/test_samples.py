@@ -1,4 +1,5 @@
-"""resources/samples: made by app.samples, small, and their truth matches the pages."""
+"""resources/samples: made by app.samples, small, their truth matches the pages, and the
+embedded model reads them as their truth says."""
 
 from __future__ import annotations
 
@@ -77,3 +78,25 @@ def test_samples_convert_to_their_true_grid(name):
             {(c["row"], c["col"]) for c in want["cells"] if c["text"]}
     lines = sum(len(c["text"].split("\n")) for t in truth for c in t["cells"] if c["text"])
     assert sum(rec.calls) == lines
+
+
+def test_the_embedded_model_reads_the_samples():
+    """The shipped model on the shipped samples, end to end, against their truth: at
+    least 97 % of all their cells exactly (issue 18; on the CPU it reads all 122)."""
+    from app.pipeline import load_recognizer
+
+    pipeline = Pipeline(load_recognizer(None, "cpu"))
+    wrong, cells = [], 0
+    for name in SAMPLES:
+        truth = json.loads((SAMPLES_DIR / f"{name}.json").read_text(encoding="utf-8"))["tables"]
+        [page] = pipeline.convert_file(SAMPLES_DIR / f"{name}.png")
+        assert len(page.tables) == len(truth), name
+        for table, want in zip(page.tables, truth):
+            for cell in want["cells"]:
+                got = table.cell_at(cell["row"], cell["col"])
+                cells += 1
+                if got is None or got.text != cell["text"]:
+                    wrong.append(f"{name} {cell['row']},{cell['col']}: "
+                                 f"{got.text if got else None!r} != {cell['text']!r}")
+    assert cells >= 100
+    assert len(wrong) <= 0.03 * cells, wrong

@@ -11,16 +11,39 @@ from PIL import Image
 from PySide6.QtCore import QItemSelectionModel, QPointF, Qt
 from PySide6.QtWidgets import QLineEdit
 
-from app.gui.grid_ops import copy_table
-from app.pipeline import Pipeline
+from app.gui.grid_ops import CellRange, copy_table
 from tests.gui.conftest import DPI, open_and_convert
+from tests.gui.helpers import ShapeRecognizer
+
+# Share of cells the embedded model must read exactly as the truth says (issue 18).
+EXACT_SHARE = 0.97
+
+
+@pytest.fixture
+def embedded(recognizer):
+    """Tests of text against the truth need the shipped model, not the stand-in."""
+    assert not isinstance(recognizer, ShapeRecognizer), \
+        "resources/models/tablescribe-cells is part of the repository"
+    return recognizer
+
+
+def misread(cells, truth_text) -> list[str]:
+    """Cells whose text is not the truth's, as 'row,col: got != want'."""
+    return [f"{c.row},{c.col}: {c.text!r} != {truth_text(c)!r}"
+            for c in cells if c.text != truth_text(c)]
+
+
+def assert_reads_truth(cells, truth_text) -> None:
+    wrong = misread(cells, truth_text)
+    assert len(wrong) <= (1 - EXACT_SHARE) * len(cells), wrong
 
 
 def spans(table):
     return {(c.row, c.col, c.rowspan, c.colspan) for c in table.cells if c.is_merged}
 
 
-def test_open_and_convert_shows_the_grid_with_its_merged_cells(qtbot, window, merged_scan):
+def test_open_and_convert_shows_the_grid_with_its_merged_cells(qtbot, window, embedded,
+                                                               merged_scan):
     path, truth = merged_scan
     doc = open_and_convert(qtbot, window, path)
     table = window.model.table
@@ -36,8 +59,9 @@ def test_open_and_convert_shows_the_grid_with_its_merged_cells(qtbot, window, me
         x0, y0, x1, y1 = cell.bbox
         assert item.rect().width() == x1 - x0 and item.rect().height() == y1 - y0
     assert len(window.page_view._items) == len(table.cells)
-    # Every cell with ink was read; the text is what the recogniser says.
+    # Every cell with ink was read, as the truth says.
     assert all(c.text for c in table.cells if truth.cell(c.row, c.col).text.strip())
+    assert_reads_truth(table.cells, lambda c: truth.cell(c.row, c.col).text)
     assert window.windowTitle().startswith("merged.png")
     assert not window.isWindowModified()
     assert not window.page_dock.isVisible()  # one page: no page list
@@ -151,18 +175,9 @@ def _select(window, top, left, bottom, right):
                      QItemSelectionModel.Select)
 
 
-def _expected_reading(window, cells):
-    """What the recogniser reads for ``cells`` on this page (independent of the GUI)."""
-    copies = [copy_table(window.model.table).cell_at(c.row, c.col) for c in cells]
-    for copy, cell in zip(copies, cells, strict=True):
-        copy.bbox = cell.bbox
-    rec = window.recognizers.factory(None, None)
-    Pipeline(rec).reread_cells(window.doc.results[window.current_page], copies)
-    return [c.text for c in copies]
-
-
-def test_merge_and_split_reread_the_changed_cells(qtbot, window, merged_scan):
-    open_and_convert(qtbot, window, merged_scan[0])
+def test_merge_and_split_reread_the_changed_cells(qtbot, window, embedded, merged_scan):
+    path, truth = merged_scan
+    open_and_convert(qtbot, window, path)
     table = window.model.table
     original = copy_table(table)
     _select(window, 4, 0, 5, 1)  # four plain cells, bottom left
@@ -172,7 +187,8 @@ def test_merge_and_split_reread_the_changed_cells(qtbot, window, merged_scan):
     merged = table.cell_at(5, 1)
     assert (merged.row, merged.col, merged.rowspan, merged.colspan) == (4, 0, 2, 2)
     assert (window.result_view.rowSpan(4, 0), window.result_view.columnSpan(4, 0)) == (2, 2)
-    assert merged.text == _expected_reading(window, [merged])[0]
+    # The truth has no text for four cells and their rules read as one; the split and
+    # the merge of "Block" below check the re-reading against the truth.
     assert window.page_view.item_for(0, 4, 0) is not None
     assert window.page_view.item_for(0, 5, 1) is None  # one box for the merged cell
     assert window.isWindowModified()
@@ -188,18 +204,35 @@ def test_merge_and_split_reread_the_changed_cells(qtbot, window, merged_scan):
     with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
         window.act_split.trigger()
     assert not any(c.is_merged for c in table.cells if c.row >= 4)
-    for r in (4, 5):
-        for c in (0, 1):
-            assert table.cell_at(r, c).bbox == original.cell_at(r, c).bbox
-            assert table.cell_at(r, c).text == original.cell_at(r, c).text  # read again, same crop
-    # Three undo steps back to where conversion left it.
-    for _ in range(3):
+    pieces = [table.cell_at(r, c) for r in (4, 5) for c in (0, 1)]
+    for piece in pieces:
+        assert piece.bbox == original.cell_at(piece.row, piece.col).bbox
+    # Each piece is read again: its own text, as drawn.
+    assert [p.text for p in pieces] == [truth.cell(p.row, p.col).text for p in pieces]
+
+    # A true merged cell split by mistake and merged back reads as drawn again, not as
+    # its pieces (which hold bits of the word) put together.
+    block = truth.cell(3, 2)
+    assert (block.rowspan, block.colspan, block.text) == (2, 2, "Block")
+    window.select_cell(3, 2)
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_split.trigger()
+    assert table.cell_at(4, 3).rowspan == 1
+    window.select_range(CellRange(3, 2, 4, 3))
+    with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
+        window.act_merge.trigger()
+    again = table.cell_at(4, 3)
+    assert (again.row, again.col, again.rowspan, again.colspan) == (3, 2, 2, 2)
+    assert again.text == block.text
+    # Five undo steps back to where conversion left it.
+    for _ in range(5):
         window.act_undo.trigger()
     assert table.cells == original.cells and not window.isWindowModified()
 
 
-def test_insert_and_delete_rows_and_columns(qtbot, window, merged_scan):
-    open_and_convert(qtbot, window, merged_scan[0])
+def test_insert_and_delete_rows_and_columns(qtbot, window, embedded, merged_scan):
+    path, truth = merged_scan
+    open_and_convert(qtbot, window, path)
     table = window.model.table
     n_rows, n_cols = table.n_rows, table.n_cols
     window.select_cell(5, 4)
@@ -208,7 +241,8 @@ def test_insert_and_delete_rows_and_columns(qtbot, window, merged_scan):
     assert table.n_rows == n_rows + 1 and window.model.rowCount() == n_rows + 1
     upper, lower = table.cell_at(5, 4), table.cell_at(6, 4)
     assert upper.bbox[3] == lower.bbox[1]
-    assert [upper.text, lower.text] == _expected_reading(window, [upper, lower])
+    # The cut goes through blank paper: one half holds the whole line, the other none.
+    assert sorted([upper.text, lower.text]) == ["", truth.cell(5, 4).text]
     with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
         window.act_delete_row.trigger()  # the current cell is in the new row 6
     assert table.n_rows == n_rows
@@ -216,6 +250,9 @@ def test_insert_and_delete_rows_and_columns(qtbot, window, merged_scan):
     with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
         window.act_insert_col.trigger()
     assert table.n_cols == n_cols + 1 and window.model.columnCount() == n_cols + 1
+    left, right = table.cell_at(0, 4), table.cell_at(0, 5)
+    assert left.bbox[2] == right.bbox[0]
+    assert sorted([left.text, right.text]) == ["", truth.cell(0, 4).text]
     _select(window, 0, 4, 0, 5)
     with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
         window.act_delete_col.trigger()
@@ -498,11 +535,10 @@ def test_dark_theme_keeps_highlights_readable(qtbot, qapp, window, merged_scan):
         window.apply_settings()
 
 
-def test_the_shipped_invoice_sample_can_be_brought_to_its_true_grid(qtbot, window):
-    """Span mistakes of detection on the demo invoice are put right with split and merge."""
+def test_the_shipped_invoice_sample_can_be_brought_to_its_true_grid(qtbot, window, embedded):
+    """Span mistakes of detection on the demo invoice are put right with split and merge,
+    and the embedded model reads its cells as the sample's truth says."""
     import json
-
-    from app.gui.grid_ops import CellRange
 
     sample = Path(__file__).resolve().parents[2] / "resources" / "samples" / "invoice.png"
     truth = json.loads(sample.with_suffix(".json").read_text(encoding="utf-8"))["tables"][0]
@@ -513,10 +549,9 @@ def test_the_shipped_invoice_sample_can_be_brought_to_its_true_grid(qtbot, windo
     for c in table.cells:
         assert (window.result_view.rowSpan(c.row, c.col),
                 window.result_view.columnSpan(c.row, c.col)) == (c.rowspan, c.colspan)
-    if (table.n_rows, table.n_cols) != (truth["n_rows"], truth["n_cols"]):
-        # Grid accuracy is table/'s to prove (tests/app/test_samples.py); with a grid of
-        # the wrong size there is no span-level fix to check here.
-        return
+    # Rows and columns need no fixing on this sample (tests/app/test_samples.py proves
+    # the grid of every sample); spans are what the structure fixes below may put right.
+    assert (table.n_rows, table.n_cols) == (truth["n_rows"], truth["n_cols"])
     # ...and where it merged or split wrongly, the structure fixes reach the truth.
     true_spans = {(c["row"], c["col"], c["rowspan"], c["colspan"]) for c in truth["cells"]}
     for cell in [c for c in table.cells if c.is_merged]:
@@ -530,7 +565,9 @@ def test_the_shipped_invoice_sample_can_be_brought_to_its_true_grid(qtbot, windo
             with qtbot.waitSignal(window.rereadFinished, timeout=60_000):
                 window.act_merge.trigger()
     assert {(c.row, c.col, c.rowspan, c.colspan) for c in table.cells} == true_spans
-    # How well the embedded model reads the sample is tests/app/test_samples.py's.
+    # What the window shows is the sample's text (the cells fixed above read again).
+    true_text = {(c["row"], c["col"]): c["text"] for c in truth["cells"]}
+    assert_reads_truth(table.cells, lambda c: true_text[(c.row, c.col)])
 
 
 def test_opening_a_second_file_while_the_first_loads_keeps_the_second(qtbot, window, merged_scan,
