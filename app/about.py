@@ -65,11 +65,11 @@ def card_title(card: Path) -> str:
 def engine_device(device: str | None) -> str:
     """The device the engine runs the model on for the ``device`` setting (None: auto),
     chosen as app.pipeline.load_recognizer chooses it."""
-    from engine.device import Device
-
     try:
+        from engine.device import Device
+
         dev = Device.best() if device in (None, "", "auto") else Device.parse(device)
-    except (ValueError, RuntimeError) as exc:
+    except (ImportError, ValueError, RuntimeError) as exc:
         return f"unavailable ({exc})"
     return str(dev)
 
@@ -86,7 +86,7 @@ class About:
 def describe(model: str | None, device: str | None) -> About:
     try:
         folder = model_folder(model)
-    except ValueError as exc:
+    except (ImportError, ValueError) as exc:
         title, card = f"not available: {exc}", None
     else:
         card = model_card(folder)

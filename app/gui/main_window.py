@@ -119,10 +119,6 @@ class MainWindow(QMainWindow):
         return self.jobs.busy
 
     @property
-    def pool(self):
-        return self.jobs.pool
-
-    @property
     def batch_size(self) -> int:
         return self.conversion.batch_size
 
