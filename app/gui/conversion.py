@@ -3,21 +3,19 @@ page, and reports how it went (the tables found, pages that failed, cancel)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMainWindow
 
 from app.gui.jobs import LOADING
 from app.gui.pages import name_file
 from app.gui.worker import Job, JobContext
 from table.model import PageResult
 
-if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
-
 
 class ConversionController(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow) -> None:
+        # ``window`` is the app.gui.main_window.MainWindow composing this part: its
+        # widgets, settings, signals and the other parts (not imported: no cycle).
         super().__init__(window)
         self.w = window
         self.converting: set[int] = set()  # pages queued or being converted

@@ -4,19 +4,17 @@ CLI's exporter, and the "unexported edits" question before they could be lost.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
-
-if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
 
 EXPORT_FILTERS = {"xlsx": "Excel workbook (*.xlsx)", "csv": "CSV, one file per table (*.csv)"}
 
 
 class Exporter(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow) -> None:
+        # ``window`` is the app.gui.main_window.MainWindow composing this part: its
+        # widgets, settings, signals and the other parts (not imported: no cycle).
         super().__init__(window)
         self.w = window
 

@@ -5,10 +5,10 @@ cells are read again in a job before the change lands on the undo stack."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMainWindow
 
 from app.gui.commands import EditCellCommand, StructureCommand
 from app.gui.grid_ops import (
@@ -24,12 +24,11 @@ from app.gui.jobs import LOADING
 from app.gui.worker import Job, JobContext
 from table.model import Cell, Table
 
-if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
-
 
 class GridEditor(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow) -> None:
+        # ``window`` is the app.gui.main_window.MainWindow composing this part: its
+        # widgets, settings, signals and the other parts (not imported: no cycle).
         super().__init__(window)
         self.w = window
 

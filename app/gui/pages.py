@@ -5,21 +5,17 @@ table view and the page view share."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Qt, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from app.gui.document import Document
 from app.gui.grid_ops import CellRange, cell_name
 from app.gui.worker import Job, JobContext
 from app.inputs import SCAN_TYPES
 from table.model import Cell, PageResult, Table
-
-if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
 
 _IMAGES = " ".join(f"*{ext}" for kind, exts in SCAN_TYPES.items() if kind != "PDF" for ext in exts)
 OPEN_FILTER = f"Scans ({_IMAGES} *.pdf);;PDF documents (*.pdf);;Images ({_IMAGES});;All files (*)"
@@ -59,7 +55,9 @@ class DocumentPages(QObject):
     """Owns the open Document and what of it is on screen; drives the page list, the
     page view, the table picker and the table view's model."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow) -> None:
+        # ``window`` is the app.gui.main_window.MainWindow composing this part: its
+        # widgets, settings, signals and the other parts (not imported: no cycle).
         super().__init__(window)
         self.w = window
         self.doc: Document | None = None
