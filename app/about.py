@@ -64,7 +64,7 @@ def card_title(card: Path) -> str:
 
 def engine_device(device: str | None) -> str:
     """The device the engine runs the model on for the ``device`` setting (None: auto),
-    chosen as app.pipeline.load_recognizer chooses it."""
+    chosen as app.recognizers.load_recognizer chooses it."""
     try:
         from engine.device import Device
 

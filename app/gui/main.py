@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None, *, settings=None, recognizer_factory=Non
 
     ``settings`` (an AppSettings) and ``recognizer_factory`` (model, device) -> recogniser
     let an embedding program or a test supply its own; by default the user's saved
-    preferences and app.pipeline.load_recognizer are used.
+    preferences and app.recognizers.load_recognizer are used.
     """
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot:

@@ -71,7 +71,7 @@ class AppSettings:
         self._set("model/hub_id", value.strip())
 
     def model_spec(self) -> str | None:
-        """What app.pipeline.load_recognizer takes: None = the embedded default model."""
+        """What app.recognizers.load_recognizer takes: None = the embedded default model."""
         if self.model_source == "folder" and self.model_folder:
             return self.model_folder
         if self.model_source == "hub" and self.model_hub_id:

@@ -83,7 +83,7 @@ def test_samples_convert_to_their_true_grid(name):
 def test_the_embedded_model_reads_the_samples():
     """The shipped model on the shipped samples, end to end, against their truth: at
     least 97 % of all their cells exactly (issue 18; on the CPU it reads all 122)."""
-    from app.pipeline import load_recognizer
+    from app.recognizers import load_recognizer
 
     pipeline = Pipeline(load_recognizer(None, "cpu"))
     wrong, cells = [], 0
