@@ -97,6 +97,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if missing:
         return EXIT_FAILED
     fmt, plan = _plan_convert(inputs, args.output, args.format)
+    from app import warmup
+    cold = warmup.is_cold()
+    if cold and not args.quiet:
+        _error("preparing the engine (first start after installing: its kernels are compiled "
+               "once, which takes a few seconds to a minute)…")
     recognizer = open_recognizer(args.model, args.device)
     engine = pipeline.Pipeline(recognizer, dpi=args.dpi, beams=args.beams)
     options = _export_options(args)
@@ -129,6 +134,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
             _error(str(exc))
             failed = True
             continue
+        if cold:
+            warmup.mark_warm()
+            cold = False
         summary = pipeline.summarize(results)
         print(f"wrote {', '.join(str(p) for p in written)} ({summary.tables} table(s), "
               f"{summary.cells} cells, mean confidence {_confidence(summary.mean_confidence)})")
@@ -246,6 +254,14 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return int(gui_main(list(args.gui_args)) or 0)
 
 
+def cmd_desktop(args: argparse.Namespace) -> int:
+    from app import desktop
+    paths = desktop.install() if args.action == "install" else desktop.uninstall()
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -319,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the desktop application (gui --help: its options)",
                        add_help=False)
     p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("desktop", help="add tablescribe to (or remove it from) the desktop's menu")
+    p.add_argument("action", choices=("install", "uninstall"),
+                   help="install: the .desktop entry and icons under ~/.local/share")
+    p.set_defaults(func=cmd_desktop)
     return parser
 
 

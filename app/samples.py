@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
+import resources
+
+DEFAULT_DIR = resources.path(resources.SAMPLES)
 
 _FONT_FILES = {
     False: ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",

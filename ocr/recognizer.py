@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np
 
 import engine
+import resources
 from ocr.generation import beam_search, greedy
 from ocr.model import TrOCRModel
 from ocr.preprocess import PreprocessConfig, pixel_values, split_wide_line
 from ocr.second_look import SecondLook
 from ocr.tokenizer import TextTokenizer
 
-# The embedded default model, shipped with the source tree.
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "models" / "tablescribe-cells"
+# The embedded default model: package data of ``resources`` (installed with the wheel).
+DEFAULT_MODEL_DIR = resources.path(resources.MODELS, "tablescribe-cells")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ from PySide6.QtGui import (
     QPixmap,
 )
 
-ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+import resources
+
+ICON_DIR = resources.path(resources.ICONS)
 ICON_NAME = "tablescribe"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 

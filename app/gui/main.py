@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None, *, settings=None, recognizer_factory=Non
     if args.screenshot:
         return _screenshot(app, window, Path(args.file), Path(args.screenshot), size)
     window.show()
+    if recognizer_factory is None:  # a supplied factory (a test, an embedding program) is its own
+        from app.gui.engine_warmup import warm_up_if_cold
+        window.engine_warmup = warm_up_if_cold(window)  # first start: compile in the background
     if args.file:
         window.open_file(args.file)
     if args.batch:

@@ -12,13 +12,19 @@ from . import PARALLEL_MIN
 @njit(cache=True, parallel=True, error_model="numpy")
 def take_rows_parallel(src, ids, out):
     for i in prange(ids.shape[0]):
-        out[i, :] = src[ids[i], :]
+        r = ids[i]
+        for j in range(out.shape[1]):
+            out[i, j] = src[r, j]
 
 
 @njit(cache=True, error_model="numpy")
 def take_rows_serial(src, ids, out):
+    # Element loops, not ``out[i, :] = src[r, :]``: a slice assignment pulls in numba's
+    # shape-mismatch message formatting, seconds of compiling on the first start.
     for i in range(ids.shape[0]):
-        out[i, :] = src[ids[i], :]
+        r = ids[i]
+        for j in range(out.shape[1]):
+            out[i, j] = src[r, j]
 
 
 @njit(cache=True, error_model="numpy")
