@@ -15,6 +15,7 @@ macOS take the same command (README: untested there).
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,10 @@ def build(dist: Path, work: Path, clean: bool = False) -> Path:
            "--distpath", str(dist), "--workpath", str(work), str(SPEC)]
     if clean:
         cmd.insert(3, "--clean")
-    done = subprocess.run(cmd, cwd=ROOT)
+    # The spec collects our packages by importing them: from this checkout.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
     if done.returncode != 0:
         raise SystemExit(f"tablescribe bundle: PyInstaller failed (exit status {done.returncode})")
     app = dist / "tablescribe"

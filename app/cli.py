@@ -354,6 +354,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.workers_given = args.workers is not None
         args.workers = args.workers or 1
     debug = args.debug or os.environ.get("TABLESCRIBE_DEBUG") == "1"
+    from app import foreign_packages
+    clash = foreign_packages()
+    if clash:
+        _error(f"another project's package shadows tablescribe's: {', '.join(clash)}; "
+               "install tablescribe in an environment of its own (pipx install, or the bundle)")
+        return EXIT_FAILED
     try:
         return args.func(args)
     except _UsageError as exc:

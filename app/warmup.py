@@ -48,7 +48,7 @@ def _engine_kernels_dir() -> Path | None:
     spec = importlib.util.find_spec("engine")  # finds, does not import (no numba yet)
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0]) / "backend" / "cpu"
+    return Path(next(iter(spec.submodule_search_locations))) / "backend" / "cpu"
 
 
 def configure_numba_cache() -> str | None:
@@ -84,7 +84,7 @@ def _marker() -> Path:
         import importlib.metadata as md
 
         h.update(md.version("numba").encode())
-    except Exception:  # noqa: BLE001 - numba's version only sharpens the key
+    except Exception:  # noqa: BLE001, S110 - numba's version only sharpens the key
         pass
     kernels = _engine_kernels_dir()
     if kernels is not None and kernels.is_dir():
@@ -123,10 +123,10 @@ class _CompileListener:
         self.compiled = 0
 
         class Listener(event.Listener):
-            def on_start(inner, ev) -> None:  # noqa: N805 - numba's listener interface
+            def on_start(inner, ev) -> None:  # numba's listener interface; self is the outer
                 pass
 
-            def on_end(inner, ev) -> None:  # noqa: N805
+            def on_end(inner, ev) -> None:
                 func = getattr(ev.data.get("dispatcher"), "py_func", None)
                 if func is not None and func.__module__.startswith("engine."):
                     self.compiled += 1
@@ -157,9 +157,10 @@ def warm_up(load_recognizer: Callable[[], Any] | None = None,
     report = progress or (lambda text, done, total: None)
     start = time.perf_counter()
     report(f"{FIRST_START} loading the model", 0, 0)
-    from app import pipeline
+    from app.pipeline import Pipeline
+    from app.pipeline import load_recognizer as default_recognizer
 
-    recognizer = load_recognizer() if load_recognizer else pipeline.load_recognizer(None, None)
+    recognizer = load_recognizer() if load_recognizer else default_recognizer(None, None)
     sample = resources.path(resources.SAMPLES, "invoice.png")
 
     def compiled(name: str) -> None:
@@ -169,6 +170,6 @@ def warm_up(load_recognizer: Callable[[], Any] | None = None,
         report(f"{FIRST_START} reading the sample page", done, total)
 
     with _CompileListener(compiled) as listener:
-        pipeline.Pipeline(recognizer).convert_file(sample, progress=cells, cancel=cancel)
+        Pipeline(recognizer).convert_file(sample, progress=cells, cancel=cancel)
     mark_warm(time.perf_counter() - start)
     return listener.compiled

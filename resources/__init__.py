@@ -15,7 +15,7 @@ from importlib.resources import as_file, files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["path", "DESKTOP_FILE", "ICONS", "MODELS", "SAMPLES"]
+__all__ = ["DESKTOP_FILE", "ICONS", "MODELS", "SAMPLES", "path"]
 
 MODELS = "models"
 SAMPLES = "samples"
