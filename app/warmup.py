@@ -156,7 +156,7 @@ def warm_up(load_recognizer: Callable[[], Any] | None = None,
     start = time.perf_counter()
     report(f"{FIRST_START} loading the model", 0, 0)
     from app.pipeline import Pipeline
-    from app.pipeline import load_recognizer as default_recognizer
+    from app.recognizers import load_recognizer as default_recognizer
 
     recognizer = load_recognizer() if load_recognizer else default_recognizer(None, None)
     sample = resources.path(resources.SAMPLES, "invoice.png")

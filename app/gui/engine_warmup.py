@@ -19,16 +19,6 @@ from PySide6.QtWidgets import QLabel, QProgressBar
 from app import warmup
 
 
-class _Context:
-    """What RecognizerCache.get reports progress to (a JobContext's one method used)."""
-
-    def __init__(self, emit) -> None:
-        self._emit = emit
-
-    def progress(self, done: int, total: int, what: str = "") -> None:
-        self._emit(f"{warmup.FIRST_START} {what.rstrip('…').lower()}", done, total)
-
-
 class EngineWarmup(QObject):
     progressed = Signal(str, int, int)
     finished = Signal(float, int)  # seconds, kernels compiled
@@ -63,10 +53,9 @@ class EngineWarmup(QObject):
     def _run(self) -> None:
         start = time.perf_counter()
         settings = self.window.settings
-        ctx = _Context(lambda *a: self._emit(self.progressed, *a))
         try:
             kernels = warmup.warm_up(
-                lambda: self.window.recognizers.get(settings.model_spec(), settings.device_spec(), ctx),
+                lambda: self.window.recognizers.get(settings.model_spec(), settings.device_spec()),
                 progress=lambda *a: self._emit(self.progressed, *a), cancel=self.cancel)
         except Exception as exc:  # noqa: BLE001 - the conversion will report its own error
             if not self.cancel.is_set():
