@@ -82,11 +82,15 @@ def _marker() -> Path:
     h.update((os.environ.get("NUMBA_CACHE_DIR") or "").encode())
     # A new numba compiles again: its __init__.py stands for its version (reading the
     # version from the installed metadata costs 0.1 s on every start).
+    # In a bundle numba is inside the archive (no such file): the executable stands for
+    # it, as it does for numba's own cache.
     numba = importlib.util.find_spec("numba")
-    numba_init = [Path(numba.origin)] if numba and numba.origin else []
+    files = [Path(sys.executable)] + ([Path(numba.origin)] if numba and numba.origin else [])
     kernels = _engine_kernels_dir()
     if kernels is not None and kernels.is_dir():
-        for src in numba_init + sorted(kernels.glob("*.py")):
+        files += sorted(kernels.glob("*.py"))
+    for src in files:
+        if src.is_file():
             st = src.stat()
             h.update(f"{src}:{st.st_mtime_ns}:{st.st_size}".encode())
     return user_cache_dir() / "warm" / f"{h.hexdigest()[:20]}.json"
