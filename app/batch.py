@@ -73,7 +73,8 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
               model: str | None = None, executor: Executor | None = None,
               progress: FileProgress | None = None, cell_progress: pipeline.Progress | None = None,
               dpi: float = 300, beams: int = 1, options: ExportOptions | None = None,
-              recognizer_factory: RecognizerFactory | None = None) -> BatchReport:
+              recognizer_factory: RecognizerFactory | None = None,
+              text_layer: str = "auto") -> BatchReport:
     """Convert every scan in ``in_dir`` into ``out_dir`` and write the report there.
 
     ``executor`` defaults to SerialExecutor for one worker, ProcessExecutor otherwise.
@@ -95,7 +96,8 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
     journal_file = journal_path(out_root)
     journal_file.parent.mkdir(parents=True, exist_ok=True)
     tasks = plan_tasks(root, out_root, fmt=fmt, recursive=recursive, model=model, device=device,
-                       dpi=dpi, beams=beams, options=options or ExportOptions(), recognizer_factory=recognizer_factory)
+                       dpi=dpi, beams=beams, options=options or ExportOptions(), recognizer_factory=recognizer_factory,
+                       text_layer=text_layer)
     executor = executor or (SerialExecutor() if workers <= 1 else ProcessExecutor(workers))
     if recognizer_factory is not None and not executor.in_process:
         try:

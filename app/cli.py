@@ -8,8 +8,9 @@
     tablescribe gui [scan.png]
 
 Exit status: 0 when everything was converted, 1 when something failed (each failure
-is one line on stderr naming the file and the problem), 2 for a usage error,
-130 when interrupted. ``--debug`` (or TABLESCRIBE_DEBUG=1) shows tracebacks.
+is one line on stderr naming the file and the problem), 2 for a usage error, 3 when
+nothing failed but an input held no table, 130 when interrupted. ``--debug`` (or
+TABLESCRIBE_DEBUG=1) shows tracebacks.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from table.export import FORMATS, ExportError, ExportOptions, format_for_path, w
 # --help, --version and `gui` start at once.
 
 PROG = "tablescribe"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_TABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _UsageError(Exception):
@@ -58,7 +59,8 @@ def _confidence(value: float | None) -> str:
 
 
 def _export_options(args: argparse.Namespace) -> ExportOptions:
-    return ExportOptions(highlight_below=args.highlight_below, comments=True, csv_bom=args.bom)
+    return ExportOptions(highlight_below=args.highlight_below, comments=True, csv_bom=args.bom,
+                         csv_raw=args.csv_raw)
 
 
 # --------------------------------------------------------------------------- convert
@@ -103,9 +105,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
         _error("preparing the engine (first start after installing: its kernels are compiled "
                "once, which takes a few seconds to a minute)…")
     recognizer = open_recognizer(args.model, args.device)
-    engine = pipeline.Pipeline(recognizer, dpi=args.dpi, beams=args.beams)
+    engine = pipeline.Pipeline(recognizer, dpi=args.dpi, beams=args.beams, text_layer=args.text_layer)
     options = _export_options(args)
-    failed = False
+    failed = no_table = False
     for sources, target in plan:
         results, names, target_failed = [], [], False
         for src in sources:
@@ -120,6 +122,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     _error(describe_error(exc))
                     failed = target_failed = True
                     continue
+            missing = pipeline.no_table_message(src, pages)
+            if missing:  # a page without a table is not a conversion: say which
+                _error(missing)
+                no_table = no_table or not any(r.tables for r in pages)
+            pages = [r for r in pages if r.tables]
             results.extend(pages)
             prefix = f"{src.stem} " if len(sources) > 1 else ""
             names.extend(_sheet_names(pages, prefix))
@@ -128,6 +135,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 _error(f"{target}: not written because an input failed")
             continue
         tables = [t for r in results for t in r.tables]
+        if not tables:  # nothing to write; the reason is on stderr already
+            continue
         try:
             written = write_tables(tables, target, fmt, options, sheet_names=names, inputs=inputs)
         except ExportError as exc:
@@ -138,9 +147,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
             warmup.mark_warm()
             cold = False
         summary = pipeline.summarize(results)
+        how = ""
+        if summary.text_layer_pages:
+            pages = ", ".join(map(str, summary.text_layer_pages))
+            how = f"; text from the PDF on page{'s' if len(summary.text_layer_pages) > 1 else ''} {pages}"
         print(f"wrote {', '.join(str(p) for p in written)} ({summary.tables} table(s), "
-              f"{summary.cells} cells, mean confidence {_confidence(summary.mean_confidence)})")
-    return EXIT_FAILED if failed else EXIT_OK
+              f"{summary.cells} cells, mean confidence {_confidence(summary.mean_confidence)}{how})")
+    return EXIT_FAILED if failed else EXIT_NO_TABLE if no_table else EXIT_OK
 
 
 def _sheet_names(pages, prefix: str) -> list[str]:
@@ -200,6 +213,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         files_bar.update(done - files_bar.n)
         if row.status == "failed":
             files_bar.write(f"failed: {row.file}: {row.error}", file=sys.stderr)
+        elif row.status == "no_table" or row.error:
+            files_bar.write(f"{row.error}", file=sys.stderr)
         if not in_process and row.status == "ok":
             cells_bar.update(row.cells)
 
@@ -215,7 +230,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 args.in_dir, args.out_dir, fmt=args.format, recursive=args.recursive,
                 workers=args.workers, resume=args.resume, device=args.device, model=args.model,
                 executor=executor, progress=file_done, cell_progress=cells_done, dpi=args.dpi,
-                beams=args.beams, options=_export_options(args))
+                beams=args.beams, options=_export_options(args), text_layer=args.text_layer)
     except KeyboardInterrupt:
         files_bar.close()
         cells_bar.close()
@@ -226,16 +241,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
         files_bar.close()
         cells_bar.close()
     n_ok, n_skip, n_fail = len(report.converted), len(report.skipped), len(report.failed)
+    n_empty = len(report.no_table)
     parts = [f"{n_ok} converted"]
     if n_skip:
         parts.append(f"{n_skip} skipped (done earlier)")
+    if n_empty:
+        parts.append(f"{n_empty} without a table")
     parts.append(f"{n_fail} failed")
     print(f"{len(report.rows)} file(s): {', '.join(parts)}; report: {report.report_csv}")
     if not report.rows:
         _error(f"{args.in_dir}: no scans found ({scan_types_text()})"
                + ("" if args.recursive else "; use --recursive for subfolders"))
         return EXIT_FAILED
-    return EXIT_FAILED if n_fail else EXIT_OK
+    return EXIT_FAILED if n_fail else EXIT_NO_TABLE if n_empty else EXIT_OK
 
 
 # --------------------------------------------------------------------------- model / gui
@@ -284,9 +302,16 @@ def _recognition_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
     p.add_argument("--dpi", type=float, default=300, help="resolution PDF pages are rendered at (default 300)")
     p.add_argument("--beams", type=_positive_int, default=1, help="beam search width (default 1: greedy)")
+    p.add_argument("--text-layer", choices=("auto", "always", "never"), default="auto",
+                   help="PDF pages: take tables and text from the PDF's own text where it is real "
+                        "(auto, the default; scans and OCR layers are read from the pixels), "
+                        "wherever a page has text (always), or never")
     p.add_argument("--highlight-below", type=_fraction, metavar="CONF",
                    help="xlsx: highlight and comment cells recognised with a confidence below CONF")
     p.add_argument("--bom", action="store_true", help="csv: start files with a UTF-8 BOM (for Excel)")
+    p.add_argument("--csv-raw", action="store_true",
+                   help="csv: write text as read, even text a spreadsheet would run as a formula "
+                        "(default: such text gets a leading ')")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
@@ -296,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("convert", help="convert scans to .xlsx or .csv")
+    p = sub.add_parser("convert", help="convert scans and PDFs to .xlsx, .csv, .json, .html or .md")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{scan_types_text()} files")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (all tables of all inputs) or folder (one file per input; end with /)")

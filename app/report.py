@@ -12,6 +12,7 @@ from typing import Any
 
 from app import locations
 from table.export.atomic import atomic_target
+from table.export.safe import csv_safe
 
 __all__ = ["REPORT_CSV", "REPORT_FIELDS", "REPORT_JSON", "BatchReport", "ReportRow", "write_report"]
 
@@ -23,7 +24,8 @@ REPORT_FIELDS = ("file", "status", "tables", "cells", "mean_confidence", "second
 @dataclass
 class ReportRow:
     file: str
-    status: str  # "ok", "failed", or "skipped" (converted by an earlier, interrupted run)
+    status: str  # "ok", "failed", "no_table" (no page held a table; nothing written),
+    #              or "skipped" (converted by an earlier, interrupted run)
     tables: int = 0
     cells: int = 0
     mean_confidence: float | None = None
@@ -51,6 +53,10 @@ class BatchReport:
         return [r for r in self.rows if r.status == "ok"]
 
     @property
+    def no_table(self) -> list[ReportRow]:
+        return [r for r in self.rows if r.status == "no_table"]
+
+    @property
     def skipped(self) -> list[ReportRow]:
         return [r for r in self.rows if r.status == "skipped"]
 
@@ -69,9 +75,10 @@ def write_report(out_dir: Path | str, rows: list[ReportRow],
         writer.writerow(REPORT_FIELDS)
         for r in rows:
             mean = "" if r.mean_confidence is None else f"{r.mean_confidence:.4f}"
-            writer.writerow([r.file, r.status, r.tables, r.cells, mean, f"{r.seconds:.3f}",
-                             r.error, ";".join(r.outputs)])
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("ok", "failed", "skipped")}
+            # File names and error text come from outside: never a live formula.
+            writer.writerow([csv_safe(r.file), r.status, r.tables, r.cells, mean, f"{r.seconds:.3f}",
+                             csv_safe(r.error), csv_safe(";".join(r.outputs))])
+    counts = {s: sum(1 for r in rows if r.status == s) for s in ("ok", "failed", "no_table", "skipped")}
     document = {**meta, "files": len(rows), **counts, "rows": [r.as_dict() for r in rows]}
     with atomic_target(json_path) as tmp:
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -34,6 +34,7 @@ class Task:
     dpi: float = 300
     beams: int = 1
     batch_size: int = 64
+    text_layer: str = "auto"  # pipeline.TEXT_LAYER_MODES
     options: ExportOptions = field(default_factory=ExportOptions)
     # A picklable callable (model, device) -> recognizer; None = recognizers.load_recognizer.
     recognizer_factory: RecognizerFactory | None = None
@@ -49,14 +50,19 @@ def convert_one(task: Task, cell_progress: pipeline.Progress | None = None) -> R
     source = task.source
     try:
         engine = pipeline.Pipeline(recognizer, dpi=task.dpi, batch_size=task.batch_size,
-                                   beams=task.beams)
+                                   beams=task.beams, text_layer=task.text_layer)
         with locations.local_copy(task.source) as source:  # a URL: a temporary local copy
             results = engine.convert_file(source, progress=cell_progress)
         tables = [t for r in results for t in r.tables]
+        # Pages without a table are named in the error column (the file's own row).
+        missing = pipeline.no_table_message(task.file, results) or ""
+        if not tables:
+            return ReportRow(task.file, "no_table", seconds=round(time.perf_counter() - start, 3),
+                             error=missing)
         outputs = _write_outputs(tables, task)
         summary = pipeline.summarize(results)
         return ReportRow(task.file, "ok", summary.tables, summary.cells, summary.mean_confidence,
-                         round(time.perf_counter() - start, 3), "", outputs)
+                         round(time.perf_counter() - start, 3), missing, outputs)
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
         # Name the scan as the user gave it, not the worker's temporary copy.
         return ReportRow(task.file, "failed", seconds=round(time.perf_counter() - start, 3),

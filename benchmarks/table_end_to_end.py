@@ -200,7 +200,7 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
 
     style = d["style"]
     thin = "hair" if style == "hair" else "thin"
-    outer = {"grid_medium": "medium", "no_frame": None, "hair": "hair", "columns": None}.get(
+    outer = {"grid_medium": "medium", "no_frame": None, "hair": "hair", "columns": None, "open": None}.get(
         style, "thin"
     )
     n_rows, n_cols = d["n_rows"], d["n_cols"]
@@ -237,8 +237,8 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
                     return Side()
                 return Side(style=outer if outer_edge else thin)
 
-            vertical = style != "rows"
-            horizontal = style != "columns"
+            vertical = style not in ("rows", "open")  # open: no rules at all (pdf_tables.py)
+            horizontal = style not in ("columns", "open")
             cell.border = Border(
                 left=edge(vertical and c == mc, c == 0),
                 right=edge(vertical and c == mc + mcs - 1, c == n_cols - 1),

@@ -35,6 +35,12 @@ class Table:
     # Grid line positions (page pixels): n_rows + 1 and n_cols + 1 values.
     row_lines: list[int] = field(default_factory=list)
     col_lines: list[int] = field(default_factory=list)
+    # PDF points per page pixel when the page came from a PDF (boxes in points for
+    # programs); None for image files.
+    pdf_scale: float | None = None
+    # Where the cells' text came from: "image" (the recogniser read the pixels) or
+    # "text-layer" (the PDF's own characters, exact).
+    read_from: str = "image"
 
     def cell_at(self, row: int, col: int) -> Cell | None:
         """The cell covering (row, col), merged cells included."""
@@ -63,3 +69,7 @@ class PageResult:
     # The (deskewed) page image, RGB uint8 (H, W, 3), that the table bboxes refer to.
     image: Any = None
     skew_angle: float = 0.0
+    # "text-layer" when the tables and their text came from the PDF's own characters
+    # (``text_layer`` keeps them, to read cells again after an edit), else "image".
+    read_from: str = "image"
+    text_layer: Any = None

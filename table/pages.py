@@ -8,8 +8,9 @@ message names the file and what is wrong with it, so a batch can report it and g
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
@@ -36,12 +37,48 @@ class PageLoadError(Exception):
         super().__init__(f"{self.path}: {problem}")
 
 
-@dataclass
 class Page:
-    source: str  # the file the page came from
-    index: int  # 0-based page number inside the file
-    image: np.ndarray  # (H, W, 3) uint8 RGB
-    dpi: float | None  # resolution when known (PDF: the render dpi; images: their metadata)
+    """One page of a file: its source, 0-based index, (H, W, 3) uint8 RGB ``image`` and
+    resolution when known (PDF: the render dpi; images: their metadata).
+
+    PDF pages carry ``layer``, their characters and drawings (table.pdf_layer.PdfLayer,
+    in points; ``image`` pixels are points * dpi / 72). A PDF page with text is only
+    rendered when its ``image`` is first used: a born-digital page read from its text
+    layer never needs its pixels.
+    """
+
+    def __init__(self, source: str, index: int, image: np.ndarray | None = None,
+                 dpi: float | None = None, layer: Any = None,
+                 render: Callable[[float], np.ndarray] | None = None) -> None:
+        self.source = source
+        self.index = index
+        self.dpi = dpi
+        self.layer = layer
+        self._image = image
+        self._render = render
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None and self._render is not None:
+            self._image = self._render(self.dpi)
+        return self._image
+
+    @image.setter
+    def image(self, value: np.ndarray) -> None:
+        self._image = value
+
+    @property
+    def rendered(self) -> bool:
+        return self._image is not None
+
+    def render(self, dpi: float) -> np.ndarray:
+        """The page at another resolution (PDF pages; others give their image)."""
+        if self._render is None:
+            return self.image
+        return self._render(dpi)
+
+    def __repr__(self) -> str:
+        return f"Page({self.source!r}, {self.index}, dpi={self.dpi})"
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -170,7 +207,41 @@ def _open_pdf(path: Path):
         raise PageLoadError(path, f"cannot read the file ({e.strerror or e})") from e
 
 
-def _load_pdf_pages(path: Path, dpi: float) -> list[Page]:
+def _render_pdf_page(path: Path, page, index: int, dpi: float) -> np.ndarray:
+    w_pt, h_pt = page.get_size()
+    scale = dpi / _PDF_POINTS_PER_INCH
+    pixels = (w_pt * scale) * (h_pt * scale)
+    if Image.MAX_IMAGE_PIXELS and pixels > Image.MAX_IMAGE_PIXELS:
+        raise PageLoadError(
+            path,
+            f"page {index + 1} would render at {int(w_pt * scale)}x{int(h_pt * scale)} "
+            f"pixels at {dpi:g} dpi, over Pillow's decompression-bomb limit of "
+            f"{Image.MAX_IMAGE_PIXELS} pixels; use a lower dpi",
+        )
+    try:
+        return _to_rgb(page.render(scale=scale).to_pil())
+    except Exception as e:  # pdfium reports bad page content as generic errors
+        raise PageLoadError(path, f"cannot render PDF page {index + 1} ({e})") from e
+
+
+def _later(path: Path, index: int) -> Callable[[float], np.ndarray]:
+    """Renders page ``index`` of ``path`` when asked (the file is opened again)."""
+    def render(dpi: float) -> np.ndarray:
+        pdf = _open_pdf(path)
+        try:
+            page = pdf[index]
+            try:
+                return _render_pdf_page(path, page, index, dpi)
+            finally:
+                page.close()
+        finally:
+            pdf.close()
+    return render
+
+
+def _load_pdf_pages(path: Path, dpi: float, text_layer: bool) -> list[Page]:
+    from table.pdf_layer import read_pdf_layer
+
     if not dpi or dpi <= 0:
         raise ValueError(f"dpi must be positive, got {dpi!r}")
     pdf = _open_pdf(path)
@@ -179,44 +250,37 @@ def _load_pdf_pages(path: Path, dpi: float) -> list[Page]:
         n = len(pdf)
         if n == 0:
             raise PageLoadError(path, "the PDF has no pages")
-        scale = dpi / _PDF_POINTS_PER_INCH
         for index in range(n):
             page = pdf[index]
             try:
-                w_pt, h_pt = page.get_size()
-                pixels = (w_pt * scale) * (h_pt * scale)
-                if Image.MAX_IMAGE_PIXELS and pixels > Image.MAX_IMAGE_PIXELS:
-                    raise PageLoadError(
-                        path,
-                        f"page {index + 1} would render at {int(w_pt * scale)}x{int(h_pt * scale)} "
-                        f"pixels at {dpi:g} dpi, over Pillow's decompression-bomb limit of "
-                        f"{Image.MAX_IMAGE_PIXELS} pixels; use a lower dpi",
-                    )
-                bitmap = page.render(scale=scale)
-                rgb = _to_rgb(bitmap.to_pil())
-            except PageLoadError:
-                raise
-            except Exception as e:  # pdfium reports bad page content as generic errors
-                raise PageLoadError(path, f"cannot render PDF page {index + 1} ({e})") from e
+                try:
+                    layer = read_pdf_layer(page) if text_layer else None
+                except Exception as e:  # noqa: BLE001 - pdfium: generic errors for bad content
+                    raise PageLoadError(path, f"cannot read PDF page {index + 1} ({e})") from e
+                if layer is not None and layer.visible_chars:  # born digital: pixels when needed
+                    pages.append(Page(str(path), index, None, float(dpi), layer, _later(path, index)))
+                    continue
+                rgb = _render_pdf_page(path, page, index, dpi)
             finally:
                 page.close()
-            pages.append(Page(str(path), index, rgb, float(dpi)))
+            pages.append(Page(str(path), index, rgb, float(dpi), layer))
     finally:
         pdf.close()
     return pages
 
 
-def load_pages(path: str | Path, dpi: float = 300) -> list[Page]:
+def load_pages(path: str | Path, dpi: float = 300, *, text_layer: bool = True) -> list[Page]:
     """Every page of ``path`` (PNG, JPEG, BMP, WebP, TIFF, PDF) as RGB uint8 images.
 
-    PDF pages are rendered at ``dpi``; JPEG EXIF orientation is applied. Raises
+    PDF pages are rendered at ``dpi`` and, with ``text_layer``, carry their text and
+    drawings (``Page.layer``); JPEG EXIF orientation is applied. Raises
     PageLoadError for missing, corrupt, truncated, encrypted, oversized or
     unsupported files.
     """
     path = Path(path)
     fmt = _detect(path)
     if fmt == "PDF":
-        return _load_pdf_pages(path, dpi)
+        return _load_pdf_pages(path, dpi, text_layer)
     return _load_image_pages(path, fmt)
 
 

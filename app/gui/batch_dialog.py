@@ -35,7 +35,8 @@ from app.gui.settings import EXPORT_FORMATS, AppSettings
 from app.gui.worker import Job, JobContext
 
 COLUMNS = ("File", "Status", "Tables", "Cells", "Confidence", "Result")
-STATUS_TEXT = {"ok": "converted", "failed": "failed", "skipped": "skipped (done earlier)"}
+STATUS_TEXT = {"ok": "converted", "failed": "failed", "skipped": "skipped (done earlier)",
+               "no_table": "no table found"}
 
 
 class BatchStopped(KeyboardInterrupt):
@@ -70,7 +71,8 @@ class BatchDialog(QDialog):
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("where the spreadsheets and the report go")
         self.format = QComboBox()
-        self.format.addItems(["Excel workbooks (.xlsx)", "CSV files (.csv)"])
+        self.format.addItems(["Excel workbooks (.xlsx)", "CSV files (.csv)", "JSON (.json)",
+                              "HTML (.html)", "Markdown (.md)"])
         self.format.setCurrentIndex(EXPORT_FORMATS.index(settings.export_format))
         self.recursive = QCheckBox("Include sub-folders")
         self.resume = QCheckBox("Skip files an earlier run already converted")
@@ -266,7 +268,7 @@ class BatchDialog(QDialog):
             self._rows[row.file] = i
             self.table.setItem(i, 0, QTableWidgetItem(row.file))
         confidence = "" if row.mean_confidence is None else f"{row.mean_confidence:.0%}"
-        if row.status == "failed":
+        if row.status in ("failed", "no_table"):
             result = row.error
         else:
             result = ", ".join(Path(p).name for p in row.outputs)
@@ -300,6 +302,8 @@ class BatchDialog(QDialog):
             parts.append(f"{failed} failed")
         if skipped:
             parts.append(f"{skipped} skipped")
+        if report.no_table:
+            parts.append(f"{len(report.no_table)} without a table")
         link = QUrl.fromLocalFile(str(report.report_csv)).toString()
         self._show_summary(f"Done: {', '.join(parts)}. Report: <a href=\"{link}\">"
                            f"{report.report_csv.name}</a> in {report.report_csv.parent}",

@@ -99,7 +99,7 @@ class ConversionController(QObject):
         text = f"{len(tables)} table{'s' if len(tables) != 1 else ''}, {cells} cells"
         if unsure:
             text += f", {unsure} to check (F8 jumps to the next)"
-        return text
+        return text + _read_from_note(self.w.doc.results)
 
     def _on_finished(self, failures: list[tuple[int, str]]) -> None:
         w = self.w
@@ -135,3 +135,15 @@ class ConversionController(QObject):
             + (f"; {done} page{'s' if done > 1 else ''} kept" if done else ""), 8000)
         w.pages.show_page(keep_view=True)
         w.conversionCancelled.emit()
+
+
+def _read_from_note(results: dict[int, PageResult]) -> str:
+    """Which pages took their text from the PDF itself and which were read by OCR."""
+    digital = sorted(p + 1 for p, r in results.items() if r.read_from == "text-layer")
+    if not digital:
+        return ""
+    if len(digital) == len(results):
+        return " — text from the PDF's text layer (exact, no OCR)"
+    scanned = sorted(p + 1 for p, r in results.items() if r.read_from != "text-layer")
+    return (f" — text layer on page{'s' if len(digital) > 1 else ''} {', '.join(map(str, digital))}, "
+            f"OCR on page{'s' if len(scanned) > 1 else ''} {', '.join(map(str, scanned))}")

@@ -1,5 +1,6 @@
-"""Export from the window: the tables of the open document to .xlsx or .csv with the
-CLI's exporter, and the "unexported edits" question before they could be lost."""
+"""Export from the window: the tables of the open document to .xlsx, .csv, .json, .html
+or .md with the CLI's exporter, and the "unexported edits" question before they could
+be lost."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
 
-EXPORT_FILTERS = {"xlsx": "Excel workbook (*.xlsx)", "csv": "CSV, one file per table (*.csv)"}
+EXPORT_FILTERS = {"xlsx": "Excel workbook (*.xlsx)", "csv": "CSV, one file per table (*.csv)",
+                  "json": "JSON for programs (*.json)", "html": "HTML tables (*.html)",
+                  "md": "Markdown (*.md)"}
 
 
 class Exporter(QObject):
@@ -31,21 +34,23 @@ class Exporter(QObject):
         path = doc.export_path
         if ask or path is None:
             default = self.default_path()
-            filters = [EXPORT_FILTERS[f] for f in ("xlsx", "csv")]
-            if default.suffix.lower() == ".csv":
-                filters.reverse()
+            from table.export import format_for_path
+
+            first = format_for_path(default, "xlsx")
+            filters = [EXPORT_FILTERS[first]] + [v for k, v in EXPORT_FILTERS.items() if k != first]
             chosen, selected = QFileDialog.getSaveFileName(self.w, "Export tables", str(default),
                                                            ";;".join(filters), filters[0])
             if not chosen:
                 return False
             path = Path(chosen)
-            if path.suffix.lower() not in (".xlsx", ".csv"):
-                suffix = ".csv" if "csv" in selected.lower() else ".xlsx"
-                path = path.with_name(path.name + suffix)
+            if format_for_path(path, "") == "":
+                fmt = next((k for k, v in EXPORT_FILTERS.items() if v == selected), "xlsx")
+                path = path.with_name(f"{path.name}.{fmt}")
         return self.export_to(path)
 
     def export_to(self, path: str | Path) -> bool:
-        """Write every table of the document to ``path`` (.xlsx or .csv) with the CLI's exporter."""
+        """Write every table of the document to ``path`` (format from its extension) with the
+        CLI's exporter."""
         from table.export import ExportError, format_for_path, write_tables
 
         w = self.w

@@ -231,7 +231,7 @@ class MainWindow(QMainWindow):
                             "Write the tables to the last export file (asks the first time)",
                             S.SP_DialogSaveButton)
         self.act_export_as = a("Export &As…", lambda: self.export(ask=True), QKeySequence.SaveAs,
-                               "Write the tables to a new .xlsx or .csv file")
+                               "Write the tables to a new .xlsx, .csv, .json, .html or .md file")
         self.act_batch = a("&Batch Convert Folder…", self.open_batch_dialog, "Ctrl+B",
                            "Convert every scan in a folder")
         self.act_close = a("&Close File", self.close_document, QKeySequence.Close)

@@ -15,7 +15,7 @@ APPLICATION = "tablescribe"
 
 MODEL_SOURCES = ("embedded", "folder", "hub")
 DEVICES = ("auto", "cpu", "cuda")
-EXPORT_FORMATS = ("xlsx", "csv")
+EXPORT_FORMATS = ("xlsx", "csv", "json", "html", "md")
 MAX_RECENT = 10
 
 

@@ -110,7 +110,8 @@ class SettingsDialog(QDialog):
         # -- export --
         export_box = QGroupBox("Export")
         self.export_format = QComboBox()
-        self.export_format.addItems(["Excel workbook (.xlsx)", "CSV (.csv)"])
+        self.export_format.addItems(["Excel workbook (.xlsx)", "CSV (.csv)", "JSON (.json)",
+                                      "HTML (.html)", "Markdown (.md)"])
         self.export_format.setCurrentIndex(EXPORT_FORMATS.index(settings.export_format))
         self.highlight = QCheckBox("Highlight low-confidence cells in the workbook")
         self.highlight.setChecked(settings.export_highlight)

@@ -3,6 +3,7 @@
 The first table goes to the path asked for (``scan.csv``), the next ones beside it
 (``scan_table2.csv``, ``scan_table3.csv``, ...). A merged cell's text sits in its
 top-left position and the positions it covers are empty, as in ``Table.as_grid``.
+Text a spreadsheet would run as a formula is escaped unless ``options.csv_raw``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from table.export.atomic import atomic_target, check_target
 from table.export.options import ExportOptions
+from table.export.safe import csv_safe
 from table.model import Table
 
 
@@ -40,5 +42,8 @@ def write_csv(tables: Sequence[Table], path: str | Path, options: ExportOptions 
         with atomic_target(target, inputs) as tmp, open(tmp, "w", encoding=encoding, newline="") as fh:
             writer = _csv.writer(fh, lineterminator="\r\n", quoting=_csv.QUOTE_MINIMAL)
             if table is not None:
-                writer.writerows(table.as_grid())
+                grid = table.as_grid()
+                if not options.csv_raw:
+                    grid = [[csv_safe(text) for text in row] for row in grid]
+                writer.writerows(grid)
     return paths

@@ -16,11 +16,14 @@ class ExportOptions:
     comments: add the confidence as a cell comment on highlighted cells.
     csv_bom: start CSV files with a UTF-8 byte-order mark, which Excel needs to
         read them as UTF-8.
+    csv_raw: write CSV text untouched; by default text a spreadsheet would run as a
+        formula gets a leading ``'`` (``table.export.safe``).
     """
 
     highlight_below: float | None = None
     comments: bool = True
     csv_bom: bool = False
+    csv_raw: bool = False
 
 
 class ExportError(Exception):

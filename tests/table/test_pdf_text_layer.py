@@ -1,0 +1,120 @@
+"""Born-digital PDFs: tables and exact text from the file's characters and drawings."""
+
+from __future__ import annotations
+
+import openpyxl
+import pypdfium2 as pdfium
+import pytest
+from openpyxl.styles import Alignment, Border, Side
+
+from table.pages import load_pages
+from table.pdf_layer import read_pdf_layer, text_matches_ink
+from table.pdf_tables import layer_text, tables_from_layer
+from tests.app.fakes import standard_scan
+from tests.table.pdf_make import (
+    SOFFICE,
+    cells_of,
+    libreoffice_pdf,
+    scanned_pdf,
+    tricky_text_pdf,
+    truth,
+    vector_pdf,
+)
+
+SCALE = 150 / 72
+
+
+def layer_of(path, index: int = 0):
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return read_pdf_layer(pdf[index])
+    finally:
+        pdf.close()
+
+
+def test_ruled_and_open_tables_with_spans(tmp_path):
+    expected = vector_pdf(tmp_path / "v.pdf")
+    tables = tables_from_layer(layer_of(tmp_path / "v.pdf"), SCALE)
+    assert [cells_of(t) for t in tables] == [expected["ruled"], expected["open"]]  # no title, no prose
+    assert all(t.read_from == "text-layer" and t.pdf_scale == 1 / SCALE for t in tables)
+    assert {c.confidence for t in tables for c in t.cells} == {1.0}
+    ruled = tables[0]
+    assert (ruled.n_rows, ruled.n_cols) == (4, 4)
+    # Boxes in page pixels: the ruled table starts at 50 pt from the left, 80 pt from the top.
+    assert abs(ruled.bbox[0] - 50 * SCALE) <= 2 and abs(ruled.bbox[1] - 80 * SCALE) <= 2
+    # A cell's text read again from its box (after a grid edit in the GUI).
+    north = next(c for c in ruled.cells if c.text == "North")
+    assert layer_text(layer_of(tmp_path / "v.pdf"), north.bbox, SCALE) == "North"
+
+
+def test_text_as_a_person_reads_it(tmp_path):
+    expected = tricky_text_pdf(tmp_path / "t.pdf")
+    [table] = tables_from_layer(layer_of(tmp_path / "t.pdf"), SCALE)
+    assert cells_of(table) == expected
+
+
+def test_pages_carry_their_layer_and_ink_check(tmp_path):
+    vector_pdf(tmp_path / "v.pdf")
+    [page] = load_pages(tmp_path / "v.pdf", dpi=100)
+    assert page.layer is not None and page.layer.has_text
+    assert text_matches_ink(page.layer, page.image, page.image.shape[1] / page.layer.width)
+    assert load_pages(tmp_path / "v.pdf", dpi=100, text_layer=False)[0].layer is None
+    scan = standard_scan(tmp_path / "scan.png")
+    scanned_pdf(tmp_path / "s.pdf", [scan])
+    [page] = load_pages(tmp_path / "s.pdf", dpi=100)
+    assert not page.layer.has_text and page.layer.image_area > 0.1
+    scanned_pdf(tmp_path / "ocr.pdf", [scan], ocr_text="Item 1,234.50\nsomething else")
+    [page] = load_pages(tmp_path / "ocr.pdf", dpi=100)
+    assert page.layer.has_text and not page.layer.visible_chars
+    assert not text_matches_ink(page.layer, page.image, page.image.shape[1] / page.layer.width)
+
+
+RULED = [["Region", "Sales", None, "Note"], [None, "Q1", "Q2", None],
+         ["North", 1234.5, "final", "two\nlines"], ["South-East", -10, "15 Mar 2024", "ok"]]
+OPEN = [["Name", "Qty", "Price"], ["Apples", 3, 1.5], ["Big pears", 12, 0.75], ["Plums", 450, 2.25]]
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed: .ci/run installs it")
+def test_libreoffice_pdf_ruled_and_open(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    thin = Side(style="thin")
+    for r, row in enumerate(RULED, 1):
+        for c, value in enumerate(row, 1):
+            cell = ws.cell(r, c, value)
+            cell.border = Border(thin, thin, thin, thin)
+            if isinstance(value, str) and "\n" in value:
+                cell.alignment = Alignment(wrap_text=True)
+    for name in ("B1:C1", "A1:A2", "D1:D2"):
+        ws.merge_cells(name)
+    for col in "ABCD":
+        ws.column_dimensions[col].width = 16
+    ws.row_dimensions[3].height = 30
+    sheet = wb.create_sheet("open")
+    for r, row in enumerate(OPEN, 1):
+        for c, value in enumerate(row, 1):
+            sheet.cell(r, c, value)
+    wb.save(tmp_path / "book.xlsx")
+    pdf = libreoffice_pdf(tmp_path / "book.xlsx", tmp_path)
+    [ruled] = tables_from_layer(layer_of(pdf, 0), SCALE)
+    shown = [[("" if v is None else str(v)) for v in row] for row in RULED]
+    assert cells_of(ruled) == truth(shown, [(0, 1, 1, 2), (0, 0, 2, 1), (0, 3, 2, 1)])
+    [open_table] = tables_from_layer(layer_of(pdf, 1), SCALE)
+    assert cells_of(open_table) == truth([[str(v) for v in row] for row in OPEN])
+
+
+def test_region_text_from_characters():
+    from table.pdf_layer import Char
+    from table.pdf_text import region_text
+
+    def word(text, x, baseline, size=10.0, start=0):
+        out = []
+        for i, ch in enumerate(text):
+            out.append(Char(ch, x + 6 * i, baseline - 8, x + 6 * (i + 1), baseline + 2, baseline, size,
+                            index=start + i))
+        return out
+
+    chars = word("\ufb01x", 0, 20) + word("re\u00ad", 0, 32, start=10) + word("run", 0, 44, start=20)
+    assert region_text(chars) == "fix\nrerun"  # ligature split; the soft hyphen joins the lines
+    assert region_text(word("H", 0, 20) + [Char("2", 6, 19, 10, 24, 23, 6.0, index=5)]
+                       + word("O", 10, 20, start=6)) == "H₂O"
