@@ -1,7 +1,8 @@
 """From a scanned file to recognised tables: the one place where table/ and ocr/ meet.
 
     pages = load_pages(file)                   table.pages
-    structure = find_tables(page.image)        table.structure  (grid, spans, deskew)
+    prepared = prepare_page(page.image)        table.prepare    (photo, light, turned page)
+    structure = find_tables(prepared.image)    table.structure  (grid, spans, deskew)
     crops = page_line_crops(image, cells)      table.cells      (one crop per text line)
     recognizer.recognize(crops)                ocr (or any object with that method)
 
@@ -27,6 +28,7 @@ from table.model import Cell, PageResult
 from table.pages import Page, load_pages
 from table.pdf_layer import text_matches_ink
 from table.pdf_tables import layer_text, tables_from_layer
+from table.prepare import prepare_page
 from table.structure import find_tables
 
 __all__ = [
@@ -140,14 +142,21 @@ class Pipeline:
         digital = self._from_text_layer(page)
         if digital is not None:
             return digital
-        structure = find_tables(page.image, page=page.index)
+        # A photo squared up, uneven light divided out, a turned page righted; the
+        # recogniser settles which way up when the shapes of the letters do not.
+        prepared = prepare_page(page.image, confidences=self._confidences)
+        structure = find_tables(prepared.image, page=page.index)
         height, width = structure.image.shape[:2]
-        if page.layer is not None:  # a PDF page read from its pixels: boxes in points too
+        if page.layer is not None and prepared.image is page.image:
+            # A PDF page read from its pixels (and not turned or squared up): boxes in points too.
             for table in structure.tables:
                 table.pdf_scale = page.layer.width / page.image.shape[1]
         return PageResult(source=page.source, page=page.index, tables=list(structure.tables),
                           width=width, height=height, image=structure.image,
-                          skew_angle=structure.angle)
+                          skew_angle=structure.angle, turn=prepared.turn)
+
+    def _confidences(self, crops: list[np.ndarray]) -> list[float]:
+        return [float(r.confidence) for r in self.recognizer.recognize(crops)]
 
     def _from_text_layer(self, page: Page) -> PageResult | None:
         """The page's tables with their exact text from the PDF, or None when the page

@@ -73,3 +73,4 @@ class PageResult:
     # (``text_layer`` keeps them, to read cells again after an edit), else "image".
     read_from: str = "image"
     text_layer: Any = None
+    turn: int = 0  # degrees clockwise the page was turned to right it (0/90/180/270)

@@ -1,0 +1,78 @@
+"""Page preparation: what happens to a page image before its tables are looked for.
+
+    photo?  find the sheet on the desk, square it up (table.photo)
+    light   divide out uneven lighting (table.photo.flatten_light)
+    turned? right a page turned by 90/180/270 degrees (table.orientation)
+
+Deskewing (within ±10°) stays with structure detection (table.structure), which
+works in the pixels of the page this returns. A flat, upright, evenly lit scan comes
+back unchanged (the same array).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from table.ink import estimate_text_height, otsu_ink, to_gray
+from table.orientation import Orientation, detect_orientation, settle_by_reading, turn_page
+from table.photo import find_page, flatten_light, unwarp
+
+__all__ = ["STRONG_SHAPES", "PreparedPage", "prepare_page"]
+
+# A baseline score this clear needs no reading to confirm it (see table.orientation).
+STRONG_SHAPES = 0.6
+
+Confidences = Callable[[list[np.ndarray]], list[float]]
+
+
+@dataclass
+class PreparedPage:
+    image: np.ndarray  # RGB uint8: squared up, evenly lit and upright
+    turn: int = 0  # degrees clockwise the page was turned to right it
+    corners: np.ndarray | None = None  # the sheet's corners in the photo, when one was found
+    flattened: bool = False  # uneven light was divided out
+    orientation: Orientation | None = None
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {image.shape}")
+
+
+def prepare_page(image: np.ndarray, *, confidences: Confidences | None = None,
+                 photo: bool = True, orient: bool = True) -> PreparedPage:
+    """``image`` ((H, W[, 3|4]) uint8) ready for structure detection.
+
+    ``confidences``, when given, reads crops of text lines and returns how sure it is
+    of each (in [0, 1]); it settles whether a page is upside down when the shapes of
+    its characters alone do not say so clearly.
+    """
+    rgb = _rgb(image)
+    corners = find_page(rgb) if photo else None
+    if corners is not None:
+        rgb = unwarp(rgb, corners)
+    text_h = estimate_text_height(otsu_ink(to_gray(rgb)))
+    flat = flatten_light(rgb, text_h)
+    flattened = flat is not rgb
+    rgb = flat
+    orientation = None
+    if orient:
+        gray = to_gray(rgb)
+        orientation = detect_orientation(gray)
+        clear = orientation.sure and abs(orientation.score) >= STRONG_SHAPES
+        if confidences is not None and not clear:
+            orientation = settle_by_reading(gray, orientation, confidences)
+        rgb = turn_page(rgb, orientation.turn)
+    return PreparedPage(rgb, orientation.turn if orientation else 0, corners, flattened,
+                        orientation)
