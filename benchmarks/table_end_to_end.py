@@ -509,7 +509,7 @@ def _load_recognizer(model: str | None):
 def save_overlay(path: Path, image: np.ndarray) -> None:
     import cv2
 
-    res = find_tables(image)
+    res = find_tables(prepare_page(image).image)
     img = res.image.copy()
     for t in res.tables:
         for c in t.cells:

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 _MAX_GLYPHS = 4000
-_MIN_GLYPHS = 24  # fewer than this: too little text to judge a page's orientation
+_MIN_GLYPHS = 48  # fewer than this: too little text to judge a page's orientation
 VERTICAL_MARGIN = 2.0  # down-the-page neighbours must outnumber across ones this much
 FLIP_MARGIN = 0.3  # baseline score (in [-1, 1]) a page must fall below to be turned over
 _FLIP_EVIDENCE = 12  # glyphs in runs of text that took part in the baseline score
@@ -236,18 +236,17 @@ def settle_by_reading(gray: np.ndarray, orientation: Orientation,
                       confidences: Callable[[list[np.ndarray]], list[float]],
                       margin: float = 0.1) -> Orientation:
     """``orientation`` with its up/down settled by reading a few lines both ways up:
-    the way the recogniser is surer of wins, by ``margin`` of mean confidence; else the
-    page stays the way the shapes said. ``gray`` is the page as it came (unturned)."""
+    the way the recogniser is surer of wins, by ``margin`` of mean confidence, and
+    ``sure`` is set; when the reading cannot tell, the turn is the shapes' and ``sure``
+    is False. ``gray`` is the page as it came (unturned)."""
     lines = sample_lines(turn_page(gray, orientation.turn))
     if len(lines) < 2:
-        return orientation
+        return replace(orientation, sure=False)
     both = confidences(lines + [turn_page(c, 180) for c in lines])
     as_is = float(np.mean(both[:len(lines)]))
     over = float(np.mean(both[len(lines):]))
     if over > as_is + margin:
-        turn = (orientation.turn + 180) % 360
-    elif as_is > over + margin:
-        turn = orientation.turn
-    else:
-        return orientation
-    return replace(orientation, turn=turn, sure=True)
+        return replace(orientation, turn=(orientation.turn + 180) % 360, sure=True)
+    if as_is > over + margin:
+        return replace(orientation, sure=True)
+    return replace(orientation, sure=False)  # the reading could not tell

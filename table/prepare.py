@@ -1,6 +1,7 @@
 """Page preparation: what happens to a page image before its tables are looked for.
 
-    photo?  find the sheet on the desk, square it up (table.photo)
+    photo?  find the sheet on the desk, square it up (table.photo), unbend its rules
+            where the sheet curls (table.curl)
     light   divide out uneven lighting (table.photo.flatten_light)
     turned? right a page turned by 90/180/270 degrees (table.orientation)
 
@@ -12,19 +13,17 @@ back unchanged (the same array).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
+from table.curl import straighten
 from table.ink import estimate_text_height, otsu_ink, to_gray
 from table.orientation import Orientation, detect_orientation, settle_by_reading, turn_page
 from table.photo import find_page, flatten_light, unwarp
 
-__all__ = ["STRONG_SHAPES", "PreparedPage", "prepare_page"]
-
-# A baseline score this clear needs no reading to confirm it (see table.orientation).
-STRONG_SHAPES = 0.6
+__all__ = ["PreparedPage", "prepare_page"]
 
 Confidences = Callable[[list[np.ndarray]], list[float]]
 
@@ -55,8 +54,8 @@ def prepare_page(image: np.ndarray, *, confidences: Confidences | None = None,
     """``image`` ((H, W[, 3|4]) uint8) ready for structure detection.
 
     ``confidences``, when given, reads crops of text lines and returns how sure it is
-    of each (in [0, 1]); it settles whether a page is upside down when the shapes of
-    its characters alone do not say so clearly.
+    of each (in [0, 1]); it settles which way up a page is when the shapes of its
+    characters lean upside down or sideways without saying so clearly.
     """
     rgb = _rgb(image)
     corners = find_page(rgb) if photo else None
@@ -66,13 +65,24 @@ def prepare_page(image: np.ndarray, *, confidences: Confidences | None = None,
     flat = flatten_light(rgb, text_h)
     flattened = flat is not rgb
     rgb = flat
+    if corners is not None:  # a photo: its sheet may bow a little
+        binary = cv2.adaptiveThreshold(to_gray(rgb), 255, cv2.ADAPTIVE_THRESH_MEAN_C,
+                                       cv2.THRESH_BINARY_INV, int(max(11, 1.2 * text_h)) | 1, 12)
+        rgb = straighten(rgb, binary, text_h)
     orientation = None
     if orient:
         gray = to_gray(rgb)
         orientation = detect_orientation(gray)
-        clear = orientation.sure and abs(orientation.score) >= STRONG_SHAPES
-        if confidences is not None and not clear:
-            orientation = settle_by_reading(gray, orientation, confidences)
+        # A page whose lines run across and whose letters lean upright is taken as
+        # upright without reading (most pages: no cost, and never turned). Any other
+        # is read both ways up, when a reader is given; then a page is only turned
+        # over when the reading says so (shapes alone can be fooled by non-letters).
+        leans_upright = not orientation.vertical and orientation.score >= 0
+        if confidences is not None and not leans_upright:
+            settled = settle_by_reading(gray, orientation, confidences)
+            if not settled.vertical and not settled.sure:
+                settled = replace(settled, turn=0)
+            orientation = settled
         rgb = turn_page(rgb, orientation.turn)
     return PreparedPage(rgb, orientation.turn if orientation else 0, corners, flattened,
                         orientation)

@@ -27,6 +27,7 @@ __all__ = ["ANALYSIS_TEXT_H", "MIN_SKEW", "StructureResult", "find_tables"]
 
 MIN_SKEW = 0.05  # degrees; below this, turning the page would only blur it
 ANALYSIS_TEXT_H = 12.0  # px; pages with larger characters are analysed reduced to this
+LOW_RES_TEXT_H = 9.0  # px; pages with smaller characters are analysed enlarged to ANALYSIS_TEXT_H
 
 
 @dataclass
@@ -105,6 +106,17 @@ def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0) -> Str
         tables = [
             _scaled(t, gray.shape[1] / size[0], gray.shape[0] / size[1], gray.shape)
             for t in _tables_at_scale(small, text_h * size[1] / gray.shape[0], page)
+        ]
+    elif text_h < LOW_RES_TEXT_H:
+        # A low-resolution scan (text under ~9 px) is analysed enlarged to ~12 px per
+        # character: a rule one pixel wide and the gap between two words are then more
+        # than a rounding error for the morphology sized to the text.
+        up = min(2.5, ANALYSIS_TEXT_H / text_h)
+        size = (round(gray.shape[1] * up), round(gray.shape[0] * up))
+        big = cv2.resize(gray, size, interpolation=cv2.INTER_CUBIC)
+        tables = [
+            _scaled(t, gray.shape[1] / size[0], gray.shape[0] / size[1], gray.shape)
+            for t in _tables_at_scale(big, text_h * size[1] / gray.shape[0], page)
         ]
     else:
         tables = _tables_at_scale(gray, text_h, page)

@@ -90,9 +90,18 @@ def test_reading_settles_up_and_down(name, image):
         page = turn_page(gray, turned)
         o = settle_by_reading(page, detect_orientation(page), read)
         assert o.turn == (360 - turned) % 360 and o.sure
-    # A reader that cannot tell leaves the shapes' answer alone.
-    o = detect_orientation(gray)
-    assert settle_by_reading(gray, o, lambda crops: [0.5] * len(crops)) == o
+    # A reader that cannot tell leaves the shapes' turn alone and says it is not sure.
+    o = detect_orientation(turn_page(gray, 180))
+    unsure = settle_by_reading(turn_page(gray, 180), o, lambda crops: [0.5] * len(crops))
+    assert unsure.turn == o.turn and not unsure.sure
+
+
+def test_with_a_reader_a_page_is_only_turned_over_when_the_reading_says_so():
+    page = turn_page(R.render_page([R.multiline_spec()], dpi=200).image, 180)
+    assert detect_orientation(_grey(page)).turn == 180  # the shapes alone would turn it
+    cannot_tell = prepare_page(page, confidences=lambda crops: [0.5] * len(crops))
+    assert cannot_tell.turn == 0
+    assert prepare_page(page).turn == 180
 
 
 def test_a_landscape_table_printed_sideways_on_a_portrait_page_is_righted():
