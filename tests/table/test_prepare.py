@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from table.curl import straighten
 from table.orientation import detect_orientation, sample_lines, settle_by_reading, turn_page
 from table.photo import find_page, flatten_light, light_unevenness
 from table.prepare import prepare_page
@@ -138,6 +139,21 @@ def test_a_photographed_page_gives_its_grid(name, kind):
     assert abs(prepared.image.shape[1] / prepared.image.shape[0] - w / h) < 0.12 * w / h
 
 
+@pytest.mark.parametrize("name", ["bordered", "merged", "columns", "rows"])
+def test_a_curled_sheet_has_its_rules_straightened(name):
+    page = R.render_page([SPECS[name]()], dpi=200)
+    photo = photograph(page.image, curl=24, seed=2)  # rows bow ~2 % of the page width
+    [found] = find_tables(prepare_page(photo).image).tables
+    assert _same_grid(found, page.tables[0])
+
+
+def test_straight_rules_are_left_alone():
+    page = R.render_page([R.bordered_spec()], dpi=150).image
+    binary = cv2.adaptiveThreshold(_grey(page), 255, cv2.ADAPTIVE_THRESH_MEAN_C,
+                                   cv2.THRESH_BINARY_INV, 19, 12)
+    assert straighten(page, binary, 15) is page
+
+
 def test_a_photo_turned_on_the_desk_is_squared_and_righted():
     page = R.render_page([R.bordered_spec()], dpi=150)
     photo = turn_page(photograph(page.image, seed=3), 90)
@@ -190,6 +206,17 @@ def test_a_low_resolution_scan_gives_its_grid(name, dpi):
     small = low_resolution(page.image, 300, dpi)
     result = find_tables(prepare_page(small).image)
     assert result.text_h < 12
+    [found] = result.tables
+    assert _same_grid(found, page.tables[0])
+
+
+@pytest.mark.parametrize("name,points,dpi", [
+    ("columns", 7, 75), ("columns", 8, 60), ("merged", 8, 60), ("rows", 9, 55)])
+def test_small_print_at_low_resolution_gives_its_grid(name, points, dpi):
+    # Text 5-7 px high: analysed enlarged, so rules and gaps are not rounding errors.
+    page = R.render_page([SPECS[name](font_size=points)], dpi=300)
+    result = find_tables(low_resolution(page.image, 300, dpi))
+    assert result.text_h < 8
     [found] = result.tables
     assert _same_grid(found, page.tables[0])
 
