@@ -571,12 +571,17 @@ def main(argv: list[str] | None = None) -> int:
         s_ours, s_i2t, s_i2t_struct = Score(), Score(), Score()
         s_struct = Score()  # ours before the recogniser, when there is one
         failures = []
+        by_kind: dict[str, Score] = {}
         for p in pages:
             t = time.perf_counter()
             found, before_recognizer = ours(p.image, recognizer)
             s_ours.seconds += time.perf_counter() - t
             if not score_page(s_ours, p.tables, found, recognizer is not None):
                 failures.append(p)
+            if args.capture != "none":  # ours again, per kind of capture
+                kind = p.style.split(", ")[-1].split(" ")[0]
+                kind = "low-res" if kind.isdigit() else kind
+                score_page(by_kind.setdefault(kind, Score()), p.tables, found, recognizer is not None)
             s_struct.seconds += before_recognizer
             score_page(s_struct, p.tables, found, False)
             if ocr is not None:
@@ -635,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
                     else " (ours without a recogniser)"
                 )
             )
+        for kind, sc in sorted(by_kind.items()):
+            cells = f", cells {100.0 * sc.cells_right / sc.cells:.1f}%" if sc.cells else ""
+            print(f"ours on {kind} pages: grid {sc.grid_right}/{sc.pages}{cells}")
         if args.show_errors and s_ours.wrong:
             print(f"\nour wrong cells (first {args.show_errors} of {len(s_ours.wrong)}):")
             for want, got in s_ours.wrong[: args.show_errors]:
