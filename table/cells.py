@@ -38,23 +38,28 @@ def _strip_edges(gray: np.ndarray, limit_frac: float = 0.25) -> tuple[int, int, 
     paper = float(np.percentile(smooth, 90))
     dark = smooth < paper - 30
 
-    def run_from_edges(share: np.ndarray, least: float) -> tuple[int, int]:
+    # The rule's soft rim, a pixel past its dark core, is greyish all along the rule;
+    # a letter right against the rule (a low-resolution scan) only over its height.
+    greyish = smooth < paper - 12
+
+    def run_from_edges(share: np.ndarray, least: float, rim: np.ndarray) -> tuple[int, int]:
         limit = max(2, int(limit_frac * share.size))
         out = []
-        for side in (share[:limit], share[::-1][:limit]):
+        for side, soft in ((share[:limit], rim[:limit]), (share[::-1][:limit], rim[::-1][:limit])):
             strip = 0
             while strip < len(side) and side[strip] >= least:
                 strip += 1
-            out.append(strip + (1 if strip else 0))  # and the rule's soft rim
+            out.append(strip + (1 if strip and strip < len(soft) and soft[strip] >= 0.5 else 0))
         return out[0], out[1]
 
-    top, bottom = run_from_edges(dark.mean(axis=1), 0.5)
+    top, bottom = run_from_edges(dark.mean(axis=1), 0.5, greyish.mean(axis=1))
     # A side rule inks all of the rows between the top and bottom rules; the stem
     # of a capital next to it only the letter's height, which in a tight row is
     # four fifths of them. Judged unblurred: the blur would stretch the stem over
     # the rows above and below it (and a halftone's dots stay far below).
     inner = gray[top : max(top + 1, h - bottom)] < paper - 30
-    left, right = run_from_edges(inner.mean(axis=0), 0.9)
+    soft = greyish[top : max(top + 1, h - bottom)].mean(axis=0)
+    left, right = run_from_edges(inner.mean(axis=0), 0.9, soft)
     return top, bottom, left, right
 
 
@@ -94,7 +99,12 @@ def cell_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         rim = np.zeros((h, w), bool)
         rim[:band], rim[-band:], rim[:, :band], rim[:, -band:] = True, True, True, True
         on_rim = np.bincount(labels[rim], minlength=n)[1:]
-        keep &= ~(touching & (on_rim >= 0.8 * area))
+        # ...and run along the edge further than a letter standing against it would
+        # (at low resolution a whole letter fits in the band).
+        sides = (bx == 0) | (bx + bw >= w)
+        ends = (by == 0) | (by + bh >= h)
+        along = (sides & (bh >= 0.75 * h)) | (ends & (bw >= 0.75 * h))
+        keep &= ~(touching & (on_rim >= 0.8 * area) & along)
     if not keep.any():
         return None
     # Decimal points and commas of a low-resolution scan come out a pixel or two:
