@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.pipeline import Pipeline, load_recognizer
+from app.pipeline import Pipeline
+from app.recognizers import load_recognizer
 from table.orientation import turn_page
 from table.pages import Page
 from tests.table.capture import photograph
