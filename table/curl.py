@@ -21,7 +21,7 @@ MIN_BOW = 1.5  # px; offsets smaller than this are not worth resampling the page
 
 def _rules(binary: np.ndarray, text_h: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """Centre lines (x, y) of the long rules running across ``binary`` (255 = ink)."""
-    h, w = binary.shape
+    w = binary.shape[1]
     k = max(9, int(round(2.5 * text_h)))
     # Thickened first, so a rule that leans a little stays in one piece.
     thick = cv2.dilate(binary, np.ones((3, 1), np.uint8))

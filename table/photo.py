@@ -78,7 +78,7 @@ def find_page(image: np.ndarray) -> np.ndarray | None:
     k = max(5, int(round(max(small.shape) / 60)) | 1)
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     paper = cv2.GaussianBlur(paper, (5, 5), 0)
-    level, mask = cv2.threshold(paper, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    _, mask = cv2.threshold(paper, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     inside, outside = paper[mask > 0], paper[mask == 0]
     if inside.size == 0 or outside.size == 0:
         return None

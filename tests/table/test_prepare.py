@@ -183,7 +183,7 @@ def test_a_scan_with_a_dark_band_is_not_taken_for_a_photo():
 def test_flattening_evens_the_paper_and_keeps_dark_bands():
     spec = R.bordered_spec(header_rows=1, header_fill=(31, 78, 120))
     page = R.render_page([spec], dpi=150).image
-    h, w = page.shape[:2]
+    w = page.shape[1]
     ramp = np.linspace(1.0, 0.55, w, dtype=np.float32)[None, :, None]
     shaded = (page.astype(np.float32) * ramp).astype(np.uint8)
     assert light_unevenness(_grey(shaded), 15) > 60
