@@ -579,8 +579,7 @@ def main(argv: list[str] | None = None) -> int:
             if not score_page(s_ours, p.tables, found, recognizer is not None):
                 failures.append(p)
             if args.capture != "none":  # ours again, per kind of capture
-                kind = p.style.split(", ")[-1].split(" ")[0]
-                kind = "low-res" if kind.isdigit() else kind
+                kind = next((k for k in ("turned", "photo") if f", {k}" in p.style), "low-res")
                 score_page(by_kind.setdefault(kind, Score()), p.tables, found, recognizer is not None)
             s_struct.seconds += before_recognizer
             score_page(s_struct, p.tables, found, False)
