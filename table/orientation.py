@@ -68,10 +68,11 @@ def turn_page(image: np.ndarray, turn: int) -> np.ndarray:
     return np.ascontiguousarray(cv2.rotate(np.ascontiguousarray(image), code[turn]))
 
 
-def _ink(gray: np.ndarray) -> np.ndarray:
-    """Ink mask without long rules (they would join characters into one blob)."""
+def _ink(gray: np.ndarray, text_px: float) -> np.ndarray:
+    """Ink mask without long rules (they would join characters into one blob): straight
+    runs four times the text's height, which no character has."""
     _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    length = max(25, min(gray.shape) // 30)
+    length = max(25, int(4 * text_px))
     rules = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     rules |= cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
     return cv2.subtract(binary, cv2.dilate(rules, np.ones((3, 3), np.uint8)))
@@ -161,8 +162,8 @@ def baseline_score(boxes: np.ndarray, dark: np.ndarray) -> tuple[float, int]:
     return float((above - below) / (above + below)), used
 
 
-def _level(gray: np.ndarray) -> np.ndarray:
-    """The page's inked part, reduced to about 1600 px or small text enlarged to ~16 px,
+def _level(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """The page's inked part (and its text height, px), reduced to about 1600 px or small text enlarged to ~16 px,
     and levelled: the thin strokes that tell which way is up would not survive
     levelling (a rotation resamples the page) at 6-8 px per character, and on a skewed
     page a long line's ink spreads over more rows than its letters."""
@@ -181,10 +182,11 @@ def _level(gray: np.ndarray) -> np.ndarray:
         f = min(3.0, 16.0 / text_h, np.sqrt(_MAX_PIXELS / max(1, small.size)))
         if f > 1.05:
             small = cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+            text_h *= f
     skew = estimate_skew(otsu_ink(small))
     if abs(skew) >= 0.3:
         small = rotate_page(small, skew, fill=int(np.percentile(small[::4, ::4], 95)))
-    return small
+    return small, text_h
 
 
 def _quarter(boxes: np.ndarray, height: int) -> np.ndarray:
@@ -197,8 +199,8 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     """Which way the page (grey (H, W) uint8) is turned; ``turn`` rights it."""
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise ValueError(f"expected a grey uint8 page, got {gray.dtype} {gray.shape}")
-    small = _level(gray)
-    boxes = glyph_boxes(_ink(small))
+    small, text_px = _level(gray)
+    boxes = glyph_boxes(_ink(small, text_px))
     if len(boxes) < _MIN_GLYPHS:
         return Orientation(0, 0, 0, 0.0, False)
     across, down = _neighbour_votes(boxes)
@@ -220,8 +222,8 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
 def sample_lines(gray: np.ndarray, n: int = 6) -> list[np.ndarray]:
     """Up to ``n`` crops (grey uint8) of the longest runs of text of an upright-looking
     page: what a recogniser can read once as they are and once turned over."""
-    small = _level(gray)
-    ink = _ink(small)
+    small, text_px = _level(gray)
+    ink = _ink(small, text_px)
     boxes = glyph_boxes(ink)
     if len(boxes) == 0:
         return []
