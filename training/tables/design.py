@@ -282,7 +282,7 @@ def design_page(split: str, seed: int, index: int, style: str = "mixed") -> Page
     if rng.random() < 0.4:
         blocks.append(" ".join(_sentence(rng) for _ in range(rng.randint(1, 3))))
     return PageDesign(
-        name=f"{split}-{seed}-{index:05d}", split=split, blocks=blocks,
+        name=f"{split}-{style}-{seed}-{index:05d}", split=split, blocks=blocks,
         page_pt=rng.choice(list(PAGE_SIZES.values())), dpi=rng.choice(DPIS),
         damage_seed=rng.getrandbits(32), damage=rng.choice([0.0, 0.3, 0.6, 1.0]),
     )

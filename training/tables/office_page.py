@@ -39,7 +39,7 @@ def _side(on: bool, d: TableDesign, heavy: bool = False):
     if not on:
         return Side()
     style = "medium" if heavy else ("hair" if d.rule_width < 0.5 else "thin")
-    return Side(style=style, color=_hex(d.rule_color))
+    return Side(style=style, color="FF" + _hex(d.rule_color))  # alpha 00 is invisible in LibreOffice
 
 
 def _write_table(ws, d: TableDesign, top: int, twin: bool) -> None:
@@ -92,8 +92,15 @@ def _write_table(ws, d: TableDesign, top: int, twin: bool) -> None:
         for r, c, rs, cs in d.merges:
             ws.merge_cells(start_row=top + r, start_column=2 + c, end_row=top + r + rs - 1,
                            end_column=2 + c + cs - 1)
-            ws.cell(row=top + r, column=2 + c).alignment = Alignment(
-                horizontal="left" if c == 0 else "center", vertical="center")
+            anchor = ws.cell(row=top + r, column=2 + c)
+            anchor.alignment = Alignment(horizontal="left" if c == 0 else "center",
+                                         vertical="center")
+            # LibreOffice draws a merged range's outline from its anchor cell alone.
+            anchor.border = Border(
+                left=_side(v_drawn[r][c], d), right=_side(v_drawn[r][c + cs], d),
+                top=_side(h_drawn[r][c], d, d.rules == "booktabs" and r == 0),
+                bottom=_side(h_drawn[r + rs][c], d, d.rules == "booktabs" and r + rs == nr),
+            )
 
 
 def write_workbook(page: PageDesign, path: Path, twin: bool = False) -> list[tuple[int, int]]:
@@ -133,8 +140,8 @@ def write_workbook(page: PageDesign, path: Path, twin: bool = False) -> list[tup
         if isinstance(b, TableDesign):
             if b.caption:
                 text_block(b.caption, b.face.bold, b.size, True)
-            for r, h in enumerate(row_heights_pt(b)):
-                ws.row_dimensions[row + r].height = h
+            for r, h in enumerate(row_heights_pt(b)):  # LibreOffice's lines run taller
+                ws.row_dimensions[row + r].height = h + 0.3 * b.size
             _write_table(ws, b, row, twin)
             placed.append((row, b.n_rows))
             row += b.n_rows
@@ -217,6 +224,9 @@ def render_office(pages: list[PageDesign], folder: Path, damage: bool = True) ->
     """Print every page (one soffice run for all) and return images with their truth."""
     import pypdfium2 as pdfium
 
+    names = [p.name for p in pages]
+    if len(set(names)) != len(names):
+        raise ValueError("pages to print need distinct names (their files share a folder)")
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for p in pages:
