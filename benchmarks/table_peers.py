@@ -135,7 +135,7 @@ def rotated_box(box, angle: float, size: tuple[int, int], margin: int = 0):
         xs.append(cx + dx * math.cos(a) + dy * math.sin(a))
         ys.append(cy - dx * math.sin(a) + dy * math.cos(a))
     return (max(0, int(min(xs)) - margin), max(0, int(min(ys)) - margin),
-            min(w, int(math.ceil(max(xs))) + margin), min(h, int(math.ceil(max(ys))) + margin))
+            min(w, math.ceil(max(xs)) + margin), min(h, math.ceil(max(ys)) + margin))
 
 
 class RapidTablePeer:

@@ -166,19 +166,19 @@ def _design_table(rng: random.Random) -> dict:
         r, c = rng.randint(1, n_rows - 1), rng.randint(1, n_cols - 1)
         if (r, c) not in taken:
             texts[r][c] = ""
-    return dict(
-        n_rows=n_rows,
-        n_cols=n_cols,
-        texts=texts,
-        merges=merges,
-        kinds=kinds,
-        multiline=multiline,
-        style=style,
-        header_fill=rng.choices([None, "1F4E78", "D9D9D9", "404040"], [0.5, 0.2, 0.2, 0.1])[0],
-        banded=rng.random() < 0.15,
-        font=rng.choice(FONTS),
-        size=rng.choice([9, 10, 11, 12]),
-    )
+    return {
+        "n_rows": n_rows,
+        "n_cols": n_cols,
+        "texts": texts,
+        "merges": merges,
+        "kinds": kinds,
+        "multiline": multiline,
+        "style": style,
+        "header_fill": rng.choices([None, "1F4E78", "D9D9D9", "404040"], [0.5, 0.2, 0.2, 0.1])[0],
+        "banded": rng.random() < 0.15,
+        "font": rng.choice(FONTS),
+        "size": rng.choice([9, 10, 11, 12]),
+    }
 
 
 def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:

@@ -24,7 +24,7 @@ PARA_SIZE = 10.0
 
 
 def _hex(rgb) -> str:
-    return "%02X%02X%02X" % tuple(rgb)
+    return "{:02X}{:02X}{:02X}".format(*tuple(rgb))
 
 
 def _chars(width_pt: float) -> float:
@@ -186,7 +186,7 @@ def twin_lines(pdf_path: Path, tables: list[TableDesign]):
     """Per table, its row lines (top down) and column lines (left to right) in points
     from the page's top-left corner, read from the twin's vector rules."""
     import pypdfium2 as pdfium
-    import pypdfium2.raw as raw
+    from pypdfium2 import raw
 
     pdf = pdfium.PdfDocument(str(pdf_path))
     try:
@@ -247,8 +247,8 @@ def render_office(pages: list[PageDesign], folder: Path, damage: bool = True) ->
             pdf.close()
         tables = []
         for d, (rows, cols) in zip(p.tables, lines):
-            yi = [int(round(y * px)) for y in rows]
-            xi = [int(round(x * px)) for x in cols]
+            yi = [round(y * px) for y in rows]
+            xi = [round(x * px) for x in cols]
             cells = [TruthCell(r, c, rs, cs, d.texts[r][c], (xi[c], yi[r], xi[c + cs], yi[r + rs]))
                      for r, c, rs, cs in slots(d.n_rows, d.n_cols, d.merges)]
             h_drawn, v_drawn = d.separators()

@@ -7,8 +7,15 @@ from PIL import Image, ImageDraw
 from training.tables.damage import scan_damage
 from training.tables.design import PageDesign, TableDesign
 from training.tables.layout import (
-    cell_font, column_widths_pt, decimal_rights_pt, decimal_split, font_at, line_height_pt,
-    row_heights_pt, text_width_pt, wrap,
+    cell_font,
+    column_widths_pt,
+    decimal_rights_pt,
+    decimal_split,
+    font_at,
+    line_height_pt,
+    row_heights_pt,
+    text_width_pt,
+    wrap,
 )
 from training.tables.truth import PageTruth, TextBlock, TruthCell, TruthTable, slots
 
@@ -64,8 +71,8 @@ def _draw_table(img, draw, d: TableDesign, widths, heights, x0: float, y0: float
         xs.append(xs[-1] + w)
     for h in heights:
         ys.append(ys[-1] + h)
-    xi = [int(round(x * px)) for x in xs]
-    yi = [int(round(y * px)) for y in ys]
+    xi = [round(x * px) for x in xs]
+    yi = [round(y * px) for y in ys]
     nr, nc, hr = d.n_rows, d.n_cols, d.header_rows
     cells = slots(nr, nc, d.merges)
     # fills first, rules and text on top
@@ -78,8 +85,8 @@ def _draw_table(img, draw, d: TableDesign, widths, heights, x0: float, y0: float
         if fill is not None:
             draw.rectangle([xi[0], yi[r], xi[-1] - 1, yi[r + 1] - 1], fill=fill)
     h_drawn, v_drawn = d.separators()
-    lw = max(1, int(round(d.rule_width * scale * px)))
-    heavy = max(lw + 1, int(round(lw * 1.7)))
+    lw = max(1, round(d.rule_width * scale * px))
+    heavy = max(lw + 1, round(lw * 1.7))
 
     def box(x0_, y0_, x1_, y1_, width):
         half = width // 2
@@ -110,7 +117,7 @@ def _draw_table(img, draw, d: TableDesign, widths, heights, x0: float, y0: float
         truth_cells.append(TruthCell(r, c, rs, cs, text, bx))
         if not text:
             continue
-        f = font_at(cell_font(d, r), int(round(size_px)))
+        f = font_at(cell_font(d, r), round(size_px))
         colour = (255, 255, 255) if d.band_dark and r < hr else (0, 0, 0)
         lines = text.split("\n")
         top = (bx[1] + bx[3]) / 2 - line_h * len(lines) / 2
@@ -126,7 +133,7 @@ def _draw_table(img, draw, d: TableDesign, widths, heights, x0: float, y0: float
             elif align == "center":
                 tx = (bx[0] + bx[2]) / 2 - w / 2
             elif align == "decimal":
-                left, right = decimal_split(line)
+                left, _right = decimal_split(line)
                 tx = bx[2] - pad - dec_right[c] - draw.textlength(left, font=f)
             else:
                 tx = bx[0] + pad + (d.indent[r] * 1.2 * size_px if c == 0 else 0)
@@ -140,7 +147,7 @@ def _draw_table(img, draw, d: TableDesign, widths, heights, x0: float, y0: float
 def render_pillow(page: PageDesign, damage: bool = True) -> PageTruth:
     plan, scale = _fit(page)
     px = page.dpi / 72.0
-    img = Image.new("RGB", (int(round(page.page_pt[0] * px)), int(round(page.page_pt[1] * px))),
+    img = Image.new("RGB", (round(page.page_pt[0] * px), round(page.page_pt[1] * px)),
                     (255, 255, 255))
     draw = ImageDraw.Draw(img)
     text_w = page.page_pt[0] - 2 * MARGIN
@@ -153,11 +160,11 @@ def render_pillow(page: PageDesign, damage: bool = True) -> PageTruth:
             tables.append(_draw_table(img, draw, d, widths, heights, x0, y, px, scale))
         else:
             lines, path, size = payload
-            f = font_at(path, int(round(size * px)))
+            f = font_at(path, round(size * px))
             for k, line in enumerate(lines):
                 draw.text((MARGIN * px, (y + k * size * 1.3) * px), line, font=f, fill=(0, 0, 0))
             w = max(text_width_pt(t, path, size) for t in lines) if lines else 0
-            bbox = tuple(int(round(v * px)) for v in (MARGIN, y, MARGIN + w, y + height))
+            bbox = tuple(round(v * px) for v in (MARGIN, y, MARGIN + w, y + height))
             blocks.append(TextBlock(kind, "\n".join(lines), bbox))
         y += height + GAP * scale
     arr, angle = scan_damage(img, page.damage_seed, page.damage if damage else 0.0)
