@@ -46,7 +46,18 @@ from pathlib import Path
 
 from PIL import Image
 
-from benchmarks.table_scoring import HEADER, Score, row, score_page
+from benchmarks.table_scoring import HEADER, Found, Score, row, score_page
+
+# Re-exported: benchmarks/pdf_tables.py (branch pdf19) imports these from here.
+from benchmarks.table_workbooks import (  # noqa: F401
+    TrueTable,
+    _design_table,
+    _value,
+    _write_table,
+    print_to_pdf,
+)
+
+__all__ = ["Found", "Score", "TrueTable", "main", "print_to_pdf", "score_page"]
 
 
 def _load_recognizer(model: str | None):
