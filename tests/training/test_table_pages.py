@@ -174,3 +174,26 @@ def test_libreoffice_pages_truth_agrees_with_the_ink(tmp_path):
             x0, y0, x1, y1 = c.bbox
             if c.text:
                 assert dark[y0 + 3: y1 - 3, x0 + 3: x1 - 3].any(), (p.name, c)
+
+
+def test_spanning_headers_nest_and_stub_spans_the_header():
+    """An upper header cell covers whole cells of the row below, never part of one."""
+    seen = 0
+    for k in range(300):
+        for t in design_page("train", 4, k).tables:
+            covers = {}
+            for r, c, rs, cs in [s for s in _slots(t) if s[0] < t.header_rows - 1]:
+                covers[r] = covers.get(r, []) + [(c, c + cs)]
+            for r, spans in covers.items():
+                below = {(c, c + cs) for rr, c, rs, cs in _slots(t) if rr <= r + 1 < rr + rs}
+                for a, b in spans:
+                    inside = [(x, y) for x, y in below if a <= x and y <= b]
+                    assert inside and min(x for x, _ in inside) == a and max(y for _, y in inside) == b
+                    seen += 1
+    assert seen > 50
+
+
+def _slots(t):
+    from training.tables.truth import slots
+
+    return slots(t.n_rows, t.n_cols, t.merges)

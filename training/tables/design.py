@@ -160,15 +160,27 @@ def _header_rows(rng, n_cols, texts, merges) -> int:
     for level in range(levels):
         row = [_words(rng, 1, 2) for _ in range(n_cols)]
         texts.insert(level, row)
-    for level in range(levels - 1):  # groups over the columns of the row below
-        c = 1
-        while c < n_cols:
-            width = rng.randint(1, min(4, n_cols - c))
+    # Groups over the columns of the row below; a group never straddles two groups of
+    # the level above it (upper levels are unions of lower ones).
+    groups: list[tuple[int, int]] = []  # (first col, width) of the level being made
+    c = 1
+    while c < n_cols:
+        width = rng.randint(1, min(4, n_cols - c))
+        groups.append((c, width))
+        c += width
+    for level in range(levels - 2, -1, -1):
+        for c, width in groups:
             if width > 1:
                 merges.append((level, c, 1, width))
                 for cc in range(c + 1, c + width):
                     texts[level][cc] = ""
-            c += width
+        coarser, k = [], 0
+        while k < len(groups):
+            take = rng.randint(1, 3)
+            part = groups[k: k + take]
+            coarser.append((part[0][0], sum(w for _, w in part)))
+            k += take
+        groups = coarser
     if levels > 1 and rng.random() < 0.7:
         merges.append((0, 0, levels, 1))
         for r in range(1, levels):
