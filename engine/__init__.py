@@ -20,6 +20,7 @@ from . import dtype, functional, nn, ops, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
+    as_tensor,
     empty,
     from_numpy,
     full,
@@ -45,7 +46,7 @@ from .ops.linalg import matmul
 from .ops.reduce import argmax, argmin
 from .ops.shape import cat, stack
 from .storage import CpuStorage, CudaStorage
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor
 
 try:  # weight formats live in engine/io (their own module and owner)
     from .io import (

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .device import as_device, cpu
-from .dtype import DType, as_dtype, bf16, f32, f32_to_bf16_bits, i64, u8
+from .device import as_device
+from .dtype import DType, as_dtype, bf16, f32, f32_to_bf16_bits, i64, of_values, to_storage
 from .dtype import from_numpy as _dtype_of
 from .layout import Layout
-from .storage import CpuStorage, CudaStorage
+from .storage import CpuStorage
 from .tensor import Tensor
 
 __all__ = [
     "arange",
+    "as_tensor",
     "empty",
     "from_numpy",
     "full",
@@ -45,38 +46,18 @@ def _generator(seed):
     return _rng if seed is None else np.random.default_rng(seed)
 
 
-def _to_storage_array(values: np.ndarray, dtype: DType) -> np.ndarray:
-    """Values -> a fresh contiguous array in dtype's storage format."""
-    if dtype is bf16:
-        return f32_to_bf16_bits(values.astype(np.float32, copy=False)).reshape(values.shape)
-    return np.array(values, dtype=dtype.numpy, order="C", copy=True)
+_to_storage_array = to_storage
 
 
 def _make(arr: np.ndarray, dtype: DType, device, requires_grad: bool) -> Tensor:
     """Wrap a contiguous storage-format array that nobody else holds."""
-    device = as_device(device)
-    if not arr.flags.c_contiguous:
-        arr = arr.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
-    if device is cpu:
-        t = Tensor(CpuStorage(arr.reshape(-1)), Layout.contiguous(arr.shape), dtype)
-        t._np = arr
-    else:
-        t = Tensor(CudaStorage.from_numpy(arr, device), Layout.contiguous(arr.shape), dtype)
+    t = Tensor._from_host(arr, dtype, as_device(device))
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def _infer_dtype(values: np.ndarray) -> DType:
-    # Floating data defaults to f32 (float64 numpy data included), integers to i64,
-    # bools to u8; an explicit dtype= always wins.
-    if values.dtype.kind == "b":
-        return u8
-    if values.dtype.kind in "iu":
-        return i64 if values.dtype != np.uint8 else u8
-    if values.dtype.kind == "f":
-        return f32
-    raise TypeError(f"cannot make a tensor from data of numpy dtype {values.dtype}")
+_infer_dtype = of_values
 
 
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
@@ -88,6 +69,15 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
         values = np.asarray(data)
     dtype = _infer_dtype(values) if dtype is None else as_dtype(dtype)
     return _make(_to_storage_array(values, dtype), dtype, device, requires_grad)
+
+
+def as_tensor(x, dtype=None, device=None) -> Tensor:
+    """x itself when it is a Tensor (cast/moved if asked), else a new tensor from data."""
+    if isinstance(x, Tensor):
+        if dtype is not None or device is not None:
+            return x.to(*(a for a in (dtype, device) if a is not None))
+        return x
+    return tensor(x, dtype=dtype, device=device if device is not None else "cpu")
 
 
 def from_numpy(arr: np.ndarray, dtype=None) -> Tensor:
