@@ -8,6 +8,7 @@ op when a gradient is needed. Nothing below this module imports it.
 
 from __future__ import annotations
 
+from .backend import codes as _code
 from .backprop import backward as _backward
 from .device import Device, as_device, cpu
 from .dtype import DType, as_dtype, f32, f64, i64
@@ -156,40 +157,40 @@ class Tensor(TensorBase):
     # ---- arithmetic ----
 
     def __add__(self, other):
-        return _ew.binary(_ew.ADD, self, other)
+        return _ew.binary(_code.ADD, self, other)
 
     def __radd__(self, other):
-        return _ew.binary(_ew.ADD, other, self)
+        return _ew.binary(_code.ADD, other, self)
 
     def __sub__(self, other):
-        return _ew.binary(_ew.SUB, self, other)
+        return _ew.binary(_code.SUB, self, other)
 
     def __rsub__(self, other):
-        return _ew.binary(_ew.SUB, other, self)
+        return _ew.binary(_code.SUB, other, self)
 
     def __mul__(self, other):
-        return _ew.binary(_ew.MUL, self, other)
+        return _ew.binary(_code.MUL, self, other)
 
     def __rmul__(self, other):
-        return _ew.binary(_ew.MUL, other, self)
+        return _ew.binary(_code.MUL, other, self)
 
     def __truediv__(self, other):
-        return _ew.binary(_ew.DIV, self, other)
+        return _ew.binary(_code.DIV, self, other)
 
     def __rtruediv__(self, other):
-        return _ew.binary(_ew.DIV, other, self)
+        return _ew.binary(_code.DIV, other, self)
 
     def __pow__(self, other):
-        return _ew.binary(_ew.POW, self, other)
+        return _ew.binary(_code.POW, self, other)
 
     def __rpow__(self, other):
-        return _ew.binary(_ew.POW, other, self)
+        return _ew.binary(_code.POW, other, self)
 
     def __neg__(self):
-        return _ew.unary(_ew.NEG, self)
+        return _ew.unary(_code.NEG, self)
 
     def __abs__(self):
-        return _ew.unary(_ew.ABS, self)
+        return _ew.unary(_code.ABS, self)
 
     def __matmul__(self, other):
         return _linalg.matmul(self, other)
@@ -198,22 +199,22 @@ class Tensor(TensorBase):
         return _linalg.matmul(self._lift(other), self)
 
     def __eq__(self, other):  # elementwise, like PyTorch (returns u8)
-        return _ew.binary(_ew.EQ, self, other)
+        return _ew.binary(_code.EQ, self, other)
 
     def __ne__(self, other):
-        return _ew.binary(_ew.NE, self, other)
+        return _ew.binary(_code.NE, self, other)
 
     def __lt__(self, other):
-        return _ew.binary(_ew.LT, self, other)
+        return _ew.binary(_code.LT, self, other)
 
     def __le__(self, other):
-        return _ew.binary(_ew.LE, self, other)
+        return _ew.binary(_code.LE, self, other)
 
     def __gt__(self, other):
-        return _ew.binary(_ew.GT, self, other)
+        return _ew.binary(_code.GT, self, other)
 
     def __ge__(self, other):
-        return _ew.binary(_ew.GE, self, other)
+        return _ew.binary(_code.GE, self, other)
 
     eq = __eq__
     ne = __ne__
@@ -230,59 +231,59 @@ class Tensor(TensorBase):
     matmul = __matmul__
 
     def maximum(self, other):
-        return _ew.binary(_ew.MAXIMUM, self, other)
+        return _ew.binary(_code.MAXIMUM, self, other)
 
     def minimum(self, other):
-        return _ew.binary(_ew.MINIMUM, self, other)
+        return _ew.binary(_code.MINIMUM, self, other)
 
     def clamp(self, min=None, max=None):
         out = self
         if min is not None:
-            out = _ew.binary(_ew.MAXIMUM, out, min)
+            out = _ew.binary(_code.MAXIMUM, out, min)
         if max is not None:
-            out = _ew.binary(_ew.MINIMUM, out, max)
+            out = _ew.binary(_code.MINIMUM, out, max)
         return out
 
     # ---- unary ----
 
     def exp(self):
-        return _ew.unary(_ew.EXP, self)
+        return _ew.unary(_code.EXP, self)
 
     def log(self):
-        return _ew.unary(_ew.LOG, self)
+        return _ew.unary(_code.LOG, self)
 
     def sqrt(self):
-        return _ew.unary(_ew.SQRT, self)
+        return _ew.unary(_code.SQRT, self)
 
     def rsqrt(self):
-        return _ew.unary(_ew.RSQRT, self)
+        return _ew.unary(_code.RSQRT, self)
 
     def tanh(self):
-        return _ew.unary(_ew.TANH, self)
+        return _ew.unary(_code.TANH, self)
 
     def relu(self):
-        return _ew.unary(_ew.RELU, self)
+        return _ew.unary(_code.RELU, self)
 
     def sigmoid(self):
-        return _ew.unary(_ew.SIGMOID, self)
+        return _ew.unary(_code.SIGMOID, self)
 
     def abs(self):
-        return _ew.unary(_ew.ABS, self)
+        return _ew.unary(_code.ABS, self)
 
     def sin(self):
-        return _ew.unary(_ew.SIN, self)
+        return _ew.unary(_code.SIN, self)
 
     def cos(self):
-        return _ew.unary(_ew.COS, self)
+        return _ew.unary(_code.COS, self)
 
     def sign(self):
-        return _ew.unary(_ew.SIGN, self)
+        return _ew.unary(_code.SIGN, self)
 
     def square(self):
-        return _ew.unary(_ew.SQUARE, self)
+        return _ew.unary(_code.SQUARE, self)
 
     def reciprocal(self):
-        return _ew.unary(_ew.RECIP, self)
+        return _ew.unary(_code.RECIP, self)
 
     def gelu(self, approximate: str = "none"):
         return _ew.gelu(self, approximate)
@@ -333,3 +334,6 @@ def _shape_arg(shape) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+Tensor._constructor = Tensor  # ops on any Tensor (a Parameter too) give plain Tensors

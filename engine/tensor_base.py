@@ -3,8 +3,9 @@
 This is the state and the primitives that build tensors (from a backend array, as
 a view, as a constant), with no ops. The op front ends in engine.ops work on it;
 engine.tensor.Tensor adds the operators and methods on top by calling those front
-ends. New tensors take the class of the tensor they come from (`type(x)`), so the
-front ends hand back Tensors without importing engine.tensor.
+ends. New tensors are made as `x._constructor`, the class a tensor's results take
+(pandas' idiom): Tensor names itself there, so the front ends hand back Tensors —
+also for a subclass such as nn.Parameter — without importing engine.tensor.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class TensorBase:
         "grad",
         "requires_grad",
     )
+    _constructor: type[TensorBase]  # set by each concrete tensor class
 
     def __init__(self, storage, layout: Layout, dtype: DType, requires_grad: bool = False):
         self._storage = storage
@@ -92,7 +94,7 @@ class TensorBase:
             arr = np.full(shape, to_storage(np.array([value], np.float32), bf16)[0], np.uint16)
         else:
             arr = np.full(shape, value, dtype=dtype.numpy)
-        return self._from_host(arr, dtype, self.device)
+        return self._constructor._from_host(arr, dtype, self.device)
 
     def _lift(self, data, dtype: DType | None = None):
         """A new tensor holding a copy of `data` (lists, scalars, arrays) on this tensor's
@@ -104,11 +106,11 @@ class TensorBase:
             values = np.asarray(data)
         if dtype is None:
             dtype = of_values(values)
-        return self._from_host(to_storage(values, dtype), dtype, self.device)
+        return self._constructor._from_host(to_storage(values, dtype), dtype, self.device)
 
     def _view(self, layout: Layout):
         """A tensor sharing this one's storage through another layout (no record)."""
-        t = _new(type(self))
+        t = _new(self._constructor)
         t._storage = self._storage
         t._layout = layout
         t.dtype = self.dtype

@@ -152,7 +152,7 @@ def binary(code: int, a, b) -> TensorBase:
     op = BINARY_OPS[code]
     device = t._storage.device
     arr = op.run(device, a, b)
-    out = type(t)._from_backend(arr, u8 if code in COMPARISONS else dt, device)
+    out = t._constructor._from_backend(arr, u8 if code in COMPARISONS else dt, device)
     if op.backward is not None and _mode.enabled and (
             (isinstance(a, TensorBase) and a.requires_grad) or (isinstance(b, TensorBase) and b.requires_grad)):
         a_t = a if isinstance(a, TensorBase) else _scalar_tensor(a, t)
@@ -218,7 +218,7 @@ def unary(code: int, x: TensorBase) -> TensorBase:
         return cast(unary(code, cast(x, f32)), dt)
     op = UNARY_OPS[code]
     device = x._storage.device
-    out = type(x)._from_backend(op.run(device, x), dt, device)
+    out = x._constructor._from_backend(op.run(device, x), dt, device)
     if x.requires_grad and _mode.enabled and op.backward is not None:
         out._record(op, (x,), {})
     return out
@@ -272,7 +272,7 @@ def where(cond: TensorBase, a, b) -> TensorBase:
                     cast(b, f32) if isinstance(b, TensorBase) else b)
         return cast(out, dt)
     device = ta._storage.device
-    out = type(ta)._from_backend(WHERE.run(device, cond, a, b), dt, device)
+    out = ta._constructor._from_backend(WHERE.run(device, cond, a, b), dt, device)
     if _mode.enabled and any(isinstance(x, TensorBase) and x.requires_grad for x in (a, b)):
         a_t = a if isinstance(a, TensorBase) else _scalar_tensor(a, ta)
         b_t = b if isinstance(b, TensorBase) else _scalar_tensor(b, ta)
@@ -302,7 +302,7 @@ def cast(x: TensorBase, dtype: DType) -> TensorBase:
     if x.dtype is dtype:
         return x
     device = x._storage.device
-    out = type(x)._from_backend(CAST.run(device, x, dtype=dtype), dtype, device)
+    out = x._constructor._from_backend(CAST.run(device, x, dtype=dtype), dtype, device)
     if x.requires_grad and _mode.enabled and dtype.is_float:
         out._record(CAST, (x,), {"dtype": dtype})
     return out

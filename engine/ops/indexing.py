@@ -31,7 +31,7 @@ def _index_select_bw(node, out, g):
     dim = node.attrs["dim"]
     device = g._storage.device
     arr = INDEX_ADD.run(device, g, ids, shape=x.shape, dim=dim)
-    return type(g)._from_backend(arr, g.dtype, device), None
+    return g._constructor._from_backend(arr, g.dtype, device), None
 
 
 INDEX_SELECT = register_op("index_select", backward=_index_select_bw, host_inputs=(1,),
@@ -44,7 +44,7 @@ def index_select(x: TensorBase, dim: int, index) -> TensorBase:
         raise ValueError(f"index_select needs 1-D indices, got shape {ids.shape}")
     dim = normalize_dim(dim, x.ndim)
     device = x._storage.device
-    out = type(x)._from_backend(INDEX_SELECT.run(device, x, ids, dim=dim), x.dtype, device)
+    out = x._constructor._from_backend(INDEX_SELECT.run(device, x, ids, dim=dim), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(INDEX_SELECT, (x, ids), {"dim": dim})
     return out
@@ -69,7 +69,7 @@ def _gather_bw(node, out, g):
     x, index = node.inputs
     device = g._storage.device
     arr = SCATTER_ADD.run(device, g, index, shape=x.shape, dim=node.attrs["dim"])
-    return type(g)._from_backend(arr, g.dtype, device), None
+    return g._constructor._from_backend(arr, g.dtype, device), None
 
 
 GATHER = register_op("gather", backward=_gather_bw, host_inputs=(1,),
@@ -85,7 +85,7 @@ def gather(x: TensorBase, dim: int, index) -> TensorBase:
         if d != dim and n > m:
             raise ValueError(f"gather: index size {n} exceeds input size {m} in dim {d}")
     device = x._storage.device
-    out = type(x)._from_backend(GATHER.run(device, x, index, dim=dim), x.dtype, device)
+    out = x._constructor._from_backend(GATHER.run(device, x, index, dim=dim), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(GATHER, (x, index), {"dim": dim})
     return out
@@ -112,8 +112,8 @@ def topk(x: TensorBase, k: int, dim: int = -1, largest: bool = True, sorted: boo
         xc = x.to(i64)
     device = x._storage.device
     v, i = TOPK.run(device, xc, k=k, largest=largest)
-    indices = type(x)._from_backend(i, i64, device)
-    values = type(x)._from_backend(v, xc.dtype, device)
+    indices = x._constructor._from_backend(i, i64, device)
+    values = x._constructor._from_backend(v, xc.dtype, device)
     if xc is not x:
         values = values.to(x.dtype)
     if x.requires_grad and _mode.enabled:

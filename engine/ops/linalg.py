@@ -47,7 +47,7 @@ def matmul(a: TensorBase, b: TensorBase) -> TensorBase:
     if a.device is not b.device:
         raise ValueError(f"matmul: tensors on different devices ({a.device} and {b.device})")
     device = a._storage.device
-    out = type(a)._from_backend(MATMUL.run(device, a, b), a.dtype, device)
+    out = a._constructor._from_backend(MATMUL.run(device, a, b), a.dtype, device)
     if _mode.enabled and (a.requires_grad or b.requires_grad):
         out._record(MATMUL, (a, b), {})
     return out
@@ -104,7 +104,7 @@ def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
         return out.to(dt) if dt.is_half else out
     device = x._storage.device
     inputs = (x, w) if b is None else (x, w, b)
-    out = type(x)._from_backend(op.run(device, *inputs, **attrs), dt, device)
+    out = x._constructor._from_backend(op.run(device, *inputs, **attrs), dt, device)
     if _mode.enabled and (x.requires_grad or w.requires_grad or (b is not None and b.requires_grad)):
         out._record(op, inputs, attrs)
     return out

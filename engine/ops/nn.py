@@ -39,7 +39,7 @@ def _softmax_like(op, x: TensorBase, dim: int) -> TensorBase:
     if x.dtype.is_half:
         return _softmax_like(op, x.to(f32), -1).to(x.dtype)
     device = x._storage.device
-    out = type(x)._from_backend(op.run(device, x), x.dtype, device)
+    out = x._constructor._from_backend(op.run(device, x), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(op, (x,), {})
     return out
@@ -110,7 +110,7 @@ def layer_norm(x: TensorBase, normalized_shape, weight: TensorBase | None = None
     inputs = (x,) if weight is None else (x, weight) if bias is None else (x, weight, bias)
     device = x._storage.device
     y, mean, rstd = LAYER_NORM.run(device, *inputs, n=n, eps=float(eps))
-    cls = type(x)
+    cls = x._constructor
     out = cls._from_backend(y, dt, device)
     if _mode.enabled and (x.requires_grad or (weight is not None and weight.requires_grad)
                           or (bias is not None and bias.requires_grad)):
@@ -138,8 +138,8 @@ def _conv2d_bw(node, out, g):
     x, w, *rest = node.inputs
     device = x._storage.device
     gx, gw = CONV2D_BACKWARD.run(device, x, w, g, **node.attrs)
-    gx = type(x)._from_backend(gx, x.dtype, device) if x.requires_grad else None
-    gw = type(w)._from_backend(gw, w.dtype, device) if w.requires_grad else None
+    gx = x._constructor._from_backend(gx, x.dtype, device) if x.requires_grad else None
+    gw = w._constructor._from_backend(gw, w.dtype, device) if w.requires_grad else None
     if rest:
         gb = g.sum((0, 2, 3)) if rest[0].requires_grad else None
         return gx, gw, gb
@@ -176,7 +176,7 @@ def conv2d(x: TensorBase, weight: TensorBase, bias: TensorBase | None = None, st
     inputs = (x, weight) if bias is None else (x, weight, bias)
     attrs = {"stride": stride, "padding": padding}
     device = x._storage.device
-    out = type(x)._from_backend(CONV2D.run(device, *inputs, **attrs), dt, device)
+    out = x._constructor._from_backend(CONV2D.run(device, *inputs, **attrs), dt, device)
     if _mode.enabled and any(t.requires_grad for t in inputs):
         out._record(CONV2D, inputs, attrs)
     return out
@@ -195,4 +195,4 @@ def attention(q: TensorBase, k: TensorBase, v: TensorBase, mask: TensorBase | No
     kwargs = {"scale": scale, "causal": causal}
     if mask is not None:
         kwargs["mask"] = mask
-    return type(q)._from_backend(ATTENTION.run(device, q, k, v, **kwargs), q.dtype, device)
+    return q._constructor._from_backend(ATTENTION.run(device, q, k, v, **kwargs), q.dtype, device)

@@ -67,7 +67,7 @@ def _reduce(op, x: TensorBase, dim, keepdim: bool, out_dtype, differentiable: bo
     device = x._storage.device
     arr = op.run(device, x, dims=dims)
     dtype = out_dtype or (x.dtype if x.dtype.is_float or op is not SUM else i64)
-    out = type(x)._from_backend(arr, dtype, device)
+    out = x._constructor._from_backend(arr, dtype, device)
     if keepdim:
         out = out.reshape(_keep_shape(x.shape, dims))
     if differentiable and x.requires_grad and _mode.enabled:

@@ -141,11 +141,12 @@ class OpDef:
         if fn is None:
             fn = self.kernel(device)
         if device is cpu and self._arrays:  # the hot path: numpy views, no wrapper
-            args = [self._np_arg(a, i) if isinstance(a, TensorBase) else a
-                    for i, a in enumerate(args)]
+            # (a tensor with a cached numpy view is on the CPU)
+            args = [(a._np if a._np is not None else self._np_arg(a))
+                    if isinstance(a, TensorBase) else a for a in args]
             for k, v in attrs.items():
                 if isinstance(v, TensorBase):
-                    attrs[k] = self._np_arg(v, -1)
+                    attrs[k] = self._np_arg(v)
             return fn(*args, **attrs)
         args = [self._view_arg(a, device, i) if isinstance(a, TensorBase) else a
                 for i, a in enumerate(args)]
@@ -157,16 +158,15 @@ class OpDef:
     def _mixed(self, device, other) -> ValueError:
         return ValueError(f"op {self.name!r}: inputs on different devices ({device} and {other})")
 
-    def _np_arg(self, t: TensorBase, i: int):
+    def _np_arg(self, t: TensorBase):
         if t._storage.device is not cpu:
             raise self._mixed(cpu, t.device)
-        a = t._np
-        return a if a is not None else t.np
+        return t.np
 
     def _view_arg(self, t: TensorBase, device, i: int) -> KernelArg:
         if t._storage.device is not device:
             if i in self.host_inputs and t._storage.device is cpu:
-                t = t._from_host(t.np.copy(order="C"), t.dtype, device)
+                t = t._constructor._from_host(t.np.copy(order="C"), t.dtype, device)
             else:
                 raise self._mixed(device, t.device)
         return KernelArg(t._storage, t._layout, t.dtype)
@@ -238,7 +238,7 @@ def apply_op(op: str | OpDef, *inputs, out_dtype=None, **attrs):
     else:
         result = fn(*(KernelArg(t._storage, t._layout, t.dtype) for t in tensors), **attrs)
     dtype = out_dtype if out_dtype is not None else tensors[0].dtype
-    cls = type(first)
+    cls = first._constructor
     if isinstance(result, tuple):
         return tuple(cls._from_backend(r, dtype, device) for r in result)
     out = cls._from_backend(result, dtype, device)

@@ -122,7 +122,7 @@ SLICE_SCATTER = register_op(
 
 def slice_scatter(g: TensorBase, shape: tuple[int, ...], key) -> TensorBase:
     device = g._storage.device
-    out = type(g)._from_backend(SLICE_SCATTER.run(device, g, shape=shape, key=key), g.dtype,
+    out = g._constructor._from_backend(SLICE_SCATTER.run(device, g, shape=shape, key=key), g.dtype,
                                 device)
     if g.requires_grad and _mode.enabled:
         out._record(SLICE_SCATTER, (g,), {"shape": shape, "key": key})
@@ -262,7 +262,7 @@ COPY = register_op("copy", backward=lambda node, out, g: (g,),
 
 def copy(x: TensorBase) -> TensorBase:
     device = x._storage.device
-    out = type(x)._from_backend(COPY.run(device, x), x.dtype, device)
+    out = x._constructor._from_backend(COPY.run(device, x), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(COPY, (x,), {})
     return out
@@ -280,10 +280,10 @@ def to_device(x: TensorBase, device: Device) -> TensorBase:
         return x
     if device is cpu:
         view = CpuStorage(x._storage.to_numpy()).view(x._layout)
-        out = type(x)._from_backend(view.copy(order="C"), x.dtype, cpu)
+        out = x._constructor._from_backend(view.copy(order="C"), x.dtype, cpu)
     else:
         src = x if x._storage.device is cpu else to_device(x, cpu)
-        out = type(x)._from_host(src.np.copy(order="C"), x.dtype, device)
+        out = x._constructor._from_host(src.np.copy(order="C"), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(TO_DEVICE, (x,), {})
     return out
@@ -323,7 +323,7 @@ def cat(tensors, dim: int = 0) -> TensorBase:
         dt = promote(dt, t.dtype)
     tensors = [t if t.dtype is dt else t.to(dt) for t in tensors]
     device = first._storage.device
-    out = type(first)._from_backend(CAT.run(device, *tensors, dim=dim), dt, device)
+    out = first._constructor._from_backend(CAT.run(device, *tensors, dim=dim), dt, device)
     if _mode.enabled and any(t.requires_grad for t in tensors):
         out._record(CAT, tuple(tensors), {"dim": dim})
     return out

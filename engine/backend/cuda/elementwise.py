@@ -369,7 +369,7 @@ def full(shape, value, dtype) -> object:
     return out
 
 
-# ---------------------------------------------------------------- Tensor adapters
+# ---------------------------------------------------------------- operand adapters
 
 def _is_tensor(x) -> bool:
     return hasattr(x, "_layout")

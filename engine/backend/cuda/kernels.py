@@ -5,8 +5,7 @@ installs it the first time an op runs on a CUDA device — the same way it insta
 the CPU backend's table — so importing the engine never touches numba.cuda. Kernels
 never see a Tensor: each tensor input arrives as a StorageView (storage + layout +
 dtype, engine.storage), and a kernel returns C-contiguous numba device arrays.
-They live by family: elementwise.py (unary/binary/where/cast/
-copies), reduce.py (shared-memory reductions), rows.py (softmax, layer_norm,
+They live by family: elementwise.py (unary/binary/where/cast/copies), reduce.py (shared-memory reductions), rows.py (softmax, layer_norm,
 attention softmax), gemm.py + linalg.py (tiled GEMM, linear, conv2d, attention),
 indexing.py (index_select, gather, scatter-adds, topk), shape.py (cat,
 slice_scatter, assignment), optim.py (SGD/AdamW steps).
@@ -25,6 +24,13 @@ from Python lists), for the CPU and CUDA alike.
 from __future__ import annotations
 
 import functools
+
+from numba import cuda
+
+from ...dtype import f32
+from ..codes import BINARY_NAMES, REDUCE_NAMES, UNARY_NAMES
+from . import elementwise, indexing, linalg, optim, reduce, rows, shape
+from .launch import tensor_like
 
 __all__ = ["COMPOSED_OPS", "CUDA_KERNELS", "is_registered", "register"]
 
@@ -45,8 +51,6 @@ CUDA_KERNELS: dict[str, object] = {}
 def _in_context(fn):
     """Run `fn` inside the GPU context of its first operand's device (numba keeps one
     current context per thread; device 0 is the default)."""
-    from numba import cuda
-
     @functools.wraps(fn)
     def kernel(*args, **kwargs):
         device = next(a.device for a in args if hasattr(a, "_layout"))
@@ -59,10 +63,6 @@ def _in_context(fn):
 
 def _half_widened(fn, dtype_arg: int = 0):
     """Run an accumulate-by-atomics kernel on a half operand in float32, then narrow."""
-    from ...dtype import f32
-    from . import elementwise
-    from .launch import tensor_like
-
     @functools.wraps(fn)
     def kernel(*args, **kwargs):
         g = args[dtype_arg]
@@ -74,9 +74,6 @@ def _half_widened(fn, dtype_arg: int = 0):
     return kernel
 
 def _kernels() -> dict:
-    from ..codes import BINARY_NAMES, REDUCE_NAMES, UNARY_NAMES
-    from . import elementwise, indexing, linalg, optim, reduce, rows, shape
-
     table = {}
     for code, name in BINARY_NAMES.items():
         table[name] = functools.partial(elementwise.binary, code)
