@@ -85,9 +85,8 @@ def _backend_table(device_type: str) -> dict[str, Callable]:
             table = register()
         else:
             raise ValueError(f"unknown device type {device_type!r}")
-        unknown = sorted(set(table) - set(_REGISTRY))
-        if unknown:
-            raise RuntimeError(f"{device_type} backend has kernels for unknown ops {unknown}")
+        # (looked up by name when an op first runs, so ops registered later — the
+        # optimizer steps of engine.optim — find their kernels too)
         _TABLES[device_type] = table
     return table
 
