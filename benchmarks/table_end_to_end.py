@@ -501,7 +501,7 @@ def _load_recognizer(model: str | None):
         return None
     try:
         from app.recognizers import load_recognizer
-    except Exception as e:  # the app layer is optional for structure metrics
+    except Exception as e:  # noqa: BLE001 (the app layer is optional for structure metrics)
         sys.exit(f"--model given but app.recognizers.load_recognizer is not importable: {e}")
     return load_recognizer(None if model == "default" else model)
 
