@@ -46,18 +46,12 @@ def _generator(seed):
     return _rng if seed is None else np.random.default_rng(seed)
 
 
-_to_storage_array = to_storage
-
-
 def _make(arr: np.ndarray, dtype: DType, device, requires_grad: bool) -> Tensor:
     """Wrap a contiguous storage-format array that nobody else holds."""
     t = Tensor._from_host(arr, dtype, as_device(device))
     if requires_grad:
         t.requires_grad_(True)
     return t
-
-
-_infer_dtype = of_values
 
 
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
@@ -67,8 +61,8 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
         dtype = data.dtype if dtype is None else dtype
     else:
         values = np.asarray(data)
-    dtype = _infer_dtype(values) if dtype is None else as_dtype(dtype)
-    return _make(_to_storage_array(values, dtype), dtype, device, requires_grad)
+    dtype = of_values(values) if dtype is None else as_dtype(dtype)
+    return _make(to_storage(values, dtype), dtype, device, requires_grad)
 
 
 def as_tensor(x, dtype=None, device=None) -> Tensor:
@@ -103,7 +97,7 @@ def from_numpy(arr: np.ndarray, dtype=None) -> Tensor:
         try:
             dtype = _dtype_of(arr.dtype)
         except TypeError:
-            dtype = _infer_dtype(arr)
+            dtype = of_values(arr)
             arr = arr.astype(dtype.numpy)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
@@ -180,12 +174,12 @@ def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
         raise ValueError("arange step must be non-zero")
     n = max(0, math.ceil((end - start) / step))
     values = start + step * np.arange(n, dtype=np.float64 if dtype.is_float else np.int64)
-    return _make(_to_storage_array(values, dtype), dtype, device, False)
+    return _make(to_storage(values, dtype), dtype, device, False)
 
 
 def linspace(start: float, end: float, steps: int, dtype=f32, device="cpu") -> Tensor:
     dtype = as_dtype(dtype)
-    return _make(_to_storage_array(np.linspace(start, end, steps), dtype), dtype, device, False)
+    return _make(to_storage(np.linspace(start, end, steps), dtype), dtype, device, False)
 
 
 def randn(*shape, seed: int | None = None, dtype=f32, device="cpu",
@@ -193,7 +187,7 @@ def randn(*shape, seed: int | None = None, dtype=f32, device="cpu",
     """Standard normal samples; `seed` makes the draw reproducible on its own."""
     dtype = as_dtype(dtype)
     values = _generator(seed).standard_normal(_shape_tuple(shape))
-    return _make(_to_storage_array(values, dtype), dtype, device, requires_grad)
+    return _make(to_storage(values, dtype), dtype, device, requires_grad)
 
 
 def rand(*shape, seed: int | None = None, dtype=f32, device="cpu",
@@ -201,11 +195,11 @@ def rand(*shape, seed: int | None = None, dtype=f32, device="cpu",
     """Uniform samples in [0, 1)."""
     dtype = as_dtype(dtype)
     values = _generator(seed).random(_shape_tuple(shape))
-    return _make(_to_storage_array(values, dtype), dtype, device, requires_grad)
+    return _make(to_storage(values, dtype), dtype, device, requires_grad)
 
 
 def randint(low: int, high: int, shape: Sequence[int], seed: int | None = None, dtype=i64,
             device="cpu") -> Tensor:
     dtype = as_dtype(dtype)
     values = _generator(seed).integers(low, high, size=tuple(shape))
-    return _make(_to_storage_array(values, dtype), dtype, device, False)
+    return _make(to_storage(values, dtype), dtype, device, False)
