@@ -192,7 +192,5 @@ def attention(q: TensorBase, k: TensorBase, v: TensorBase, mask: TensorBase | No
               causal: bool) -> TensorBase:
     """Fused attention for inference: one buffer of scores, softmax in place."""
     device = q._storage.device
-    kwargs = {"scale": scale, "causal": causal}
-    if mask is not None:
-        kwargs["mask"] = mask
-    return q._constructor._from_backend(ATTENTION.run(device, q, k, v, **kwargs), q.dtype, device)
+    arr = ATTENTION.run(device, q, k, v, mask, scale=scale, causal=causal)
+    return q._constructor._from_backend(arr, q.dtype, device)

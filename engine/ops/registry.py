@@ -133,25 +133,36 @@ class OpDef:
         return fn
 
     def run(self, device, *args, **attrs):
-        """Run the kernel for `device` on tensors (and plain values): every tensor input
-        must be on `device` (host index inputs are uploaded) and reaches the kernel as a
-        numpy view (the CPU backend) or a KernelArg."""
-        fn = self._cpu if device is cpu else None
-        if fn is None:
-            fn = self.kernel(device)
+        """Run the kernel for `device`. Tensor inputs are positional (`attrs` are plain
+        values): each must be on `device` (host index inputs are uploaded) and reaches
+        the kernel as a numpy view (the CPU backend's kernels) or a KernelArg."""
+        if device is cpu and self._cpu is None:
+            self.kernel(device)  # installs the CPU backend's table, or says there is none
         if device is cpu and self._arrays:  # the hot path: numpy views, no wrapper
-            # (a tensor with a cached numpy view is on the CPU)
-            args = [(a._np if a._np is not None else self._np_arg(a))
-                    if isinstance(a, TensorBase) else a for a in args]
-            for k, v in attrs.items():
-                if isinstance(v, TensorBase):
-                    attrs[k] = self._np_arg(v)
-            return fn(*args, **attrs)
+            # (a tensor with a cached numpy view is on the CPU); one and two inputs are
+            # spelled out: this runs once per op, so every call it saves shows
+            if len(args) == 1:
+                a = args[0]
+                if isinstance(a, TensorBase):
+                    args = (a._np if a._np is not None else self._np_arg(a),)
+            elif len(args) == 2:
+                a, b = args
+                if isinstance(a, TensorBase):
+                    a = a._np if a._np is not None else self._np_arg(a)
+                if isinstance(b, TensorBase):
+                    b = b._np if b._np is not None else self._np_arg(b)
+                args = (a, b)
+            else:
+                converted = []
+                for a in args:
+                    if isinstance(a, TensorBase):
+                        a = a._np if a._np is not None else self._np_arg(a)
+                    converted.append(a)
+                args = converted
+            return self._cpu(*args, **attrs)
+        fn = self.kernel(device)
         args = [self._view_arg(a, device, i) if isinstance(a, TensorBase) else a
                 for i, a in enumerate(args)]
-        for k, v in attrs.items():
-            if isinstance(v, TensorBase):
-                attrs[k] = self._view_arg(v, device, -1)
         return fn(*args, **attrs)
 
     def _mixed(self, device, other) -> ValueError:
