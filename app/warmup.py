@@ -26,7 +26,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 # progress(text, done, total): total == 0 means "busy, no measure of how far".
 WarmupProgress = Callable[[str, int, int], None]
@@ -136,7 +136,7 @@ class _CompileListener:
 
         self._listener = Listener()
 
-    def __enter__(self) -> _CompileListener:
+    def __enter__(self) -> Self:
         self._event.register("numba:compile", self._listener)
         return self
 

@@ -65,7 +65,7 @@ def gemm_rows(args, torch, torch_cuda: bool):
 
     import engine
     import engine.functional as F
-    from engine.backend import cuda as backend
+    from engine.backend.cuda import kernels as backend
 
     rng = np.random.default_rng(0)
     shapes = [(n, n, n, ()) for n in args.sizes]

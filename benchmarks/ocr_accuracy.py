@@ -101,7 +101,8 @@ def run_tesseract(crops) -> tuple[list[str], float]:
         Path(listing).write_text("\n".join(paths) + "\n")
         t = time.perf_counter()
         proc = subprocess.run(["tesseract", listing, "stdout", "--psm", "7", "-l", "eng"],
-                              capture_output=True, text=True, env={**os.environ, "OMP_THREAD_LIMIT": "2"})
+                              capture_output=True, text=True, env={**os.environ, "OMP_THREAD_LIMIT": "2"},
+                              check=False)
         elapsed = time.perf_counter() - t
     pages = proc.stdout.split("\f")
     texts = [p.strip() for p in pages[: len(crops)]]

@@ -20,6 +20,7 @@ from . import dtype, functional, nn, ops, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
+    as_tensor,
     empty,
     from_numpy,
     full,
@@ -38,14 +39,15 @@ from .creation import (
 from .device import Device
 from .dtype import DType, bf16, f16, f32, f64, i64, u8, u32
 from .layout import Layout
+from .ops import elementwise as _ew
 from .ops import registry as _registry  # noqa: F401
-from .ops.elementwise import gelu, maximum, minimum, where
+from .ops.elementwise import gelu, maximum, minimum
 from .ops.indexing import embedding, gather, index_select, topk
 from .ops.linalg import matmul
 from .ops.reduce import argmax, argmin
 from .ops.shape import cat, stack
 from .storage import CpuStorage, CudaStorage
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor
 
 try:  # weight formats live in engine/io (their own module and owner)
     from .io import (
@@ -118,6 +120,14 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+def where(cond, a, b) -> Tensor:
+    """Elements of a where cond is nonzero, else of b (any of them may be data or python
+    scalars)."""
+    if not any(isinstance(v, Tensor) for v in (cond, a, b)):
+        cond = tensor(cond, dtype=u8)
+    return _ew.where(cond, a, b)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .device import as_device, cpu
-from .dtype import DType, as_dtype, bf16, f32, f32_to_bf16_bits, i64, u8
+from .device import as_device
+from .dtype import DType, as_dtype, bf16, f32, f32_to_bf16_bits, i64, of_values, to_storage
 from .dtype import from_numpy as _dtype_of
 from .layout import Layout
-from .storage import CpuStorage, CudaStorage
+from .storage import CpuStorage
 from .tensor import Tensor
 
 __all__ = [
     "arange",
+    "as_tensor",
     "empty",
     "from_numpy",
     "full",
@@ -45,38 +46,12 @@ def _generator(seed):
     return _rng if seed is None else np.random.default_rng(seed)
 
 
-def _to_storage_array(values: np.ndarray, dtype: DType) -> np.ndarray:
-    """Values -> a fresh contiguous array in dtype's storage format."""
-    if dtype is bf16:
-        return f32_to_bf16_bits(values.astype(np.float32, copy=False)).reshape(values.shape)
-    return np.array(values, dtype=dtype.numpy, order="C", copy=True)
-
-
 def _make(arr: np.ndarray, dtype: DType, device, requires_grad: bool) -> Tensor:
     """Wrap a contiguous storage-format array that nobody else holds."""
-    device = as_device(device)
-    if not arr.flags.c_contiguous:
-        arr = arr.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
-    if device is cpu:
-        t = Tensor(CpuStorage(arr.reshape(-1)), Layout.contiguous(arr.shape), dtype)
-        t._np = arr
-    else:
-        t = Tensor(CudaStorage.from_numpy(arr, device), Layout.contiguous(arr.shape), dtype)
+    t = Tensor._from_host(arr, dtype, as_device(device))
     if requires_grad:
         t.requires_grad_(True)
     return t
-
-
-def _infer_dtype(values: np.ndarray) -> DType:
-    # Floating data defaults to f32 (float64 numpy data included), integers to i64,
-    # bools to u8; an explicit dtype= always wins.
-    if values.dtype.kind == "b":
-        return u8
-    if values.dtype.kind in "iu":
-        return i64 if values.dtype != np.uint8 else u8
-    if values.dtype.kind == "f":
-        return f32
-    raise TypeError(f"cannot make a tensor from data of numpy dtype {values.dtype}")
 
 
 def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
@@ -86,8 +61,17 @@ def tensor(data, dtype=None, device="cpu", requires_grad: bool = False) -> Tenso
         dtype = data.dtype if dtype is None else dtype
     else:
         values = np.asarray(data)
-    dtype = _infer_dtype(values) if dtype is None else as_dtype(dtype)
-    return _make(_to_storage_array(values, dtype), dtype, device, requires_grad)
+    dtype = of_values(values) if dtype is None else as_dtype(dtype)
+    return _make(to_storage(values, dtype), dtype, device, requires_grad)
+
+
+def as_tensor(x, dtype=None, device=None) -> Tensor:
+    """x itself when it is a Tensor (cast/moved if asked), else a new tensor from data."""
+    if isinstance(x, Tensor):
+        if dtype is not None or device is not None:
+            return x.to(*(a for a in (dtype, device) if a is not None))
+        return x
+    return tensor(x, dtype=dtype, device=device if device is not None else "cpu")
 
 
 def from_numpy(arr: np.ndarray, dtype=None) -> Tensor:
@@ -113,7 +97,7 @@ def from_numpy(arr: np.ndarray, dtype=None) -> Tensor:
         try:
             dtype = _dtype_of(arr.dtype)
         except TypeError:
-            dtype = _infer_dtype(arr)
+            dtype = of_values(arr)
             arr = arr.astype(dtype.numpy)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
@@ -190,12 +174,12 @@ def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
         raise ValueError("arange step must be non-zero")
     n = max(0, math.ceil((end - start) / step))
     values = start + step * np.arange(n, dtype=np.float64 if dtype.is_float else np.int64)
-    return _make(_to_storage_array(values, dtype), dtype, device, False)
+    return _make(to_storage(values, dtype), dtype, device, False)
 
 
 def linspace(start: float, end: float, steps: int, dtype=f32, device="cpu") -> Tensor:
     dtype = as_dtype(dtype)
-    return _make(_to_storage_array(np.linspace(start, end, steps), dtype), dtype, device, False)
+    return _make(to_storage(np.linspace(start, end, steps), dtype), dtype, device, False)
 
 
 def randn(*shape, seed: int | None = None, dtype=f32, device="cpu",
@@ -203,7 +187,7 @@ def randn(*shape, seed: int | None = None, dtype=f32, device="cpu",
     """Standard normal samples; `seed` makes the draw reproducible on its own."""
     dtype = as_dtype(dtype)
     values = _generator(seed).standard_normal(_shape_tuple(shape))
-    return _make(_to_storage_array(values, dtype), dtype, device, requires_grad)
+    return _make(to_storage(values, dtype), dtype, device, requires_grad)
 
 
 def rand(*shape, seed: int | None = None, dtype=f32, device="cpu",
@@ -211,11 +195,11 @@ def rand(*shape, seed: int | None = None, dtype=f32, device="cpu",
     """Uniform samples in [0, 1)."""
     dtype = as_dtype(dtype)
     values = _generator(seed).random(_shape_tuple(shape))
-    return _make(_to_storage_array(values, dtype), dtype, device, requires_grad)
+    return _make(to_storage(values, dtype), dtype, device, requires_grad)
 
 
 def randint(low: int, high: int, shape: Sequence[int], seed: int | None = None, dtype=i64,
             device="cpu") -> Tensor:
     dtype = as_dtype(dtype)
     values = _generator(seed).integers(low, high, size=tuple(shape))
-    return _make(_to_storage_array(values, dtype), dtype, device, False)
+    return _make(to_storage(values, dtype), dtype, device, False)

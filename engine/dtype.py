@@ -18,7 +18,9 @@ __all__ = [
     "from_name",
     "from_numpy",
     "i64",
+    "of_values",
     "promote",
+    "to_storage",
     "u8",
     "u32",
 ]
@@ -115,8 +117,8 @@ def promote(a: DType, b: DType) -> DType:
 # ---- bf16 <-> f32 conversions on whole arrays (numpy, round to nearest even) ----
 
 def bf16_bits_to_f32(bits: np.ndarray) -> np.ndarray:
-    """Widen raw bf16 bits (uint16) to float32 values."""
-    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
+    """Widen raw bf16 bits (uint16) to float32 values (exact)."""
+    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
 def f32_to_bf16_bits(values: np.ndarray) -> np.ndarray:
@@ -126,6 +128,25 @@ def f32_to_bf16_bits(values: np.ndarray) -> np.ndarray:
     rounding = ((bits >> np.uint32(16)) & np.uint32(1)) + np.uint32(0x7FFF)
     out = ((bits + rounding) >> np.uint32(16)).astype(np.uint16)
     nan = np.isnan(v)
-    if nan.any():
+    if nan.any():  # keep NaN a quiet NaN: rounding could carry its payload into infinity
         out[nan] = ((bits[nan] >> np.uint32(16)) | np.uint32(0x0040)).astype(np.uint16)
     return out
+
+
+def to_storage(values: np.ndarray, dtype: DType) -> np.ndarray:
+    """Values -> a fresh C-contiguous array in dtype's storage format (bf16 as bits)."""
+    if dtype is bf16:
+        return f32_to_bf16_bits(values.astype(np.float32, copy=False)).reshape(values.shape)
+    return np.array(values, dtype=dtype.numpy, order="C", copy=True)
+
+
+def of_values(values: np.ndarray) -> DType:
+    """The dtype a tensor made from `values` gets when none is asked for: floating data
+    (float64 included) -> f32, integers -> i64 (uint8 stays u8), bools -> u8."""
+    if values.dtype.kind == "b":
+        return u8
+    if values.dtype.kind in "iu":
+        return i64 if values.dtype != np.uint8 else u8
+    if values.dtype.kind == "f":
+        return f32
+    raise TypeError(f"cannot make a tensor from data of numpy dtype {values.dtype}")

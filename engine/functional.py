@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .autograd import _mode
+from .backend import codes as _code
 from .creation import from_numpy, rand
 from .dtype import f32, u8
 from .ops import elementwise as _ew
@@ -60,15 +61,15 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    return _ew.unary(_ew.RELU, x)
+    return _ew.unary(_code.RELU, x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return _ew.unary(_ew.SIGMOID, x)
+    return _ew.unary(_code.SIGMOID, x)
 
 
 def tanh(x: Tensor) -> Tensor:
-    return _ew.unary(_ew.TANH, x)
+    return _ew.unary(_code.TANH, x)
 
 
 def _additive_mask(mask: Tensor, dtype) -> Tensor:

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from .autograd import no_grad
-from .backend.cpu import PARALLEL_MIN
-from .backend.cpu import optim as cpu_opt
 from .creation import zeros
 from .ops.registry import register_op
 from .tensor import Tensor
@@ -20,28 +16,8 @@ from .tensor import Tensor
 __all__ = ["SGD", "AdamW", "Optimizer"]
 
 
-def _flat(t: Tensor) -> np.ndarray:
-    a = t.np
-    if not a.flags.c_contiguous or not a.flags.writeable:
-        raise ValueError("optimizer state and parameters must be contiguous, writable tensors")
-    return a.reshape(-1)
-
-
-def _sgd_cpu(p, g, buf, lr, momentum, weight_decay):
-    ga = np.ascontiguousarray(g.np, dtype=p.np.dtype).reshape(-1)
-    b = _flat(buf) if buf is not None else np.empty(0, p.np.dtype)
-    fn = cpu_opt.sgd_update_parallel if ga.size >= PARALLEL_MIN else cpu_opt.sgd_update_serial
-    fn(_flat(p), ga, b, lr, momentum, weight_decay, buf is not None)
-
-
-def _adamw_cpu(p, g, m, v, lr, beta1, beta2, eps, weight_decay, bias1, bias2):
-    ga = np.ascontiguousarray(g.np, dtype=p.np.dtype).reshape(-1)
-    fn = cpu_opt.adamw_update_parallel if ga.size >= PARALLEL_MIN else cpu_opt.adamw_update_serial
-    fn(_flat(p), ga, _flat(m), _flat(v), lr, beta1, beta2, eps, weight_decay, bias1, bias2)
-
-
-SGD_STEP = register_op("sgd_step", cpu=_sgd_cpu, doc="in-place SGD(+momentum) update")
-ADAMW_STEP = register_op("adamw_step", cpu=_adamw_cpu, doc="in-place AdamW update")
+SGD_STEP = register_op("sgd_step", doc="in-place SGD(+momentum) update")
+ADAMW_STEP = register_op("adamw_step", doc="in-place AdamW update")
 
 
 class Optimizer:
@@ -84,7 +60,7 @@ class SGD(Optimizer):
                 buf = self._bufs.get(id(p))
                 if buf is None:
                     buf = self._bufs[id(p)] = zeros(p.shape, dtype=p.dtype, device=p.device)
-            SGD_STEP.kernel(p.device)(p, p.grad, buf, self.lr, self.momentum, self.weight_decay)
+            SGD_STEP.run(p.device, p, p.grad, buf, self.lr, self.momentum, self.weight_decay)
 
 
 class AdamW(Optimizer):
@@ -110,5 +86,5 @@ class AdamW(Optimizer):
             if st is None:
                 st = self._state[id(p)] = (zeros(p.shape, dtype=p.dtype, device=p.device),
                                            zeros(p.shape, dtype=p.dtype, device=p.device))
-            ADAMW_STEP.kernel(p.device)(p, p.grad, st[0], st[1], self.lr, b1, b2, self.eps,
-                                        self.weight_decay, bias1, bias2)
+            ADAMW_STEP.run(p.device, p, p.grad, st[0], st[1], self.lr, b1, b2, self.eps,
+                           self.weight_decay, bias1, bias2)

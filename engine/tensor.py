@@ -1,221 +1,41 @@
-"""Tensor: storage + layout + dtype (+ the Node that made it, for autograd).
+"""Tensor: the user-facing tensor — TensorBase (storage + layout + dtype + autograd
+record) with PyTorch's operators and methods.
 
-Methods here are thin: they validate, then hand over to the op front ends in
-engine.ops, which pick the kernel for the tensor's device from the registry and
-record the op when a gradient is needed.
+Methods here are thin: they hand over to the op front ends in engine.ops, which
+validate, pick the kernel for the tensor's device from the registry and record the
+op when a gradient is needed. Nothing below this module imports it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from .autograd import Node
+from .backend import codes as _code
+from .backprop import backward as _backward
 from .device import Device, as_device, cpu
-from .dtype import DType, as_dtype, bf16, bf16_bits_to_f32, f32, f64, i64
-from .layout import Layout, normalize_dim
-from .storage import CpuStorage, CudaStorage
+from .dtype import DType, as_dtype, f32, f64, i64
+from .layout import normalize_dim
+from .ops import elementwise as _ew
+from .ops import indexing as _index
+from .ops import linalg as _linalg
+from .ops import nn as _nn
+from .ops import reduce as _reduce
+from .ops import shape as _shape
+from .tensor_base import TensorBase
 
-__all__ = ["Tensor", "as_tensor"]
-
-_new = object.__new__
+__all__ = ["Tensor"]
 
 
-class Tensor:
+class Tensor(TensorBase):
     """An n-dimensional array on a device, with optional gradient tracking."""
 
-    __slots__ = (
-        "__weakref__",
-        "_layout",
-        "_node",
-        "_np",
-        "_storage",
-        "dtype",
-        "grad",
-        "requires_grad",
-    )
+    __slots__ = ()
     __array_priority__ = 1000  # numpy scalars/arrays defer to our reflected operators
-
-    def __init__(self, storage, layout: Layout, dtype: DType, requires_grad: bool = False):
-        self._storage = storage
-        self._layout = layout
-        self.dtype = dtype
-        self.requires_grad = bool(requires_grad)
-        self.grad = None
-        self._node = None
-        self._np = None
-        if requires_grad and not dtype.is_float:
-            raise TypeError(f"only float tensors can require grad, got {dtype}")
-
-    # ---- construction helpers used by the ops ----
-
-    @staticmethod
-    def _from_backend(arr, dtype: DType, device: Device = cpu) -> Tensor:
-        """Wrap a fresh C-contiguous backend array (numpy, or a numba device array)."""
-        t = _new(Tensor)
-        if device is cpu:
-            if type(arr) is not np.ndarray:  # ufuncs on 0-d inputs return numpy scalars
-                arr = np.asarray(arr)
-            if not arr.flags.c_contiguous:
-                arr = arr.copy(order="C")
-            want = dtype.numpy
-            if arr.dtype is not want and arr.dtype != want:
-                arr = arr.astype(want)
-            t._storage = CpuStorage(arr.reshape(-1))
-            t._np = arr
-            shape = arr.shape
-        else:
-            t._storage = CudaStorage(arr.reshape(-1), device)
-            t._np = None
-            shape = tuple(arr.shape)  # plain tuple: the CUDA simulator's shape type differs
-        t._layout = Layout.contiguous(shape)
-        t.dtype = dtype
-        t.requires_grad = False
-        t.grad = None
-        t._node = None
-        return t
-
-    def _view(self, layout: Layout) -> Tensor:
-        """A tensor sharing this one's storage through another layout (no record)."""
-        t = _new(Tensor)
-        t._storage = self._storage
-        t._layout = layout
-        t.dtype = self.dtype
-        t.requires_grad = False
-        t.grad = None
-        t._node = None
-        t._np = None
-        return t
-
-    def _record(self, op, inputs: tuple, attrs: dict, saved=None) -> Tensor:
-        self._node = Node(op, inputs, attrs, saved)
-        self.requires_grad = True
-        return self
-
-    # ---- basic properties ----
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._layout.shape
-
-    @property
-    def ndim(self) -> int:
-        return len(self._layout.shape)
-
-    def dim(self) -> int:
-        return len(self._layout.shape)
-
-    @property
-    def device(self) -> Device:
-        return self._storage.device
-
-    @property
-    def layout(self) -> Layout:
-        return self._layout
-
-    @property
-    def storage(self):
-        return self._storage
-
-    @property
-    def is_leaf(self) -> bool:
-        return self._node is None
-
-    @property
-    def np(self) -> np.ndarray:
-        """numpy view of the stored elements (CPU only; raw uint16 bits for bf16)."""
-        a = self._np
-        if a is None:
-            if self._storage.device is not cpu:
-                raise RuntimeError(f"tensor is on {self.device}; call .cpu() or .numpy() first")
-            a = self._np = self._storage.view(self._layout)
-        return a
-
-    def numel(self) -> int:
-        return self._layout.numel()
-
-    def size(self, dim: int | None = None):
-        if dim is None:
-            return self._layout.shape
-        return self._layout.shape[normalize_dim(dim, self.ndim)]
-
-    def stride(self, dim: int | None = None):
-        if dim is None:
-            return self._layout.strides
-        return self._layout.strides[normalize_dim(dim, self.ndim)]
-
-    def storage_offset(self) -> int:
-        return self._layout.offset
-
-    def is_contiguous(self) -> bool:
-        return self._layout.is_contiguous()
-
-    def shares_storage(self, other: Tensor) -> bool:
-        return self._storage is other._storage
-
-    def __len__(self) -> int:
-        if not self._layout.shape:
-            raise TypeError("len() of a 0-d tensor")
-        return self._layout.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # (defining __eq__ below would otherwise drop it)
         return id(self)
-
-    # ---- conversion ----
-
-    def numpy(self) -> np.ndarray:
-        """The values as a numpy array: a view when contiguous on the CPU, else a copy.
-        bf16 comes back as float32 values; f16 as numpy float16."""
-        if self._storage.device is not cpu:
-            return self.cpu().numpy()
-        a = self.np
-        if self.dtype is bf16:
-            return bf16_bits_to_f32(a)
-        if not self._layout.is_contiguous():
-            return a.copy(order="C")
-        return a
-
-    def __array__(self, dtype=None, copy=None):
-        a = self.numpy()
-        return a if dtype is None else a.astype(dtype)
-
-    def item(self):
-        if self.numel() != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.numpy().reshape(-1)[0].item()
-
-    def tolist(self):
-        return self.numpy().tolist()
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self.dtype.is_float:
-            raise TypeError("only integer tensors can be used as an index")
-        return int(self.item())
-
-    def __bool__(self) -> bool:
-        if self.numel() != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is "
-                               f"ambiguous")
-        return bool(self.item())
-
-    def __repr__(self) -> str:
-        extra = f", device={self.device}" if self.device is not cpu else ""
-        if self.requires_grad:
-            extra += ", requires_grad=True"
-        try:
-            body = np.array2string(self.numpy(), separator=", ", threshold=64, edgeitems=3)
-        except RuntimeError:
-            body = f"<shape {self.shape}>"
-        return f"tensor({body}, dtype={self.dtype.name}{extra})"
 
     def to(self, *args, **kwargs) -> Tensor:
         """`t.to("cuda")`, `t.to(engine.f16)`, `t.to("cpu", engine.f32)`, `t.to(other)`."""
@@ -260,21 +80,8 @@ class Tensor:
 
     # ---- autograd ----
 
-    def detach(self) -> Tensor:
-        """Same storage, cut from the graph."""
-        return self._view(self._layout)
-
-    def requires_grad_(self, flag: bool = True) -> Tensor:
-        if flag and not self.dtype.is_float:
-            raise TypeError(f"only float tensors can require grad, got {self.dtype}")
-        if self._node is not None and not flag:
-            raise RuntimeError("cannot turn off requires_grad on a non-leaf tensor; use detach()")
-        self.requires_grad = bool(flag)
-        return self
-
     def backward(self, grad=None) -> None:
-        from .autograd import backward
-        backward(self, grad)
+        _backward(self, grad)
 
     # ---- copies and views ----
 
@@ -350,64 +157,64 @@ class Tensor:
     # ---- arithmetic ----
 
     def __add__(self, other):
-        return _ew.binary(_ew.ADD, self, other)
+        return _ew.binary(_code.ADD, self, other)
 
     def __radd__(self, other):
-        return _ew.binary(_ew.ADD, other, self)
+        return _ew.binary(_code.ADD, other, self)
 
     def __sub__(self, other):
-        return _ew.binary(_ew.SUB, self, other)
+        return _ew.binary(_code.SUB, self, other)
 
     def __rsub__(self, other):
-        return _ew.binary(_ew.SUB, other, self)
+        return _ew.binary(_code.SUB, other, self)
 
     def __mul__(self, other):
-        return _ew.binary(_ew.MUL, self, other)
+        return _ew.binary(_code.MUL, self, other)
 
     def __rmul__(self, other):
-        return _ew.binary(_ew.MUL, other, self)
+        return _ew.binary(_code.MUL, other, self)
 
     def __truediv__(self, other):
-        return _ew.binary(_ew.DIV, self, other)
+        return _ew.binary(_code.DIV, self, other)
 
     def __rtruediv__(self, other):
-        return _ew.binary(_ew.DIV, other, self)
+        return _ew.binary(_code.DIV, other, self)
 
     def __pow__(self, other):
-        return _ew.binary(_ew.POW, self, other)
+        return _ew.binary(_code.POW, self, other)
 
     def __rpow__(self, other):
-        return _ew.binary(_ew.POW, other, self)
+        return _ew.binary(_code.POW, other, self)
 
     def __neg__(self):
-        return _ew.unary(_ew.NEG, self)
+        return _ew.unary(_code.NEG, self)
 
     def __abs__(self):
-        return _ew.unary(_ew.ABS, self)
+        return _ew.unary(_code.ABS, self)
 
     def __matmul__(self, other):
         return _linalg.matmul(self, other)
 
     def __rmatmul__(self, other):
-        return _linalg.matmul(as_tensor(other, device=self.device), self)
+        return _linalg.matmul(self._lift(other), self)
 
     def __eq__(self, other):  # elementwise, like PyTorch (returns u8)
-        return _ew.binary(_ew.EQ, self, other)
+        return _ew.binary(_code.EQ, self, other)
 
     def __ne__(self, other):
-        return _ew.binary(_ew.NE, self, other)
+        return _ew.binary(_code.NE, self, other)
 
     def __lt__(self, other):
-        return _ew.binary(_ew.LT, self, other)
+        return _ew.binary(_code.LT, self, other)
 
     def __le__(self, other):
-        return _ew.binary(_ew.LE, self, other)
+        return _ew.binary(_code.LE, self, other)
 
     def __gt__(self, other):
-        return _ew.binary(_ew.GT, self, other)
+        return _ew.binary(_code.GT, self, other)
 
     def __ge__(self, other):
-        return _ew.binary(_ew.GE, self, other)
+        return _ew.binary(_code.GE, self, other)
 
     eq = __eq__
     ne = __ne__
@@ -424,59 +231,59 @@ class Tensor:
     matmul = __matmul__
 
     def maximum(self, other):
-        return _ew.binary(_ew.MAXIMUM, self, other)
+        return _ew.binary(_code.MAXIMUM, self, other)
 
     def minimum(self, other):
-        return _ew.binary(_ew.MINIMUM, self, other)
+        return _ew.binary(_code.MINIMUM, self, other)
 
     def clamp(self, min=None, max=None):
         out = self
         if min is not None:
-            out = _ew.binary(_ew.MAXIMUM, out, min)
+            out = _ew.binary(_code.MAXIMUM, out, min)
         if max is not None:
-            out = _ew.binary(_ew.MINIMUM, out, max)
+            out = _ew.binary(_code.MINIMUM, out, max)
         return out
 
     # ---- unary ----
 
     def exp(self):
-        return _ew.unary(_ew.EXP, self)
+        return _ew.unary(_code.EXP, self)
 
     def log(self):
-        return _ew.unary(_ew.LOG, self)
+        return _ew.unary(_code.LOG, self)
 
     def sqrt(self):
-        return _ew.unary(_ew.SQRT, self)
+        return _ew.unary(_code.SQRT, self)
 
     def rsqrt(self):
-        return _ew.unary(_ew.RSQRT, self)
+        return _ew.unary(_code.RSQRT, self)
 
     def tanh(self):
-        return _ew.unary(_ew.TANH, self)
+        return _ew.unary(_code.TANH, self)
 
     def relu(self):
-        return _ew.unary(_ew.RELU, self)
+        return _ew.unary(_code.RELU, self)
 
     def sigmoid(self):
-        return _ew.unary(_ew.SIGMOID, self)
+        return _ew.unary(_code.SIGMOID, self)
 
     def abs(self):
-        return _ew.unary(_ew.ABS, self)
+        return _ew.unary(_code.ABS, self)
 
     def sin(self):
-        return _ew.unary(_ew.SIN, self)
+        return _ew.unary(_code.SIN, self)
 
     def cos(self):
-        return _ew.unary(_ew.COS, self)
+        return _ew.unary(_code.COS, self)
 
     def sign(self):
-        return _ew.unary(_ew.SIGN, self)
+        return _ew.unary(_code.SIGN, self)
 
     def square(self):
-        return _ew.unary(_ew.SQUARE, self)
+        return _ew.unary(_code.SQUARE, self)
 
     def reciprocal(self):
-        return _ew.unary(_ew.RECIP, self)
+        return _ew.unary(_code.RECIP, self)
 
     def gelu(self, approximate: str = "none"):
         return _ew.gelu(self, approximate)
@@ -529,20 +336,4 @@ def _shape_arg(shape) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-def as_tensor(x, dtype=None, device=None) -> Tensor:
-    """x itself when it is a Tensor (cast/moved if asked), else a new tensor from data."""
-    if isinstance(x, Tensor):
-        if dtype is not None or device is not None:
-            return x.to(*(a for a in (dtype, device) if a is not None))
-        return x
-    from .creation import tensor
-    return tensor(x, dtype=dtype, device=device)
-
-
-# The op front ends import Tensor, so they are bound after the class exists.
-from .ops import elementwise as _ew
-from .ops import indexing as _index
-from .ops import linalg as _linalg
-from .ops import nn as _nn
-from .ops import reduce as _reduce
-from .ops import shape as _shape
+Tensor._constructor = Tensor  # ops on any Tensor (a Parameter too) give plain Tensors

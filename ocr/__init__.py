@@ -15,7 +15,7 @@ _EXPORTS = {
     "ModelWeightsError": "ocr.weights",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):

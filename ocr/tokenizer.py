@@ -40,7 +40,7 @@ class TextTokenizer:
                 )
         except TokenizerError:
             raise
-        except Exception as exc:  # tokenizers raises plain Exception subclasses
+        except Exception as exc:  # noqa: BLE001 (tokenizers raises plain Exception subclasses)
             raise TokenizerError(f"{folder}: cannot read the tokenizer: {exc}") from None
         specials = set(special_ids)
         # Added special tokens (<s>, </s>, <pad>, ...) are never part of recognised text.

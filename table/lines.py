@@ -96,7 +96,7 @@ def find_lines(
     max_thickness = max(4.0, 0.6 * text_h)
     frags = []
     for i in range(1, n):
-        x, y, w, h, area = stats[i]
+        x, y, w, _h, area = stats[i]
         thickness = area / max(w, 1)
         if thickness > max_thickness or w < 2 * thickness:
             continue  # a solid block or a stub, not a rule

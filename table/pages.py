@@ -255,7 +255,7 @@ def _load_pdf_pages(path: Path, dpi: float, text_layer: bool) -> list[Page]:
             try:
                 try:
                     layer = read_pdf_layer(page) if text_layer else None
-                except Exception as e:  # noqa: BLE001 - pdfium: generic errors for bad content
+                except Exception as e:  # pdfium raises generic errors for bad content
                     raise PageLoadError(path, f"cannot read PDF page {index + 1} ({e})") from e
                 if layer is not None and layer.visible_chars:  # born digital: pixels when needed
                     pages.append(Page(str(path), index, None, float(dpi), layer, _later(path, index)))

@@ -199,7 +199,7 @@ def column_gaps(
             continue
         best = min(
             _runs(inside == inside.min()),
-            key=lambda r: (_placement_cost(r, a, c, within), -(r[1] - r[0])),  # noqa: B023
+            key=lambda r: (_placement_cost(r, a, c, within), -(r[1] - r[0])),
         )
         gaps.append(lo + a + (best[0] + best[1]) / 2.0)
     return gaps

@@ -44,9 +44,16 @@ D_MODEL = 32
 
 def build_reference(layout: str, seed: int = 0):
     import torch
-    from transformers import (DeiTConfig, DeiTModel, TrOCRConfig, TrOCRForCausalLM,
-                              VisionEncoderDecoderConfig, VisionEncoderDecoderModel, ViTConfig,
-                              ViTModel)
+    from transformers import (
+        DeiTConfig,
+        DeiTModel,
+        TrOCRConfig,
+        TrOCRForCausalLM,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTModel,
+    )
 
     spec = LAYOUTS[layout]
     torch.manual_seed(seed)

@@ -7,7 +7,8 @@ losslessly; types no wider engine type can hold exactly (complex, fp8, fp4, fp6)
 are refused with the tensor's name rather than silently rounded.
 
 bf16 has no numpy dtype: its bits are kept in a ``uint16`` array and the name
-"bf16" travels with it.
+"bf16" travels with it (the conversions are engine.dtype's f32_to_bf16_bits and
+bf16_bits_to_f32).
 """
 
 from __future__ import annotations
@@ -170,24 +171,3 @@ def engine_compatible(raw: RawTensor, what: str) -> RawTensor:
             f"tensor {what} has u64 values above {np.iinfo(np.int64).max}, which i64 cannot hold"
         )
     return RawTensor(array.astype(DTYPES[target].numpy), target)
-
-
-def bf16_bits_from_f32(values: np.ndarray) -> np.ndarray:
-    """Round float32 values to bfloat16 (round to nearest even) and return the uint16 bits.
-
-    Exact for values that came from bf16 (their low 16 bits are zero). NaN stays NaN.
-    """
-    f32 = np.ascontiguousarray(values, dtype=np.float32)
-    bits = f32.view(np.uint32)
-    rounding = ((bits >> 16) & 1) + np.uint32(0x7FFF)
-    rounded = ((bits + rounding) >> 16).astype(np.uint16)
-    nan = np.isnan(f32)
-    if nan.any():
-        # Keep NaN a (quiet) NaN: rounding could carry a NaN payload into infinity.
-        rounded[nan] = ((bits[nan] >> 16) | 0x0040).astype(np.uint16)
-    return rounded
-
-
-def f32_from_bf16_bits(bits: np.ndarray) -> np.ndarray:
-    """Widen bfloat16 bits (uint16) to float32 values exactly."""
-    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)

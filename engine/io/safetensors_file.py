@@ -312,15 +312,14 @@ class SafetensorsIndex(Mapping[str, Any]):
 
     def dtype(self, name: str) -> Any:
         """The engine dtype ``index[name]`` will have (integer/bool types are widened)."""
-        import engine
-
+        from ..dtype import from_name
         from .dtypes import ENGINE_NATIVE, WIDEN
 
         file_dtype = self.info(name).dtype
         if file_dtype in ENGINE_NATIVE:
-            return getattr(engine, file_dtype)
+            return from_name(file_dtype)
         if file_dtype in WIDEN:
-            return getattr(engine, WIDEN[file_dtype])
+            return from_name(WIDEN[file_dtype])
         raise WeightFormatError(
             self.path,
             f"tensor {name!r} has dtype {self.info(name).code}, which the engine cannot hold",

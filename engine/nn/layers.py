@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .. import functional as F
 from ..creation import ones, rand, randn, zeros
 from ..dtype import f32
+from ..functional import conv2d, dropout, embedding, layer_norm, linear
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -29,7 +29,7 @@ class Linear(Module):
         self.bias = _uniform((out_features,), bound, dtype) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight, self.bias)
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, " \
@@ -52,7 +52,7 @@ class LayerNorm(Module):
             self.bias = None
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"
@@ -71,7 +71,7 @@ class Embedding(Module):
         self.weight = Parameter(w)
 
     def forward(self, ids: Tensor) -> Tensor:
-        return F.embedding(ids, self.weight)
+        return embedding(ids, self.weight)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
@@ -92,7 +92,7 @@ class Conv2d(Module):
         self.bias = _uniform((out_channels,), bound, dtype) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
@@ -107,7 +107,7 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

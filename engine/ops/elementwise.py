@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import _mode
-from ..backend.cpu import elementwise as cpu_ew
-from ..backend.cpu.elementwise import (
+from ..backend.codes import (
     ABS,
     ADD,
     COMPARISONS,
@@ -16,13 +15,11 @@ from ..backend.cpu.elementwise import (
     DIV,
     EQ,
     EXP,
-    GE,
     GELU,
     GELU_GRAD,
     GELU_TANH,
     GELU_TANH_GRAD,
     GT,
-    LE,
     LOG,
     LT,
     MAXIMUM,
@@ -41,26 +38,17 @@ from ..backend.cpu.elementwise import (
     SQUARE,
     SUB,
     TANH,
+    UNARY_NAMES,
 )
-from ..dtype import DType, bf16, bf16_bits_to_f32, f32, f32_to_bf16_bits, promote, u8
+from ..backend.codes import BINARY_NAMES as _BINARY_NAMES
+from ..dtype import DType, f32, promote, u8
 from ..layout import broadcast_shapes
-from ..tensor import Tensor
+from ..tensor_base import TensorBase
 from .registry import register_op
 
 __all__ = ["binary", "cast", "gelu", "masked_fill", "maximum", "minimum", "unary", "where"]
 
 # ---------------------------------------------------------------- binary
-
-_BINARY_NAMES = {ADD: "add", SUB: "sub", MUL: "mul", DIV: "div", POW: "pow",
-                 MAXIMUM: "maximum", MINIMUM: "minimum", EQ: "eq", NE: "ne", LT: "lt",
-                 LE: "le", GT: "gt", GE: "ge"}
-
-
-def _binary_cpu(code):
-    def kernel(a, b):
-        return cpu_ew.binary(code, a, b)
-    return kernel
-
 
 def _add_bw(node, out, g):
     a, b = node.inputs
@@ -106,7 +94,7 @@ def _extremum_bw(win_code):
 _BINARY_BACKWARD = {ADD: _add_bw, SUB: _sub_bw, MUL: _mul_bw, DIV: _div_bw, POW: _pow_bw,
                     MAXIMUM: _extremum_bw(GT), MINIMUM: _extremum_bw(LT)}
 
-BINARY_OPS = {code: register_op(name, cpu=_binary_cpu(code), backward=_BINARY_BACKWARD.get(code),
+BINARY_OPS = {code: register_op(name, backward=_BINARY_BACKWARD.get(code),
                                 doc=f"elementwise {name} with numpy broadcasting")
               for code, name in _BINARY_NAMES.items()}
 
@@ -115,12 +103,12 @@ def _is_scalar(x) -> bool:
     return isinstance(x, (int, float, bool))
 
 
-def binary(code: int, a, b) -> Tensor:
+def binary(code: int, a, b) -> TensorBase:
     """a `op` b; one side may be a python scalar, which takes the tensor's dtype
     (an int tensor with a float scalar becomes f32, as in PyTorch)."""
-    if isinstance(a, Tensor):
+    if isinstance(a, TensorBase):
         dt = a.dtype
-        if isinstance(b, Tensor):
+        if isinstance(b, TensorBase):
             if b.dtype is not dt:
                 dt = promote(dt, b.dtype)
                 a = a if a.dtype is dt else cast(a, dt)
@@ -139,7 +127,7 @@ def binary(code: int, a, b) -> Tensor:
         else:
             return binary(code, a, _as_operand(b, a))
         t = a
-    elif isinstance(b, Tensor):
+    elif isinstance(b, TensorBase):
         if not _is_scalar(a):
             if isinstance(a, (np.number, np.bool_)):
                 return binary(code, a.item(), b)
@@ -153,51 +141,43 @@ def binary(code: int, a, b) -> Tensor:
         raise TypeError("binary op needs at least one tensor")
 
     if dt.is_half:  # compute in f32, store back in the half type
-        a32 = cast(a, f32) if isinstance(a, Tensor) else a
-        b32 = cast(b, f32) if isinstance(b, Tensor) else b
+        a32 = cast(a, f32) if isinstance(a, TensorBase) else a
+        b32 = cast(b, f32) if isinstance(b, TensorBase) else b
         out = binary(code, a32, b32)
         return out if code in COMPARISONS else cast(out, dt)
     if code == DIV and not dt.is_float:
-        return binary(code, cast(a, f32) if isinstance(a, Tensor) else float(a),
-                      cast(b, f32) if isinstance(b, Tensor) else float(b))
+        return binary(code, cast(a, f32) if isinstance(a, TensorBase) else float(a),
+                      cast(b, f32) if isinstance(b, TensorBase) else float(b))
 
     op = BINARY_OPS[code]
     device = t._storage.device
-    arr = op.kernel(device)(a, b)
-    out = Tensor._from_backend(arr, u8 if code in COMPARISONS else dt, device)
+    arr = op.run(device, a, b)
+    out = t._constructor._from_backend(arr, u8 if code in COMPARISONS else dt, device)
     if op.backward is not None and _mode.enabled and (
-            (isinstance(a, Tensor) and a.requires_grad) or (isinstance(b, Tensor) and b.requires_grad)):
-        a_t = a if isinstance(a, Tensor) else _scalar_tensor(a, t)
-        b_t = b if isinstance(b, Tensor) else _scalar_tensor(b, t)
+            (isinstance(a, TensorBase) and a.requires_grad) or (isinstance(b, TensorBase) and b.requires_grad)):
+        a_t = a if isinstance(a, TensorBase) else _scalar_tensor(a, t)
+        b_t = b if isinstance(b, TensorBase) else _scalar_tensor(b, t)
         out._record(op, (a_t, b_t), {})
     return out
 
 
-def _as_operand(x, like: Tensor) -> Tensor:
-    from ..creation import tensor
-    return tensor(x, dtype=like.dtype if like.dtype.is_float else None, device=like.device)
+def _as_operand(x, like: TensorBase) -> TensorBase:
+    return like._lift(x, like.dtype if like.dtype.is_float else None)
 
 
-def _scalar_tensor(x, like: Tensor) -> Tensor:
-    from ..creation import full
-    return full((), x, dtype=like.dtype if like.dtype.is_float else f32, device=like.device)
+def _scalar_tensor(x, like: TensorBase) -> TensorBase:
+    return like._full((), x, like.dtype if like.dtype.is_float else f32)
 
 
-def maximum(a, b) -> Tensor:
+def maximum(a, b) -> TensorBase:
     return binary(MAXIMUM, a, b)
 
 
-def minimum(a, b) -> Tensor:
+def minimum(a, b) -> TensorBase:
     return binary(MINIMUM, a, b)
 
 
 # ---------------------------------------------------------------- unary
-
-def _unary_cpu(code):
-    def kernel(x):
-        return cpu_ew.unary(code, x)
-    return kernel
-
 
 def _bw(fn):
     def bw(node, out, g):
@@ -205,35 +185,32 @@ def _bw(fn):
     return bw
 
 
-_UNARY = {
-    NEG: ("neg", lambda x, y, g: -g),
-    EXP: ("exp", lambda x, y, g: g * y),
-    LOG: ("log", lambda x, y, g: g / x),
-    SQRT: ("sqrt", lambda x, y, g: g * 0.5 / y),
-    RSQRT: ("rsqrt", lambda x, y, g: g * -0.5 * y * y * y),
-    TANH: ("tanh", lambda x, y, g: g * (1.0 - y * y)),
-    RELU: ("relu", lambda x, y, g: g * (x > 0).to(g.dtype)),
-    GELU: ("gelu", lambda x, y, g: g * unary(GELU_GRAD, x)),
-    GELU_TANH: ("gelu_tanh", lambda x, y, g: g * unary(GELU_TANH_GRAD, x)),
-    SIGMOID: ("sigmoid", lambda x, y, g: g * y * (1.0 - y)),
-    ABS: ("abs", lambda x, y, g: g * x.sign()),
-    SIN: ("sin", lambda x, y, g: g * x.cos()),
-    COS: ("cos", lambda x, y, g: -g * x.sin()),
-    SIGN: ("sign", None),
-    GELU_GRAD: ("gelu_grad", None),
-    GELU_TANH_GRAD: ("gelu_tanh_grad", None),
-    RECIP: ("reciprocal", lambda x, y, g: -g * y * y),
-    SQUARE: ("square", lambda x, y, g: g * 2.0 * x),
-}
+_UNARY_BACKWARD = {
+    NEG: lambda x, y, g: -g,
+    EXP: lambda x, y, g: g * y,
+    LOG: lambda x, y, g: g / x,
+    SQRT: lambda x, y, g: g * 0.5 / y,
+    RSQRT: lambda x, y, g: g * -0.5 * y * y * y,
+    TANH: lambda x, y, g: g * (1.0 - y * y),
+    RELU: lambda x, y, g: g * (x > 0).to(g.dtype),
+    GELU: lambda x, y, g: g * unary(GELU_GRAD, x),
+    GELU_TANH: lambda x, y, g: g * unary(GELU_TANH_GRAD, x),
+    SIGMOID: lambda x, y, g: g * y * (1.0 - y),
+    ABS: lambda x, y, g: g * x.sign(),
+    SIN: lambda x, y, g: g * x.cos(),
+    COS: lambda x, y, g: -g * x.sin(),
+    RECIP: lambda x, y, g: -g * y * y,
+    SQUARE: lambda x, y, g: g * 2.0 * x,
+}  # sign, gelu_grad and gelu_tanh_grad have none
 # ops that keep integer dtypes; the others compute in floating point
 _INT_OK = (NEG, ABS, RELU, SIGN, SQUARE, COPY)
 
-UNARY_OPS = {code: register_op(name, cpu=_unary_cpu(code), backward=_bw(rule) if rule else None,
-                               doc=f"elementwise {name}")
-             for code, (name, rule) in _UNARY.items()}
+UNARY_OPS = {code: register_op(name, backward=_bw(_UNARY_BACKWARD[code])
+                               if code in _UNARY_BACKWARD else None, doc=f"elementwise {name}")
+             for code, name in UNARY_NAMES.items()}
 
 
-def unary(code: int, x: Tensor) -> Tensor:
+def unary(code: int, x: TensorBase) -> TensorBase:
     dt = x.dtype
     if not dt.is_float and code not in _INT_OK:
         return unary(code, cast(x, f32))
@@ -241,13 +218,13 @@ def unary(code: int, x: Tensor) -> Tensor:
         return cast(unary(code, cast(x, f32)), dt)
     op = UNARY_OPS[code]
     device = x._storage.device
-    out = Tensor._from_backend(op.kernel(device)(x), dt, device)
+    out = x._constructor._from_backend(op.run(device, x), dt, device)
     if x.requires_grad and _mode.enabled and op.backward is not None:
         out._record(op, (x,), {})
     return out
 
 
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+def gelu(x: TensorBase, approximate: str = "none") -> TensorBase:
     """GELU: exact (erf) form by default, tanh form with approximate="tanh"."""
     if approximate == "none":
         return unary(GELU, x)
@@ -258,15 +235,6 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 # ---------------------------------------------------------------- where / masked_fill
 
-def _where_cpu(cond, a, b):
-    ta = a if isinstance(a, Tensor) else b
-    shape = cond.shape
-    for x in (a, b):
-        if isinstance(x, Tensor):
-            shape = broadcast_shapes(shape, x.shape)
-    return cpu_ew.where(cond, a, b, shape, ta._storage.buf.dtype)
-
-
 def _where_bw(node, out, g):
     cond, a, b = node.inputs
     ga = where(cond, g, 0.0) if a.requires_grad else None
@@ -274,45 +242,45 @@ def _where_bw(node, out, g):
     return None, ga, gb
 
 
-WHERE = register_op("where", cpu=_where_cpu, backward=_where_bw,
+WHERE = register_op("where", backward=_where_bw,
                     doc="cond ? a : b with broadcasting (cond: nonzero = true)")
 
 
-def where(cond: Tensor, a, b) -> Tensor:
+def where(cond: TensorBase, a, b) -> TensorBase:
     """Elements of a where cond is nonzero, else of b (a/b may be python scalars)."""
-    if not isinstance(cond, Tensor):
-        from ..creation import tensor
-        cond = tensor(cond, dtype=u8)
+    if not isinstance(cond, TensorBase):
+        like = a if isinstance(a, TensorBase) else b
+        if not isinstance(like, TensorBase):
+            raise TypeError("where: with a condition that is not a tensor, a or b must be one")
+        cond = like._lift(cond, u8)
     if cond.dtype is not u8:
         cond = binary(NE, cond, 0)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two scalars
-        from ..creation import full
-        a = full((), a, dtype=f32 if isinstance(a, float) or isinstance(b, float) else None,
-                 device=cond.device)
-    ta = a if isinstance(a, Tensor) else b
+    if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):  # two scalars
+        a = cond._lift(a, f32 if isinstance(a, float) or isinstance(b, float) else None)
+    ta = a if isinstance(a, TensorBase) else b
     dt = ta.dtype
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is not b.dtype:
+    if isinstance(a, TensorBase) and isinstance(b, TensorBase) and a.dtype is not b.dtype:
         dt = promote(a.dtype, b.dtype)
     if not dt.is_float and any(isinstance(x, (float, np.floating)) for x in (a, b)):
         dt = f32
-    if isinstance(a, Tensor) and a.dtype is not dt:
+    if isinstance(a, TensorBase) and a.dtype is not dt:
         a = cast(a, dt)
-    if isinstance(b, Tensor) and b.dtype is not dt:
+    if isinstance(b, TensorBase) and b.dtype is not dt:
         b = cast(b, dt)
     if dt.is_half:
-        out = where(cond, cast(a, f32) if isinstance(a, Tensor) else a,
-                    cast(b, f32) if isinstance(b, Tensor) else b)
+        out = where(cond, cast(a, f32) if isinstance(a, TensorBase) else a,
+                    cast(b, f32) if isinstance(b, TensorBase) else b)
         return cast(out, dt)
     device = ta._storage.device
-    out = Tensor._from_backend(WHERE.kernel(device)(cond, a, b), dt, device)
-    if _mode.enabled and any(isinstance(x, Tensor) and x.requires_grad for x in (a, b)):
-        a_t = a if isinstance(a, Tensor) else _scalar_tensor(a, ta)
-        b_t = b if isinstance(b, Tensor) else _scalar_tensor(b, ta)
+    out = ta._constructor._from_backend(WHERE.run(device, cond, a, b), dt, device)
+    if _mode.enabled and any(isinstance(x, TensorBase) and x.requires_grad for x in (a, b)):
+        a_t = a if isinstance(a, TensorBase) else _scalar_tensor(a, ta)
+        b_t = b if isinstance(b, TensorBase) else _scalar_tensor(b, ta)
         out._record(WHERE, (cond, a_t, b_t), {})
     return out
 
 
-def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
+def masked_fill(x: TensorBase, mask: TensorBase, value) -> TensorBase:
     """x with `value` wherever mask is nonzero (mask broadcasts to x)."""
     out = where(mask, value, x)
     if out.shape != x.shape:
@@ -322,31 +290,19 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
 
 # ---------------------------------------------------------------- cast
 
-def _cast_cpu(x, dtype: DType):
-    a = x.np
-    src = x.dtype
-    if src is bf16:
-        a = bf16_bits_to_f32(a)
-        if dtype is f32:
-            return a
-    if dtype is bf16:
-        return f32_to_bf16_bits(a.astype(np.float32, copy=False)).reshape(a.shape)
-    return np.array(a, dtype=dtype.numpy, order="C", copy=True)
-
-
 def _cast_bw(node, out, g):
     return (cast(g, node.inputs[0].dtype),)
 
 
-CAST = register_op("cast", cpu=_cast_cpu, backward=_cast_bw, doc="convert to another dtype")
+CAST = register_op("cast", backward=_cast_bw, doc="convert to another dtype")
 
 
-def cast(x: Tensor, dtype: DType) -> Tensor:
+def cast(x: TensorBase, dtype: DType) -> TensorBase:
     """x converted to dtype (float -> int truncates toward zero, like PyTorch)."""
     if x.dtype is dtype:
         return x
     device = x._storage.device
-    out = Tensor._from_backend(CAST.kernel(device)(x, dtype=dtype), dtype, device)
+    out = x._constructor._from_backend(CAST.run(device, x, dtype=dtype), dtype, device)
     if x.requires_grad and _mode.enabled and dtype.is_float:
         out._record(CAST, (x,), {"dtype": dtype})
     return out

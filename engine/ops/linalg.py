@@ -4,9 +4,8 @@ linear+GELU used by transformer MLPs."""
 from __future__ import annotations
 
 from ..autograd import _mode
-from ..backend.cpu import linalg as cpu_la
 from ..dtype import f32, promote
-from ..tensor import Tensor
+from ..tensor_base import TensorBase
 from .registry import register_op
 
 __all__ = ["linear", "linear_gelu", "matmul"]
@@ -19,12 +18,12 @@ def _matmul_bw(node, out, g):
     return ga, gb
 
 
-MATMUL = register_op("matmul", cpu=cpu_la.matmul, backward=_matmul_bw,
+MATMUL = register_op("matmul", backward=_matmul_bw,
                      doc="batched matrix product of >= 2-D tensors")
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    if not isinstance(b, Tensor) or not isinstance(a, Tensor):
+def matmul(a: TensorBase, b: TensorBase) -> TensorBase:
+    if not isinstance(b, TensorBase) or not isinstance(a, TensorBase):
         raise TypeError("matmul needs two tensors")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: both arguments need at least one dimension")
@@ -48,13 +47,13 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.device is not b.device:
         raise ValueError(f"matmul: tensors on different devices ({a.device} and {b.device})")
     device = a._storage.device
-    out = Tensor._from_backend(MATMUL.kernel(device)(a, b), a.dtype, device)
+    out = a._constructor._from_backend(MATMUL.run(device, a, b), a.dtype, device)
     if _mode.enabled and (a.requires_grad or b.requires_grad):
         out._record(MATMUL, (a, b), {})
     return out
 
 
-def _linear_grads(x: Tensor, w: Tensor, b, g: Tensor):
+def _linear_grads(x: TensorBase, w: TensorBase, b, g: TensorBase):
     in_f, out_f = w.shape[1], w.shape[0]
     g2 = g.reshape(-1, out_f)
     gx = matmul(g, w) if x.requires_grad else None
@@ -80,22 +79,13 @@ def _linear_gelu_bw(node, out, g):
     return (gx, gw, gb) if rest else (gx, gw)
 
 
-def _linear_cpu(x, w, b=None):
-    return cpu_la.linear(x, w, b, cpu_la.NO_ACT)
-
-
-def _linear_gelu_cpu(x, w, b=None, approximate="none"):
-    act = cpu_la.GELU_TANH if approximate == "tanh" else cpu_la.GELU_ERF
-    return cpu_la.linear(x, w, b, act)
-
-
-LINEAR = register_op("linear", cpu=_linear_cpu, backward=_linear_bw,
+LINEAR = register_op("linear", backward=_linear_bw,
                      doc="x @ w.T + b (w: (out, in)), bias added in a fused epilogue")
-LINEAR_GELU = register_op("linear_gelu", cpu=_linear_gelu_cpu, backward=_linear_gelu_bw,
+LINEAR_GELU = register_op("linear_gelu", backward=_linear_gelu_bw,
                           doc="gelu(x @ w.T + b), bias and GELU fused into one pass")
 
 
-def _check_linear(x: Tensor, w: Tensor, b):
+def _check_linear(x: TensorBase, w: TensorBase, b):
     if w.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {w.shape}")
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
@@ -105,7 +95,7 @@ def _check_linear(x: Tensor, w: Tensor, b):
         raise ValueError(f"linear: bias of shape {b.shape} does not match {w.shape[0]} outputs")
 
 
-def _linear_op(op, x: Tensor, w: Tensor, b, attrs: dict) -> Tensor:
+def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
     _check_linear(x, w, b)
     dt = x.dtype
     if w.dtype is not dt or (b is not None and b.dtype is not dt) or dt.is_half or not dt.is_float:
@@ -114,19 +104,19 @@ def _linear_op(op, x: Tensor, w: Tensor, b, attrs: dict) -> Tensor:
         return out.to(dt) if dt.is_half else out
     device = x._storage.device
     inputs = (x, w) if b is None else (x, w, b)
-    out = Tensor._from_backend(op.kernel(device)(*inputs, **attrs), dt, device)
+    out = x._constructor._from_backend(op.run(device, *inputs, **attrs), dt, device)
     if _mode.enabled and (x.requires_grad or w.requires_grad or (b is not None and b.requires_grad)):
         out._record(op, inputs, attrs)
     return out
 
 
-def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+def linear(x: TensorBase, w: TensorBase, b: TensorBase | None = None) -> TensorBase:
     """x @ w.T + b with w of shape (out, in), like torch.nn.functional.linear."""
     return _linear_op(LINEAR, x, w, b, {})
 
 
-def linear_gelu(x: Tensor, w: Tensor, b: Tensor | None = None,
-                approximate: str = "none") -> Tensor:
+def linear_gelu(x: TensorBase, w: TensorBase, b: TensorBase | None = None,
+                approximate: str = "none") -> TensorBase:
     """gelu(linear(x, w, b)) with the bias add and GELU fused after the GEMM."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")

@@ -3,41 +3,16 @@ conv2d and fused scaled-dot-product attention."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import _mode
-from ..backend.cpu import PARALLEL_MIN
-from ..backend.cpu import attention as cpu_attention
-from ..backend.cpu import linalg as cpu_la
-from ..backend.cpu import rows as cpu_rows
 from ..dtype import f32
 from ..layout import normalize_dim
-from ..tensor import Tensor
+from ..tensor_base import TensorBase
 from .registry import register_op
 
 __all__ = ["attention", "conv2d", "layer_norm", "log_softmax", "softmax"]
 
 
-def _rows_view(x: Tensor, n: int) -> np.ndarray:
-    """x as a C-contiguous (rows, n) numpy array (copies only strided input)."""
-    a = x.np
-    if not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a)
-    return a.reshape(-1, n)
-
-
 # ---- softmax / log_softmax over the last dim ----
-
-def _softmax_cpu(x, log=False):
-    n = x.shape[-1]
-    a = _rows_view(x, n)
-    out = np.empty_like(a)
-    if a.size >= PARALLEL_MIN and a.shape[0] > 1:
-        cpu_rows.softmax_rows_parallel(a, out, log)
-    else:
-        cpu_rows.softmax_rows_serial(a, out, log)
-    return out.reshape(x.shape)
-
 
 def _softmax_bw(node, out, g):
     return (out * (g - (g * out).sum(-1, keepdim=True)),)
@@ -47,13 +22,12 @@ def _log_softmax_bw(node, out, g):
     return (g - out.exp() * g.sum(-1, keepdim=True),)
 
 
-SOFTMAX = register_op("softmax", cpu=_softmax_cpu, backward=_softmax_bw,
-                      doc="softmax over the last dim")
-LOG_SOFTMAX = register_op("log_softmax", cpu=lambda x: _softmax_cpu(x, log=True),
-                          backward=_log_softmax_bw, doc="log_softmax over the last dim")
+SOFTMAX = register_op("softmax", backward=_softmax_bw, doc="softmax over the last dim")
+LOG_SOFTMAX = register_op("log_softmax", backward=_log_softmax_bw,
+                          doc="log_softmax over the last dim")
 
 
-def _softmax_like(op, x: Tensor, dim: int) -> Tensor:
+def _softmax_like(op, x: TensorBase, dim: int) -> TensorBase:
     if x.ndim == 0:
         x = x.reshape(1)
         return _softmax_like(op, x, 0).reshape(())
@@ -65,36 +39,21 @@ def _softmax_like(op, x: Tensor, dim: int) -> Tensor:
     if x.dtype.is_half:
         return _softmax_like(op, x.to(f32), -1).to(x.dtype)
     device = x._storage.device
-    out = Tensor._from_backend(op.kernel(device)(x), x.dtype, device)
+    out = x._constructor._from_backend(op.run(device, x), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(op, (x,), {})
     return out
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
+def softmax(x: TensorBase, dim: int = -1) -> TensorBase:
     return _softmax_like(SOFTMAX, x, dim)
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(x: TensorBase, dim: int = -1) -> TensorBase:
     return _softmax_like(LOG_SOFTMAX, x, dim)
 
 
 # ---- layer_norm ----
-
-def _layer_norm_cpu(x, w=None, b=None, n=1, eps=1e-5):
-    a = _rows_view(x, n)
-    out = np.empty_like(a)
-    mean = np.empty(a.shape[0], dtype=a.dtype)
-    rstd = np.empty(a.shape[0], dtype=a.dtype)
-    affine = w is not None
-    wa = w.np.reshape(-1) if affine else a[0]  # (unused when not affine)
-    ba = b.np.reshape(-1) if b is not None else np.zeros(n, a.dtype)
-    if a.size >= PARALLEL_MIN and a.shape[0] > 1:
-        cpu_rows.layer_norm_rows_parallel(a, wa, ba, out, mean, rstd, eps, affine)
-    else:
-        cpu_rows.layer_norm_rows_serial(a, wa, ba, out, mean, rstd, eps, affine)
-    return out.reshape(x.shape), mean, rstd
-
 
 def _layer_norm_bw(node, out, g):
     x = node.inputs[0]
@@ -116,12 +75,12 @@ def _layer_norm_bw(node, out, g):
     return (gx, gw, gb)[:len(node.inputs)]
 
 
-LAYER_NORM = register_op("layer_norm", cpu=_layer_norm_cpu, backward=_layer_norm_bw,
+LAYER_NORM = register_op("layer_norm", backward=_layer_norm_bw,
                          doc="normalise over the trailing dims, then scale and shift")
 
 
-def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(x: TensorBase, normalized_shape, weight: TensorBase | None = None,
+               bias: TensorBase | None = None, eps: float = 1e-5) -> TensorBase:
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     elif type(normalized_shape) is not tuple:
@@ -144,19 +103,19 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
     if bias is not None and bias.dtype is not dt:
         bias = bias.to(dt)
     if weight is None and bias is not None:
-        from ..creation import ones
-        weight = ones(normalized_shape, dtype=dt, device=x.device)
+        weight = x._full(normalized_shape, 1, dt)
     n = 1
     for d in normalized_shape:
         n *= d
     inputs = (x,) if weight is None else (x, weight) if bias is None else (x, weight, bias)
     device = x._storage.device
-    y, mean, rstd = LAYER_NORM.kernel(device)(*inputs, n=n, eps=float(eps))
-    out = Tensor._from_backend(y, dt, device)
+    y, mean, rstd = LAYER_NORM.run(device, *inputs, n=n, eps=float(eps))
+    cls = x._constructor
+    out = cls._from_backend(y, dt, device)
     if _mode.enabled and (x.requires_grad or (weight is not None and weight.requires_grad)
                           or (bias is not None and bias.requires_grad)):
-        saved = (Tensor._from_backend(mean.reshape(-1, 1), dt, device),
-                 Tensor._from_backend(rstd.reshape(-1, 1), dt, device))
+        saved = (cls._from_backend(mean.reshape(-1, 1), dt, device),
+                 cls._from_backend(rstd.reshape(-1, 1), dt, device))
         out._record(LAYER_NORM, inputs, {"n": n, "eps": eps}, saved)
     return out
 
@@ -172,33 +131,26 @@ def _pair(v) -> tuple[int, int]:
     return v
 
 
-def _conv2d_backward_cpu(x, w, g, stride, padding):
-    return cpu_la.conv2d_backward(x, w, g, stride, padding)
-
-
-CONV2D_BACKWARD = register_op("conv2d_backward", cpu=_conv2d_backward_cpu,
-                              doc="(grad_x, grad_w) of conv2d")
+CONV2D_BACKWARD = register_op("conv2d_backward", doc="(grad_x, grad_w) of conv2d")
 
 
 def _conv2d_bw(node, out, g):
     x, w, *rest = node.inputs
     device = x._storage.device
-    gx, gw = CONV2D_BACKWARD.kernel(device)(x, w, g, **node.attrs)
-    gx = Tensor._from_backend(gx, x.dtype, device) if x.requires_grad else None
-    gw = Tensor._from_backend(gw, w.dtype, device) if w.requires_grad else None
+    gx, gw = CONV2D_BACKWARD.run(device, x, w, g, **node.attrs)
+    gx = x._constructor._from_backend(gx, x.dtype, device) if x.requires_grad else None
+    gw = w._constructor._from_backend(gw, w.dtype, device) if w.requires_grad else None
     if rest:
         gb = g.sum((0, 2, 3)) if rest[0].requires_grad else None
         return gx, gw, gb
     return gx, gw
 
 
-CONV2D = register_op("conv2d", cpu=lambda x, w, b=None, stride=(1, 1), padding=(0, 0):
-                     cpu_la.conv2d(x, w, b, stride, padding), backward=_conv2d_bw,
-                     doc="NCHW 2-D convolution (im2col + GEMM)")
+CONV2D = register_op("conv2d", backward=_conv2d_bw, doc="NCHW 2-D convolution (im2col + GEMM)")
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-           padding=0) -> Tensor:
+def conv2d(x: TensorBase, weight: TensorBase, bias: TensorBase | None = None, stride=1,
+           padding=0) -> TensorBase:
     """x (N, C, H, W) * weight (O, C, kh, kw) -> (N, O, oh, ow)."""
     stride, padding = _pair(stride), _pair(padding)
     if x.ndim != 4 or weight.ndim != 4:
@@ -224,7 +176,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
     inputs = (x, weight) if bias is None else (x, weight, bias)
     attrs = {"stride": stride, "padding": padding}
     device = x._storage.device
-    out = Tensor._from_backend(CONV2D.kernel(device)(*inputs, **attrs), dt, device)
+    out = x._constructor._from_backend(CONV2D.run(device, *inputs, **attrs), dt, device)
     if _mode.enabled and any(t.requires_grad for t in inputs):
         out._record(CONV2D, inputs, attrs)
     return out
@@ -232,19 +184,13 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
 
 # ---- fused attention (inference) ----
 
-def _attention_cpu(q, k, v, mask=None, scale=1.0, causal=False):
-    return cpu_attention.attention(q.np, k.np, v.np, None if mask is None else mask.np, scale, causal)
-
-
-ATTENTION = register_op("attention", cpu=_attention_cpu,
+ATTENTION = register_op("attention",
                         doc="softmax(q k^T * scale + mask) v, fused (inference only)")
 
 
-def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float,
-              causal: bool) -> Tensor:
+def attention(q: TensorBase, k: TensorBase, v: TensorBase, mask: TensorBase | None, scale: float,
+              causal: bool) -> TensorBase:
     """Fused attention for inference: one buffer of scores, softmax in place."""
     device = q._storage.device
-    kwargs = {"scale": scale, "causal": causal}
-    if mask is not None:
-        kwargs["mask"] = mask
-    return Tensor._from_backend(ATTENTION.kernel(device)(q, k, v, **kwargs), q.dtype, device)
+    arr = ATTENTION.run(device, q, k, v, mask, scale=scale, causal=causal)
+    return q._constructor._from_backend(arr, q.dtype, device)

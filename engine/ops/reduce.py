@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from ..autograd import _mode
-from ..backend.cpu import reduce as cpu_red
 from ..dtype import f32, i64
 from ..layout import normalize_dim
-from ..tensor import Tensor
+from ..tensor_base import TensorBase
 from .registry import register_op
 
 __all__ = ["argmax", "argmin", "max", "mean", "min", "sum"]
@@ -14,7 +13,7 @@ __all__ = ["argmax", "argmin", "max", "mean", "min", "sum"]
 import builtins
 
 
-def _dims(x: Tensor, dim) -> tuple[int, ...]:
+def _dims(x: TensorBase, dim) -> tuple[int, ...]:
     nd = x.ndim
     if dim is None:
         return tuple(range(nd))
@@ -28,7 +27,7 @@ def _keep_shape(shape, dims) -> tuple[int, ...]:
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-def _expand_back(g: Tensor, x: Tensor, dims, keepdim: bool) -> Tensor:
+def _expand_back(g: TensorBase, x: TensorBase, dims, keepdim: bool) -> TensorBase:
     """Gradient of a reduction, broadcast (as a stride-0 view) back over x's shape."""
     if not keepdim:
         g = g.reshape(_keep_shape(x.shape, dims))
@@ -49,22 +48,14 @@ def _extremum_bw(node, out, g):
     return (_expand_back(g, x, dims, keepdim) * hits / count,)
 
 
-def _reduce_cpu(code):
-    def kernel(x, dims):
-        return cpu_red.reduce(code, x, dims)
-    return kernel
+SUM = register_op("sum", backward=_sum_bw, doc="sum over dims")
+MAX = register_op("max", backward=_extremum_bw, doc="max over dims (values)")
+MIN = register_op("min", backward=_extremum_bw, doc="min over dims (values)")
+ARGMAX = register_op("argmax", doc="index of the max")
+ARGMIN = register_op("argmin", doc="index of the min")
 
 
-SUM = register_op("sum", cpu=_reduce_cpu(cpu_red.SUM), backward=_sum_bw, doc="sum over dims")
-MAX = register_op("max", cpu=_reduce_cpu(cpu_red.MAX), backward=_extremum_bw,
-                  doc="max over dims (values)")
-MIN = register_op("min", cpu=_reduce_cpu(cpu_red.MIN), backward=_extremum_bw,
-                  doc="min over dims (values)")
-ARGMAX = register_op("argmax", cpu=_reduce_cpu(cpu_red.ARGMAX), doc="index of the max")
-ARGMIN = register_op("argmin", cpu=_reduce_cpu(cpu_red.ARGMIN), doc="index of the min")
-
-
-def _reduce(op, x: Tensor, dim, keepdim: bool, out_dtype, differentiable: bool) -> Tensor:
+def _reduce(op, x: TensorBase, dim, keepdim: bool, out_dtype, differentiable: bool) -> TensorBase:
     dims = _dims(x, dim)
     if x.dtype.is_half:
         out = _reduce(op, x.to(f32), dim, keepdim, None, differentiable)
@@ -74,9 +65,9 @@ def _reduce(op, x: Tensor, dim, keepdim: bool, out_dtype, differentiable: bool) 
         arr_t = x.clone() if out_dtype is None else x.to(out_dtype)
         return arr_t.reshape(dims_shape)
     device = x._storage.device
-    arr = op.kernel(device)(x, dims=dims)
+    arr = op.run(device, x, dims=dims)
     dtype = out_dtype or (x.dtype if x.dtype.is_float or op is not SUM else i64)
-    out = Tensor._from_backend(arr, dtype, device)
+    out = x._constructor._from_backend(arr, dtype, device)
     if keepdim:
         out = out.reshape(_keep_shape(x.shape, dims))
     if differentiable and x.requires_grad and _mode.enabled:
@@ -85,12 +76,12 @@ def _reduce(op, x: Tensor, dim, keepdim: bool, out_dtype, differentiable: bool) 
     return out
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def sum(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     """Sum over dim (int, tuple, or None for all); integer tensors sum to i64."""
     return _reduce(SUM, x, dim, keepdim, None, True)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     if not x.dtype.is_float:
         raise TypeError(f"mean needs a floating tensor, got {x.dtype} (cast with .float())")
     dims = _dims(x, dim)
@@ -100,16 +91,16 @@ def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return sum(x, dim, keepdim) / float(builtins.max(count, 1))
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def max(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     """Largest values over dim (values only; use argmax for the indices)."""
     return _reduce(MAX, x, dim, keepdim, None, True)
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def min(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     return _reduce(MIN, x, dim, keepdim, None, True)
 
 
-def _arg(op, x: Tensor, dim, keepdim: bool) -> Tensor:
+def _arg(op, x: TensorBase, dim, keepdim: bool) -> TensorBase:
     if dim is None:  # index into the flattened tensor, as in PyTorch
         out = _reduce(op, x.reshape(-1), 0, False, i64, False)
         return out.reshape((1,) * x.ndim) if keepdim else out
@@ -118,9 +109,9 @@ def _arg(op, x: Tensor, dim, keepdim: bool) -> Tensor:
     return _reduce(op, x, dim, keepdim, i64, False)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmax(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     return _arg(ARGMAX, x, dim, keepdim)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmin(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     return _arg(ARGMIN, x, dim, keepdim)

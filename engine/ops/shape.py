@@ -8,13 +8,13 @@ import math
 
 import numpy as np
 
-from ..autograd import _mode
-from ..backend.cpu import elementwise as cpu_ew
+from ..autograd import _mode, sum_to_shape
 from ..device import Device, cpu
-from ..dtype import bf16, f32_to_bf16_bits, i64, promote, u8
-from ..layout import Layout, normalize_dim
-from ..storage import CpuStorage, CudaStorage
-from ..tensor import Tensor
+from ..dtype import i64, promote, u8
+from ..layout import normalize_dim
+from ..storage import CpuStorage
+from ..tensor_base import TensorBase
+from .indexing import index_select
 from .registry import register_op
 
 __all__ = [
@@ -40,7 +40,7 @@ def _view_op(name: str, backward, doc: str):
     return register_op(name, backward=backward, doc=f"view: {doc}")
 
 
-def _record_view(out: Tensor, x: Tensor, op, attrs) -> Tensor:
+def _record_view(out: TensorBase, x: TensorBase, op, attrs) -> TensorBase:
     if x.requires_grad and _mode.enabled:
         out._record(op, (x,), attrs)
     return out
@@ -65,7 +65,7 @@ RESHAPE = _view_op("reshape", lambda node, out, g: (reshape(g, node.inputs[0].sh
                    "same elements, new shape")
 
 
-def reshape(x: Tensor, shape: tuple[int, ...], copy_ok: bool = True) -> Tensor:
+def reshape(x: TensorBase, shape: tuple[int, ...], copy_ok: bool = True) -> TensorBase:
     """A view when the strides allow it, else (copy_ok) a reshaped contiguous copy."""
     old = x._layout.shape
     shape = _infer_shape(shape, x._layout.numel(), old)
@@ -86,7 +86,7 @@ TRANSPOSE = _view_op("transpose", lambda node, out, g: (transpose(g, *node.attrs
                      "swap two dims")
 
 
-def transpose(x: Tensor, d0: int, d1: int) -> Tensor:
+def transpose(x: TensorBase, d0: int, d1: int) -> TensorBase:
     return _record_view(x._view(x._layout.transpose(d0, d1)), x, TRANSPOSE, {"dims": (d0, d1)})
 
 
@@ -101,7 +101,7 @@ def _permute_bw(node, out, g):
 PERMUTE = _view_op("permute", _permute_bw, "reorder dims")
 
 
-def permute(x: Tensor, dims: tuple[int, ...]) -> Tensor:
+def permute(x: TensorBase, dims: tuple[int, ...]) -> TensorBase:
     lay = x._layout.permute(dims)
     out = x._view(lay)
     if x.requires_grad and _mode.enabled:
@@ -111,25 +111,19 @@ def permute(x: Tensor, dims: tuple[int, ...]) -> Tensor:
 
 # ---- narrow / indexing ----
 
-def _slice_scatter_cpu(g, shape, key):
-    out = np.zeros(shape, dtype=g._storage.buf.dtype)
-    out[key] = g.np
-    return out
-
-
 def _slice_scatter_bw(node, out, g):
     return (getitem(g, node.attrs["key"]),)
 
 
 SLICE_SCATTER = register_op(
-    "slice_scatter", cpu=_slice_scatter_cpu, backward=_slice_scatter_bw,
+    "slice_scatter", backward=_slice_scatter_bw,
     doc="zeros of `shape` with the input written at basic index `key` (backward of views)")
 
 
-def slice_scatter(g: Tensor, shape: tuple[int, ...], key) -> Tensor:
+def slice_scatter(g: TensorBase, shape: tuple[int, ...], key) -> TensorBase:
     device = g._storage.device
-    out = Tensor._from_backend(SLICE_SCATTER.kernel(device)(g, shape=shape, key=key), g.dtype,
-                               device)
+    out = g._constructor._from_backend(SLICE_SCATTER.run(device, g, shape=shape, key=key), g.dtype,
+                                device)
     if g.requires_grad and _mode.enabled:
         out._record(SLICE_SCATTER, (g,), {"shape": shape, "key": key})
     return out
@@ -145,7 +139,7 @@ def _narrow_bw(node, out, g):
 NARROW = _view_op("narrow", _narrow_bw, "a sub-range of one dim")
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow(x: TensorBase, dim: int, start: int, length: int) -> TensorBase:
     dim = normalize_dim(dim, x.ndim)
     if start < 0:
         start += x.shape[dim]
@@ -153,7 +147,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     return _record_view(out, x, NARROW, {"args": (dim, start, length)})
 
 
-def split(x: Tensor, split_size, dim: int = 0) -> list[Tensor]:
+def split(x: TensorBase, split_size, dim: int = 0) -> list[TensorBase]:
     """Views of consecutive pieces: of size `split_size` (last may be shorter), or of the
     sizes in a list."""
     dim = normalize_dim(dim, x.ndim)
@@ -190,10 +184,10 @@ def _basic_key(key) -> tuple:
     return tuple(out)
 
 
-def getitem(x: Tensor, key) -> Tensor:
+def getitem(x: TensorBase, key) -> TensorBase:
     """Basic indexing (ints, slices with positive step, ..., None) gives a view; one
     integer tensor/list index is applied with index_select."""
-    if isinstance(key, Tensor) and key.dtype is u8 and key.ndim == x.ndim and key.ndim > 0:
+    if isinstance(key, TensorBase) and key.dtype is u8 and key.ndim == x.ndim and key.ndim > 0:
         raise IndexError("boolean mask indexing has a data-dependent shape and is not "
                          "supported; use masked_fill or where")
     lay, advanced = x._layout.index(key)
@@ -203,32 +197,18 @@ def getitem(x: Tensor, key) -> Tensor:
     if x.requires_grad and _mode.enabled:
         out._record(GETITEM, (x,), {"key": _basic_key(key)})
     for dim, idx in advanced:
-        from ..creation import tensor
-        from .indexing import index_select
-        if not isinstance(idx, Tensor):
-            idx = tensor(np.asarray(idx), dtype=i64)
+        if not isinstance(idx, TensorBase):
+            idx = x._lift(np.asarray(idx), i64)
         if idx.ndim != 1:
             raise IndexError("tensor indices must be 1-D")
         out = index_select(out, dim, idx)
     return out
 
 
-def _assign_cpu(dst: Tensor, src):
-    view = dst.np
-    if not view.flags.writeable:
-        raise ValueError("cannot assign into a read-only tensor (e.g. a memory-mapped weight)")
-    if isinstance(src, Tensor):
-        view[...] = src.np
-    elif dst.dtype is bf16:
-        view[...] = f32_to_bf16_bits(np.asarray(src, np.float32).reshape(-1))[0]
-    else:
-        view[...] = src
+ASSIGN = register_op("assign", doc="in-place write into a view (t[key] = v)")
 
 
-ASSIGN = register_op("assign", cpu=_assign_cpu, doc="in-place write into a view (t[key] = v)")
-
-
-def setitem(x: Tensor, key, value) -> None:
+def setitem(x: TensorBase, key, value) -> None:
     """In-place `x[key] = value` (value: tensor broadcastable to the slot, or scalar)."""
     if x.requires_grad and _mode.enabled:
         raise RuntimeError("in-place assignment into a tensor that requires grad is not "
@@ -237,12 +217,12 @@ def setitem(x: Tensor, key, value) -> None:
     if advanced:
         raise IndexError("assignment supports basic indices only (ints, slices, ..., None)")
     dst = x._view(lay)
-    if isinstance(value, Tensor):
+    if isinstance(value, TensorBase):
         if value.dtype is not x.dtype:
             value = value.to(x.dtype)
         if value._storage.device is not x._storage.device:
             value = value.to(x.device)
-    ASSIGN.kernel(x.device)(dst, value)
+    ASSIGN.run(x.device, dst, value)
 
 
 def _squeeze_bw(node, out, g):
@@ -253,23 +233,22 @@ SQUEEZE = _view_op("squeeze", _squeeze_bw, "drop size-1 dims")
 UNSQUEEZE = _view_op("unsqueeze", _squeeze_bw, "insert a size-1 dim")
 
 
-def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+def squeeze(x: TensorBase, dim: int | None = None) -> TensorBase:
     return _record_view(x._view(x._layout.squeeze(dim)), x, SQUEEZE, {})
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
+def unsqueeze(x: TensorBase, dim: int) -> TensorBase:
     return _record_view(x._view(x._layout.unsqueeze(dim)), x, UNSQUEEZE, {})
 
 
 def _broadcast_bw(node, out, g):
-    from ..autograd import sum_to_shape
     return (sum_to_shape(g, node.inputs[0].shape),)
 
 
 BROADCAST = _view_op("broadcast_to", _broadcast_bw, "expand size-1 dims with stride 0")
 
 
-def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+def broadcast_to(x: TensorBase, shape: tuple[int, ...]) -> TensorBase:
     if shape == x.shape:
         return x
     return _record_view(x._view(x._layout.broadcast_to(shape)), x, BROADCAST, {})
@@ -277,17 +256,13 @@ def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 # ---- copies ----
 
-def _copy_cpu(x):
-    return cpu_ew.copy(x)
-
-
-COPY = register_op("copy", cpu=_copy_cpu, backward=lambda node, out, g: (g,),
+COPY = register_op("copy", backward=lambda node, out, g: (g,),
                    doc="contiguous copy of a (possibly strided) tensor")
 
 
-def copy(x: Tensor) -> Tensor:
+def copy(x: TensorBase) -> TensorBase:
     device = x._storage.device
-    out = Tensor._from_backend(COPY.kernel(device)(x), x.dtype, device)
+    out = x._constructor._from_backend(COPY.run(device, x), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(COPY, (x,), {})
     return out
@@ -300,26 +275,21 @@ def _to_device_bw(node, out, g):
 TO_DEVICE = register_op("to_device", backward=_to_device_bw, doc="move between devices")
 
 
-def to_device(x: Tensor, device: Device) -> Tensor:
+def to_device(x: TensorBase, device: Device) -> TensorBase:
     if device is x._storage.device:
         return x
     if device is cpu:
         view = CpuStorage(x._storage.to_numpy()).view(x._layout)
-        out = Tensor._from_backend(view.copy(order="C"), x.dtype, cpu)
+        out = x._constructor._from_backend(view.copy(order="C"), x.dtype, cpu)
     else:
         src = x if x._storage.device is cpu else to_device(x, cpu)
-        data = np.ascontiguousarray(src.np)
-        out = Tensor(CudaStorage.from_numpy(data, device), Layout.contiguous(x.shape), x.dtype)
+        out = x._constructor._from_host(src.np.copy(order="C"), x.dtype, device)
     if x.requires_grad and _mode.enabled:
         out._record(TO_DEVICE, (x,), {})
     return out
 
 
 # ---- cat / stack ----
-
-def _cat_cpu(*tensors, dim):
-    return np.concatenate([t.np for t in tensors], axis=dim)
-
 
 def _cat_bw(node, out, g):
     dim = node.attrs["dim"]
@@ -331,10 +301,10 @@ def _cat_bw(node, out, g):
     return tuple(grads)
 
 
-CAT = register_op("cat", cpu=_cat_cpu, backward=_cat_bw, doc="concatenate along a dim")
+CAT = register_op("cat", backward=_cat_bw, doc="concatenate along a dim")
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
+def cat(tensors, dim: int = 0) -> TensorBase:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat needs at least one tensor")
@@ -353,13 +323,13 @@ def cat(tensors, dim: int = 0) -> Tensor:
         dt = promote(dt, t.dtype)
     tensors = [t if t.dtype is dt else t.to(dt) for t in tensors]
     device = first._storage.device
-    out = Tensor._from_backend(CAT.kernel(device)(*tensors, dim=dim), dt, device)
+    out = first._constructor._from_backend(CAT.run(device, *tensors, dim=dim), dt, device)
     if _mode.enabled and any(t.requires_grad for t in tensors):
         out._record(CAT, tuple(tensors), {"dim": dim})
     return out
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
+def stack(tensors, dim: int = 0) -> TensorBase:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack needs at least one tensor")

@@ -47,7 +47,7 @@ def parallel_kernels():
     """Route even tiny tensors through the parallel numba kernels (not numpy/serial)."""
     from engine.backend import cpu
     from engine.backend.cpu import attention, elementwise, indexing, linalg, reduce
-    from engine.ops import nn as nn_ops
+    from engine.backend.cpu import kernels as nn_ops
     modules = [cpu, attention, elementwise, indexing, linalg, reduce, nn_ops]
     saved = [m.PARALLEL_MIN for m in modules]
     for m in modules:

@@ -21,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
+from engine.dtype import bf16_bits_to_f32 as f32_from_bf16_bits
+from engine.dtype import f32_to_bf16_bits as bf16_bits_from_f32
 from engine.io import (
     RawTensor,
     WeightFormatError,
@@ -28,7 +30,6 @@ from engine.io import (
     safetensors_index,
     save_safetensors,
 )
-from engine.io.dtypes import bf16_bits_from_f32, f32_from_bf16_bits
 
 
 def write_raw(

@@ -11,8 +11,9 @@ import safetensors.numpy
 
 import engine
 import engine.io
+from engine.dtype import bf16_bits_to_f32 as f32_from_bf16_bits
+from engine.dtype import f32_to_bf16_bits as bf16_bits_from_f32
 from engine.io import WeightFormatError
-from engine.io.dtypes import bf16_bits_from_f32, f32_from_bf16_bits
 
 try:
     import torch

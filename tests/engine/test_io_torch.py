@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.dtype import bf16_bits_to_f32 as f32_from_bf16_bits
 from engine.io import WeightFormatError, read_torch
-from engine.io.dtypes import f32_from_bf16_bits
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -104,7 +104,7 @@ def _models() -> None:
         loss.backward()
         o.step()
     w16 = engine.ones(4, 8, dtype=engine.f16, device="cuda")
-    from engine.backend import cuda as backend
+    from engine.backend.cuda import kernels as backend
     x = engine.ones(3, 8, device="cuda")
     backend.CUDA_KERNELS["linear"](x, w16, engine.ones(4, dtype=engine.f16, device="cuda"))
     backend.CUDA_KERNELS["linear_gelu"](x, w16, None)

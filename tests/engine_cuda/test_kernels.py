@@ -9,9 +9,9 @@ import pytest
 
 import engine
 import engine.functional as F
-from engine.backend import cuda as backend
 from engine.backend.cuda import elementwise as cuda_ew
 from engine.backend.cuda import gemm as cuda_gemm
+from engine.backend.cuda import kernels as backend
 from engine.backend.cuda import launch
 
 from .parity import CUDA

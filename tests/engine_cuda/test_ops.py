@@ -300,7 +300,7 @@ COVERED_BY = {
 
 
 def test_every_registered_op_has_a_cuda_kernel_and_a_case() -> None:
-    from engine.backend import cuda as backend
+    from engine.backend.cuda import kernels as backend
     from engine.ops.registry import get_op
     backend.register()
     for name in BUILTIN_OPS:

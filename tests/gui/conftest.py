@@ -10,19 +10,19 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import pytest
+from PIL import Image
 
-from tests.gui.helpers import (  # noqa: E402,F401
+from tests.gui.helpers import (  # noqa: F401
     DPI,
     GatedRecognizer,
     ShapeRecognizer,
     long_table_page,
     recognizer_instance,
 )
-from tests.table.render import merged_spec, render_page  # noqa: E402
+from tests.table.render import merged_spec, render_page
 
 
 @pytest.fixture

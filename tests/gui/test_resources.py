@@ -70,7 +70,8 @@ def test_desktop_entry_launches_the_gui_script_with_our_icon():
 @pytest.mark.skipif(shutil.which("desktop-file-validate") is None,
                     reason="desktop-file-validate (desktop-file-utils) is not installed")
 def test_desktop_entry_passes_the_freedesktop_validator():
-    done = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
+    done = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True,
+                          check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -30,7 +30,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    import app.gui  # noqa: F401  (binding guard first)
+    import app.gui  # binding guard first
     from app.gui.main_window import MainWindow
     from app.gui.settings import AppSettings
     from app.gui.theme import apply_theme

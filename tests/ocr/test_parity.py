@@ -8,8 +8,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="parity tests need the reference extra (torch)")
 pytest.importorskip("transformers", reason="parity tests need the reference extra (transformers)")
 
-from ocr import TrOCRModel, beam_search, greedy  # noqa: E402
-from training.reference_models import LAYOUTS, VOCAB, build_reference, save_reference  # noqa: E402
+from ocr import TrOCRModel, beam_search, greedy
+from training.reference_models import LAYOUTS, VOCAB, build_reference, save_reference
 
 
 def _inputs(model, batch: int, seed: int = 1):

@@ -1,5 +1,6 @@
-"""CPU kernels (numba). Each module holds the kernels of one family of ops and the
-small adapters that turn Tensors into the arrays the kernels take."""
+"""CPU kernels (numba). Each module holds the kernels of one family of ops; kernels.py
+is the table of them by op name that the op registry installs. Kernels work on numpy
+arrays (a storage read through a layout) and never see a Tensor."""
 
 import numba
 

@@ -23,16 +23,43 @@ import numpy as np
 from numba import njit, prange
 
 from ...layout import broadcast_shapes
-from ...tensor import Tensor
+from ..codes import (
+    ABS,
+    ADD,
+    COMPARISONS,
+    COPY,
+    COS,
+    DIV,
+    EQ,
+    EXP,
+    GE,
+    GELU,
+    GELU_GRAD,
+    GELU_TANH,
+    GELU_TANH_GRAD,
+    GT,
+    LE,
+    LOG,
+    LT,
+    MAXIMUM,
+    MINIMUM,
+    MUL,
+    NE,
+    NEG,
+    POW,
+    RECIP,
+    RELU,
+    RSQRT,
+    SIGMOID,
+    SIGN,
+    SIN,
+    SQRT,
+    SQUARE,
+    SUB,
+    TANH,
+)
 from . import PARALLEL_MIN, num_threads
 from . import fastmath as fm
-
-# ---- op codes ----
-ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, EQ, NE, LT, LE, GT, GE = range(13)
-COMPARISONS = (EQ, NE, LT, LE, GT, GE)
-
-(NEG, EXP, LOG, SQRT, RSQRT, TANH, RELU, GELU, GELU_TANH, SIGMOID, ABS, SIN, COS, SIGN,
- GELU_GRAD, GELU_TANH_GRAD, COPY, RECIP, SQUARE) = range(19)
 
 _SQRT1_2 = 0.7071067811865476
 _SQRT_2_OVER_PI = 0.7978845608028654
@@ -308,15 +335,19 @@ _I64 = np.dtype(np.int64)
 # ---- preparing strided operands ----
 
 def _operand(x, out_shape):
-    """(flat buffer, element offset, strides broadcast to out_shape) of a Tensor or scalar."""
-    if not hasattr(x, "_layout"):
+    """(flat buffer, element offset, strides broadcast to out_shape) of a strided numpy
+    array (read in place: a flat span over the same memory) or a numpy scalar."""
+    if not isinstance(x, np.ndarray):
         return x, 0, (0,) * len(out_shape)
-    lay = x._layout
-    lead = len(out_shape) - len(lay.shape)
+    item = x.itemsize
+    lead = len(out_shape) - x.ndim
     strides = [0] * lead
-    for n, s, m in zip(lay.shape, lay.strides, out_shape[lead:]):
-        strides.append(s if n == m else 0)
-    return x._storage.buf, lay.offset, strides
+    for n, s, m in zip(x.shape, x.strides, out_shape[lead:]):
+        strides.append(s // item if n == m else 0)
+    if x.flags.c_contiguous:
+        return x.reshape(-1), 0, strides
+    span = 1 + sum((n - 1) * (s // item) for n, s in zip(x.shape, x.strides))
+    return np.lib.stride_tricks.as_strided(x, shape=(span,), strides=(item,)), 0, strides
 
 
 def coalesce(shape, strides_list):
@@ -338,7 +369,7 @@ def coalesce(shape, strides_list):
 
 
 def _plan(out_shape, operands):
-    """Kernel arguments for operands (Tensors or numpy scalars), or None if > 4 dims remain."""
+    """Kernel arguments for operands (arrays or numpy scalars), or None if > 4 dims remain."""
     prepared = [_operand(x, out_shape) for x in operands]
     shape, strides = coalesce(out_shape, [p[2] for p in prepared])
     if len(shape) > 4:
@@ -378,21 +409,20 @@ _UNARY_MAY_WARN = frozenset((LOG, RECIP))
 
 
 def _np_arg(x, dtype):
-    return x.np if hasattr(x, "_layout") else dtype.type(x)
+    return x if isinstance(x, np.ndarray) else dtype.type(x)
 
 
 def binary(code: int, a, b) -> np.ndarray:
-    """a `op` b for Tensors of one compute dtype, or a Tensor and a python scalar.
+    """a `op` b for arrays of one compute dtype, or an array and a python scalar.
 
     Large float operands go to the strided numba kernels; the rest to numpy ufuncs
-    (python scalars stay weak, so a float32 tensor times 2.0 stays float32).
+    (python scalars stay weak, so a float32 array times 2.0 stays float32).
     """
-    a_t = isinstance(a, Tensor)
-    b_t = isinstance(b, Tensor)
+    a_t = isinstance(a, np.ndarray)
+    b_t = isinstance(b, np.ndarray)
     ref = a if a_t else b
-    dtype = ref._storage.buf.dtype
-    if dtype.kind == "f" and ((a_t and a._layout.numel() >= PARALLEL_MIN)
-                              or (b_t and b._layout.numel() >= PARALLEL_MIN)):
+    dtype = ref.dtype
+    if dtype.kind == "f" and ((a_t and a.size >= PARALLEL_MIN) or (b_t and b.size >= PARALLEL_MIN)):
         shape = broadcast_shapes(a.shape, b.shape) if a_t and b_t else ref.shape
         plan = _plan(shape, (a if a_t else dtype.type(a), b if b_t else dtype.type(b)))
         if plan is not None:
@@ -400,64 +430,65 @@ def binary(code: int, a, b) -> np.ndarray:
             out = np.empty(shape, dtype=np.uint8 if code in COMPARISONS else dtype)
             _binary_kernel(code)(*args, out.reshape(-1), shape4, *split)
             return out
-    x = a.np if a_t else a
-    y = b.np if b_t else b
     fn = _NP_BINARY[code]
     if code in _MAY_WARN:
         with np.errstate(all="ignore"):
-            r = fn(x, y)
+            r = fn(a, b)
     else:
-        r = fn(x, y)
+        r = fn(a, b)
     if code in COMPARISONS:
         r = r.view(np.uint8)
     return r
 
 
-def unary(code: int, x) -> np.ndarray:
-    """op(x) for a Tensor of a compute dtype."""
-    lay = x._layout
-    dtype = x._storage.buf.dtype
-    if dtype.kind == "f" and lay.numel() >= PARALLEL_MIN:
-        plan = _plan(lay.shape, (x,))
+def unary(code: int, x: np.ndarray) -> np.ndarray:
+    """op(x) for an array of a compute dtype."""
+    dtype = x.dtype
+    if dtype.kind == "f" and x.size >= PARALLEL_MIN:
+        plan = _plan(x.shape, (x,))
         if plan is not None:
             args, shape4, split = plan
-            out = np.empty(lay.shape, dtype=dtype)
+            out = np.empty(x.shape, dtype=dtype)
             _unary_kernel(code)(*args, out.reshape(-1), shape4, *split)
             return out
     fn = _NP_UNARY.get(code)
     if fn is not None:
         if code == COPY:
-            return np.array(x.np, order="C", copy=True)
+            return np.array(x, order="C", copy=True)
         if code in _UNARY_MAY_WARN:
             with np.errstate(all="ignore"):
-                return fn(x.np)
-        return fn(x.np)
+                return fn(x)
+        return fn(x)
     if code == RELU:
-        return np.maximum(x.np, 0)
+        return np.maximum(x, 0)
     if dtype.kind != "f":
         raise TypeError(f"unary op {code} needs a float tensor, got {dtype}")
-    out = np.empty(lay.shape, dtype=dtype)
-    _unary_flat_kernel(code)(np.ascontiguousarray(x.np).reshape(-1), out.reshape(-1))
+    out = np.empty(x.shape, dtype=dtype)
+    _unary_flat_kernel(code)(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out
 
 
-def where(cond, a, b, out_shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """cond ? a : b with broadcasting; cond is a u8 Tensor, a/b Tensors or scalars."""
+def where(cond: np.ndarray, a, b) -> np.ndarray:
+    """cond ? a : b with broadcasting; cond is a u8 array, a/b arrays or scalars (one at
+    least an array, whose dtype the result takes)."""
+    dtype = (a if isinstance(a, np.ndarray) else b).dtype
+    out_shape = cond.shape
+    for x in (a, b):
+        if isinstance(x, np.ndarray):
+            out_shape = broadcast_shapes(out_shape, x.shape)
     n = math.prod(out_shape)
     if n >= PARALLEL_MIN and dtype in _FLOATS:
-        a_ = a if hasattr(a, "_layout") else dtype.type(a)
-        b_ = b if hasattr(b, "_layout") else dtype.type(b)
-        plan = _plan(out_shape, (cond, a_, b_))
+        plan = _plan(out_shape, (cond, _np_arg(a, dtype), _np_arg(b, dtype)))
         if plan is not None:
             args, shape4, split = plan
             out = np.empty(out_shape, dtype=dtype)
             where_kernel(*args, out.reshape(-1), shape4, *split)
             return out
     out = np.empty(out_shape, dtype=dtype)
-    np.copyto(out, np.where(cond.np, _np_arg(a, dtype), _np_arg(b, dtype)), casting="unsafe")
+    np.copyto(out, np.where(cond, _np_arg(a, dtype), _np_arg(b, dtype)), casting="unsafe")
     return out
 
 
-def copy(x) -> np.ndarray:
-    """A C-contiguous copy of a strided Tensor (parallel for large float data)."""
+def copy(x: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of a strided array (parallel for large float data)."""
     return unary(COPY, x)

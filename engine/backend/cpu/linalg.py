@@ -48,9 +48,9 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def matmul(a, b) -> np.ndarray:
-    """Batched matmul of Tensors with broadcast batch dims (both at least 2-D)."""
-    return matmul_arrays(a.np, b.np)
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched matmul with broadcast batch dims (both at least 2-D)."""
+    return matmul_arrays(a, b)
 
 
 def epilogue(y: np.ndarray, bias: np.ndarray | None, act: int) -> None:
@@ -66,13 +66,11 @@ def epilogue(y: np.ndarray, bias: np.ndarray | None, act: int) -> None:
         bias_act_rows_serial(y, bias, act)
 
 
-def linear(x, w, b=None, act: int = NO_ACT) -> np.ndarray:
+def linear(xa: np.ndarray, wa: np.ndarray, bias: np.ndarray | None = None,
+           act: int = NO_ACT) -> np.ndarray:
     """act(x @ w.T + b) with x (..., in), w (out, in) as in PyTorch."""
-    xa = x.np
-    wa = w.np
     lead = xa.shape[:-1]
     x2 = xa.reshape(-1, xa.shape[-1])
-    bias = None if b is None else b.np
     if skinny.suits(x2, wa):  # decoding: a few rows against the whole weight matrix
         y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)
         epilogue(y, bias, act)
@@ -168,23 +166,22 @@ def _cols(xa: np.ndarray, kh, kw, stride, padding):
     return cols, oh, ow
 
 
-def conv2d(x, w, b=None, stride=(1, 1), padding=(1, 1)) -> np.ndarray:
+def conv2d(x: np.ndarray, wa: np.ndarray, b: np.ndarray | None = None, stride=(1, 1),
+           padding=(1, 1)) -> np.ndarray:
     """NCHW convolution: x (N, C, H, W), w (O, C, kh, kw) -> (N, O, oh, ow)."""
-    wa = w.np
     O, C, kh, kw = wa.shape
-    cols, oh, ow = _cols(x.np, kh, kw, stride, padding)
+    cols, oh, ow = _cols(x, kh, kw, stride, padding)
     y = matmul_arrays(wa.reshape(O, C * kh * kw), cols)  # (N, O, L)
     if b is not None:
-        y += b.np.reshape(1, O, 1)
+        y += b.reshape(1, O, 1)
     return y.reshape(y.shape[0], O, oh, ow)
 
 
-def conv2d_backward(x, w, g, stride, padding):
+def conv2d_backward(xa: np.ndarray, wa: np.ndarray, g: np.ndarray, stride, padding):
     """(grad_x, grad_w) of conv2d for output gradient g (N, O, oh, ow)."""
-    xa, wa = x.np, w.np
     O, C, kh, kw = wa.shape
     cols, oh, ow = _cols(xa, kh, kw, stride, padding)
-    g3 = np.ascontiguousarray(g.np).reshape(g.shape[0], O, oh * ow)
+    g3 = np.ascontiguousarray(g).reshape(g.shape[0], O, oh * ow)
     gw = matmul_arrays(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(wa.shape)
     gcols = matmul_arrays(wa.reshape(O, C * kh * kw).T, g3)
     gx = np.zeros(xa.shape, dtype=xa.dtype)

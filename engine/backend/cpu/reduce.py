@@ -14,11 +14,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..codes import ARGMAX, ARGMIN, MAX, MIN, SUM
 from . import PARALLEL_MIN
 from . import elementwise as cpu_ew
 from . import fastmath as fm
 
-SUM, MAX, MIN, ARGMAX, ARGMIN = range(5)
 _ARG = (ARGMAX, ARGMIN)
 
 
@@ -140,17 +140,16 @@ def _out_dtype(code: int, dtype: np.dtype) -> np.dtype:
     return dtype
 
 
-def reduce(code: int, x, dims: tuple[int, ...]) -> np.ndarray:
-    """Reduce Tensor x (compute dtype) over `dims` (sorted, non-empty); returns the array
+def reduce(code: int, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """Reduce array x (compute dtype) over `dims` (sorted, non-empty); returns the array
     of the kept dims' shape."""
-    lay = x._layout
-    shape = lay.shape
+    shape = x.shape
     nd = len(shape)
     kept = [d for d in range(nd) if d not in dims]
     kept_shape = tuple(shape[d] for d in kept)
     n_red = math.prod(shape[d] for d in dims)
     n_kept = math.prod(kept_shape)
-    dtype = x._storage.buf.dtype
+    dtype = x.dtype
     out_dt = _out_dtype(code, dtype)
     if n_red == 0:
         if code != SUM:
@@ -158,18 +157,18 @@ def reduce(code: int, x, dims: tuple[int, ...]) -> np.ndarray:
         return np.zeros(kept_shape, dtype=out_dt)
     if n_kept == 0:
         return np.zeros(kept_shape, dtype=out_dt)
-    contiguous = lay.is_contiguous()
+    contiguous = x.flags.c_contiguous
     k = len(dims)
     if contiguous and tuple(dims) == tuple(range(nd - k, nd)):
-        rows = x.np.reshape(n_kept, n_red)
+        rows = x.reshape(n_kept, n_red)
     elif contiguous and tuple(dims) == tuple(range(k)) and code not in _ARG:
         out = np.empty(n_kept, dtype=out_dt if code != SUM or dtype.kind != "f"
                        else np.dtype(np.float64))
         kind = "cols_par" if n_kept * n_red >= PARALLEL_MIN and n_kept > _COL_BLOCK else "cols_ser"
-        _kernel(kind, code)(x.np.reshape(n_red, n_kept), out)
+        _kernel(kind, code)(x.reshape(n_red, n_kept), out)
         return out.astype(out_dt, copy=False).reshape(kept_shape)
     else:
-        permuted = x._view(lay.permute(tuple(kept) + tuple(dims)))
+        permuted = x.transpose(tuple(kept) + tuple(dims))
         rows = cpu_ew.copy(permuted).reshape(n_kept, n_red)
     out = np.empty(n_kept, dtype=out_dt)
     kind = "rows_par" if n_kept * n_red >= PARALLEL_MIN and n_kept > 1 else "rows_ser"

@@ -16,7 +16,9 @@ import math
 import numpy as np
 from numba import cuda
 
-from ...backend.cpu.elementwise import (
+from ...dtype import DType, bf16, f16, f32
+from ...layout import broadcast_shapes
+from ..codes import (
     ABS,
     ADD,
     COMPARISONS,
@@ -51,8 +53,6 @@ from ...backend.cpu.elementwise import (
     SUB,
     TANH,
 )
-from ...dtype import DType, bf16, f16, f32
-from ...layout import broadcast_shapes
 from . import devfn
 from .launch import (
     MAXD,
@@ -369,7 +369,7 @@ def full(shape, value, dtype) -> object:
     return out
 
 
-# ---------------------------------------------------------------- Tensor adapters
+# ---------------------------------------------------------------- operand adapters
 
 def _is_tensor(x) -> bool:
     return hasattr(x, "_layout")

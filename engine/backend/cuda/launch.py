@@ -24,6 +24,9 @@ import numba
 import numpy as np
 from numba import cuda
 
+from ...layout import Layout
+from ...storage import CudaStorage, StorageView
+
 MAXD = 8  # dims a kernel indexes after merging; more are split on the host or refused
 SIMULATOR = bool(numba.config.ENABLE_CUDASIM)
 
@@ -97,7 +100,7 @@ def scalar_array(value, dtype):
 # ---- layouts ----
 
 def tensor_operand(t):
-    """(flat buffer, offset, shape, strides) of a CUDA Tensor."""
+    """(flat buffer, offset, shape, strides) of a CUDA operand (storage + layout)."""
     lay = t._layout
     return t._storage.buf, lay.offset, lay.shape, lay.strides
 
@@ -182,7 +185,8 @@ def view_as(arr, dtype):
     return arr.view(dtype)
 
 
-def tensor_like(like, arr):
-    """A contiguous device array wrapped as a Tensor of `like`'s dtype and device."""
-    from ...tensor import Tensor
-    return Tensor._from_backend(arr, like.dtype, like.device)
+def tensor_like(like, arr, dtype=None):
+    """A contiguous device array as an operand (StorageView) on `like`'s device, of
+    `like`'s dtype unless another is given."""
+    return StorageView(CudaStorage(flat(arr), like.device), Layout.contiguous(tuple(arr.shape)),
+                       like.dtype if dtype is None else dtype)

@@ -6,7 +6,8 @@ import math
 
 from numba import cuda
 
-from .launch import blocks_for, config, scalar_array
+from .elementwise import cast, copy
+from .launch import blocks_for, config, flat, scalar_array
 
 
 @cuda.jit
@@ -48,9 +49,9 @@ def _flat(t, what: str):
 def _grad(g, p):
     """The gradient as a contiguous buffer of the parameter's dtype."""
     if g.dtype is not p.dtype:
-        g = g.to(p.dtype)
+        return flat(cast(g, p.dtype)), 0
     if not g.is_contiguous():
-        g = g.contiguous()
+        return flat(copy(g)), 0
     return g._storage.buf, g._layout.offset
 
 

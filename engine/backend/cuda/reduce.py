@@ -19,7 +19,7 @@ import functools
 import numpy as np
 from numba import cuda
 
-from ...backend.cpu.reduce import ARGMAX, ARGMIN, MAX, SUM
+from ..codes import ARGMAX, ARGMIN, MAX, SUM
 from . import devfn
 from .elementwise import copy_strided, fill
 from .launch import MAXD, blocks_for, config, contiguous_strides, empty, merge_runs, numel, pad
