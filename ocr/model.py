@@ -27,7 +27,6 @@ import engine
 import engine.functional as F
 from engine import nn
 from engine.autograd import is_grad_enabled
-from engine.device import as_device
 from engine.nn.varbuilder import MissingTensorError, ShapeMismatchError, VarBuilder
 from ocr.config import DecoderConfig, EncoderConfig, TrOCRConfig
 from ocr.weights import ModelWeightsError, WeightFile
@@ -234,7 +233,7 @@ class ViTEncoder(nn.Module):
         self.layernorm = layer_norm(vb, "layernorm", cfg.hidden_size, cfg.layer_norm_eps)
 
     def forward(self, pixel_values):
-        b, c, h, w = pixel_values.shape
+        _, c, h, w = pixel_values.shape
         if (h, w) != tuple(self.cfg.image_size) or c != self.cfg.num_channels:
             raise ValueError(
                 f"pixel_values of shape {tuple(pixel_values.shape)} do not fit the encoder "
