@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     cmd = [sys.executable, "-m", "app.cli", "model", "tune", str(corrections), "-o", str(out),
            "--minutes", str(args.minutes), "--quiet"]
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=dict(os.environ), capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=dict(os.environ), capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t
     print(f"$ {' '.join(cmd[1:])}\n  exit {proc.returncode} after {wall / 60:.1f} min: "
           f"{(proc.stdout + proc.stderr).strip()}", flush=True)

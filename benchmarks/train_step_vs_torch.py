@@ -35,7 +35,6 @@ def main(argv=None) -> int:
     import fnmatch
     import statistics
 
-    import numpy as np
     import torch
     from transformers import VisionEncoderDecoderModel
 
