@@ -278,7 +278,8 @@ def cmd_model_tune(args: argparse.Namespace) -> int:
             bar.set_postfix_str(text, refresh=True)
 
         report = tune_model(args.corrections, args.output, base=args.base, minutes=args.minutes,
-                            device=args.device, progress=progress, max_steps=args.max_steps)
+                            device=args.device, progress=progress, max_steps=args.max_steps,
+                            trainable=args.train)
     for line in report.skipped:
         _error(f"skipped {line}")
     b, a = report.before, report.after
@@ -391,6 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--base", metavar="MODEL", help="model folder to start from (default: the embedded model)")
     t.add_argument("--minutes", type=float, default=10.0, help="training time budget (default 10)")
     t.add_argument("--max-steps", type=_positive_int, help="stop after this many optimizer steps")
+    t.add_argument("--train", action="append", metavar="PATTERN",
+                   help="train only parameters whose name matches (fnmatch; repeatable), e.g. "
+                        "'decoder.*' 'encoder.encoder.layer.{last}.*'; the rest is frozen "
+                        "(default: every parameter)")
     t.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
     t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_model_tune)

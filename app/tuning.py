@@ -95,7 +95,8 @@ def _outside_vocabulary(tokenizer, text: str) -> list[str]:
 def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None = None,
                minutes: float = 10.0, device: str | None = None, replay: str | Path | None = None,
                progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-               max_steps: int | None = None, seed: int = 0) -> TuneReport:
+               max_steps: int | None = None, seed: int = 0,
+               trainable: list[str] | None = None) -> TuneReport:
     from engine.device import Device
     from ocr import DEFAULT_MODEL_DIR, Recognizer
     from ocr.finetune import Example, FineTuner, TuneError, TuneSettings, save_tuned
@@ -145,6 +146,8 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
     say(0.0, f"Reading {len(judged)} kept-apart corrections with the base model…")
     before = {"corrections": judge(rec, *zip(*judged)), "general": judge(rec, *zip(*check))}
     settings = TuneSettings(seconds=minutes * 60.0, max_steps=max_steps, seed=seed)
+    if trainable:
+        settings.trainable = tuple(trainable)
     try:
         tuner = FineTuner(rec, settings)
     except TuneError as exc:

@@ -19,6 +19,28 @@ import sys
 import time
 
 
+_ENCODER_RENAMES = (("attention.q_proj.", "attention.attention.query."),
+                    ("attention.k_proj.", "attention.attention.key."),
+                    ("attention.v_proj.", "attention.attention.value."),
+                    ("attention.o_proj.", "attention.output.dense."),
+                    ("mlp.fc1.", "intermediate.dense."), ("mlp.fc2.", "output.dense."))
+
+
+def our_name(torch_name: str) -> str:
+    """transformers 5 renames ViT modules in memory (the files keep the old names):
+    the name our model (and the model file) gives the same parameter."""
+    import re
+
+    m = re.match(r"encoder\.layers\.(\d+)\.(.*)", torch_name)
+    if not m:
+        return torch_name
+    rest = m.group(2)
+    for old, new in _ENCODER_RENAMES:
+        if rest.startswith(old):
+            rest = new + rest[len(old):]
+    return f"encoder.encoder.layer.{m.group(1)}.{rest}"
+
+
 def _args(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -74,11 +96,16 @@ def main(argv=None) -> int:
     ref = VisionEncoderDecoderModel.from_pretrained(str(DEFAULT_MODEL_DIR), torch_dtype=torch.float32)
     ref.eval()  # no dropout: the same maths as the engine's model
     pats = expand_patterns(patterns, cfg.encoder.num_layers)
+    ours = dict(model.named_parameters())
     params = []
     for name, p in ref.named_parameters():
-        p.requires_grad_(any(fnmatch.fnmatchcase(name, q) for q in pats))
+        mine = our_name(name)
+        if "pooler" not in name and tuple(ours[mine].shape) != tuple(p.shape):
+            raise SystemExit(f"{name} -> {mine}: shapes differ")
+        p.requires_grad_(any(fnmatch.fnmatchcase(mine, q) for q in pats) and "pooler" not in name)
         if p.requires_grad:
             params.append(p)
+    n_ours = sum(p.numel() for _, p in trainable)
     topt = torch.optim.AdamW(params, lr=1e-4)
     tpv, tin, tlab = torch.from_numpy(pv), torch.from_numpy(inputs), torch.from_numpy(labels)
 
@@ -103,6 +130,7 @@ def main(argv=None) -> int:
             ts.append(time.perf_counter() - t)
         times[name] = statistics.median(ts)
     n_train = sum(p.numel() for p in params)
+    assert n_train == n_ours, (n_train, n_ours)  # the same parameters are trained
     print(f"batch {args.batch} (decoder length {inputs.shape[1]}), {args.threads} threads, "
           f"{n_train / 1e6:.2f}M trainable parameters ({'all' if args.all else 'model tune default'})")
     print(f"first-step loss: engine {first['engine']:.5f}, pytorch {first['pytorch']:.5f}")

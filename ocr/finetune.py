@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 import engine
 import engine.functional as F
@@ -30,10 +30,14 @@ from ocr.recognizer import Recognizer
 
 IGNORE = -100
 
-# The decoder and the last two encoder blocks: the style of the print is seen by the
-# encoder's top, the words by the decoder; the patch embedding and lower blocks stay.
-DEFAULT_TRAINABLE = ("decoder.*", "encoder.encoder.layer.{last-1}.*",
-                     "encoder.encoder.layer.{last}.*", "encoder.layernorm.*")
+# Every parameter, at a low learning rate. On the worn-typewriter benchmark (4 minutes,
+# 80 corrections) this beat the decoder + last two encoder blocks at 2e-4 and the
+# encoder alone at 1e-4 on both the new style and the standard held-out set: a new
+# print style is a change in what the whole encoder sees. Narrower sets: --train.
+DEFAULT_TRAINABLE = ("*",)
+# e.g. the decoder and the last two encoder blocks ("{last}" is the last block's index):
+DECODER_AND_TOP = ("decoder.*", "encoder.encoder.layer.{last-1}.*",
+                   "encoder.encoder.layer.{last}.*", "encoder.layernorm.*")
 
 
 class TuneError(ValueError):
@@ -49,7 +53,7 @@ class Example:
 @dataclass
 class TuneSettings:
     trainable: Sequence[str] = DEFAULT_TRAINABLE
-    lr: float = 2e-4
+    lr: float = 5e-5
     weight_decay: float = 0.01
     batch: int = 8
     accumulate: int = 2  # batches per optimizer step
@@ -106,7 +110,9 @@ def label_arrays(tokenizer, texts: Sequence[str], start_id: int, eos_id: int,
 
 
 def _jitter(img: Image.Image, rng: random.Random) -> Image.Image:
-    """Small changes a real crop shows: margins of another width, a slightly other scale."""
+    """Changes a real crop of the same print shows: other margins and scale, a little
+    rotation, blur, contrast and noise. They keep a few corrections from being learnt
+    by heart."""
     img = to_pil(img).convert("L")
     w, h = img.size
     bg = int(np.median(np.asarray(img)))
@@ -117,7 +123,17 @@ def _jitter(img: Image.Image, rng: random.Random) -> Image.Image:
     if rng.random() < 0.5:
         f = rng.uniform(0.85, 1.15)
         out = out.resize((max(1, round(out.width * f)), out.height), Image.Resampling.BILINEAR)
-    return out
+    if rng.random() < 0.3:
+        out = out.rotate(rng.uniform(-1.0, 1.0), resample=Image.Resampling.BILINEAR, fillcolor=bg)
+    if rng.random() < 0.3:
+        out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    arr = np.asarray(out, np.float32)
+    if rng.random() < 0.5:  # lighter or darker ink, greyer or whiter paper
+        lo, hi = rng.uniform(0, 40), rng.uniform(215, 255)
+        arr = lo + arr * (hi - lo) / 255.0
+    if rng.random() < 0.4:
+        arr = arr + np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(2, 10), arr.shape)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
 class FineTuner:

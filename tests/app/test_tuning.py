@@ -48,7 +48,8 @@ def test_a_run_writes_a_complete_model_folder_and_leaves_the_base(tmp_path, corr
     before = _digest(base)
     out = tmp_path / "tuned"
     rc = main(["model", "tune", str(corrections), "-o", str(out), "--base", str(base),
-               "--max-steps", "2", "--minutes", "5", "--device", "cpu", "--quiet"])
+               "--max-steps", "2", "--minutes", "5", "--device", "cpu", "--quiet",
+               "--train", "decoder.*", "--train", "encoder.encoder.layer.{last}.*"])
     assert _digest(base) == before
     names = {p.name for p in out.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json",
@@ -67,8 +68,11 @@ def test_a_run_writes_a_complete_model_folder_and_leaves_the_base(tmp_path, corr
     name = "decoder.model.decoder.layers.2.fc2.weight"  # trained (decoder)
     assert new[name].dtype is old[name].dtype is engine.f16
     assert (new[name].numpy() != old[name].numpy()).any()
-    frozen = "encoder.embeddings.patch_embeddings.projection.weight"  # frozen
-    assert (new[frozen].numpy() == old[frozen].numpy()).all()
+    top = "encoder.encoder.layer.3.output.dense.weight"  # trained ({last})
+    assert (new[top].numpy() != old[top].numpy()).any()
+    for frozen in ("encoder.embeddings.patch_embeddings.projection.weight",
+                   "encoder.encoder.layer.2.output.dense.weight"):
+        assert (new[frozen].numpy() == old[frozen].numpy()).all()
 
 
 def test_bad_input_is_a_clear_error(tmp_path, corrections, capsys):
