@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app.corrections import CorrectionError, model_identity, read_corrections
 
-REPLAY_DIR = Path(__file__).resolve().parent.parent / "resources" / "replay"
+REPLAY = "replay"  # resources/replay: package data, found through the resources package
 REPLAY_CHECK = 100  # replay crops never trained on: the "nothing else forgotten" check
 MIN_CORRECTIONS = 5
 GENERAL_TOLERANCE = 0.02  # largest drop of exact-match on the replay check still adopted
@@ -113,7 +113,10 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
         raise TuneInputError(f"--minutes must be positive, got {minutes}")
     try:
         found = read_corrections(corrections)
-        replay_set = read_corrections(replay or REPLAY_DIR)
+        if replay is None:
+            import resources
+            replay = resources.path(REPLAY)
+        replay_set = read_corrections(replay)
     except CorrectionError as exc:
         raise TuneInputError(str(exc)) from None
 

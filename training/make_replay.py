@@ -17,7 +17,7 @@ from pathlib import Path
 
 from training.cells import CellGenerator
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "resources" / "replay"
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "resources" / "replay"  # the checkout's
 
 
 def main(argv=None) -> int:
