@@ -5,11 +5,13 @@
     tablescribe batch scans/ out/ --recursive --workers 2 --resume
     tablescribe batch s3://archive/scans s3://archive/xlsx --scheduler tcp://head:8786
     tablescribe model download microsoft/trocr-small-printed
+    tablescribe model tune CORRECTIONS_DIR -o MODEL_DIR [--base MODEL] [--minutes N]
     tablescribe gui [scan.png]
 
 Exit status: 0 when everything was converted, 1 when something failed (each failure
 is one line on stderr naming the file and the problem), 2 for a usage error, 3 when
-nothing failed but an input held no table, 130 when interrupted. ``--debug`` (or
+nothing failed but an input held no table, 4 when ``model tune`` wrote a model that is
+no better (marked not adopted), 130 when interrupted. ``--debug`` (or
 TABLESCRIBE_DEBUG=1) shows tracebacks.
 """
 
@@ -33,6 +35,7 @@ from table.export import FORMATS, ExportError, ExportOptions, format_for_path, w
 
 PROG = "tablescribe"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_TABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_NOT_ADOPTED = 4
 
 
 class _UsageError(Exception):
@@ -266,6 +269,33 @@ def cmd_model_download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_model_tune(args: argparse.Namespace) -> int:
+    from app.tuning import tune_model
+
+    with _bar(args.quiet, total=100, unit="%", desc="tuning") as bar:
+        def progress(fraction: float, text: str) -> None:
+            bar.n = round(100 * fraction)
+            bar.set_postfix_str(text, refresh=True)
+
+        report = tune_model(args.corrections, args.output, base=args.base, minutes=args.minutes,
+                            device=args.device, progress=progress, max_steps=args.max_steps,
+                            trainable=args.train)
+    for line in report.skipped:
+        _error(f"skipped {line}")
+    b, a = report.before, report.after
+    if not a:
+        _error(report.reason)
+        return EXIT_FAILED
+    print(f"{report.out}: {report.steps} steps on {report.corrections_used} corrections "
+          f"({len(report.skipped)} skipped); kept-apart corrections "
+          f"{b['corrections']['exact']:.1%} -> {a['corrections']['exact']:.1%} exact, "
+          f"other text {b['general']['exact']:.1%} -> {a['general']['exact']:.1%}")
+    if not report.adopted:
+        _error(f"{report.out}: not adopted: {report.reason}")
+        return EXIT_NOT_ADOPTED
+    return EXIT_OK
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     # Every argument, --help included, is the window's own (app.gui.main.build_parser).
     from app.gui.main import main as gui_main
@@ -354,6 +384,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("model_id", metavar="ID", help="e.g. microsoft/trocr-small-printed")
     d.add_argument("--revision", help="branch, tag or commit")
     d.set_defaults(func=cmd_model_download)
+    t = model_sub.add_parser("tune", help="fine-tune a copy of a model on your corrections")
+    t.add_argument("corrections", metavar="CORRECTIONS_DIR",
+                   help="PNG crops + labels.jsonl ({\"image\": ..., \"text\": ...} a line)")
+    t.add_argument("-o", "--output", required=True, metavar="MODEL_DIR",
+                   help="where the tuned model folder is written (new or empty)")
+    t.add_argument("--base", metavar="MODEL", help="model folder to start from (default: the embedded model)")
+    t.add_argument("--minutes", type=float, default=10.0, help="training time budget (default 10)")
+    t.add_argument("--max-steps", type=_positive_int, help="stop after this many optimizer steps")
+    t.add_argument("--train", action="append", metavar="PATTERN",
+                   help="train only parameters whose name matches (fnmatch; repeatable), e.g. "
+                        "'decoder.*' 'encoder.encoder.layer.{last}.*'; the rest is frozen "
+                        "(default: every parameter)")
+    t.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+    t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_model_tune)
 
     # No options of its own: main() hands what follows "gui" to the window's parser, so
     # `tablescribe gui --help` lists the window's options.

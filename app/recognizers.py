@@ -74,6 +74,10 @@ class RecognizerCache:
         self._key: tuple | None = None
         self._recognizer: Any = None
 
+    def current(self) -> Any:
+        """The recogniser loaded now, or None (never loads one)."""
+        return self._recognizer
+
     def get(self, model: str | None, device: str | None, factory: RecognizerFactory | None = None,
             on_load: Callable[[], None] | None = None) -> Any:
         """The recogniser for (model, device); ``on_load`` is called before a load.

@@ -1,14 +1,18 @@
-"""TrOCR (VisionEncoderDecoder: ViT/DeiT encoder + TrOCR decoder) on the engine.
+"""TrOCR (VisionEncoderDecoder: ViT/DeiT encoder + TrOCR decoder) built from engine.nn.
 
-Reads like transformers' modeling_vit.py / modeling_deit.py / modeling_trocr.py, with
-the parameter names those files write, but each block is a few engine calls:
-pre-norm ViT layers in the encoder, post-norm layers in the decoder, a KV cache for
-generation (self-attention keys/values grow by one step; cross-attention keys/values
-are projected once per image).
+The modules carry transformers' parameter names (``named_parameters()`` of a loaded
+model are the names in its model.safetensors), so the same code reads, runs, trains
+and writes a model folder. Pre-norm ViT layers in the encoder, post-norm layers in
+the decoder, a KV cache for generation (self-attention keys/values grow by one step;
+cross-attention keys/values are projected once per image).
 
-Two speed choices keep the maths identical to the reference:
-- the query/key/value projections of a self-attention block are fused into one GEMM;
+Inference (eval mode, no gradient) keeps the fast paths, as methods of the modules:
+- the query/key/value projections of an attention block run as one GEMM over a
+  cached concatenation of their weights;
+- encoder projections use a cached (in, out)-contiguous copy of the weight on the CPU;
 - the ViT patch embedding (a conv with stride == kernel) is a reshape plus one GEMM.
+The caches are dropped whenever the mode changes (``train()``/``eval()``), so weights
+updated by an optimizer are never shadowed by stale copies.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import numpy as np
 
 import engine
 import engine.functional as F
-from engine.device import as_device
+from engine import nn
+from engine.autograd import is_grad_enabled
+from engine.nn.varbuilder import MissingTensorError, ShapeMismatchError, VarBuilder
 from ocr.config import DecoderConfig, EncoderConfig, TrOCRConfig
-from ocr.weights import WeightFile
+from ocr.weights import ModelWeightsError, WeightFile
 
 
 def _t(array: np.ndarray, device) -> engine.Tensor:
@@ -31,53 +37,91 @@ def _t(array: np.ndarray, device) -> engine.Tensor:
                          device=device)
 
 
-def _weight(array: np.ndarray, device, many_rows: bool) -> engine.Tensor:
-    """A projection weight (out, in). For layers that always see many rows (the
-    encoder's) the CPU copy is stored as the transpose of a contiguous (in, out)
-    array: x @ w.T then hands BLAS a row-major operand, ~5% faster. Decoding layers
-    keep (out, in) rows, which the few-row kernel streams."""
-    if not many_rows or as_device(device).type != "cpu":
-        return _t(array, device)
-    return _t(np.asarray(array).T, device).T
+class _Namespace(nn.Module):
+    """A level of transformers' parameter names with no computation of its own."""
+
+    def __init__(self, **children: nn.Module) -> None:
+        super().__init__()
+        for name, child in children.items():
+            setattr(self, name, child)
 
 
-class Linear:
-    def __init__(self, weights: WeightFile, name: str, in_dim: int, out_dim: int, device,
-                 bias: bool = True, many_rows: bool = False):
-        self.weight = _weight(weights.get(f"{name}.weight", (out_dim, in_dim)), device, many_rows)
-        self.bias = _t(weights.get(f"{name}.bias", (out_dim,)), device) if bias else None
-
-    def __call__(self, x):
-        return F.linear(x, self.weight, self.bias)
+def _fast(module: nn.Module) -> bool:
+    """Inference fast paths apply: eval mode and no gradient to record."""
+    return not module.training and not (is_grad_enabled() and any(
+        p.requires_grad for p in module._parameters.values()))
 
 
-class FusedLinear:
-    """Several projections of the same input as one GEMM; outputs split along the last dim."""
-
-    def __init__(self, weights: WeightFile, names: list[str], in_dim: int, out_dim: int, device,
-                 bias: bool = True, many_rows: bool = False):
-        ws = [weights.get(f"{n}.weight", (out_dim, in_dim)) for n in names]
-        self.weight = _weight(np.concatenate(ws, axis=0), device, many_rows)
-        self.bias = None
-        if bias:
-            bs = [weights.get(f"{n}.bias", (out_dim,)) for n in names]
-            self.bias = _t(np.concatenate(bs), device)
-        self.out_dim = out_dim
-        self.parts = len(names)
-
-    def __call__(self, x):
-        y = F.linear(x, self.weight, self.bias)
-        return [y.narrow(-1, i * self.out_dim, self.out_dim) for i in range(self.parts)]
+def linear(vb: VarBuilder, name: str, in_dim: int, out_dim: int, bias: bool = True,
+           many_rows: bool = False) -> Linear:
+    lv = vb.pp(name)
+    return Linear.from_weights(lv.get("weight", (out_dim, in_dim)),
+                               lv.get("bias", (out_dim,)) if bias else None, many_rows)
 
 
-class LayerNorm:
-    def __init__(self, weights: WeightFile, name: str, dim: int, eps: float, device):
-        self.weight = _t(weights.get(f"{name}.weight", (dim,)), device)
-        self.bias = _t(weights.get(f"{name}.bias", (dim,)), device)
-        self.dim, self.eps = dim, eps
+def layer_norm(vb: VarBuilder, name: str, dim: int, eps: float) -> nn.LayerNorm:
+    lv = vb.pp(name)
+    return nn.LayerNorm.from_weights(lv.get("weight", (dim,)), lv.get("bias", (dim,)), eps)
 
-    def __call__(self, x):
-        return F.layer_norm(x, (self.dim,), self.weight, self.bias, self.eps)
+
+class Linear(nn.Linear):
+    """nn.Linear whose inference on the CPU may use the transpose of a contiguous (in, out)
+    copy of the weight: for layers that always see many rows (the encoder's) x @ w.T then
+    hands BLAS a row-major operand, ~5% faster. Decoding layers keep (out, in) rows,
+    which the few-row kernel streams."""
+
+    @classmethod
+    def from_weights(cls, weight, bias=None, many_rows: bool = False) -> Linear:
+        m = super().from_weights(weight, bias)
+        object.__setattr__(m, "many_rows", many_rows)
+        object.__setattr__(m, "_cache", None)
+        return m
+
+    def clear_cache(self) -> None:
+        object.__setattr__(self, "_cache", None)
+
+    def inference_weight(self):
+        """The weight to multiply by: the cached layout copy where it pays."""
+        if not self.many_rows or not _fast(self) or self.weight.device.type != "cpu":
+            return self.weight
+        if self._cache is None:
+            object.__setattr__(self, "_cache", _t(self.weight.numpy().T, self.weight.device).T)
+        return self._cache
+
+    def forward(self, x):
+        return F.linear(x, self.inference_weight(), self.bias)
+
+
+class Projections(nn.Module):
+    """Several projections of the same input (query/key/value); outputs as a list.
+    Trained as separate Linears; inferred as one GEMM over cached joined weights."""
+
+    def __init__(self, parts: dict[str, Linear], many_rows: bool = False) -> None:
+        super().__init__()
+        for name, lin in parts.items():
+            setattr(self, name, lin)
+        object.__setattr__(self, "many_rows", many_rows)
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        object.__setattr__(self, "_cache", None)
+
+    def forward(self, x) -> list:
+        parts = list(self.children())
+        if not _fast(self) or any(not _fast(p) for p in parts):
+            return [p(x) for p in parts]
+        if self._cache is None:
+            w = np.concatenate([p.weight.numpy() for p in parts], axis=0)
+            dev = parts[0].weight.device
+            weight = _t(w.T, dev).T if self.many_rows and dev.type == "cpu" else _t(w, dev)
+            bias = None
+            if parts[0].bias is not None:
+                bias = _t(np.concatenate([p.bias.numpy() for p in parts]), dev)
+            object.__setattr__(self, "_cache", (weight, bias))
+        weight, bias = self._cache
+        y = F.linear(x, weight, bias)
+        n = parts[0].out_features
+        return [y.narrow(-1, i * n, n) for i in range(len(parts))]
 
 
 def _split_heads(x, heads: int):
@@ -102,56 +146,58 @@ def _activation(name: str):
     raise ValueError(f"unsupported activation function {name!r}")
 
 
+def _feed_forward(x, fc1: Linear, fc2: Linear, act: str):
+    if act in ("gelu", "gelu_python"):
+        h = F.linear_gelu(x, fc1.inference_weight(), fc1.bias)
+    else:
+        h = _activation(act)(fc1(x))
+    return fc2(h)
+
+
 # --------------------------------------------------------------------------- encoder
 
 
-class ViTLayer:
-    def __init__(self, w: WeightFile, prefix: str, cfg: EncoderConfig, device):
-        d = cfg.hidden_size
+class ViTLayer(nn.Module):
+    def __init__(self, vb: VarBuilder, cfg: EncoderConfig):
+        super().__init__()
+        d, eps = cfg.hidden_size, cfg.layer_norm_eps
         self.heads = cfg.num_heads
-        self.ln_before = LayerNorm(w, f"{prefix}.layernorm_before", d, cfg.layer_norm_eps, device)
-        self.qkv = FusedLinear(w, [f"{prefix}.attention.attention.{n}" for n in ("query", "key", "value")],
-                               d, d, device, bias=cfg.qkv_bias, many_rows=True)
-        self.attn_out = Linear(w, f"{prefix}.attention.output.dense", d, d, device, many_rows=True)
-        self.ln_after = LayerNorm(w, f"{prefix}.layernorm_after", d, cfg.layer_norm_eps, device)
-        self.fc1 = Linear(w, f"{prefix}.intermediate.dense", d, cfg.intermediate_size, device,
-                          many_rows=True)
-        self.fc2 = Linear(w, f"{prefix}.output.dense", cfg.intermediate_size, d, device,
-                          many_rows=True)
         self.act = cfg.hidden_act
+        att = vb.pp("attention")
+        self.layernorm_before = layer_norm(vb, "layernorm_before", d, eps)
+        self.attention = _Namespace(
+            attention=Projections({n: linear(att.pp("attention"), n, d, d, cfg.qkv_bias, True)
+                                   for n in ("query", "key", "value")}, many_rows=True),
+            output=_Namespace(dense=linear(att.pp("output"), "dense", d, d, many_rows=True)))
+        self.layernorm_after = layer_norm(vb, "layernorm_after", d, eps)
+        self.intermediate = _Namespace(
+            dense=linear(vb.pp("intermediate"), "dense", d, cfg.intermediate_size, many_rows=True))
+        self.output = _Namespace(
+            dense=linear(vb.pp("output"), "dense", cfg.intermediate_size, d, many_rows=True))
 
-    def __call__(self, x):
-        q, k, v = (_split_heads(p, self.heads) for p in self.qkv(self.ln_before(x)))
-        x = x + self.attn_out(_merge_heads(F.scaled_dot_product_attention(q, k, v)))
-        h = self.ln_after(x)
-        if self.act in ("gelu", "gelu_python"):
-            h = F.linear_gelu(h, self.fc1.weight, self.fc1.bias)
-        else:
-            h = _activation(self.act)(self.fc1(h))
-        return x + self.fc2(h)
+    def forward(self, x):
+        qkv = self.attention.attention(self.layernorm_before(x))
+        q, k, v = (_split_heads(p, self.heads) for p in qkv)
+        x = x + self.attention.output.dense(_merge_heads(F.scaled_dot_product_attention(q, k, v)))
+        h = self.layernorm_after(x)
+        return x + _feed_forward(h, self.intermediate.dense, self.output.dense, self.act)
 
 
-class ViTEncoder:
-    """ViT (cls token) or DeiT (cls + distillation token) encoder, as in transformers."""
-
-    def __init__(self, w: WeightFile, cfg: EncoderConfig, device, prefix: str = "encoder"):
+class ViTEmbeddings(nn.Module):
+    def __init__(self, vb: VarBuilder, cfg: EncoderConfig):
+        super().__init__()
         self.cfg = cfg
         d = cfg.hidden_size
         ph, pw = cfg.patch_size
-        e = f"{prefix}.embeddings"
-        conv = w.get(f"{e}.patch_embeddings.projection.weight", (d, cfg.num_channels, ph, pw))
-        self.patch_weight = _t(conv.reshape(d, -1), device)
-        self.patch_bias = _t(w.get(f"{e}.patch_embeddings.projection.bias", (d,)), device)
-        prefix_tokens = [w.get(f"{e}.cls_token", (1, 1, d))]
+        pv = vb.pp("patch_embeddings").pp("projection")
+        conv = _Namespace()
+        conv.weight = nn.Parameter(pv.get("weight", (d, cfg.num_channels, ph, pw)))
+        conv.bias = nn.Parameter(pv.get("bias", (d,)))
+        self.patch_embeddings = _Namespace(projection=conv)
+        self.cls_token = nn.Parameter(vb.get("cls_token", (1, 1, d)))
         if cfg.kind == "deit":
-            prefix_tokens.append(w.get(f"{e}.distillation_token", (1, 1, d)))
-        pos = w.get(f"{e}.position_embeddings", (1, cfg.seq_len, d))
-        # Prefix tokens plus their position embeddings are the same for every image.
-        self.prefix = _t(np.concatenate(prefix_tokens, axis=1) + pos[:, : cfg.num_prefix_tokens], device)
-        self.patch_pos = _t(pos[:, cfg.num_prefix_tokens :], device)
-        self.layers = [ViTLayer(w, f"{prefix}.encoder.layer.{i}", cfg, device)
-                       for i in range(cfg.num_layers)]
-        self.final_ln = LayerNorm(w, f"{prefix}.layernorm", d, cfg.layer_norm_eps, device)
+            self.distillation_token = nn.Parameter(vb.get("distillation_token", (1, 1, d)))
+        self.position_embeddings = nn.Parameter(vb.get("position_embeddings", (1, cfg.seq_len, d)))
 
     def patchify(self, pixel_values):
         """(B, C, H, W) -> (B, num_patches, C*ph*pw) in the conv's (c, kh, kw) order."""
@@ -161,18 +207,42 @@ class ViTEncoder:
         x = pixel_values.reshape(b, c, gh, ph, gw, pw).permute(0, 2, 4, 1, 3, 5)
         return x.reshape(b, gh * gw, c * ph * pw)
 
-    def __call__(self, pixel_values):
-        b, c, h, w = pixel_values.shape
+    def forward(self, pixel_values):
+        b = pixel_values.shape[0]
+        conv = self.patch_embeddings.projection
+        d = conv.weight.shape[0]
+        n = self.cfg.num_prefix_tokens
+        pos = self.position_embeddings
+        x = F.linear(self.patchify(pixel_values), conv.weight.reshape(d, -1), conv.bias)
+        x = x + pos.narrow(1, n, pos.shape[1] - n)
+        tokens = [self.cls_token] + ([self.distillation_token] if self.cfg.kind == "deit" else [])
+        prefix = (engine.cat(tokens, dim=1) if len(tokens) > 1 else tokens[0]) + pos.narrow(1, 0, n)
+        return engine.cat([prefix.broadcast_to((b, n, d)), x], dim=1)
+
+
+class ViTEncoder(nn.Module):
+    """ViT (cls token) or DeiT (cls + distillation token) encoder, as in transformers."""
+
+    def __init__(self, vb: VarBuilder, cfg: EncoderConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embeddings = ViTEmbeddings(vb.pp("embeddings"), cfg)
+        lv = vb.pp("encoder").pp("layer")
+        self.encoder = _Namespace(layer=nn.ModuleList(
+            ViTLayer(lv.pp(str(i)), cfg) for i in range(cfg.num_layers)))
+        self.layernorm = layer_norm(vb, "layernorm", cfg.hidden_size, cfg.layer_norm_eps)
+
+    def forward(self, pixel_values):
+        _, c, h, w = pixel_values.shape
         if (h, w) != tuple(self.cfg.image_size) or c != self.cfg.num_channels:
             raise ValueError(
                 f"pixel_values of shape {tuple(pixel_values.shape)} do not fit the encoder "
                 f"({self.cfg.num_channels}, {self.cfg.image_size[0]}, {self.cfg.image_size[1]})"
             )
-        x = F.linear(self.patchify(pixel_values), self.patch_weight, self.patch_bias) + self.patch_pos
-        x = engine.cat([self.prefix.broadcast_to((b,) + tuple(self.prefix.shape[1:])), x], dim=1)
-        for layer in self.layers:
+        x = self.embeddings(pixel_values)
+        for layer in self.encoder.layer:
             x = layer(x)
-        return self.final_ln(x)
+        return self.layernorm(x)
 
 
 # --------------------------------------------------------------------------- decoder
@@ -186,18 +256,21 @@ class LayerCache:
     cross_v: object = None
 
 
-class TrOCRAttention:
-    def __init__(self, w: WeightFile, prefix: str, d: int, kv_dim: int, heads: int, device,
-                 cross: bool):
+class TrOCRAttention(nn.Module):
+    def __init__(self, vb: VarBuilder, d: int, kv_dim: int, heads: int, cross: bool):
+        super().__init__()
         self.heads = heads
         self.scale = (d // heads) ** -0.5
-        self.q = Linear(w, f"{prefix}.q_proj", d, d, device)
+        self.q_proj = linear(vb, "q_proj", d, d)
+        self.k_proj = linear(vb, "k_proj", kv_dim, d)
+        self.v_proj = linear(vb, "v_proj", kv_dim, d)
+        self.out_proj = linear(vb, "out_proj", d, d)
+        # The joined projections share the Linears above (listed once by named_parameters).
         if cross:
-            self.kv = FusedLinear(w, [f"{prefix}.k_proj", f"{prefix}.v_proj"], kv_dim, d, device)
+            self.kv = Projections({"k_proj": self.k_proj, "v_proj": self.v_proj})
         else:
-            self.qkv = FusedLinear(w, [f"{prefix}.q_proj", f"{prefix}.k_proj", f"{prefix}.v_proj"],
-                                   d, d, device)
-        self.out = Linear(w, f"{prefix}.out_proj", d, d, device)
+            self.qkv = Projections({"q_proj": self.q_proj, "k_proj": self.k_proj,
+                                    "v_proj": self.v_proj})
 
     def project_kv(self, states):
         k, v = self.kv(states)
@@ -214,35 +287,33 @@ class TrOCRAttention:
         # when one token is decoded at a time.
         is_causal = causal and q.shape[2] > 1
         out = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal, scale=self.scale)
-        return self.out(_merge_heads(out))
+        return self.out_proj(_merge_heads(out))
 
     def cross_attention(self, x, k, v):
-        q = _split_heads(self.q(x), self.heads)
+        q = _split_heads(self.q_proj(x), self.heads)
         out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
-        return self.out(_merge_heads(out))
+        return self.out_proj(_merge_heads(out))
 
 
-class TrOCRDecoderLayer:
-    def __init__(self, w: WeightFile, prefix: str, cfg: DecoderConfig, kv_dim: int, device):
-        d = cfg.d_model
-        self.self_attn = TrOCRAttention(w, f"{prefix}.self_attn", d, d, cfg.num_heads, device, cross=False)
-        self.self_ln = LayerNorm(w, f"{prefix}.self_attn_layer_norm", d, cfg.layer_norm_eps, device)
-        self.cross_attn = TrOCRAttention(w, f"{prefix}.encoder_attn", d, kv_dim, cfg.num_heads, device,
-                                         cross=True)
-        self.cross_ln = LayerNorm(w, f"{prefix}.encoder_attn_layer_norm", d, cfg.layer_norm_eps, device)
-        self.fc1 = Linear(w, f"{prefix}.fc1", d, cfg.ffn_dim, device)
-        self.fc2 = Linear(w, f"{prefix}.fc2", cfg.ffn_dim, d, device)
-        self.final_ln = LayerNorm(w, f"{prefix}.final_layer_norm", d, cfg.layer_norm_eps, device)
+class TrOCRDecoderLayer(nn.Module):
+    def __init__(self, vb: VarBuilder, cfg: DecoderConfig, kv_dim: int):
+        super().__init__()
+        d, eps = cfg.d_model, cfg.layer_norm_eps
+        self.self_attn = TrOCRAttention(vb.pp("self_attn"), d, d, cfg.num_heads, cross=False)
+        self.self_attn_layer_norm = layer_norm(vb, "self_attn_layer_norm", d, eps)
+        self.encoder_attn = TrOCRAttention(vb.pp("encoder_attn"), d, kv_dim, cfg.num_heads,
+                                           cross=True)
+        self.encoder_attn_layer_norm = layer_norm(vb, "encoder_attn_layer_norm", d, eps)
+        self.fc1 = linear(vb, "fc1", d, cfg.ffn_dim)
+        self.fc2 = linear(vb, "fc2", cfg.ffn_dim, d)
+        self.final_layer_norm = layer_norm(vb, "final_layer_norm", d, eps)
         self.activation = cfg.activation
 
-    def __call__(self, x, cache: LayerCache, causal: bool):
-        x = self.self_ln(x + self.self_attn.self_attention(x, cache, causal))
-        x = self.cross_ln(x + self.cross_attn.cross_attention(x, cache.cross_k, cache.cross_v))
-        if self.activation in ("gelu", "gelu_python"):
-            h = F.linear_gelu(x, self.fc1.weight, self.fc1.bias)
-        else:
-            h = _activation(self.activation)(self.fc1(x))
-        return self.final_ln(x + self.fc2(h))
+    def forward(self, x, cache: LayerCache, causal: bool):
+        x = self.self_attn_layer_norm(x + self.self_attn.self_attention(x, cache, causal))
+        x = self.encoder_attn_layer_norm(
+            x + self.encoder_attn.cross_attention(x, cache.cross_k, cache.cross_v))
+        return self.final_layer_norm(x + _feed_forward(x, self.fc1, self.fc2, self.activation))
 
 
 def sinusoidal_table(num_positions: int, dim: int, padding_idx: int | None) -> np.ndarray:
@@ -259,84 +330,120 @@ def sinusoidal_table(num_positions: int, dim: int, padding_idx: int | None) -> n
     return table
 
 
-class TrOCRDecoder:
-    def __init__(self, w: WeightFile, cfg: TrOCRConfig, device, prefix: str = "decoder"):
+class TrOCRDecoderStack(nn.Module):
+    """transformers' TrOCRDecoder: embeddings, positions and the post-norm layers."""
+
+    def __init__(self, vb: VarBuilder, cfg: TrOCRConfig):
+        super().__init__()
         dc = cfg.decoder
         self.cfg = dc
-        self.device = device
         d = dc.d_model
-        base = f"{prefix}.model.decoder"
-        self.embed_tokens_np = w.get(f"{base}.embed_tokens.weight", (dc.vocab_size, d))
         self.embed_scale = math.sqrt(d) if dc.scale_embedding else 1.0
-        self.embed_tokens = _t(self.embed_tokens_np * np.float32(self.embed_scale), device)
+        self.embed_tokens = nn.Embedding.from_weights(
+            vb.get("embed_tokens.weight", (dc.vocab_size, d)))
         if dc.learned_positions:
-            self.positions = w.get(f"{base}.embed_positions.weight", (dc.max_position_embeddings + 2, d))
+            self.embed_positions = nn.Embedding.from_weights(
+                vb.get("embed_positions.weight", (dc.max_position_embeddings + 2, d)))
             self.position_offset = 2
         else:
             self.positions = sinusoidal_table(dc.max_position_embeddings + dc.pad_token_id + 1, d,
                                               dc.pad_token_id)
             self.position_offset = dc.pad_token_id + 1
-        self.ln_embedding = (LayerNorm(w, f"{base}.layernorm_embedding", d, dc.layer_norm_eps, device)
-                             if dc.layernorm_embedding else None)
-        self.layers = [TrOCRDecoderLayer(w, f"{base}.layers.{i}", dc, cfg.cross_kv_dim, device)
-                       for i in range(dc.num_layers)]
-        out_name = f"{prefix}.output_projection.weight"
-        if out_name in w:
-            self.output = _t(w.get(out_name, (dc.vocab_size, d)), device)
-        elif dc.tie_word_embeddings:
-            self.output = _t(self.embed_tokens_np, device)
-        else:
-            w.get(out_name, (dc.vocab_size, d))  # raises the "missing tensor" error
+        if dc.layernorm_embedding:
+            self.layernorm_embedding = layer_norm(vb, "layernorm_embedding", d, dc.layer_norm_eps)
+        lv = vb.pp("layers")
+        self.layers = nn.ModuleList(TrOCRDecoderLayer(lv.pp(str(i)), dc, cfg.cross_kv_dim)
+                                    for i in range(dc.num_layers))
 
-    def _position_rows(self, ids: np.ndarray, past: int) -> np.ndarray:
+    def _positions(self, ids: np.ndarray, past: int, device):
         n, t = ids.shape
         if self.cfg.learned_positions:
             pos = np.broadcast_to(np.arange(past, past + t) + self.position_offset, (n, t))
-        else:
-            # Sinusoidal positions skip padding tokens, as fairseq's make_positions does.
-            mask = ids != self.cfg.pad_token_id
-            pos = (np.cumsum(mask, axis=1) + past) * mask + self.cfg.pad_token_id
+            if pos.max() >= self.embed_positions.num_embeddings:
+                raise ValueError(f"sequence longer than the decoder's "
+                                 f"{self.embed_positions.num_embeddings} positions")
+            return self.embed_positions(engine.tensor(np.ascontiguousarray(pos), dtype=engine.i64,
+                                                      device=device))
+        # Sinusoidal positions skip padding tokens, as fairseq's make_positions does.
+        mask = ids != self.cfg.pad_token_id
+        pos = (np.cumsum(mask, axis=1) + past) * mask + self.cfg.pad_token_id
         if pos.max() >= len(self.positions):
-            if self.cfg.learned_positions:
-                raise ValueError(f"sequence longer than the decoder's {len(self.positions)} positions")
             # Sinusoidal positions extend to any length (transformers rebuilds its table too).
             self.positions = sinusoidal_table(int(pos.max()) + 1, self.cfg.d_model, self.cfg.pad_token_id)
-        return self.positions[pos]
+        return _t(self.positions[pos], device)
+
+    def forward(self, ids: np.ndarray, caches: list[LayerCache], past: int):
+        ids = np.asarray(ids, dtype=np.int64)
+        device = self.embed_tokens.weight.device
+        x = self.embed_tokens(engine.tensor(ids, dtype=engine.i64, device=device))
+        if self.embed_scale != 1.0:
+            x = x * self.embed_scale
+        x = x + self._positions(ids, past, device)
+        if self.cfg.layernorm_embedding:
+            x = self.layernorm_embedding(x)
+        for layer, cache in zip(self.layers, caches):
+            x = layer(x, cache, causal=True)
+        return x
+
+
+class TrOCRDecoder(nn.Module):
+    """transformers' TrOCRForCausalLM: the decoder stack and the output projection."""
+
+    def __init__(self, vb: VarBuilder, cfg: TrOCRConfig):
+        super().__init__()
+        dc = cfg.decoder
+        self.model = _Namespace(decoder=TrOCRDecoderStack(vb.pp("model").pp("decoder"), cfg))
+        stack = self.model.decoder
+        if "output_projection.weight" in vb:
+            self.output_projection = linear(vb, "output_projection", dc.d_model, dc.vocab_size,
+                                            bias=False)
+        elif dc.tie_word_embeddings:  # the same Parameter: trained once, listed once
+            self.output_projection = Linear.from_weights(stack.embed_tokens.weight)
+        else:
+            vb.get("output_projection.weight", (dc.vocab_size, dc.d_model))  # the "missing" error
+
+    @property
+    def layers(self):
+        return self.model.decoder.layers
 
     def start(self, encoder_states) -> list[LayerCache]:
         """A fresh cache: cross-attention keys/values are projected here, once."""
         caches = []
         for layer in self.layers:
-            k, v = layer.cross_attn.project_kv(encoder_states)
+            k, v = layer.encoder_attn.project_kv(encoder_states)
             caches.append(LayerCache(cross_k=k, cross_v=v))
         return caches
 
-    def __call__(self, ids: np.ndarray, caches: list[LayerCache], past: int):
-        ids = np.asarray(ids, dtype=np.int64)
-        x = F.embedding(engine.tensor(ids, dtype=engine.i64, device=self.device), self.embed_tokens)
-        x = x + _t(self._position_rows(ids, past), self.device)
-        if self.ln_embedding is not None:
-            x = self.ln_embedding(x)
-        for layer, cache in zip(self.layers, caches):
-            x = layer(x, cache, causal=True)
-        return F.linear(x, self.output)
+    def forward(self, ids: np.ndarray, caches: list[LayerCache], past: int):
+        return self.output_projection(self.model.decoder(ids, caches, past))
 
 
 # ----------------------------------------------------------------------------- model
 
 
-class TrOCRModel:
-    """A VisionEncoderDecoder TrOCR loaded from a Hugging Face model folder."""
+class TrOCRModel(nn.Module):
+    """A VisionEncoderDecoder TrOCR loaded from a Hugging Face model folder.
 
-    def __init__(self, config: TrOCRConfig, weights: WeightFile, device="cpu", folder: Path | None = None):
+    Parameters are float32 whatever the file stores (f16 files included): the same
+    object reads crops (``encode``/``session``, fast paths in eval mode) and is
+    fine-tuned (``logits`` under autograd in train mode)."""
+
+    def __init__(self, config: TrOCRConfig, weights: WeightFile, device="cpu",
+                 folder: Path | None = None):
+        super().__init__()
         self.config = config
         self.device = engine.Device.parse(device) if isinstance(device, str) else device
         self.folder = folder
-        self.encoder = ViTEncoder(weights, config.encoder, self.device)
-        self.enc_to_dec = (Linear(weights, "enc_to_dec_proj", config.encoder.hidden_size,
-                                  config.decoder.d_model, self.device)
-                           if config.needs_enc_to_dec_proj else None)
-        self.decoder = TrOCRDecoder(weights, config, self.device)
+        vb = VarBuilder(weights, name=str(weights.path), dtype=engine.f32, device=self.device)
+        try:
+            self.encoder = ViTEncoder(vb.pp("encoder"), config.encoder)
+            if config.needs_enc_to_dec_proj:
+                self.enc_to_dec_proj = linear(vb, "enc_to_dec_proj", config.encoder.hidden_size,
+                                              config.decoder.d_model)
+            self.decoder = TrOCRDecoder(vb.pp("decoder"), config)
+        except (MissingTensorError, ShapeMismatchError) as exc:
+            raise ModelWeightsError(str(exc)) from None
+        self.eval()
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device="cpu") -> TrOCRModel:
@@ -347,25 +454,38 @@ class TrOCRModel:
         config = TrOCRConfig.from_folder(folder)
         return cls(config, WeightFile(folder), device=device, folder=folder)
 
+    def train(self, mode: bool = True) -> TrOCRModel:
+        """Switch mode and drop the inference caches (the weights may change next)."""
+        super().train(mode)
+        for m in self.modules():
+            if isinstance(m, (Linear, Projections)):
+                m.clear_cache()
+        return self
+
+    def _states(self, pv):
+        states = self.encoder(pv)
+        return self.enc_to_dec_proj(states) if self.config.needs_enc_to_dec_proj else states
+
+    def _pixels(self, pixel_values):
+        if isinstance(pixel_values, engine.Tensor):
+            return pixel_values
+        return engine.tensor(np.asarray(pixel_values, dtype=np.float32), device=self.device)
+
     def encode(self, pixel_values):
         """Encoder states for the decoder's cross-attention, (B, S, d)."""
         with engine.no_grad():
-            pv = pixel_values if isinstance(pixel_values, engine.Tensor) else \
-                engine.tensor(np.asarray(pixel_values, dtype=np.float32), device=self.device)
-            states = self.encoder(pv)
-            if self.enc_to_dec is not None:
-                states = self.enc_to_dec(states)
-            return states
+            return self._states(self._pixels(pixel_values))
+
+    def logits(self, pixel_values, decoder_input_ids) -> engine.Tensor:
+        """Teacher-forced logits (B, T, V) as a Tensor, recorded for backward when
+        parameters require grad (training)."""
+        states = self._states(self._pixels(pixel_values))
+        return self.decoder(np.asarray(decoder_input_ids), self.decoder.start(states), past=0)
 
     def forward(self, pixel_values, decoder_input_ids) -> np.ndarray:
         """Logits (B, T, V) for teacher-forced decoder input ids, as numpy."""
         with engine.no_grad():
-            states = self.encode(pixel_values)
-            caches = self.decoder.start(states)
-            logits = self.decoder(np.asarray(decoder_input_ids), caches, past=0)
-            return logits.numpy()
-
-    __call__ = forward
+            return self.logits(pixel_values, decoder_input_ids).numpy()
 
     def session(self, encoder_states) -> DecoderSession:
         return DecoderSession(self, encoder_states)

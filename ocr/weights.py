@@ -45,6 +45,20 @@ class WeightFile:
     def names(self) -> set[str]:
         return set(self._names)
 
+    # The Mapping face VarBuilder reads (engine tensors, shapes before loading).
+    def __getitem__(self, name: str) -> engine.Tensor:
+        return self._get(name)
+
+    def __iter__(self):
+        return iter(sorted(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(self._get(name).shape) if not hasattr(self, "_index") else \
+            tuple(self._index.shape(name))
+
     def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """The tensor `name` as float32, checked against the shape the model expects."""
         if name not in self._names:

@@ -164,6 +164,40 @@ class GridEditor(QObject):
                      on_cancelled=lambda: (w.statusBar().showMessage(
                          f"{label} cancelled", 5000), w.rereadFinished.emit()))
 
+    # -- corrections, recorded to learn from -------------------------------------------------
+    def on_cell_typed(self, table: Table, row: int, col: int, before: str, text: str) -> int:
+        """Record what a person typed over the recogniser's reading, one crop per text
+        line as the recogniser saw it (app.corrections); returns how many were recorded.
+        Lines that cannot be paired with the cell's crops are not recorded."""
+        w = self.w
+        if not w.settings.record_corrections or w.doc is None or not text.strip():
+            return 0
+        try:
+            page = w.doc.page_of(table)
+        except KeyError:
+            return 0
+        cell = table.cell_at(row, col)
+        result = w.doc.results.get(page)
+        if cell is None or result is None or result.image is None:
+            return 0
+        from table.cells import page_line_crops
+
+        context = [c for t in result.tables for c in t.cells]
+        crops = page_line_crops(result.image, [cell], context)[0]
+        lines, read = text.split("\n"), before.split("\n")
+        if not crops or len(crops) != len(lines):
+            return 0
+        pairs = [(crop, line.strip(), read[i] if len(read) == len(lines) else None)
+                 for i, (crop, line) in enumerate(zip(crops, lines)) if line.strip()]
+        pairs = [p for p in pairs if p[1] != p[2]]  # a line typed as it was read teaches nothing
+        try:
+            for crop, line, was in pairs:
+                w.learning.store.add(crop, line, model=w.learning.model_id(), read=was)
+        except OSError as exc:
+            w.statusBar().showMessage(f"Correction not recorded: {exc}", 8000)
+            return 0
+        return len(pairs)
+
     # -- the document told us something changed ---------------------------------------------
     def _locate(self, table: Table) -> tuple[int, int] | None:
         doc = self.w.doc

@@ -48,6 +48,7 @@ from app.gui.grid_editing import GridEditor
 from app.gui.grid_ops import CellRange
 from app.gui.icon import app_icon
 from app.gui.jobs import JobRunner
+from app.gui.learning import Learning
 from app.gui.page_view import PageView
 from app.gui.pages import DocumentPages, dropped_paths
 from app.gui.result_view import ResultTableModel, ResultView
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.conversion = ConversionController(self)
         self.grid = GridEditor(self)
         self.exporter = Exporter(self)
+        self.learning = Learning(self)
         self._closing = False
 
         self.setWindowIcon(app_icon())
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         self.welcome.recentRequested.connect(self.open_file)
 
         self.model = ResultTableModel(self)
+        self.model.cellTyped.connect(self.grid.on_cell_typed)
         self.model.threshold = self.settings.threshold
         self.result_view = ResultView()
         self.result_view.setModel(self.model)
@@ -336,6 +339,7 @@ class MainWindow(QMainWindow):
         convert_menu = bar.addMenu("&Convert")
         for act in (self.act_convert, self.act_convert_page, self.act_cancel):
             convert_menu.addAction(act)
+        self.learning.build_menu(bar)
         self.help_menu = bar.addMenu("&Help")
         self.help_menu.addAction(self.act_model_card)
         # Items added with add_help_action go above this separator, About stays last.

@@ -7,7 +7,7 @@ undo commands on the document instead of changing the table directly.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +33,9 @@ NEWLINE_MARK = " ⏎ "
 
 
 class ResultTableModel(QAbstractTableModel):
+    # A person typed a cell's text: (table, row, col, text before, text typed).
+    cellTyped = Signal(object, int, int, str, str)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.doc: Document | None = None
@@ -140,7 +143,9 @@ class ResultTableModel(QAbstractTableModel):
         text = "\n".join(part.strip() for part in text.split("\n"))
         if text == cell.text:
             return False
+        before = cell.text
         self.doc.undo_stack.push(EditCellCommand(self.doc, self.table, cell.row, cell.col, text))
+        self.cellTyped.emit(self.table, cell.row, cell.col, before, text)
         return True
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):

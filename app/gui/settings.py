@@ -92,6 +92,22 @@ class AppSettings:
         """What load_recognizer takes: None lets the engine pick (CUDA when present)."""
         return None if self.device == "auto" else self.device
 
+    # -- learning from corrections ------------------------------------------------------
+    @property
+    def record_corrections(self) -> bool:
+        return _as_bool(self._get("corrections/record"), True)
+
+    @record_corrections.setter
+    def record_corrections(self, value: bool) -> None:
+        self._set("corrections/record", bool(value))
+
+    @property
+    def tune_minutes(self) -> float:
+        try:
+            return max(0.5, float(self._get("corrections/tune_minutes", 10)))
+        except (TypeError, ValueError):
+            return 10.0
+
     # -- review --------------------------------------------------------------------------
     @property
     def threshold(self) -> float:

@@ -28,6 +28,16 @@ class Linear(Module):
         self.weight = _uniform((out_features, in_features), bound, dtype)
         self.bias = _uniform((out_features,), bound, dtype) if bias else None
 
+    @classmethod
+    def from_weights(cls, weight: Tensor, bias: Tensor | None = None) -> Linear:
+        """A Linear around loaded tensors (no random initialisation first)."""
+        m = cls.__new__(cls)
+        Module.__init__(m)
+        m.out_features, m.in_features = weight.shape
+        m.weight = weight if isinstance(weight, Parameter) else Parameter(weight)
+        m.bias = None if bias is None else Parameter(bias)
+        return m
+
     def forward(self, x: Tensor) -> Tensor:
         return linear(x, self.weight, self.bias)
 
@@ -51,6 +61,14 @@ class LayerNorm(Module):
             self.weight = None
             self.bias = None
 
+    @classmethod
+    def from_weights(cls, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> LayerNorm:
+        m = cls.__new__(cls)
+        Module.__init__(m)
+        m.normalized_shape, m.eps = tuple(weight.shape), eps
+        m.weight, m.bias = Parameter(weight), Parameter(bias)
+        return m
+
     def forward(self, x: Tensor) -> Tensor:
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
@@ -69,6 +87,15 @@ class Embedding(Module):
         if padding_idx is not None:
             w[padding_idx] = 0.0
         self.weight = Parameter(w)
+
+    @classmethod
+    def from_weights(cls, weight: Tensor, padding_idx: int | None = None) -> Embedding:
+        m = cls.__new__(cls)
+        Module.__init__(m)
+        m.num_embeddings, m.embedding_dim = weight.shape
+        m.padding_idx = padding_idx
+        m.weight = Parameter(weight)
+        return m
 
     def forward(self, ids: Tensor) -> Tensor:
         return embedding(ids, self.weight)

@@ -97,7 +97,8 @@ def test_trocr_runs_on_cuda_unchanged(tmp_path, monkeypatch) -> None:
                                              tmp_path / "model")
     cpu = TrOCRModel.from_pretrained(folder, device="cpu")
     gpu = TrOCRModel.from_pretrained(folder, device="cuda")
-    assert gpu.encoder.patch_weight.device is CUDA and gpu.enc_to_dec is not None
+    assert gpu.encoder.embeddings.position_embeddings.device is CUDA
+    assert gpu.config.needs_enc_to_dec_proj and gpu.enc_to_dec_proj.weight.device is CUDA
     rng = np.random.default_rng(0)
     pv = rng.standard_normal((2, 3, 16, 16)).astype(np.float32)
     ids = np.array([[2, 5, 9, 4], [2, 7, 7, 3]])

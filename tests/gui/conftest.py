@@ -25,6 +25,16 @@ from tests.gui.helpers import (  # noqa: F401
 from tests.table.render import merged_spec, render_page
 
 
+@pytest.fixture(autouse=True)
+def corrections_dir(tmp_path, monkeypatch):
+    """Corrections typed in tests go to a temporary folder, never the user's."""
+    from app.corrections import ENV_DIR
+
+    folder = tmp_path / "corrections"
+    monkeypatch.setenv(ENV_DIR, str(folder))
+    return folder
+
+
 @pytest.fixture
 def recognizer():
     return recognizer_instance()

@@ -79,3 +79,43 @@ def test_pytorch_bin_checkpoint_loads_the_same(tmp_path):
     pt = TrOCRModel.from_pretrained(save_reference(ref, tmp_path / "bin", fmt="bin"))
     pv, ids = _inputs(st, batch=2)
     np.testing.assert_array_equal(st.forward(pv, ids), pt.forward(pv, ids))
+
+
+def test_training_gradients_match_transformers(pair):
+    """One backward pass of the engine model (ocr.model under autograd) against
+    PyTorch's on the same batch: every parameter's gradient agrees."""
+    import engine
+    import engine.functional as F
+    from ocr.finetune import freeze
+
+    name, ref, folder = pair
+    ours = TrOCRModel.from_pretrained(folder)
+    freeze(ours, ["*"])
+    ours.train()
+    pv, ids = _inputs(ours, batch=2, seed=9)
+    labels = np.roll(ids, -1, axis=1)
+    labels[:, -1] = -100
+    loss = F.cross_entropy(ours.logits(pv, ids), engine.tensor(labels, dtype=engine.i64))
+    loss.backward()
+    ref.eval()
+    ref.zero_grad()
+    logits = ref(pixel_values=torch.from_numpy(pv), decoder_input_ids=torch.from_numpy(ids)).logits
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                 torch.from_numpy(labels).reshape(-1))
+    expected.backward()
+    assert abs(loss.item() - expected.item()) < 1e-4
+    # transformers may rename modules in memory: pair parameters by their random values
+    # (those that are not unique, such as zero-initialised ones, are left out).
+    seen: dict[bytes, list] = {}
+    for p in ours.parameters():
+        seen.setdefault(p.numpy().tobytes(), []).append(p)
+    mine = {k: v[0] for k, v in seen.items() if len(v) == 1}
+    checked = 0
+    for tname, tp in ref.named_parameters():
+        p = mine.get(tp.detach().numpy().astype(np.float32).tobytes())
+        if p is None or tp.grad is None:
+            continue
+        g, want = p.grad.numpy(), tp.grad.numpy()
+        assert np.abs(g - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max())), (name, tname)
+        checked += 1
+    assert checked >= len(list(ours.parameters())) // 2  # every weight matrix, most vectors

@@ -1,0 +1,110 @@
+"""`tablescribe model tune` on the engine: bad input gets clear errors, a run writes a
+complete model folder, and the base model is never modified."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pytest
+from PIL import Image
+
+from app.cli import main
+from app.corrections import CorrectionStore
+from app.tuning import Figures, TuneInputError, _verdict, tune_model
+from ocr import DEFAULT_MODEL_DIR
+
+
+def _digest(folder):
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(p.name.encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def corrections(tmp_path_factory):
+    from training.cells import CellGenerator
+
+    folder = tmp_path_factory.mktemp("corrections")
+    store = CorrectionStore(folder)
+    gen = CellGenerator(3, "heldout")
+    i = 0
+    while store.count() < 7:
+        cell = gen.sample(i)
+        i += 1
+        if cell.text and "\n" not in cell.text:
+            store.add(cell.image, cell.text)
+    store.add(Image.new("L", (40, 20), 255), "naïve ☃ ok")  # ☃ is not in the vocabulary
+    return folder
+
+
+def test_a_run_writes_a_complete_model_folder_and_leaves_the_base(tmp_path, corrections):
+    base = tmp_path / "base"
+    shutil.copytree(DEFAULT_MODEL_DIR, base)
+    before = _digest(base)
+    out = tmp_path / "tuned"
+    rc = main(["model", "tune", str(corrections), "-o", str(out), "--base", str(base),
+               "--max-steps", "2", "--minutes", "5", "--device", "cpu", "--quiet",
+               "--train", "decoder.*", "--train", "encoder.encoder.layer.{last}.*"])
+    assert _digest(base) == before
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json",
+            "generation_config.json", "README.md", "tuning.json"} <= names
+    report = json.loads((out / "tuning.json").read_text())
+    assert rc == (0 if report["adopted"] else 4)
+    assert report["steps"] == 2 and report["corrections_used"] + report["corrections_judged"] == 7
+    assert len(report["skipped"]) == 1 and "'☃'" in report["skipped"][0]
+    card = (out / "README.md").read_text()
+    assert "exact before" in card and ("adopted" in card or "NOT ADOPTED" in card)
+    import engine
+    from ocr.weights import WeightFile
+
+    old, new = WeightFile(base), WeightFile(out)
+    assert old.names() == new.names()
+    name = "decoder.model.decoder.layers.2.fc2.weight"  # trained (decoder)
+    assert new[name].dtype is old[name].dtype is engine.f16
+    assert (new[name].numpy() != old[name].numpy()).any()
+    top = "encoder.encoder.layer.3.output.dense.weight"  # trained ({last})
+    assert (new[top].numpy() != old[top].numpy()).any()
+    for frozen in ("encoder.embeddings.patch_embeddings.projection.weight",
+                   "encoder.encoder.layer.2.output.dense.weight"):
+        assert (new[frozen].numpy() == old[frozen].numpy()).all()
+
+
+def test_bad_input_is_a_clear_error(tmp_path, corrections, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(TuneInputError, match="no labels.jsonl"):
+        tune_model(empty, tmp_path / "o1")
+    not_model = tmp_path / "notmodel"
+    not_model.mkdir()
+    (not_model / "config.json").write_text("{}")
+    with pytest.raises(TuneInputError, match="not a TrOCR model folder"):
+        tune_model(corrections, tmp_path / "o2", base=not_model)
+    with pytest.raises(TuneInputError, match="must not be written inside its base"):
+        tune_model(corrections, DEFAULT_MODEL_DIR / "sub", base=DEFAULT_MODEL_DIR)
+    assert main(["model", "tune", str(empty), "-o", str(tmp_path / "o3"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no labels.jsonl" in err[0]
+
+
+def test_too_few_usable_corrections(tmp_path):
+    store = CorrectionStore(tmp_path / "few")
+    for t in ("a☃", "b☃", "c"):
+        store.add(Image.new("L", (30, 20), 255), t)
+    with pytest.raises(TuneInputError, match=r"1 usable correction, at least 5 .*2 skipped.*'☃'"):
+        tune_model(tmp_path / "few", tmp_path / "out")
+
+
+def test_worse_runs_are_not_adopted():
+    same = {"corrections": Figures(10, 0.5, 0.1), "general": Figures(100, 0.97, 0.01)}
+    better = {"corrections": Figures(10, 0.9, 0.02), "general": Figures(100, 0.96, 0.01)}
+    forgot = {"corrections": Figures(10, 1.0, 0.0), "general": Figures(100, 0.90, 0.05)}
+    assert _verdict(same, better)[0]
+    assert not _verdict(same, same)[0]
+    ok, why = _verdict(same, forgot)
+    assert not ok and "worse on other text" in why
