@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import AtomicWrite
 from .dtypes import DTYPES, SAFETENSORS_CODES, SAFETENSORS_SPEC_NAMES, RawTensor, name_of_numpy
 from .errors import WeightFormatError
 
@@ -439,20 +438,11 @@ def save_safetensors(
         for name, raw in raws.items()
     }
     target = Path(path)
-    # A fresh name next to the target: same file system, so os.replace is atomic.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    # Create the name ourselves first: the kernel applies the umask, giving the mode a
-    # normal new file gets (the package may write through a private 0600 temp file).
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-    mode = stat.S_IMODE(os.stat(tmp).st_mode)
-    try:
-        serialize_file(specs, os.fspath(tmp), metadata=metadata)
-        os.chmod(tmp, mode)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except SafetensorError as e:
-        raise WeightFormatError(target, f"cannot write safetensors: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
+    # AtomicWrite names a fresh file next to the target; the package may write through a
+    # private 0600 temp file of its own, so the mode is set again before the move.
+    with AtomicWrite(target, suffix=".tmp") as tmp:
+        try:
+            serialize_file(specs, os.fspath(tmp), metadata=metadata)
+        except SafetensorError as e:
+            raise WeightFormatError(target, f"cannot write safetensors: {e}") from e
     del raws

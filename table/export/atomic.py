@@ -1,19 +1,19 @@
 """Writing an output file so that it is either complete or untouched.
 
-The writer fills a temporary file next to the target (same directory, so the same
-file system) and ``os.replace`` renames it into place: a crash, a full disk or a
-Ctrl-C leaves the previous file as it was, never half a workbook. Targets that are
+The writer fills a temporary file next to the target and it replaces the target in one
+step (``engine.io.atomic.AtomicWrite``, shared with the weight files): a crash, a full
+disk or a Ctrl-C leaves the previous file as it was, never half a workbook. Targets that are
 the input being converted, or that hold a scan (image or PDF content), are refused.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from engine.io.atomic import AtomicWrite
 from table.export.options import ExportError
 from table.pages import sniff_format
 
@@ -51,13 +51,6 @@ def check_target(path: str | Path, inputs: Iterable[str | Path] = (), *,
     return target
 
 
-def _new_file_mode() -> int:
-    # os.umask can only be read by setting it; restore it at once.
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _describe(exc: OSError) -> str:
     return exc.strerror.lower() if exc.strerror else str(exc)
 
@@ -71,28 +64,20 @@ def atomic_target(path: str | Path, inputs: Iterable[str | Path] = (), *,
     naming ``path``; on any failure the temporary file is removed.
     """
     target = check_target(path, inputs, replace_scans=replace_scans)
-    parent = target.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".part")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write = AtomicWrite(target)
     except OSError as exc:
         blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
         if blocker is not None:
             raise ExportError(target, f"cannot be created: {blocker} is a file, not a folder") from exc
         raise ExportError(target, f"cannot write here ({_describe(exc)})") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        yield tmp
-        # mkstemp creates 0600 files; give the result the mode a new file would get.
-        mode = target.stat().st_mode & 0o777 if target.exists() else _new_file_mode()
-        os.chmod(tmp, mode)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        yield write.tmp
+        write.commit()
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        write.discard()
         raise ExportError(target, f"could not be written ({_describe(exc)})") from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        write.discard()
         raise
