@@ -11,8 +11,9 @@
 Exit status: 0 when everything was converted, 1 when something failed (each failure
 is one line on stderr naming the file and the problem), 2 for a usage error, 3 when
 nothing failed but an input held no table, 4 when ``model tune`` wrote a model that is
-no better (marked not adopted), 130 when interrupted. ``--debug`` (or
-TABLESCRIBE_DEBUG=1) shows tracebacks.
+no better (marked not adopted), 130 when interrupted. ``--verbose`` (or
+TABLESCRIBE_DEBUG=1; ``--debug`` is the old name) adds the traceback. Every failure is
+also written, with its traceback, to the log file in the user's log folder (app.logs).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import logging
 import os
 import sys
 import traceback
@@ -36,6 +38,9 @@ from table.export import FORMATS, ExportError, ExportOptions, format_for_path, w
 PROG = "tablescribe"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_TABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_NOT_ADOPTED = 4
+log = logging.getLogger(__name__)
+# The command prints its own one-line message: the record is for the log file only.
+_FILE_ONLY = {"console": False}
 
 
 class _UsageError(Exception):
@@ -123,6 +128,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     pages = engine.convert_file(src, progress=show)
                 except Exception as exc:  # noqa: BLE001 - report the file, go on with the next
                     _error(describe_error(exc))
+                    log.error("convert %s failed", src, exc_info=True, extra=_FILE_ONLY)
                     failed = target_failed = True
                     continue
             missing = pipeline.no_table_message(src, pages)
@@ -216,6 +222,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         files_bar.update(done - files_bar.n)
         if row.status == "failed":
             files_bar.write(f"failed: {row.file}: {row.error}", file=sys.stderr)
+            log.warning("batch: %s failed: %s", row.file, row.error, extra=_FILE_ONLY)
         elif row.status == "no_table" or row.error:
             files_bar.write(f"{row.error}", file=sys.stderr)
         if not in_process and row.status == "ok":
@@ -299,7 +306,10 @@ def cmd_model_tune(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     # Every argument, --help included, is the window's own (app.gui.main.build_parser).
     from app.gui.main import main as gui_main
-    return int(gui_main(list(args.gui_args)) or 0)
+    argv = list(args.gui_args)
+    if args.verbose and "--verbose" not in argv:
+        argv.insert(0, "--verbose")
+    return int(gui_main(argv) or 0)
 
 
 def cmd_desktop(args: argparse.Namespace) -> int:
@@ -348,7 +358,8 @@ def _recognition_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Turn scanned tables into spreadsheets, offline.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--verbose", "-v", "--debug", dest="verbose", action="store_true",
+                        help="add the traceback to an error message (and log DEBUG to the log file)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("convert", help="convert scans and PDFs to .xlsx, .csv, .json, .html or .md")
@@ -423,7 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "batch":  # --workers' default depends on the executor
         args.workers_given = args.workers is not None
         args.workers = args.workers or 1
-    debug = args.debug or os.environ.get("TABLESCRIBE_DEBUG") == "1"
+    verbose = args.verbose or os.environ.get("TABLESCRIBE_DEBUG") == "1"
+    from app.logs import configure_logging
+    configure_logging(verbose)
+    log.info("%s %s: %s", PROG, _version(), " ".join(sys.argv[1:] if argv is None else argv))
     from app import foreign_packages
     clash = foreign_packages()
     if clash:
@@ -440,7 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - every failure: one line, no traceback unless asked
-        if debug:
+        log.error("%s failed", args.command, exc_info=True, extra=_FILE_ONLY)
+        if verbose:
             traceback.print_exc()
         _error(describe_error(exc))
         return EXIT_FAILED

@@ -31,3 +31,18 @@ def pytest_sessionfinish(session, exitstatus):
                             red=True)
     if bad:
         session.exitstatus = 1
+
+
+# The entry points configure a log file: keep the suite's (and its subprocesses') logs
+# out of the user's log folder.
+os.environ.setdefault("TABLESCRIBE_LOG_DIR", tempfile.mkdtemp(prefix="tablescribe-test-logs-"))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _drop_log_handlers():
+    """A test that ran an entry point leaves no handler behind for the next one."""
+    yield
+    from app.logs import remove_handlers
+    remove_handlers()

@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="light, dark or the system look (default: the saved setting)")
     parser.add_argument("--batch", action="store_true",
                         help="open the batch dialog (convert a folder) at start")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="log DEBUG records and print tracebacks of errors on stderr")
     return parser
 
 
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None, *, settings=None, recognizer_factory=Non
     preferences and app.recognizers.load_recognizer are used.
     """
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from app.logs import configure_logging
+    configure_logging(args.verbose)
     if args.screenshot:
         if not args.file:
             print("tablescribe gui: error: --screenshot needs a FILE to open", file=sys.stderr)

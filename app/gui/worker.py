@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -80,9 +79,8 @@ class Job(QRunnable):
             if is_cancellation(exc):
                 self._emit(self.signals.cancelled)
             else:
-                # The window shows the reason; the traceback is for whoever debugs it.
-                log.info("%s failed: %s", self.name, describe_error(exc))
-                log.debug("%s", traceback.format_exc())
+                # The window shows the reason; the log file keeps the traceback.
+                log.error("%s failed: %s", self.name, describe_error(exc), exc_info=True)
                 self._emit(self.signals.failed, describe_error(exc))
         else:
             if self.cancel_event.is_set():

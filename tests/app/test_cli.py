@@ -157,7 +157,8 @@ def test_gui_command_opens_the_window_with_the_file(monkeypatch, capsys):
     opened = []
     monkeypatch.setattr(app.gui.main, "main", lambda argv=None: opened.append(argv) or 0)
     assert cli.main(["gui", "scan.png"]) == 0 and cli.main(["gui"]) == 0
-    assert opened == [["scan.png"], []]
+    assert cli.main(["--verbose", "gui", "scan.png"]) == 0  # the window logs verbosely too
+    assert opened == [["scan.png"], [], ["--verbose", "scan.png"]]
 
 
 def test_python_dash_m_app_and_version():
