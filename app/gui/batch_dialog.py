@@ -25,19 +25,15 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import Cancelled
+from app.gui.batch_model import COLUMNS, FILE, BatchFilesModel
 from app.gui.settings import EXPORT_FORMATS, AppSettings
 from app.gui.worker import Job, JobContext
-
-COLUMNS = ("File", "Status", "Tables", "Cells", "Confidence", "Result")
-STATUS_TEXT = {"ok": "converted", "failed": "failed", "skipped": "skipped (done earlier)",
-               "no_table": "no table found"}
 
 
 class BatchStopped(KeyboardInterrupt):
@@ -64,7 +60,6 @@ class BatchDialog(QDialog):
         self.pool.setMaxThreadCount(1)
         self.job: Job | None = None
         self.report = None
-        self._rows: dict[str, int] = {}
 
         self.in_edit = QLineEdit(str(folder) if folder else "")
         self.in_edit.setPlaceholderText("folder with scans")
@@ -88,8 +83,10 @@ class BatchDialog(QDialog):
         form.addRow("", self.resume)
         form.addRow("Parallel files:", self.workers)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        # A model with a name -> row index: each event touches one row (see batch_model).
+        self.model = BatchFilesModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.verticalHeader().hide()
@@ -238,65 +235,33 @@ class BatchDialog(QDialog):
                                     and self._out_dir.is_dir())
 
     def _list_files(self, names: list[str]) -> None:
-        self.table.setRowCount(len(names))
-        self._rows = {}
-        for i, name in enumerate(names):
-            self._rows[name] = i
-            self.table.setItem(i, 0, QTableWidgetItem(name))
-            self.table.setItem(i, 1, QTableWidgetItem("waiting"))
-            for col in range(2, len(COLUMNS)):
-                self.table.setItem(i, col, QTableWidgetItem(""))
+        self.model.set_files(names)
 
     def _on_file_done(self, value) -> None:
         row, done, total = value
         self.files_bar.setRange(0, total)
         self.files_bar.setValue(done)
         self.cells_bar.setValue(0)  # the next file starts from nothing
-        self._fill_row(row)
+        self.model.update(row)
         self.fileDone.emit(row.file, row.status)
         # The next file in the list (serial runs go in order) is the one now converting.
-        nxt = next((i for name, i in self._rows.items()
-                    if self.table.item(i, 1).text() == "waiting"), None)
-        if nxt is not None and self.workers.value() == 1:
-            self.table.item(nxt, 1).setText("converting…")
-            self.table.scrollToItem(self.table.item(nxt, 0))
-
-    def _fill_row(self, row) -> None:
-        i = self._rows.get(row.file)
-        if i is None:
-            i = self.table.rowCount()
-            self.table.insertRow(i)
-            self._rows[row.file] = i
-            self.table.setItem(i, 0, QTableWidgetItem(row.file))
-        confidence = "" if row.mean_confidence is None else f"{row.mean_confidence:.0%}"
-        if row.status in ("failed", "no_table"):
-            result = row.error
-        else:
-            result = ", ".join(Path(p).name for p in row.outputs)
-        values = (row.file, STATUS_TEXT.get(row.status, row.status), str(row.tables or ""),
-                  str(row.cells or ""), confidence, result)
-        for col, text in enumerate(values):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            if row.status == "failed":
-                item.setForeground(self.palette().brightText())
-            self.table.setItem(i, col, item)
+        if self.workers.value() == 1:
+            nxt = self.model.mark_converting()
+            if nxt is not None:
+                self.table.scrollTo(self.model.index(nxt, FILE))
 
     def _on_cells(self, done: int, total: int, _what: str) -> None:
         if total > 0:
             self.cells_bar.setRange(0, total)
             self.cells_bar.setValue(done)
         if self.workers.value() == 1:
-            current = next((i for i in self._rows.values()
-                            if self.table.item(i, 1).text() in ("waiting", "converting…")), None)
-            if current is not None and self.table.item(current, 1).text() == "waiting":
-                self.table.item(current, 1).setText("converting…")
+            self.model.mark_converting()
 
     def _on_finished(self, report) -> None:
         self.job = None
         self.report = report
         for row in report.rows:
-            self._fill_row(row)
+            self.model.update(row)
         ok, failed, skipped = len(report.converted), len(report.failed), len(report.skipped)
         parts = [f"{ok} converted"]
         if failed:
@@ -320,9 +285,7 @@ class BatchDialog(QDialog):
 
     def _on_cancelled(self) -> None:
         self.job = None
-        for i in self._rows.values():
-            if self.table.item(i, 1).text() in ("waiting", "converting…"):
-                self.table.item(i, 1).setText("not converted (cancelled)")
+        self.model.mark_cancelled()
         report = Path(self._out_dir) / "tablescribe-report.json"
         done = ""
         try:
