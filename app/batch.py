@@ -3,6 +3,7 @@ a swappable executor, keep a journal to resume from, and write the report.
 
     plan_tasks     app.inputs finds the scans; each becomes a Task (app.task)
     executor.run   app.executors (this process, local processes) or app.cluster (Dask)
+    run_lock       app.run_lock: one run per output folder
     convert_one    app.task, in the worker: load, detect, recognise, write
     journal        app.journal, a line per finished file (``resume``)
     report         app.report, tablescribe-report.csv and .json in OUT_DIR
@@ -14,6 +15,7 @@ and writes the journal and the report.
 
 from __future__ import annotations
 
+import functools
 import pickle
 from collections import Counter
 from collections.abc import Callable
@@ -27,8 +29,9 @@ from app.errors import describe_error
 from app.executors import Executor, ProcessExecutor, SerialExecutor
 from app.inputs import find_inputs, list_scans
 from app.journal import Journal, journal_path
-from app.recognizers import RecognizerFactory
+from app.recognizers import RecognizerFactory, cached_recognizer
 from app.report import BatchReport, ReportRow, write_report
+from app.run_lock import lock_path, run_lock
 from app.task import Task, convert_one
 from table.export import FORMATS, ExportError, ExportOptions
 
@@ -74,14 +77,17 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
               progress: FileProgress | None = None, cell_progress: pipeline.Progress | None = None,
               dpi: float = 300, beams: int = 1, options: ExportOptions | None = None,
               recognizer_factory: RecognizerFactory | None = None,
-              text_layer: str = "auto") -> BatchReport:
+              text_layer: str = "auto", file_timeout: float | None = None) -> BatchReport:
     """Convert every scan in ``in_dir`` into ``out_dir`` and write the report there.
 
-    ``executor`` defaults to SerialExecutor for one worker, ProcessExecutor otherwise.
+    ``executor`` defaults to SerialExecutor for one worker without a time limit, else
+    ProcessExecutor: ``file_timeout`` seconds (None or 0: none) bound each file, which
+    needs worker processes (a file over it is reported "timeout", its worker replaced).
     ``progress`` is called once per file (skipped ones first); ``cell_progress`` per
     batch of cells, with in-process executors only. Raises ModelLoadError when the
-    recognizer cannot be loaded, ExportError when ``out_dir`` is not writable, and
-    KeyboardInterrupt after recording what was finished (for ``resume``).
+    recognizer cannot be loaded, ExportError when ``out_dir`` is not writable, FolderBusy
+    when another run holds ``out_dir``, and KeyboardInterrupt after recording what was
+    finished (for ``resume``).
     """
     root, out_root = locations.normalize(in_dir), locations.normalize(out_dir)
     if not locations.is_dir(root):
@@ -95,55 +101,63 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, *, fmt: str = "xlsx", rec
         locations.make_dirs(out_root)
     journal_file = journal_path(out_root)
     journal_file.parent.mkdir(parents=True, exist_ok=True)
-    tasks = plan_tasks(root, out_root, fmt=fmt, recursive=recursive, model=model, device=device,
-                       dpi=dpi, beams=beams, options=options or ExportOptions(), recognizer_factory=recognizer_factory,
-                       text_layer=text_layer)
-    executor = executor or (SerialExecutor() if workers <= 1 else ProcessExecutor(workers))
-    if recognizer_factory is not None and not executor.in_process:
-        try:
-            pickle.dumps(recognizer_factory)
-        except Exception as exc:  # pickle raises several kinds
-            raise ValueError("recognizer_factory must be picklable (a module-level function) "
-                             f"to run in worker processes: {describe_error(exc)}") from exc
-    journal = Journal(journal_file, fresh=not resume)
-    meta = {"in_dir": str(root), "out_dir": str(out_root), "format": fmt,
-            "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    # One run per output folder, from before the journal is opened until the report is
+    # written: a second run gets FolderBusy (naming the holder's PID) and changes nothing.
+    with run_lock(out_root, lock_path(out_root)):
+        tasks = plan_tasks(root, out_root, fmt=fmt, recursive=recursive, model=model, device=device,
+                           dpi=dpi, beams=beams, options=options or ExportOptions(), recognizer_factory=recognizer_factory,
+                           text_layer=text_layer)
+        if executor is None:
+            if workers <= 1 and not file_timeout:
+                executor = SerialExecutor()
+            else:
+                warm = functools.partial(cached_recognizer, model, device, recognizer_factory)
+                executor = ProcessExecutor(max(1, workers), file_timeout, warm=warm)
+        if recognizer_factory is not None and not executor.in_process:
+            try:
+                pickle.dumps(recognizer_factory)
+            except Exception as exc:  # pickle raises several kinds
+                raise ValueError("recognizer_factory must be picklable (a module-level function) "
+                                 f"to run in worker processes: {describe_error(exc)}") from exc
+        journal = Journal(journal_file, fresh=not resume)
+        meta = {"in_dir": str(root), "out_dir": str(out_root), "format": fmt,
+                "started": datetime.now(UTC).isoformat(timespec="seconds")}
 
-    rows: dict[str, ReportRow] = {}
-    todo = []
-    for task in tasks:
-        earlier = journal.finished(task) if resume else None
-        if earlier is not None:
-            rows[task.file] = replace(earlier, status="skipped")
-            if progress:
-                progress(rows[task.file], len(rows), len(tasks))
+        rows: dict[str, ReportRow] = {}
+        todo = []
+        for task in tasks:
+            earlier = journal.finished(task) if resume else None
+            if earlier is not None:
+                rows[task.file] = replace(earlier, status="skipped")
+                if progress:
+                    progress(rows[task.file], len(rows), len(tasks))
+            else:
+                todo.append(task)
+
+        by_file = {t.file: t for t in todo}
+        if executor.in_process and cell_progress is not None:
+            def fn(task: Task) -> ReportRow:
+                return convert_one(task, cell_progress)
         else:
-            todo.append(task)
+            fn = convert_one
 
-    by_file = {t.file: t for t in todo}
-    if executor.in_process and cell_progress is not None:
-        def fn(task: Task) -> ReportRow:
-            return convert_one(task, cell_progress)
-    else:
-        fn = convert_one
+        def crashed(task: Task, reason: str, status: str = "failed") -> ReportRow:
+            return ReportRow(task.file, status, error=reason)
 
-    def crashed(task: Task, reason: str) -> ReportRow:
-        return ReportRow(task.file, "failed", error=reason)
-
-    interrupted = False
-    try:
-        for row in executor.run(fn, todo, crashed):
-            rows[row.file] = row
-            journal.record(by_file[row.file], row)
-            if progress:
-                progress(row, len(rows), len(tasks))
-    except KeyboardInterrupt:
-        interrupted = True
-        raise
-    finally:
-        journal.close()
-        ordered = [rows[t.file] for t in tasks if t.file in rows]
-        meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-        meta["interrupted"] = interrupted
-        report_csv, report_json = write_report(out_root, ordered, meta)
-    return BatchReport(ordered, report_csv, report_json, interrupted)
+        interrupted = False
+        try:
+            for row in executor.run(fn, todo, crashed):
+                rows[row.file] = row
+                journal.record(by_file[row.file], row)
+                if progress:
+                    progress(row, len(rows), len(tasks))
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            journal.close()
+            ordered = [rows[t.file] for t in tasks if t.file in rows]
+            meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+            meta["interrupted"] = interrupted
+            report_csv, report_json = write_report(out_root, ordered, meta)
+        return BatchReport(ordered, report_csv, report_json, interrupted)

@@ -220,8 +220,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     def file_done(row, done: int, total: int) -> None:
         files_bar.total = total
         files_bar.update(done - files_bar.n)
-        if row.status == "failed":
-            files_bar.write(f"failed: {row.file}: {row.error}", file=sys.stderr)
+        if row.status in ("failed", "timeout"):
+            files_bar.write(f"{row.status}: {row.file}: {row.error}", file=sys.stderr)
             log.warning("batch: %s failed: %s", row.file, row.error, extra=_FILE_ONLY)
         elif row.status == "no_table" or row.error:
             files_bar.write(f"{row.error}", file=sys.stderr)
@@ -233,14 +233,16 @@ def cmd_batch(args: argparse.Namespace) -> int:
         cells_bar.n = done
         cells_bar.refresh()
 
-    in_process = args.workers <= 1 and args.executor == "local" and not args.scheduler
+    in_process = (args.workers <= 1 and args.executor == "local" and not args.scheduler
+                  and not args.file_timeout)
     try:
         with _batch_executor(args) as executor:
             report = run_batch(
                 args.in_dir, args.out_dir, fmt=args.format, recursive=args.recursive,
                 workers=args.workers, resume=args.resume, device=args.device, model=args.model,
                 executor=executor, progress=file_done, cell_progress=cells_done, dpi=args.dpi,
-                beams=args.beams, options=_export_options(args), text_layer=args.text_layer)
+                beams=args.beams, options=_export_options(args), text_layer=args.text_layer,
+                file_timeout=args.file_timeout)
     except KeyboardInterrupt:
         files_bar.close()
         cells_bar.close()
@@ -252,18 +254,21 @@ def cmd_batch(args: argparse.Namespace) -> int:
         cells_bar.close()
     n_ok, n_skip, n_fail = len(report.converted), len(report.skipped), len(report.failed)
     n_empty = len(report.no_table)
+    n_late = len(report.timed_out)
     parts = [f"{n_ok} converted"]
     if n_skip:
         parts.append(f"{n_skip} skipped (done earlier)")
     if n_empty:
         parts.append(f"{n_empty} without a table")
     parts.append(f"{n_fail} failed")
+    if n_late:
+        parts.append(f"{n_late} timed out")
     print(f"{len(report.rows)} file(s): {', '.join(parts)}; report: {report.report_csv}")
     if not report.rows:
         _error(f"{args.in_dir}: no scans found ({scan_types_text()})"
                + ("" if args.recursive else "; use --recursive for subfolders"))
         return EXIT_FAILED
-    return EXIT_FAILED if n_fail else EXIT_NO_TABLE if n_empty else EXIT_OK
+    return EXIT_FAILED if n_fail or n_late else EXIT_NO_TABLE if n_empty else EXIT_OK
 
 
 # --------------------------------------------------------------------------- model / gui
@@ -330,6 +335,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError("must be 0 (no limit) or more seconds")
+    return value
+
+
+DEFAULT_FILE_TIMEOUT = 300.0
+
+
+def _default_file_timeout() -> float:
+    text = os.environ.get("TABLESCRIBE_FILE_TIMEOUT")
+    try:
+        return _seconds(text) if text else DEFAULT_FILE_TIMEOUT
+    except (ValueError, argparse.ArgumentTypeError):
+        raise _UsageError(f"TABLESCRIBE_FILE_TIMEOUT={text!r}: expected seconds (0: no limit)") from None
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -379,6 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel worker processes on this machine (default 1; "
                         "--executor dask: one per core)")
     p.add_argument("--resume", action="store_true", help="skip files an interrupted run already converted")
+    p.add_argument("--file-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="stop a file that takes longer, report it as 'timeout' and go on (default "
+                        f"{DEFAULT_FILE_TIMEOUT:g}, or $TABLESCRIBE_FILE_TIMEOUT; 0: no limit). "
+                        "Files run in worker processes when there is a limit")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local: a pool of processes on this machine (default); dask: a Dask cluster "
                         "(with no --scheduler, a LocalCluster of --workers processes)")
@@ -445,6 +472,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                "install tablescribe in an environment of its own (pipx install, or the bundle)")
         return EXIT_FAILED
     try:
+        if args.command == "batch" and args.file_timeout is None:
+            args.file_timeout = _default_file_timeout()
         return args.func(args)
     except _UsageError as exc:
         parser.print_usage(sys.stderr)

@@ -2,8 +2,9 @@
 complete (any order).
 
 * ``SerialExecutor``: in this process (live per-cell progress);
-* ``ProcessExecutor(n)``: n local worker processes; a worker that dies (a crash, the
-  out-of-memory killer) costs only the file it was converting;
+* ``ProcessExecutor(n, file_timeout)``: n local worker processes (pebble); a worker
+  that dies (a crash, the out-of-memory killer) costs only the file it was converting,
+  and a file over the time limit is stopped, reported "timeout", its worker replaced;
 * ``FuturesExecutor(client, as_completed)``: anything with ``submit(fn, arg)``
   returning futures, e.g. a Dask cluster::
 
@@ -22,7 +23,6 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from app.errors import describe_error
@@ -37,10 +37,14 @@ __all__ = [
     "OnCrash",
     "ProcessExecutor",
     "SerialExecutor",
+    "crash_reason",
     "thread_environment",
+    "timeout_reason",
 ]
 
-OnCrash = Callable[[Task, str], ReportRow]
+# (task, reason[, status]): the row of a file whose worker died ("failed", the default)
+# or that ran past the time limit ("timeout").
+OnCrash = Callable[..., ReportRow]
 
 # The thread pools of the libraries under a worker: numba's, OpenMP's and the BLAS's.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -58,7 +62,8 @@ class Executor(Protocol):
 
     ``in_process`` executors run ``fn`` in this process, which lets the batch pass a
     live per-cell progress callback. A task whose worker dies must still produce a
-    row: ``on_crash(task, reason)``.
+    row: ``on_crash(task, reason)``; one that ran out of time ``on_crash(task, reason,
+    "timeout")``.
     """
 
     in_process: bool
@@ -76,7 +81,7 @@ class SerialExecutor:
             yield fn(task)
 
 
-def _init_worker(environment: dict[str, str]) -> None:
+def _init_worker(environment: dict[str, str], warm: Callable[[], Any] | None) -> None:
     # The parent handles Ctrl-C and stops the workers; they must not print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var, value in environment.items():
@@ -86,89 +91,85 @@ def _init_worker(environment: dict[str, str]) -> None:
         cv2.setNumThreads(int(environment["OMP_NUM_THREADS"]))
     except ImportError:  # pragma: no cover - OpenCV is a dependency
         pass
+    if warm is not None:
+        try:
+            warm()
+        except Exception:  # noqa: BLE001 - the first file raises it again, with its reason
+            pass
 
 
-_CRASH = "the worker process died while converting this file (a crash or out of memory)"
+def timeout_reason(seconds: float) -> str:
+    return (f"took longer than the time limit of {seconds:g} s (--file-timeout); "
+            "its worker was stopped and replaced")
+
+
+def crash_reason(exitcode: int | None) -> str:
+    how = ""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f", killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f", signal {-exitcode}"
+    elif exitcode is not None:
+        how = f", exit status {exitcode}"
+    return f"the worker process died while converting this file (a crash or out of memory{how})"
+
+
+_WINDOW = 2  # files handed to the pool per worker: enough to keep every worker busy
 
 
 class ProcessExecutor:
-    """``workers`` local processes (spawned, so nothing half-initialised is inherited).
+    """``workers`` local processes (spawned, so nothing half-initialised is inherited),
+    on ``pebble``'s pool, which reports each file's fate on its own future: its row,
+    ``TimeoutError`` when it ran past ``file_timeout`` (pebble stops that worker and
+    starts a fresh one), or ``ProcessExpired`` when the worker died under it (a crash,
+    the out-of-memory killer). So a bad file costs only itself: no file is run again to
+    find the culprit, and nothing private of the pool is read.
 
-    At most ``workers`` files are in flight. When a worker dies the files that were in
-    flight are converted again one at a time in a fresh process: the one that kills
-    its worker again is reported failed, the others succeed, the batch goes on.
+    ``file_timeout`` (seconds; None or 0: no limit) starts when a worker picks the file
+    up. ``warm`` is a picklable callable each worker runs once at start (loading the
+    recognizer), so loading the model never counts against a file's limit.
     """
 
     in_process = False
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, file_timeout: float | None = None,
+                 warm: Callable[[], Any] | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.workers = workers
+        self.file_timeout = file_timeout or None
+        self.warm = warm
         self._context = multiprocessing.get_context("spawn")
-
-    def _pool(self, workers: int) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=self._context,
-                                      initializer=_init_worker, initargs=(thread_environment(workers),))
-
-    @staticmethod
-    def _stop(pool: cf.ProcessPoolExecutor) -> None:
-        # Workers ignore SIGINT; end them now instead of waiting for their files.
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in processes:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in processes:
-            proc.join(timeout=5)
 
     def run(self, fn: Callable[[Task], ReportRow], tasks: Sequence[Task],
             on_crash: OnCrash) -> Iterator[ReportRow]:
+        from pebble import ProcessExpired, ProcessPool
+
+        pool = ProcessPool(max_workers=self.workers, initializer=_init_worker,
+                           initargs=(thread_environment(self.workers), self.warm),
+                           context=self._context)
         pending: deque[Task] = deque(tasks)
-        suspects: deque[Task] = deque()
-        while pending or suspects:
-            if suspects:  # alone in a fresh process: a crash now is this file's
-                task = suspects.popleft()
-                pool = self._pool(1)
-                try:
-                    row = pool.submit(fn, task).result()
-                except BrokenProcessPool:
-                    row = on_crash(task, _CRASH)
-                finally:
-                    self._stop(pool)
-                yield row
-                continue
-            pool = self._pool(self.workers)
-            in_flight: dict[cf.Future, Task] = {}
-            try:
-                while pending or in_flight:
-                    broken = False
-                    while pending and len(in_flight) < self.workers:
-                        task = pending.popleft()
-                        try:
-                            in_flight[pool.submit(fn, task)] = task
-                        except BrokenProcessPool:  # a worker died since the last wait
-                            suspects.append(task)  # alone next: finite even if every pool breaks
-                            broken = True
-                            break
-                    if broken:
-                        suspects.extend(in_flight.values())
-                        break
-                    done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
-                    for future in done:
-                        task = in_flight.pop(future)
-                        try:
-                            row = future.result()
-                        except BrokenProcessPool:
-                            suspects.append(task)
-                            broken = True
-                            continue
-                        yield row
-                    if broken:
-                        suspects.extend(in_flight.values())
-                        break
-            finally:
-                self._stop(pool)
+        in_flight: dict[cf.Future, Task] = {}
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < _WINDOW * self.workers:
+                    task = pending.popleft()
+                    in_flight[pool.submit(fn, self.file_timeout, task)] = task
+                done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        row = future.result()
+                    except TimeoutError:
+                        row = on_crash(task, timeout_reason(self.file_timeout), "timeout")
+                    except ProcessExpired as exc:
+                        row = on_crash(task, crash_reason(exc.exitcode), "failed")
+                    yield row
+        finally:
+            # Also on Ctrl-C or an error: workers ignore SIGINT, so end them now.
+            pool.stop()
+            pool.join(timeout=10)
 
 
 class FuturesExecutor:

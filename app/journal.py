@@ -30,12 +30,16 @@ def journal_path(out_root: Path | str) -> Path:
 
     A local OUT_DIR holds its own journal. For a URL, a journal grows by one line per
     file and object stores cannot append: it is written on the client (which gathers
-    the results) under the user's cache folder, one file per output URL
+    the results) under the user's cache folder (platformdirs: ~/.cache/tablescribe/
+    journals on Linux, ~/Library/Caches/tablescribe/journals on macOS,
+    %LOCALAPPDATA%\\tablescribe\\Cache\\journals on Windows), one file per output URL
     (TABLESCRIBE_JOURNAL_DIR overrides the folder)."""
     if isinstance(out_root, Path):
         return out_root / JOURNAL_NAME
-    folder = os.environ.get("TABLESCRIBE_JOURNAL_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "tablescribe", "journals")
+    folder = os.environ.get("TABLESCRIBE_JOURNAL_DIR")
+    if not folder:
+        from platformdirs import user_cache_dir
+        folder = os.path.join(user_cache_dir("tablescribe", appauthor=False), "journals")
     digest = hashlib.sha256(out_root.rstrip("/").encode("utf-8")).hexdigest()[:24]
     return Path(folder) / f"{digest}.jsonl"
 

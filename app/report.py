@@ -24,8 +24,9 @@ REPORT_FIELDS = ("file", "status", "tables", "cells", "mean_confidence", "second
 @dataclass
 class ReportRow:
     file: str
-    status: str  # "ok", "failed", "no_table" (no page held a table; nothing written),
-    #              or "skipped" (converted by an earlier, interrupted run)
+    status: str  # "ok", "failed", "timeout" (over the per-file time limit), "no_table"
+    #              (no page held a table; nothing written), or "skipped" (converted by an
+    #              earlier, interrupted run)
     tables: int = 0
     cells: int = 0
     mean_confidence: float | None = None
@@ -47,6 +48,10 @@ class BatchReport:
     @property
     def failed(self) -> list[ReportRow]:
         return [r for r in self.rows if r.status == "failed"]
+
+    @property
+    def timed_out(self) -> list[ReportRow]:
+        return [r for r in self.rows if r.status == "timeout"]
 
     @property
     def converted(self) -> list[ReportRow]:
@@ -78,7 +83,8 @@ def write_report(out_dir: Path | str, rows: list[ReportRow],
             # File names and error text come from outside: never a live formula.
             writer.writerow([csv_safe(r.file), r.status, r.tables, r.cells, mean, f"{r.seconds:.3f}",
                              csv_safe(r.error), csv_safe(";".join(r.outputs))])
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("ok", "failed", "no_table", "skipped")}
+    counts = {s: sum(1 for r in rows if r.status == s)
+              for s in ("ok", "failed", "timeout", "no_table", "skipped")}
     document = {**meta, "files": len(rows), **counts, "rows": [r.as_dict() for r in rows]}
     with atomic_target(json_path) as tmp:
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

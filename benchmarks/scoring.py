@@ -7,7 +7,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from training.metrics import levenshtein
+from training.metrics import cer, levenshtein
 
 __all__ = [
     "cer_and_exact",
@@ -33,10 +33,8 @@ def same_text(got: str | None, want: str | None) -> bool:
 def cer_and_exact(preds: Sequence[str], refs: Sequence[str]) -> tuple[float, float]:
     """(character error rate, share of exact readings): edits over reference
     characters, an empty reference counting as one character."""
-    dist = sum(levenshtein(p, r) for p, r in zip(preds, refs))
-    chars = sum(max(len(r), 1) for r in refs)
     exact = sum(p == r for p, r in zip(preds, refs)) / max(len(refs), 1)
-    return dist / chars, exact
+    return cer(preds, refs), exact
 
 
 def elapsed_ms(fn: Callable[[], object]) -> float:

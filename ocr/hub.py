@@ -66,6 +66,18 @@ class ModelNotFoundError(HubError):
     """A --model spec is neither a model folder nor a hub id in the local cache."""
 
 
+# Only model downloads need huggingface_hub (and its HTTP stack): an optional extra.
+HUB_EXTRA_HINT = "pip install 'tablescribe[hub]'"
+
+
+def _require_hub(what: str, error: type[HubError] = HubError) -> None:
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError as e:
+        raise error(f"{what}: the Hugging Face Hub client (huggingface_hub) is not installed; "
+                    f"it is needed only for models from the Hub: {HUB_EXTRA_HINT}") from e
+
+
 # --------------------------------------------------------------------------- environment
 
 
@@ -168,6 +180,7 @@ def download_model(
     returned, or HubError says it is missing. ``revision`` is a branch, tag or commit
     (default: the repo's main branch). Raises HubError with a one-line reason.
     """
+    _require_hub(f"cannot download {repo_id}")
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -287,8 +300,6 @@ def resolve_model(spec: str) -> Path:
     hub id ``owner/name[@revision]`` that was downloaded before (``tablescribe model
     download``) and is looked up in the cache. Raises ModelNotFoundError otherwise.
     """
-    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
-
     path = Path(spec).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -303,6 +314,9 @@ def resolve_model(spec: str) -> Path:
             "microsoft/trocr-small-printed)"
         )
     repo_id, revision = parsed
+    _require_hub(f"{spec}: no such folder, and a hub id", ModelNotFoundError)
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
     cache = hub_cache_dir()
     try:
         folder = _cached_snapshot(repo_id, revision, cache)

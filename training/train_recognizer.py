@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from ocr.preprocess import PreprocessConfig, pixel_values
 from training.cells import CHARSET, CellGenerator, focus_text
 from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokenizer
-from training.metrics import levenshtein
+from training.metrics import char_errors
 from training.patch_resize import resize_patches
 
 # The architecture of the shipped model: a ViT encoder over a strip twelve times as
@@ -187,11 +187,6 @@ def heldout_set(n: int, seed: int = 8):
     return [gen.sample(i) for i in range(n)]
 
 
-def cer(pred: str, ref: str) -> tuple[int, int]:
-    """Levenshtein distance and reference length."""
-    return levenshtein(pred, ref), len(ref)
-
-
 @torch.no_grad()
 def evaluate(model, cells, tokenizer, pre, batch: int = 64, device: str = "cpu") -> dict:
     model.eval()
@@ -203,9 +198,9 @@ def evaluate(model, cells, tokenizer, pre, batch: int = 64, device: str = "cpu")
                              do_sample=False)
         for seq, cell in zip(out.tolist(), chunk):
             text = tokenizer.decode([t for t in seq if t > 3])
-            d, n = cer(text, cell.text)
+            d, n = char_errors(text, cell.text)  # the benchmarks' CER (training.metrics)
             dist += d
-            total += max(n, 1) if n == 0 and d else n
+            total += n
             exact += text == cell.text
     model.train()
     return {"cer": dist / max(total, 1), "exact": exact / len(cells)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,29 @@ class CrashingRecognizer(BlobRecognizer):
 
 def crashing_factory(model: str | None, device: str | None) -> CrashingRecognizer:
     return CrashingRecognizer()
+
+
+class TroubledRecognizer(BlobRecognizer):
+    """Hangs on a crop of 10 blobs (for $FAKE_HANG_S seconds, default an hour: long
+    enough that a test without a time limit fails, not hangs) and kills its own process
+    (SIGKILL) on one of 9; every crop it reads is logged as "pid count" to $FAKE_LOG, so a test can count
+    how often each file was converted."""
+
+    def recognize(self, crops, beams: int = 1):
+        counts = [count_blobs(c) for c in crops]
+        log = os.environ.get("FAKE_LOG")
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.writelines(f"{os.getpid()} {n}\n" for n in counts)
+        if 9 in counts:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if 10 in counts:
+            time.sleep(float(os.environ.get("FAKE_HANG_S", "3600")))  # a file that never finishes
+        return super().recognize(crops, beams)
+
+
+def troubled_factory(model: str | None, device: str | None) -> TroubledRecognizer:
+    return TroubledRecognizer()
 
 
 class InterruptingRecognizer(BlobRecognizer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import pickle
-from concurrent.futures.process import BrokenProcessPool
 
 import openpyxl
 import pytest
@@ -77,47 +76,6 @@ def test_a_worker_crash_costs_only_its_file(tmp_path):
     assert statuses(report) == [("p0.png", "ok"), ("p1.png", "failed"), ("p2.png", "ok")]
     assert "worker process died" in report.failed[0].error
     assert sorted(p.name for p in (tmp_path / "out").glob("*.xlsx")) == ["p0.xlsx", "p2.xlsx"]
-
-
-class _InlinePool:
-    """A pool that runs each file at once in this process (the fresh pools below)."""
-
-    def __init__(self):
-        self._processes = {}  # what ProcessExecutor._stop looks for
-
-    def submit(self, fn, task):
-        future = cf.Future()
-        future.set_result(fn(task))
-        return future
-
-    def shutdown(self, wait=True, cancel_futures=False):
-        pass
-
-
-class _PoolThatBreaks(_InlinePool):
-    """Its worker dies with the first file, and the pool notices before the second is
-    handed out: that submit raises, as concurrent.futures' does once it knows."""
-
-    def __init__(self):
-        super().__init__()
-        self.submitted = 0
-
-    def submit(self, fn, task):
-        self.submitted += 1
-        if self.submitted > 1:
-            raise BrokenProcessPool("a child process terminated abruptly")
-        future = cf.Future()
-        future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
-        return future
-
-
-def test_a_pool_that_breaks_while_files_are_handed_out_loses_none():
-    executor = ProcessExecutor(2)
-    pools = iter([_PoolThatBreaks()] + [_InlinePool() for _ in range(5)])
-    executor._pool = lambda workers: next(pools)
-    rows = list(executor.run(lambda task: ("ok", task), ["a", "b", "c"],
-                             on_crash=lambda task, why: ("failed", task)))
-    assert sorted(rows) == [("ok", "a"), ("ok", "b"), ("ok", "c")]
 
 
 def test_any_futures_executor_plugs_in(tmp_path):

@@ -248,7 +248,7 @@ def cli_with_fake_model(*argv, env_extra) -> subprocess.CompletedProcess:
     code = ("import sys; from app import recognizers; from tests.app import fakes; "
             "recognizers.load_recognizer = fakes.interrupting_factory; "
             "from app.cli import main; sys.exit(main(sys.argv[1:]))")
-    env = {**os.environ, **env_extra}
+    env = {**os.environ, "TABLESCRIBE_FILE_TIMEOUT": "0", **env_extra}  # in-process, as the fake is
     return subprocess.run([sys.executable, "-c", code, *map(str, argv)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
 

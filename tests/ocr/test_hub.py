@@ -479,3 +479,23 @@ def test_environment_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch, tmp_p
     for value, expected in (("1", True), ("TRUE", True), ("0", False), ("", False)):
         monkeypatch.setenv("HF_HUB_OFFLINE", value)
         assert hub.is_offline() is expected
+
+
+def test_without_the_hub_extra_download_and_hub_ids_say_what_to_install(tmp_path, monkeypatch,
+                                                                         capsys):
+    import sys
+
+    from app import cli
+
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # import fails as if not installed
+    with pytest.raises(HubError, match=r"cannot download microsoft/x: .*pip install 'tablescribe\[hub\]'"):
+        download_model("microsoft/x", cache_dir=tmp_path)
+    with pytest.raises(ModelNotFoundError, match=r"tablescribe\[hub\]"):
+        resolve_model("microsoft/x")
+    folder = tmp_path / "plain-folder"  # a model folder on disk needs no hub client
+    with pytest.raises(ModelNotFoundError, match="not a model folder"):
+        folder.mkdir() or resolve_model(str(folder))
+    capsys.readouterr()
+    assert cli.main(["model", "download", "microsoft/x"]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("tablescribe: cannot download microsoft/x: ") and "[hub]" in line
