@@ -188,7 +188,7 @@ def _batch_executor(args: argparse.Namespace):
     else:
         opened = cluster.local_cluster(args.workers if args.workers_given else None)
     with opened as client:
-        executor = cluster.DaskExecutor(client)
+        executor = cluster.DaskExecutor(client, file_timeout=args.file_timeout)
         workers = len(client.nthreads())
         where = args.scheduler or f"local cluster at {client.scheduler.address}"
         note = f"Dask {where}: {workers} worker(s)" + ("" if workers else ", waiting for workers to join")

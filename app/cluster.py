@@ -28,12 +28,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.errors import describe_error
-from app.executors import OnCrash, thread_environment
+from app.executors import OnCrash, thread_environment, timeout_reason
 from app.recognizers import ModelLoadError, RecognizerFactory, cached_recognizer
 from app.report import ReportRow
 from app.task import Task
@@ -188,13 +189,22 @@ class DaskExecutor:
     Submits every task at once (the scheduler queues them and hands one to each free
     worker thread) and yields the rows in the order the tasks complete. ``warm``
     loads the recognizer on each worker before its first file.
+
+    ``file_timeout`` (seconds; None or 0: none): Dask cannot stop a running task, so a
+    file that has been processing on its worker for longer is cancelled and that
+    worker is restarted by its nanny (which ends the stuck thread with the process; the
+    plugin loads the recognizer into the new one); the file is reported "timeout". A
+    worker without a nanny cannot be restarted: it is left to finish the file, and a
+    warning says so.
     """
 
     in_process = False
+    poll_s = 0.5  # how often running files are checked against the time limit
 
-    def __init__(self, client: Any, *, warm: bool = True) -> None:
+    def __init__(self, client: Any, *, warm: bool = True, file_timeout: float | None = None) -> None:
         self.client = client
         self.warm = warm
+        self.file_timeout = file_timeout or None
 
     @property
     def dashboard(self) -> str | None:
@@ -215,8 +225,6 @@ class DaskExecutor:
             on_crash: OnCrash) -> Iterator[ReportRow]:
         if not tasks:
             return
-        from distributed import as_completed
-
         # One batch uses one model (run_batch builds every task with the same one).
         self._register(tasks[0])
         run_id = uuid.uuid4().hex[:10]
@@ -227,9 +235,11 @@ class DaskExecutor:
         futures = self.client.map(fn, list(tasks), key=keys, retries=0)
         pending = dict(zip(futures, tasks))
         try:
-            for future in as_completed(futures):
+            for future, late in self._completed(futures):
                 task = pending.pop(future)
-                if future.status == "finished":
+                if late:
+                    row = on_crash(task, late, "timeout")
+                elif future.status == "finished":
                     row = future.result()
                 elif future.status == "error":
                     exc = future.exception()
@@ -245,6 +255,46 @@ class DaskExecutor:
             if pending:
                 with contextlib.suppress(Exception):
                     self.client.cancel(list(pending), force=True)
+
+    def _completed(self, futures: list[Any]) -> Iterator[tuple[Any, str]]:
+        """(future, "") as tasks complete; (future, reason) for one stopped for its time."""
+        from distributed import as_completed
+
+        done = as_completed(futures)
+        if self.file_timeout is None:
+            for future in done:
+                yield future, ""
+            return
+        by_key = {f.key: f for f in futures}
+        started: dict[str, float] = {}  # key -> when the scheduler was first seen running it
+        left = set(by_key)
+        while left:
+            for future in done.next_batch(block=False) if done.has_ready() else ():
+                if future.key in left:
+                    left.discard(future.key)
+                    yield future, ""
+            if not left:
+                break
+            now = time.monotonic()
+            for worker, keys in self.client.processing().items():
+                for key in keys:
+                    if key not in left:
+                        continue
+                    began = started.setdefault(key, now)
+                    if now - began > self.file_timeout:
+                        left.discard(key)
+                        yield by_key[key], self._stop(by_key[key], worker)
+            time.sleep(self.poll_s)
+
+    def _stop(self, future: Any, worker: str) -> str:
+        self.client.cancel([future], force=True)
+        try:
+            self.client.restart_workers([worker], raise_for_error=True)
+        except Exception as exc:  # noqa: BLE001 - no nanny, or it did not come back in time
+            logger.warning("tablescribe: could not restart the Dask worker %s after a file ran "
+                           "out of time; it stays busy until that file ends (%s)", worker,
+                           describe_error(exc))
+        return timeout_reason(self.file_timeout)
 
 
 # Run in each local worker process as it starts (a Dask preload script): Ctrl-C is

@@ -31,6 +31,7 @@ from app.executors import SerialExecutor
 from app.journal import JOURNAL_NAME
 from app.recognizers import ModelLoadError
 from app.report import REPORT_CSV
+from app.run_lock import LOCK_NAME
 from tests.app import fakes
 from tests.app.fakes import TEXTS, table_of, write_scan
 
@@ -180,7 +181,7 @@ def test_a_killed_worker_costs_nothing_and_every_file_is_there_once(client, tmp_
     assert bad.error.startswith(f"{src / 'broken.png'}: corrupt or truncated PNG")
     # Every output once, complete and correct; no temporary file left behind.
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith("tablescribe-report")) == \
-        sorted([JOURNAL_NAME] + [f.replace(".png", ".xlsx") for f in layouts])
+        sorted([JOURNAL_NAME, LOCK_NAME] + [f.replace(".png", ".xlsx") for f in layouts])
     check_outputs(out, src, layouts, tmp_path)
     # The nanny replaced the killed worker.
     deadline = time.monotonic() + 30
@@ -481,3 +482,28 @@ def test_s3_archive_on_the_cluster(s3, tmp_path):
                           executor=cluster.DaskExecutor(c), recognizer_factory=fakes.blob_factory)
         assert [(r.file, r.status) for r in again.rows] == [("broken.png", "failed")] + \
             [(name, "skipped") for name in sorted(layouts)]
+
+
+def test_a_file_past_its_time_limit_frees_its_worker(client, tmp_path):
+    """Dask cannot stop a running task: the executor cancels the file and restarts its
+    worker, so the hung thread ends with the process and the batch goes on."""
+    src, out = tmp_path / "scans", tmp_path / "out"
+    layouts = [f"good{i}.png" for i in range(4)]
+    for i, name in enumerate(layouts):  # no cell of 9 blobs: the troubled fake kills on those
+        write_scan(src / name, [table_of([["1", "2"], [str(3 + i), "1"]])])
+    write_scan(src / "hangs.png", [table_of([["1", "10"]])])  # the troubled fake hangs on it
+    before = set(client.run(os.getpid).values())
+    report = run_batch(src, out, executor=cluster.DaskExecutor(client, file_timeout=8),
+                       recognizer_factory=fakes.troubled_factory)
+    rows = {r.file: r for r in report.rows}
+    assert rows.pop("hangs.png").status == "timeout"
+    assert {f: (r.status, r.error) for f, r in rows.items()} == {f: ("ok", "") for f in layouts}
+    assert "time limit of 8 s" in report.timed_out[0].error
+    assert sorted(journal_files(out)) == sorted([*layouts, "hangs.png"])  # each once
+    # The worker that held the file was replaced: two workers again, one of them new.
+    client.wait_for_workers(2, timeout=60)
+    after = set(client.run(os.getpid).values())
+    assert len(after) == 2 and len(after - before) == 1
+    report = run_batch(src, tmp_path / "again", executor=cluster.DaskExecutor(client),
+                       recognizer_factory=fakes.blob_factory)
+    assert [r.status for r in report.rows] == ["ok"] * 5

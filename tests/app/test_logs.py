@@ -1,5 +1,6 @@
 """app.logs: the rotating log file with tracebacks, the CLI's one line (--verbose adds the
-traceback), the GUI job failure in the log, and the helper behind Help -> Open log folder."""
+traceback), and the helper behind Help -> Open log folder (the GUI job's failure in the log:
+tests/gui/test_logs_gui.py)."""
 
 from __future__ import annotations
 
@@ -99,22 +100,3 @@ def test_open_log_folder_creates_it_and_hands_its_url_to_the_desktop(log_folder)
     assert url.isLocalFile() and Path(url.toLocalFile()) == log_folder
     with pytest.raises(OSError, match="could not open the log folder"):
         logs.open_log_folder(lambda url: False)
-
-
-def test_failed_gui_job_is_logged_with_its_traceback(log_folder, qtbot):
-    from app.gui.worker import Job
-
-    path = logs.configure_logging()
-
-    def boom(ctx):
-        raise RuntimeError("page 3 could not be read")
-
-    job = Job("convert scan.png", boom)
-    reasons = []
-    job.signals.failed.connect(reasons.append)
-    job.run()
-    qtbot.waitUntil(lambda: bool(reasons))
-    assert reasons == ["page 3 could not be read"]
-    text = path.read_text(encoding="utf-8")
-    assert "convert scan.png failed: page 3 could not be read" in text
-    assert "Traceback (most recent call last)" in text and "in boom" in text
