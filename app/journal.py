@@ -38,8 +38,8 @@ def journal_path(out_root: Path | str) -> Path:
         return out_root / JOURNAL_NAME
     folder = os.environ.get("TABLESCRIBE_JOURNAL_DIR")
     if not folder:
-        from platformdirs import user_cache_dir
-        folder = os.path.join(user_cache_dir("tablescribe", appauthor=False), "journals")
+        from app.warmup import user_cache_dir  # the one user cache folder (platformdirs)
+        folder = os.path.join(user_cache_dir(), "journals")
     digest = hashlib.sha256(out_root.rstrip("/").encode("utf-8")).hexdigest()[:24]
     return Path(folder) / f"{digest}.jsonl"
 

@@ -91,6 +91,7 @@ def test_the_lock_is_held_for_the_whole_run_and_let_go_after(tmp_path):
 def test_journal_folder_of_url_outputs_is_the_platform_cache(monkeypatch):
     from platformdirs import user_cache_dir
     monkeypatch.delenv("TABLESCRIBE_JOURNAL_DIR", raising=False)
+    monkeypatch.delenv("TABLESCRIBE_CACHE_DIR", raising=False)  # the suite's own cache folder
     path = journal_path("s3://bucket/out")
     assert path.parent == Path(user_cache_dir("tablescribe", appauthor=False)) / "journals"
     monkeypatch.setenv("TABLESCRIBE_JOURNAL_DIR", "/somewhere")
