@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.io.atomic import AtomicWrite
 from table.export.options import ExportError
 from table.pages import sniff_format
 
@@ -63,6 +62,10 @@ def atomic_target(path: str | Path, inputs: Iterable[str | Path] = (), *,
     Missing parent directories are created. Any OSError becomes an ExportError
     naming ``path``; on any failure the temporary file is removed.
     """
+    # Imported here: `tablescribe --version` loads the exporters' module, and must work
+    # even where a foreign `engine` package shadows ours (app.foreign_packages).
+    from engine.io.atomic import AtomicWrite
+
     target = check_target(path, inputs, replace_scans=replace_scans)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
