@@ -27,6 +27,9 @@ def failing_factory(model, device):
 def no_ocr(monkeypatch):
     monkeypatch.setattr(recognizers, "load_recognizer", failing_factory)
     monkeypatch.setattr(recognizers, "_RECOGNIZER", recognizers.RecognizerCache())
+    # The stand-in lives in this process: a CLI batch stays in it only without a
+    # per-file time limit (a limit needs worker processes, which load the real model).
+    monkeypatch.setenv("TABLESCRIBE_FILE_TIMEOUT", "0")
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
