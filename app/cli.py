@@ -126,9 +126,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     bar.refresh()
                 try:
                     pages = engine.convert_file(src, progress=show)
-                except Exception as exc:  # noqa: BLE001 - report the file, go on with the next
+                except Exception as exc:
                     _error(describe_error(exc))
-                    log.error("convert %s failed", src, exc_info=True, extra=_FILE_ONLY)
+                    log.exception("convert %s failed", src, extra=_FILE_ONLY)
                     failed = target_failed = True
                     continue
             missing = pipeline.no_table_message(src, pages)
@@ -482,8 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - every failure: one line, no traceback unless asked
-        log.error("%s failed", args.command, exc_info=True, extra=_FILE_ONLY)
+    except Exception as exc:
+        log.exception("%s failed", args.command, extra=_FILE_ONLY)
         if verbose:
             traceback.print_exc()
         _error(describe_error(exc))

@@ -18,6 +18,7 @@ complete (any order).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing
 import os
 import signal
@@ -94,8 +95,8 @@ def _init_worker(environment: dict[str, str], warm: Callable[[], Any] | None) ->
     if warm is not None:
         try:
             warm()
-        except Exception:  # noqa: BLE001 - the first file raises it again, with its reason
-            pass
+        except Exception:  # the first file raises it again, with its reason
+            logging.getLogger(__name__).debug("loading the recognizer failed", exc_info=True)
 
 
 def timeout_reason(seconds: float) -> str:

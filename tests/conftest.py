@@ -37,7 +37,7 @@ def pytest_sessionfinish(session, exitstatus):
 # out of the user's log folder.
 os.environ.setdefault("TABLESCRIBE_LOG_DIR", tempfile.mkdtemp(prefix="tablescribe-test-logs-"))
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)

@@ -75,12 +75,12 @@ class Job(QRunnable):
             if self.cancel_event.is_set():
                 raise Cancelled()
             result = self.fn(ctx)
-        except BaseException as exc:  # noqa: BLE001 - a job must never take the app down
+        except BaseException as exc:
             if is_cancellation(exc):
                 self._emit(self.signals.cancelled)
             else:
                 # The window shows the reason; the log file keeps the traceback.
-                log.error("%s failed: %s", self.name, describe_error(exc), exc_info=True)
+                log.exception("%s failed: %s", self.name, describe_error(exc))  # noqa: TRY401 - the console line has no traceback
                 self._emit(self.signals.failed, describe_error(exc))
         else:
             if self.cancel_event.is_set():

@@ -11,7 +11,7 @@ import pytest
 
 from app import journal, recognizers
 from app.batch import plan_tasks, run_batch
-from app.executors import FuturesExecutor, ProcessExecutor, SerialExecutor
+from app.executors import FuturesExecutor, SerialExecutor
 from app.inputs import find_inputs
 from app.recognizers import ModelLoadError
 from app.task import Task, convert_one

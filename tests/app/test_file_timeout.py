@@ -9,7 +9,7 @@ import pytest
 
 from app import batch, cli
 from app.batch import run_batch
-from app.executors import ProcessExecutor, SerialExecutor, crash_reason
+from app.executors import ProcessExecutor, crash_reason
 from app.report import BatchReport, ReportRow
 from tests.app import fakes
 from tests.app.fakes import table_of, write_scan
@@ -53,7 +53,7 @@ def test_hanging_and_crashing_files_are_reported_and_the_rest_convert_once(tmp_p
 
 def test_one_worker_runs_in_this_process_only_without_a_limit(tmp_path):
     src = mixed_folder(tmp_path, 1)
-    in_process_only = lambda model, device: fakes.BlobRecognizer()  # noqa: E731 - not picklable
+    in_process_only = lambda model, device: fakes.BlobRecognizer()
     report = run_batch(src, tmp_path / "out", workers=1, recognizer_factory=in_process_only)
     assert [r.status for r in report.rows] == ["ok"] * 3
     with pytest.raises(ValueError, match="picklable"):  # a limit needs worker processes

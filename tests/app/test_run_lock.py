@@ -62,9 +62,8 @@ def test_a_killed_holder_does_not_block_the_next_run(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     child = hold_in_another_process(out)
-    with pytest.raises(FolderBusy, match=f"PID {child.pid}"):
-        with run_lock(out, out / LOCK_NAME):
-            pass
+    with pytest.raises(FolderBusy, match=f"PID {child.pid}"), run_lock(out, out / LOCK_NAME):
+        pass
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
     with run_lock(out, out / LOCK_NAME):  # the OS let go of the lock with the process
@@ -77,9 +76,8 @@ def test_the_lock_is_held_for_the_whole_run_and_let_go_after(tmp_path):
     inside = []
 
     def progress(row, done, total):
-        with pytest.raises(FolderBusy, match=f"PID {os.getpid()}"):
-            with run_lock(out, out / LOCK_NAME):
-                pass
+        with pytest.raises(FolderBusy, match=f"PID {os.getpid()}"), run_lock(out, out / LOCK_NAME):
+            pass
         inside.append(row.file)
 
     run_batch(src, out, recognizer_factory=fakes.blob_factory, progress=progress)

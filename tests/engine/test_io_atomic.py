@@ -53,10 +53,9 @@ def test_existing_file_keeps_its_mode_even_if_the_writer_replaced_the_temp(tmp_p
 def test_failure_leaves_the_old_file_and_no_temp(tmp_path):
     target = tmp_path / "t.txt"
     target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with AtomicWrite(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), AtomicWrite(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["t.txt"]
 
