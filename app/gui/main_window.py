@@ -305,6 +305,9 @@ class MainWindow(QMainWindow):
         self.act_model_card = a("&Model Card", self.show_model_card,
                                 tip="What the recognition model in use is, how it was trained "
                                     "and how well it reads")
+        self.act_log_folder = a("Open &Log Folder", self.open_log_folder,
+                                tip="The folder of tablescribe's log files, with the details "
+                                    "of every failure")
         self.act_about = a("&About tablescribe", self.show_about,
                            tip="Versions of tablescribe, its model and the engine device")
 
@@ -342,6 +345,7 @@ class MainWindow(QMainWindow):
         self.learning.build_menu(bar)
         self.help_menu = bar.addMenu("&Help")
         self.help_menu.addAction(self.act_model_card)
+        self.help_menu.addAction(self.act_log_folder)
         # Items added with add_help_action go above this separator, About stays last.
         self._help_end = self.help_menu.addSeparator()
         self.help_menu.addAction(self.act_about)
@@ -620,6 +624,14 @@ class MainWindow(QMainWindow):
         self._about_box = about_box(self, about)
         self._about_box.open()
         return self._about_box
+
+    def open_log_folder(self, open_url=None) -> None:
+        from app.logs import open_log_folder
+
+        try:
+            open_log_folder(open_url)
+        except OSError as e:
+            self.show_message("warning", f"Cannot open the log folder: {e}")
 
     def show_model_card(self) -> QWidget | None:
         from app.gui.help import ModelCardDialog, gather

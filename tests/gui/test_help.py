@@ -20,12 +20,13 @@ def help_items(window) -> list[str]:
 
 
 def test_help_menu_has_the_model_card_and_about_last(window):
-    assert help_items(window) == ["Model Card", "", "About tablescribe"]
+    assert help_items(window) == ["Model Card", "Open Log Folder", "", "About tablescribe"]
     assert window.menuBar().actions()[-1].menu() is window.help_menu
     # Another feature adds its own item above About, without touching the rest.
     seen = []
-    added = window.add_help_action("Open Log Folder", lambda: seen.append(True))
-    assert help_items(window) == ["Model Card", "Open Log Folder", "", "About tablescribe"]
+    added = window.add_help_action("Keyboard Shortcuts", lambda: seen.append(True))
+    assert help_items(window) == ["Model Card", "Open Log Folder", "Keyboard Shortcuts", "",
+                                  "About tablescribe"]
     added.trigger()
     assert seen == [True]
 
@@ -93,3 +94,17 @@ def test_gui_help_lists_the_window_options():
 def test_version_is_the_installed_package_version():
     proc = _cli("--version")
     assert proc.returncode == 0 and proc.stdout.strip() == f"tablescribe {installed_version('tablescribe')}"
+
+
+def test_open_log_folder_shows_the_log_folder(window, tmp_path, monkeypatch):
+    from app import logs
+
+    monkeypatch.setenv("TABLESCRIBE_LOG_DIR", str(tmp_path / "logs"))
+    opened = []
+    window.open_log_folder(lambda url: opened.append(url.toLocalFile()) or True)
+    assert opened == [str(logs.log_dir())]
+    assert (tmp_path / "logs").is_dir()
+    # The menu item is wired to it (the desktop's opener stubbed out).
+    monkeypatch.setattr(logs, "open_log_folder", lambda open_url=None: opened.append("menu"))
+    window.act_log_folder.trigger()
+    assert opened[-1] == "menu"
