@@ -269,13 +269,24 @@ def _open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] 
     # Header rows of one text (a title) say nothing about where columns end.
     headers = [r for r in runs[:first_body] if len(r) > 1]
     cols = _fit_headers(cols, gaps, headers, runs[first_body:], size)
+    # Where each boundary may lie: in its white strip; the outer two within the widest
+    # strip of the body's outer text (a table's margin is no wider than its gutters).
+    margin = max(b - a for a, b in gaps)
+    strips = [(x0 - margin, x0)] + gaps + [(x1, x1 + margin)]
     rows = [top] + [(a.bottom + b.top) / 2 for a, b in pairwise(lines)] + [bottom]
     cells: list[tuple[int, int, int, int]] = []
     texts: dict[tuple[int, int], str] = {}
     for r, row_runs in enumerate(runs):
         spans: list[list] = []  # [first col, last col, chars]
-        for a, b, run in row_runs:
-            over, _ = _placement(a, b, cols, size)
+        centred = None
+        if r < first_body:
+            cores = [_core(a, b, cols) for a, b, _ in row_runs]
+            ranges = [{(f, la) for f, la in _centred_ranges(a, b, strips, 0.1 * size)
+                       if not any(f <= k <= la for j, k in enumerate(cores) if j != i)}
+                      for i, (a, b, _) in enumerate(row_runs)]
+            centred = ranges if all(ranges) else None
+        for i, (a, b, run) in enumerate(row_runs):
+            over, _ = _placement(a, b, cols, size, centred[i] if centred else None)
             if not over:
                 continue
             first, last = over[0], over[-1]
@@ -402,11 +413,35 @@ def _drop_unshared_gaps(gaps: list[tuple[float, float]], runs: list[list], body:
     return list(min(finals, key=lambda st: (len(st) + 1 != widest, finals[st])))
 
 
-def _placement(a: float, b: float, cols: list[float], size: float) -> tuple[list[int], float]:
+def _core(a: float, b: float, cols: list[float]) -> int:
+    """The column a run from a to b overlaps most."""
+    return max(range(len(cols) - 1), key=lambda k: min(b, cols[k + 1]) - max(a, cols[k]))
+
+
+def _centred_ranges(a: float, b: float, strips: list[tuple[float, float]], tol: float) -> set[tuple[int, int]]:
+    """The column ranges (first, last) a header from a to b can be centred in: its
+    centre must be the midpoint of two boundaries, each inside its white strip (where
+    no body text is; ``strips`` has one per boundary, the outer two unbounded), with
+    the text between them. Body text of one width hides where a column ends; this
+    does not need to know."""
+    out = set()
+    for first in range(len(strips) - 1):
+        lo_x, hi_x = strips[first][0], min(strips[first][1], a)
+        for last in range(first, len(strips) - 1):
+            lo_y, hi_y = max(strips[last + 1][0], b), strips[last + 1][1]
+            if lo_x <= hi_x + tol and lo_y <= hi_y + tol and lo_x + lo_y - tol <= a + b <= hi_x + hi_y + tol:
+                out.add((first, last))
+    return out
+
+
+def _placement(a: float, b: float, cols: list[float], size: float,
+               allowed: set[tuple[int, int]] | None = None) -> tuple[list[int], float]:
     """The columns a run of text from a to b belongs to, and how well it sits there (in
     font sizes; 0 is perfect). A cell's text is centred, flush left or flush right in
     its column range, and does not reach far beyond it; of the ranges of columns the run
-    touches, the one it sits best in wins, a single column when that is as good."""
+    touches, the one it sits best in wins, a single column when that is as good.
+    ``allowed``: the only ranges to consider (a header row set centred), if any holds
+    the column the run overlaps most."""
     overlaps = [min(b, cols[k + 1]) - max(a, cols[k]) for k in range(len(cols) - 1)]
     touched = [k for k, o in enumerate(overlaps) if o > 0]
     if not touched:
@@ -414,14 +449,17 @@ def _placement(a: float, b: float, cols: list[float], size: float) -> tuple[list
     core = max(touched, key=overlaps.__getitem__)
     pad = _PAD * size
     best: tuple[float, list[int]] | None = None
-    for first in range(touched[0], core + 1):
-        for last in range(core, touched[-1] + 1):
-            left, right = cols[first], cols[last + 1]
-            fit = min(abs((a + b) / 2 - (left + right) / 2), abs(a - left - pad), abs(right - pad - b))
-            overflow = max(0.0, left - a) + max(0.0, b - right)
-            cost = (fit + 2 * overflow) / size + _SPAN_COST * (last - first)
-            if best is None or cost < best[0]:
-                best = (cost, list(range(first, last + 1)))
+    ranges = [(f, la) for f in range(touched[0], core + 1) for la in range(core, touched[-1] + 1)]
+    centred = sorted(rg for rg in allowed or () if rg[0] <= core <= rg[1])
+    if centred:  # a centred header may not reach the columns it spans
+        ranges = centred
+    for first, last in ranges:
+        left, right = cols[first], cols[last + 1]
+        fit = min(abs((a + b) / 2 - (left + right) / 2), abs(a - left - pad), abs(right - pad - b))
+        overflow = max(0.0, left - a) + max(0.0, b - right)
+        cost = (fit + 2 * overflow) / size + _SPAN_COST * (last - first)
+        if best is None or cost < best[0]:
+            best = (cost, list(range(first, last + 1)))
     return best[1], best[0]
 
 
