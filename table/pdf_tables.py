@@ -36,6 +36,7 @@ _SPAN_COST = 0.1  # a text spanning one more column must sit that much better (f
 _CUT = 5.0  # cost of a boundary through a text below the header rows
 _MAX_LAYOUTS = 400  # column layouts tried when white strips are dropped
 _PAD = 0.25  # font sizes: the padding between a cell's text and its edge
+_FLUSH_PAD = 0.75  # font sizes: the most padding between flush text and its column's edge
 _PARALLEL_GAP = 80.0  # points between parallel rules (rows apart) that still rule one table
 _SIDE_REACH = 250.0  # points: how far an unframed outer column may reach
 
@@ -269,10 +270,7 @@ def _open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] 
     # Header rows of one text (a title) say nothing about where columns end.
     headers = [r for r in runs[:first_body] if len(r) > 1]
     cols = _fit_headers(cols, gaps, headers, runs[first_body:], size)
-    # Where each boundary may lie: in its white strip; the outer two within the widest
-    # strip of the body's outer text (a table's margin is no wider than its gutters).
-    margin = max(b - a for a, b in gaps)
-    strips = [(x0 - margin, x0)] + gaps + [(x1, x1 + margin)]
+    strips = _strips(gaps, body, size, (x0, x1))
     rows = [top] + [(a.bottom + b.top) / 2 for a, b in pairwise(lines)] + [bottom]
     cells: list[tuple[int, int, int, int]] = []
     texts: dict[tuple[int, int], str] = {}
@@ -315,11 +313,8 @@ def _alignment(runs: list[tuple[float, float]], tol: float) -> str:
     return "left" if starts and not ends else "right" if ends and not starts else ""
 
 
-def _boundaries(gaps: list[tuple[float, float]], body: list[list], size: float) -> list[float]:
-    """Where in each white strip (a, b) between two columns their boundary lies, from
-    how the body rows align: numbers set flush right end at a, so the boundary is a
-    cell padding after a; text set flush left starts at b, so a padding before b;
-    both or neither: the middle. Headers do not vote (they are often centred)."""
+def _column_alignments(gaps: list[tuple[float, float]], body: list[list], size: float) -> list[str]:
+    """How each column's body text is set (``_alignment``), columns split at ``gaps``."""
     tol = 0.05 * size
     edges = [float("-inf")] + [x for gap in gaps for x in gap] + [float("inf")]
     columns = []
@@ -327,6 +322,33 @@ def _boundaries(gaps: list[tuple[float, float]], body: list[list], size: float) 
         lo, hi = edges[2 * k], edges[2 * k + 1]
         columns.append(_alignment([(a, b) for row in body for a, b, _ in row
                                    if a >= lo - 1e-6 and b <= hi + 1e-6], tol))
+    return columns
+
+
+def _strips(gaps: list[tuple[float, float]], body: list[list], size: float,
+            extent: tuple[float, float]) -> list[tuple[float, float]]:
+    """Where each column boundary may lie: in its white strip, and within a cell
+    padding of text set flush against it; the outer two within the widest strip of
+    the body's outer text (a table's margin is no wider than its gutters)."""
+    columns = _column_alignments(gaps, body, size)
+    margin = max(b - a for a, b in gaps)
+    reach = _FLUSH_PAD * size
+    x0, x1 = extent
+    out = [(x0 - (reach if columns[0] == "left" else margin), x0)]
+    for k, (a, b) in enumerate(gaps):
+        lo = max(a, b - reach) if columns[k + 1] == "left" else a
+        hi = min(b, a + reach) if columns[k] == "right" else b
+        out.append((lo, hi) if lo <= hi else (a, b))
+    out.append((x1, x1 + (reach if columns[-1] == "right" else margin)))
+    return out
+
+
+def _boundaries(gaps: list[tuple[float, float]], body: list[list], size: float) -> list[float]:
+    """Where in each white strip (a, b) between two columns their boundary lies, from
+    how the body rows align: numbers set flush right end at a, so the boundary is a
+    cell padding after a; text set flush left starts at b, so a padding before b;
+    both or neither: the middle. Headers do not vote (they are often centred)."""
+    columns = _column_alignments(gaps, body, size)
     out = []
     for k, (a, b) in enumerate(gaps):
         pad = min(_PAD * size, (b - a) / 2)
