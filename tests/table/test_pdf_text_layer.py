@@ -6,6 +6,8 @@ import openpyxl
 import pypdfium2 as pdfium
 import pytest
 from openpyxl.styles import Alignment, Border, Side
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
 
 from table.pages import load_pages
 from table.pdf_layer import read_pdf_layer, text_matches_ink
@@ -14,6 +16,7 @@ from tests.app.fakes import standard_scan
 from tests.table.pdf_make import (
     SOFFICE,
     cells_of,
+    draw_table,
     libreoffice_pdf,
     scanned_pdf,
     tricky_text_pdf,
@@ -118,3 +121,21 @@ def test_region_text_from_characters():
     assert region_text(chars) == "fix\nrerun"  # ligature split; the soft hyphen joins the lines
     assert region_text(word("H", 0, 20) + [Char("2", 6, 19, 10, 24, 23, 6.0, index=5)]
                        + word("O", 10, 20, start=6)) == "H₂O"
+
+
+def test_centred_header_over_columns_of_one_width(tmp_path):
+    # Body texts of one width per column do not show where columns end: "Price" is
+    # centred over the digits and the amounts, so it starts just right of the digits,
+    # as if set flush left over the amounts alone. Centred between the white strips of
+    # the amounts alone it cannot be (the strips are too far apart); over both it is.
+    head = [["Name", "Price", "", "Code"]]
+    body = [["North", "5", "12,958.65", "K-5064"], ["South", "7", "23,483.15", "F-2150"],
+            ["East", "1", "14,165.41", "K-4541"], ["West", "0", "10,331.07", "H-9806"]]
+    widths = [80, 24, 70, 60]
+    pdf = canvas.Canvas(str(tmp_path / "h.pdf"), pagesize=A4)
+    draw_table(pdf, head, widths, [(0, 1, 1, 2)], top=100, ruled=False, align=dict.fromkeys(range(4), "center"))
+    draw_table(pdf, body, widths, top=118, ruled=False)
+    pdf.showPage()
+    pdf.save()
+    tables = tables_from_layer(layer_of(tmp_path / "h.pdf"), SCALE)
+    assert [cells_of(t) for t in tables] == [truth(head + body, [(0, 1, 1, 2)])]
