@@ -276,7 +276,7 @@ def _open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] 
     texts: dict[tuple[int, int], str] = {}
     for r, row_runs in enumerate(runs):
         spans: list[list] = []  # [first col, last col, chars]
-        centred = None
+        centred = None  # a header row whose every text can be centred: only such spans
         if r < first_body:
             cores = [_core(a, b, cols) for a, b, _ in row_runs]
             ranges = [{(f, la) for f, la in _centred_ranges(a, b, strips, 0.1 * size)
@@ -443,9 +443,9 @@ def _core(a: float, b: float, cols: list[float]) -> int:
 def _centred_ranges(a: float, b: float, strips: list[tuple[float, float]], tol: float) -> set[tuple[int, int]]:
     """The column ranges (first, last) a header from a to b can be centred in: its
     centre must be the midpoint of two boundaries, each inside its white strip (where
-    no body text is; ``strips`` has one per boundary, the outer two unbounded), with
-    the text between them. Body text of one width hides where a column ends; this
-    does not need to know."""
+    no body text is; ``strips``, one per boundary, from ``_strips``), with the text
+    between them. Body text of one width hides where a column ends; this does not
+    need to know."""
     out = set()
     for first in range(len(strips) - 1):
         lo_x, hi_x = strips[first][0], min(strips[first][1], a)
