@@ -396,7 +396,8 @@ def test_drop_a_file_on_the_window_opens_it(qtbot, window, merged_scan):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(merged_scan[0]))])
     pos = QPointF(600, 400)
-    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    # Qt declares the drag events at a QPoint and the drop at a QPointF.
+    enter = QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
     drop = QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
