@@ -91,3 +91,23 @@ def long_table_page(n_rows: int = 40, n_cols: int = 4, seed: int = 7):
     texts = sample_texts(n_rows, n_cols, seed=seed)
     spec = TableSpec(texts=texts, col_widths=[110, 80, 80, 80])
     return render_page([spec], dpi=DPI)
+
+
+def answer_next_box(qtbot, button_text):
+    """Click ``button_text`` in the next message box that opens."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def click():
+        box = next((w for w in QApplication.topLevelWidgets()
+                    if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(20, click)
+            return
+        for button in box.buttons():
+            if button.text().replace("&", "") == button_text:
+                button.click()
+                return
+        raise AssertionError(f"no {button_text} button in {[b.text() for b in box.buttons()]}")
+
+    QTimer.singleShot(20, click)

@@ -15,25 +15,7 @@ from app.corrections import LABELS, CorrectionStore, read_corrections
 from app.tuning import TuneReport
 from table.cells import page_line_crops
 from tests.gui.conftest import open_and_convert
-
-
-def _answer_next_box(qtbot, button_text):
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    def click():
-        box = next((w for w in QApplication.topLevelWidgets()
-                    if isinstance(w, QMessageBox) and w.isVisible()), None)
-        if box is None:
-            QTimer.singleShot(20, click)
-            return
-        for button in box.buttons():
-            if button.text().replace("&", "") == button_text:
-                button.click()
-                return
-        raise AssertionError(f"no {button_text} button in {[b.text() for b in box.buttons()]}")
-
-    QTimer.singleShot(20, click)
+from tests.gui.helpers import answer_next_box
 
 
 def _text_cell(window):
@@ -70,7 +52,7 @@ def test_recording_off_and_clear_corrections(qtbot, window, merged_scan, correct
     assert CorrectionStore(corrections_dir).count() == 1
     window.learning.update_actions()
     assert window.learning.act_clear.isEnabled()
-    _answer_next_box(qtbot, "Yes")
+    answer_next_box(qtbot, "Yes")
     window.learning.act_clear.trigger()
     assert CorrectionStore(corrections_dir).count() == 0
     assert not list(corrections_dir.glob("*.png"))
@@ -99,7 +81,7 @@ def test_learning_offers_the_tuned_model_and_the_way_back(qtbot, window, tmp_pat
     window.learning.tune = fake_tune
     window.learning.update_actions()
     assert window.learning.act_learn.isEnabled()
-    _answer_next_box(qtbot, "Yes")
+    answer_next_box(qtbot, "Yes")
     with qtbot.waitSignal(window.jobs.jobEnded, timeout=30_000):
         window.learning.act_learn.trigger()
     qtbot.waitUntil(lambda: window.settings.model_source == "folder", timeout=10_000)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLineEdit
 
 from app.gui.grid_ops import CellRange, copy_table
 from tests.gui.conftest import DPI, open_and_convert
-from tests.gui.helpers import ShapeRecognizer
+from tests.gui.helpers import ShapeRecognizer, answer_next_box
 
 # Share of cells the embedded model must read exactly as the truth says (issue 18).
 EXACT_SHARE = 0.97
@@ -419,33 +419,13 @@ def test_recent_files_and_auto_convert(qtbot, window, merged_scan):
         actions[0].trigger()
 
 
-def _answer_next_box(qtbot, button_text):
-    """Click ``button_text`` in the next message box that opens."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    def click():
-        box = next((w for w in QApplication.topLevelWidgets()
-                    if isinstance(w, QMessageBox) and w.isVisible()), None)
-        if box is None:
-            QTimer.singleShot(20, click)
-            return
-        for button in box.buttons():
-            if button.text().replace("&", "") == button_text:
-                button.click()
-                return
-        raise AssertionError(f"no {button_text} button in {[b.text() for b in box.buttons()]}")
-
-    QTimer.singleShot(20, click)
-
-
 def test_closing_with_unexported_edits_asks_first(qtbot, window, merged_scan):
     open_and_convert(qtbot, window, merged_scan[0])
     window.edit_cell(1, 1, "edited")
-    _answer_next_box(qtbot, "Cancel")
+    answer_next_box(qtbot, "Cancel")
     assert not window.close()
     assert window.isVisible()
-    _answer_next_box(qtbot, "Discard Edits")
+    answer_next_box(qtbot, "Discard Edits")
     assert window.close()
 
 
