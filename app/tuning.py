@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.corrections import CorrectionError, model_identity, read_corrections
+from ocr.metrics import cer
 
 REPLAY = "replay"  # resources/replay: package data, found through the resources package
 REPLAY_CHECK = 100  # replay crops never trained on: the "nothing else forgotten" check
@@ -56,21 +57,10 @@ class TuneReport:
     cancelled: bool = False
 
 
-def _cer(pred: str, ref: str) -> float:
-    prev = list(range(len(ref) + 1))
-    for i, a in enumerate(pred, 1):
-        cur = [i]
-        for j, b in enumerate(ref, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a != b)))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
-
-
 def judge(recognizer, images, texts) -> Figures:
     got = [r.text for r in recognizer.recognize(images)]
     exact = sum(g == t for g, t in zip(got, texts)) / max(1, len(texts))
-    cer = sum(_cer(g, t) for g, t in zip(got, texts)) / max(1, len(texts))
-    return Figures(len(texts), exact, cer)
+    return Figures(len(texts), exact, cer(got, texts))
 
 
 def check_base(base: Path) -> None:

@@ -7,7 +7,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from training.metrics import cer, levenshtein
+from ocr.metrics import cer, levenshtein
 
 __all__ = [
     "cer_and_exact",

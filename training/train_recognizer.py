@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from ocr.metrics import char_errors
 from ocr.preprocess import PreprocessConfig, pixel_values
 from training.cells import CHARSET, CellGenerator, focus_text
 from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokenizer
-from training.metrics import char_errors
 from training.patch_resize import resize_patches
 
 # The architecture of the shipped model: a ViT encoder over a strip twelve times as
@@ -198,7 +198,7 @@ def evaluate(model, cells, tokenizer, pre, batch: int = 64, device: str = "cpu")
                              do_sample=False)
         for seq, cell in zip(out.tolist(), chunk):
             text = tokenizer.decode([t for t in seq if t > 3])
-            d, n = char_errors(text, cell.text)  # the benchmarks' CER (training.metrics)
+            d, n = char_errors(text, cell.text)  # the benchmarks' CER (ocr.metrics)
             dist += d
             total += n
             exact += text == cell.text

@@ -1,4 +1,4 @@
-"""training.metrics: the one CER (rapidfuzz), used by training and the benchmark alike."""
+"""ocr.metrics: the one CER (rapidfuzz), used by training and the benchmark alike."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training.metrics import cer, char_errors
+from ocr.metrics import cer, char_errors
 
 
 def _plain_levenshtein(a: str, b: str) -> int:

@@ -1,5 +1,5 @@
-"""Character error rate: the one definition used by the training's evaluation and the
-benchmarks (benchmarks/scoring.py).
+"""Character error rate: the one definition used by `tablescribe model tune`'s before/after
+figures, the training's evaluation and the benchmarks (benchmarks/scoring.py).
 
 CER = (sum of Levenshtein distances) / (sum of reference lengths), where an empty
 reference counts as one character: a word read into an empty cell is an error that
