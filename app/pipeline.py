@@ -28,7 +28,7 @@ from table.model import Cell, PageResult
 from table.pages import Page, load_pages
 from table.pdf_layer import text_matches_ink
 from table.pdf_tables import layer_text, tables_from_layer
-from table.prepare import prepare_page
+from table.prepare import PageCorrection, prepare_page
 from table.structure import find_tables
 
 __all__ = [
@@ -113,10 +113,13 @@ class Pipeline:
         return results
 
     def convert_page(self, page: Page, progress: Progress | None = None,
-                     cancel: threading.Event | None = None) -> PageResult:
-        """One already loaded page with its tables and their text."""
+                     cancel: threading.Event | None = None,
+                     correction: PageCorrection | None = None) -> PageResult:
+        """One already loaded page with its tables and their text. ``correction`` (the
+        sheet's corners, the turn, as a person set them) overrules what would be
+        looked for; such a page is read from its pixels."""
         _check_cancel(cancel)
-        result = self._analyse(page)
+        result = self._analyse(page, correction)
         self._fill(_cells_of([result]), progress, cancel)
         return result
 
@@ -138,13 +141,14 @@ class Pipeline:
 
     # ----------------------------------------------------------------- steps
 
-    def _analyse(self, page: Page) -> PageResult:
-        digital = self._from_text_layer(page)
-        if digital is not None:
-            return digital
+    def _analyse(self, page: Page, correction: PageCorrection | None = None) -> PageResult:
+        if correction is None or correction.is_empty:
+            digital = self._from_text_layer(page)
+            if digital is not None:
+                return digital
         # A photo squared up, uneven light divided out, a turned page righted; the
         # recogniser settles which way up when the shapes of the letters do not.
-        prepared = prepare_page(page.image, confidences=self._confidences)
+        prepared = prepare_page(page.image, confidences=self._confidences, correction=correction)
         structure = find_tables(prepared.image, page=page.index)
         height, width = structure.image.shape[:2]
         if page.layer is not None and prepared.image is page.image:
@@ -153,7 +157,8 @@ class Pipeline:
                 table.pdf_scale = page.layer.width / page.image.shape[1]
         return PageResult(source=page.source, page=page.index, tables=list(structure.tables),
                           width=width, height=height, image=structure.image,
-                          skew_angle=structure.angle, turn=prepared.turn)
+                          skew_angle=structure.angle, turn=prepared.turn,
+                          corners=None if prepared.corners is None else prepared.corners.tolist())
 
     def _confidences(self, crops: list[np.ndarray]) -> list[float]:
         return [float(r.confidence) for r in self.recognizer.recognize(crops)]

@@ -74,3 +74,6 @@ class PageResult:
     read_from: str = "image"
     text_layer: Any = None
     turn: int = 0  # degrees clockwise the page was turned to right it (0/90/180/270)
+    # The sheet's corners in the original image (TL, TR, BR, BL) when it was squared up
+    # from a photo, else None; with ``turn``, how the original became ``image``.
+    corners: Any = None

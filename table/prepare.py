@@ -8,6 +8,10 @@
 Deskewing (within ±10°) stays with structure detection (table.structure), which
 works in the pixels of the page this returns. A flat, upright, evenly lit scan comes
 back unchanged (the same array).
+
+A person can overrule the first and last steps (the GUI's Straighten and Rotate page):
+a ``PageCorrection`` gives the sheet's corners and/or the turn, and what it gives is
+taken as it is instead of being looked for.
 """
 
 from __future__ import annotations
@@ -21,11 +25,35 @@ import numpy as np
 from table.curl import straighten
 from table.ink import estimate_text_height, otsu_ink, to_gray
 from table.orientation import Orientation, detect_orientation, settle_by_reading, turn_page
-from table.photo import find_page, flatten_light, unwarp
+from table.photo import find_page, flatten_light, order_corners, unwarp
 
-__all__ = ["PreparedPage", "prepare_page"]
+__all__ = ["PageCorrection", "PreparedPage", "prepare_page"]
 
 Confidences = Callable[[list[np.ndarray]], list[float]]
+
+
+@dataclass(frozen=True)
+class PageCorrection:
+    """What a person said about a page: where the sheet's corners are in the original
+    image (top-left, top-right, bottom-right, bottom-left; None: look for them) and how
+    many degrees clockwise to turn the squared-up sheet (None: find out)."""
+
+    corners: tuple[tuple[float, float], ...] | None = None
+    turn: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.turn is not None and self.turn % 90:
+            raise ValueError(f"a page turns in steps of 90 degrees, not {self.turn}")
+        if self.corners is not None and np.asarray(self.corners).shape != (4, 2):
+            raise ValueError("a page's corners are four (x, y) points")
+
+    @property
+    def is_empty(self) -> bool:
+        return self.corners is None and self.turn is None
+
+    def turned(self, degrees: int) -> PageCorrection:
+        """This correction with the page turned ``degrees`` further clockwise."""
+        return replace(self, turn=((self.turn or 0) + degrees) % 360)
 
 
 @dataclass
@@ -50,15 +78,21 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 
 def prepare_page(image: np.ndarray, *, confidences: Confidences | None = None,
-                 photo: bool = True, orient: bool = True) -> PreparedPage:
+                 photo: bool = True, orient: bool = True,
+                 correction: PageCorrection | None = None) -> PreparedPage:
     """``image`` ((H, W[, 3|4]) uint8) ready for structure detection.
 
     ``confidences``, when given, reads crops of text lines and returns how sure it is
     of each (in [0, 1]); it settles which way up a page is when the shapes of its
     characters lean upside down or sideways without saying so clearly.
+    ``correction`` (a person's corners and turn) replaces what would be looked for.
     """
     rgb = _rgb(image)
-    corners = find_page(rgb) if photo else None
+    correction = correction or PageCorrection()
+    if correction.corners is not None:
+        corners = order_corners(np.asarray(correction.corners, np.float32))
+    else:
+        corners = find_page(rgb) if photo else None
     if corners is not None:
         rgb = unwarp(rgb, corners)
     text_h = estimate_text_height(otsu_ink(to_gray(rgb)))
@@ -70,6 +104,9 @@ def prepare_page(image: np.ndarray, *, confidences: Confidences | None = None,
                                        cv2.THRESH_BINARY_INV, int(max(11, 1.2 * text_h)) | 1, 12)
         rgb = straighten(rgb, binary, text_h)
     orientation = None
+    if correction.turn is not None:
+        turn = correction.turn % 360
+        return PreparedPage(turn_page(rgb, turn), turn, corners, flattened)
     if orient:
         gray = to_gray(rgb)
         orientation = detect_orientation(gray)

@@ -10,7 +10,8 @@ from PySide6.QtGui import QUndoCommand
 
 from app.gui.document import Document
 from app.gui.grid_ops import cell_name, copy_table
-from table.model import Table
+from table.model import PageResult, Table
+from table.prepare import PageCorrection
 
 TYPED_CONFIDENCE = 1.0  # text a person typed is certain
 
@@ -49,3 +50,24 @@ class StructureCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.doc.replace_table(self.table, self.before, self.focus)
+
+
+class PageGeometryCommand(QUndoCommand):
+    """Rotate or straighten a page: its correction and the conversion made with it.
+
+    Undo puts back the page's earlier correction and result, the same Table objects,
+    so the text edits made on them before can still be undone after it.
+    """
+
+    def __init__(self, doc: Document, page: int, label: str,
+                 before: tuple[PageCorrection | None, PageResult | None],
+                 after: tuple[PageCorrection | None, PageResult | None]) -> None:
+        super().__init__(label)
+        self.doc, self.page = doc, page
+        self.before, self.after = before, after
+
+    def redo(self) -> None:
+        self.doc.set_page_geometry(self.page, *self.after)
+
+    def undo(self) -> None:
+        self.doc.set_page_geometry(self.page, *self.before)

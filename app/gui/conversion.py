@@ -6,10 +6,12 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMainWindow
 
+from app.gui.commands import PageGeometryCommand
 from app.gui.jobs import LOADING
 from app.gui.pages import name_file
 from app.gui.worker import Job, JobContext
 from table.model import PageResult
+from table.prepare import PageCorrection
 
 
 class ConversionController(QObject):
@@ -41,6 +43,29 @@ class ConversionController(QObject):
                 return False
             doc.undo_stack.clear()  # its commands refer to the tables being replaced
             doc.drop_results(redo)
+        return self._start(pages, dict(doc.corrections), self._on_page_converted)
+
+    def convert_corrected(self, page: int, correction: PageCorrection, label: str) -> bool:
+        """Convert ``page`` again as squared up or turned by ``correction``; the change
+        is one undoable step (the page's earlier correction and tables come back)."""
+        w = self.w
+        doc = w.doc
+        if doc is None or w.jobs.running("convert"):
+            return False
+        before = (doc.corrections.get(page), doc.results.get(page))
+
+        def converted(value: tuple[int, PageResult]) -> None:
+            index, result = value
+            self.converting.discard(index)
+            doc.undo_stack.push(PageGeometryCommand(doc, index, label, before,
+                                                    (correction, result)))
+
+        return self._start([page], {page: correction}, converted)
+
+    def _start(self, pages: list[int], corrections: dict[int, PageCorrection],
+               on_page) -> bool:
+        w = self.w
+        doc = w.doc
         model, device = w.settings.model_spec(), w.settings.device_spec()
         recognizers = w.recognizers
         dpi, batch_size = w.settings.pdf_dpi, self.batch_size
@@ -63,7 +88,8 @@ class ConversionController(QObject):
                     ctx.progress(done, total, f"{where}reading cells")
 
                 try:
-                    result = pipeline.convert_page(page, progress=report, cancel=ctx.cancel)
+                    result = pipeline.convert_page(page, progress=report, cancel=ctx.cancel,
+                                                   correction=corrections.get(index))
                 except Exception as exc:
                     from app.gui.worker import is_cancellation
 
@@ -77,7 +103,7 @@ class ConversionController(QObject):
         self.converting = set(pages)
         w.jobs.start("convert", Job(f"convert {doc.path}", convert),
                      alive=w.document_alive(doc),
-                     on_partial=self._on_page_converted,
+                     on_partial=on_page,
                      on_finished=self._on_finished,
                      on_failed=self._on_failed,
                      on_cancelled=self._on_cancelled,

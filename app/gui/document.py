@@ -18,6 +18,7 @@ from table.model import PageResult, Table
 
 if TYPE_CHECKING:
     from table.pages import Page
+    from table.prepare import PageCorrection
 
 
 class Document(QObject):
@@ -33,6 +34,9 @@ class Document(QObject):
         self.path = Path(path)
         self.pages = pages
         self.results: dict[int, PageResult] = {}
+        # How a person squared up or turned a page (Straighten, Rotate): every
+        # conversion of that page follows it.
+        self.corrections: dict[int, PageCorrection] = {}
         self.undo_stack = QUndoStack(self)
         self.export_path: Path | None = None  # where "Export" writes again without asking
 
@@ -79,6 +83,18 @@ class Document(QObject):
         cell.text = text
         cell.confidence = confidence
         self.cellChanged.emit(table, cell.row, cell.col)
+
+    def set_page_geometry(self, page: int, correction: PageCorrection | None,
+                          result: PageResult | None) -> None:
+        """A page's correction and the conversion made with it, set together."""
+        if correction is None or correction.is_empty:
+            self.corrections.pop(page, None)
+        else:
+            self.corrections[page] = correction
+        if result is None:
+            self.drop_results([page])
+        else:
+            self.set_result(page, result)
 
     def replace_table(self, table: Table, snapshot: Table, focus: tuple[int, int] = (0, 0)) -> None:
         restore_table(table, snapshot)

@@ -49,6 +49,7 @@ from app.gui.grid_ops import CellRange
 from app.gui.icon import app_icon
 from app.gui.jobs import JobRunner
 from app.gui.learning import Learning
+from app.gui.page_geometry import PageGeometry
 from app.gui.page_view import PageView
 from app.gui.pages import DocumentPages, dropped_paths
 from app.gui.result_view import ResultTableModel, ResultView
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.grid = GridEditor(self)
         self.exporter = Exporter(self)
         self.learning = Learning(self)
+        self.page_geometry = PageGeometry(self)
         self._closing = False
 
         self.setWindowIcon(app_icon())
@@ -310,6 +312,7 @@ class MainWindow(QMainWindow):
                                     "of every failure")
         self.act_about = a("&About tablescribe", self.show_about,
                            tip="Versions of tablescribe, its model and the engine device")
+        self.page_geometry_actions = self.page_geometry.build_actions()
 
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
@@ -339,6 +342,14 @@ class MainWindow(QMainWindow):
                     self.act_next_page,
                     self.act_pages):
             view_menu.addSeparator() if act is None else view_menu.addAction(act)
+        page_menu = bar.addMenu("&Page")
+        for act in self.page_geometry_actions:
+            page_menu.addSeparator() if act is None else page_menu.addAction(act)
+        # Right-click on the page: what can be done to the page.
+        self.page_view.setContextMenuPolicy(Qt.ActionsContextMenu)
+        for act in self.page_geometry_actions:
+            if act is not None:
+                self.page_view.addAction(act)
         convert_menu = bar.addMenu("&Convert")
         for act in (self.act_convert, self.act_convert_page, self.act_cancel):
             convert_menu.addAction(act)
@@ -471,6 +482,7 @@ class MainWindow(QMainWindow):
         for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_fit_width,
                     self.act_actual):
             act.setEnabled(has_doc)
+        self.page_geometry.update_actions()
         self.model.set_read_only(not editable)
 
     def _show_progress(self, visible: bool) -> None:

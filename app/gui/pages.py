@@ -222,8 +222,13 @@ class DocumentPages(QObject):
             return
         tables = self.page_tables()
         self.current_table = min(self.current_table, max(0, len(tables) - 1))
-        w.page_view.set_page(doc.image_of(self.current_page), tables, w.settings.threshold,
-                             active=self.current_table, keep_view=keep_view)
+        if w.page_geometry.showing_original:
+            # The page as opened: the cell boxes belong to the corrected one, not drawn.
+            w.page_view.set_page(doc.pages[self.current_page].image, [], w.settings.threshold,
+                                 keep_view=keep_view)
+        else:
+            w.page_view.set_page(doc.image_of(self.current_page), tables, w.settings.threshold,
+                                 active=self.current_table, keep_view=keep_view)
         self.fill_table_picker()
         self._show_table()
 

@@ -247,3 +247,23 @@ def test_coloured_ink_and_a_faint_photocopy():
     for image in (ink, faint):
         [found] = find_tables(prepare_page(image).image).tables
         assert _same_grid(found, page.tables[0])
+
+
+def test_a_persons_correction_is_taken_as_it_is():
+    from table.prepare import PageCorrection
+
+    page = PAGES[0][1]
+    # Turned by the person: no looking, even on an upright page that reads upright.
+    turned = prepare_page(page, correction=PageCorrection(turn=270))
+    assert turned.turn == 270 and turned.orientation is None
+    assert turned.image.shape[:2] == page.shape[1::-1]
+    # Corners placed by the person: the part inside them is squared up.
+    h, w = page.shape[:2]
+    corners = ((10.0, 20.0), (w - 30.0, 5.0), (w - 1.0, h - 1.0), (0.0, h - 40.0))
+    cut = prepare_page(page, correction=PageCorrection(corners=corners))
+    np.testing.assert_allclose(cut.corners, corners)
+    with pytest.raises(ValueError, match="steps of 90"):
+        PageCorrection(turn=45)
+    with pytest.raises(ValueError, match="four"):
+        PageCorrection(corners=((0, 0), (1, 1)))
+    assert PageCorrection().is_empty and PageCorrection(turn=90).turned(270).turn == 0
