@@ -6,7 +6,9 @@ several timed runs, engine and torch interleaved (round-robin over the cases,
 alternating which library goes first) so background load hits both alike. Prints engine ms, torch ms and their ratio (lower is better for the
 engine; 1.0 = parity), plus the largest difference between the two results.
 
-    python3 -m benchmarks.engine_vs_torch [--repeat 21]
+    python3 -m benchmarks.engine_vs_torch [--repeat 21] [--blas auto|openblas|mkl]
+
+The header names the CPU and the GEMM library each side runs (benchmarks.machine).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import torch
 
 import engine
 import engine.functional as F
+from benchmarks.machine import report
 from benchmarks.scoring import elapsed_ms
+from engine.backend.cpu import gemm
 
 
 def cases(rng: np.random.Generator):
@@ -54,12 +58,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=31, help="timed runs per case (median)")
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--blas", choices=gemm.CHOICES,
+                    help=f"the engine's GEMM library (default: ${gemm.ENV}, else auto)")
     args = ap.parse_args()
+    if args.blas:
+        gemm.set_library(args.blas)
 
     threads = numba.get_num_threads()
     torch.set_num_threads(threads)
-    print(f"threads: numba {threads}, torch {torch.get_num_threads()}; "
-          f"numpy BLAS via np.matmul; repeat {args.repeat}, median")
+    print(report())
+    print(f"threads: numba {threads}, torch {torch.get_num_threads()}; repeat {args.repeat}, median")
     rng = np.random.default_rng(0)
     all_cases = cases(rng)
     te = {name: [] for name, _, _ in all_cases}

@@ -1,6 +1,6 @@
 """TrOCR speed: the engine against transformers on PyTorch CPU (and ONNX Runtime).
 
-    python3 -m benchmarks.trocr_vs_torch [--threads 2] [--repeat 5]
+    python3 -m benchmarks.trocr_vs_torch [--threads 2] [--repeat 5] [--blas auto|openblas|mkl]
 
 A trocr-small-shaped model with random weights (DeiT 384x384 encoder, 12 x 384;
 TrOCR decoder 6 x 256; vocabulary 64044), written as a model folder by transformers
@@ -8,7 +8,8 @@ and loaded by the engine from that folder. Times, in one run with the same threa
 count: encoder forward at batch 1 and 8, greedy generation of exactly 16 tokens at
 batch 1 and 8 (encoder included), and the encoder under ONNX Runtime (exported with
 torch.onnx.export, intra-op threads = --threads). Each side runs in a fresh process,
-the sides alternate --rounds times, and every case keeps its best median.
+the sides alternate --rounds times, and every case keeps its best median. The
+header names the CPU and the GEMM library each side runs (benchmarks.machine).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def time_side(side: str, folder: Path, threads: int, repeat: int) -> dict:
             out[f"greedy 16 tok b={batch}"] = median_ms(
                 lambda pv=pv, batch=batch: greedy(ours.session(ours.encode(pv)), batch, 2, -1, 16),
                 repeat)
+        from engine.backend.cpu import gemm
+
+        out["_engine_gemm"] = gemm.describe()
         return out
     import torch
 
@@ -109,6 +113,7 @@ def time_side(side: str, folder: Path, threads: int, repeat: int) -> dict:
             sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
             out[f"encoder b={batch}"] = median_ms(lambda sess=sess, pv=pv: sess.run(None, {"pixel_values": pv}),
                                                 repeat)
+            out["_ort"] = f"onnxruntime {ort.__version__}: its own MLAS GEMM, {threads} intra-op threads"
     return out
 
 
@@ -117,6 +122,8 @@ def run_side(side: str, folder: Path, args) -> dict:
     OpenBLAS keep spinning after their work, and in one shared process each side
     would be timed while the other's idle threads still hold the cores."""
     env = dict(os.environ, NUMBA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    if args.blas:
+        env["TABLESCRIBE_BLAS"] = args.blas
     cmd = [sys.executable, "-m", "benchmarks.trocr_vs_torch", "--side", side, "--folder", str(folder),
            "--threads", str(args.threads), "--repeat", str(args.repeat)]
     proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
@@ -132,6 +139,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=2,
                     help="alternate the sides this many times; each case keeps its best median")
     ap.add_argument("--no-ort", action="store_true")
+    ap.add_argument("--blas", choices=["auto", "openblas", "mkl"],
+                    help="the engine's GEMM library (default: $TABLESCRIBE_BLAS, else auto)")
     ap.add_argument("--side", choices=["engine", "torch", "ort"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -145,6 +154,7 @@ def main(argv=None) -> int:
     build_small(folder)
     sides = ["engine", "torch"] + ([] if args.no_ort else ["ort"])
     best: dict[str, dict[str, float]] = {side: {} for side in sides}
+    notes: dict[str, str] = {}
     for _ in range(args.rounds):
         for side in sides:
             try:
@@ -155,8 +165,23 @@ def main(argv=None) -> int:
                 print(f"(ONNX Runtime skipped: {exc})")  # the ORT column is informative
                 continue
             for case, ms in times.items():
+                if case.startswith("_"):  # a note on what the side ran, not a time
+                    notes[case] = ms
+                    continue
                 best[side][case] = min(ms, best[side].get(case, float("inf")))
 
+    import numpy  # noqa: F401 - loaded, so threadpoolctl lists numpy's BLAS
+
+    from benchmarks.machine import cpu_summary, pools, torch_blas
+
+    torch.set_num_threads(args.threads)
+    print(f"CPU: {cpu_summary()}")
+    print(f"engine GEMM: {notes.get('_engine_gemm', '?')}")
+    print(torch_blas())
+    if "_ort" in notes:
+        print(notes["_ort"])
+    for line in pools():
+        print(f"  loaded here: {line}")
     print(f"threads={args.threads}  torch {torch.__version__}  repeat={args.repeat}  "
           f"rounds={args.rounds} (best median ms; each side in its own process)")
     print(f"{'case':22} {'engine':>9} {'torch':>9} {'eng/torch':>9} {'ORT':>9} {'eng/ORT':>8}")

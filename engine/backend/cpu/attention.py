@@ -19,6 +19,7 @@ from . import PARALLEL_MIN, num_threads
 from . import linalg as cpu_la
 from . import rows as cpu_rows
 from .blas import run_split
+from .gemm import gemm
 
 # Below this many multiply-adds in q k^T the per-head tasks cost more than they save.
 BLOCKS_MIN_MACS = 1 << 22
@@ -74,10 +75,10 @@ def _attention_blocks(qa, ka, va, mask, scale, causal, batch_shape, dtype) -> np
         sums = np.empty(tq, dtype=dtype)
         for i in range(lo, hi):
             b, h = divmod(i, heads)
-            np.matmul(q4[b, h], k4[b, h].T, out=block)
+            gemm(q4[b, h], k4[b, h].T, block)
             cpu_rows.attn_exp_block(block, m4[b, h], causal, has_mask, sums)
             o = out[b, h]
-            np.matmul(block, v4[b, h], out=o)
+            gemm(block, v4[b, h], o)
             with np.errstate(divide="ignore", invalid="ignore"):
                 np.divide(o, sums[:, None], out=o)
             o[sums == 0] = 0  # fully masked rows: zeros, as the row softmax gives

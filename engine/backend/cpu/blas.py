@@ -5,7 +5,8 @@ thread fork/join; on a busy machine those joins dominate. Instead the batch is
 split across a small pool of Python threads (np.matmul releases the GIL) while
 OpenBLAS runs each call on the calling thread alone — what PyTorch's bmm does
 with its own pool. When OpenBLAS' thread setting cannot be found (other BLAS
-builds), the batch simply runs as a loop.
+builds), the batch simply runs as a loop. Each GEMM goes through gemm.gemm, which
+runs numpy's OpenBLAS or a sequential MKL (gemm.py says which and why).
 
 openblas_set_num_threads_local is, despite its name, process-wide in the
 pthreads builds numpy ships: every change is made under one lock and undone
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import gemm as _gemm
 from . import num_threads
 
 _lock = threading.Lock()
@@ -65,6 +67,12 @@ def blas_threads() -> int | None:
 
 
 _set_threads = _find_set_threads()
+
+
+def _can_split() -> bool:
+    """Whether a GEMM can be made to run on its calling thread alone (then the engine
+    splits work over its own pool)."""
+    return _set_threads is not None or not _gemm.current().threaded_internally
 # Re-entrant: work run on the calling thread may itself ask for single-threaded BLAS.
 # (Work on the pool threads must not: the caller holds this lock while it waits.)
 _threads_lock = threading.RLock()
@@ -98,7 +106,7 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
 def _run(a3, b3, o3, idx, lo: int, hi: int) -> None:
     for i in range(lo, hi):
         j = idx[i]
-        np.matmul(a3[j], b3[j], out=o3[i])
+        _gemm.gemm(a3[j], b3[j], o3[i])
 
 
 # A batch needs this many multiply-adds in all before it is worth the thread pool.
@@ -130,7 +138,7 @@ def gemm_batch(a3, b3, o3: np.ndarray, idx: list) -> None:
     count = len(idx)
     m, k = o3.shape[1], a3[idx[0]].shape[-1]
     threads = min(num_threads(), count)
-    if _set_threads is None or count * m * k * o3.shape[2] < POOL_MIN_MACS:
+    if not _can_split() or count * m * k * o3.shape[2] < POOL_MIN_MACS:
         threads = 1
     run_split(lambda lo, hi: _run(a3, b3, o3, idx, lo, hi), count, threads)
 
@@ -152,18 +160,23 @@ def matmul_2d(a: np.ndarray, b: np.ndarray, after=None) -> np.ndarray:
     machine with few cores, took the cores from the attention blocks that follow
     (the trocr-small encoder's attention ran at half speed).
     """
-    m = a.shape[0]
+    m, n = a.shape[0], b.shape[1]
     threads = min(num_threads(), m // MIN_ROWS_PER_THREAD)
-    if m * a.shape[1] * b.shape[1] < SMALL_GEMM_MACS or _set_threads is None:
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    if m * a.shape[1] * n < SMALL_GEMM_MACS or not _can_split():
         with single_threaded_blas():
-            out = np.matmul(a, b)
-    elif threads <= 1:
-        out = np.matmul(a, b)  # few rows, wide product: OpenBLAS splits the columns
-    else:
-        out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
+            _gemm.gemm(a, b, out)
+    elif threads <= 1:  # few rows, wide product: split the columns
+        if _gemm.current().threaded_internally:
+            np.matmul(a, b, out=out)  # OpenBLAS splits them itself
+        else:
+            def cols(lo: int, hi: int) -> None:
+                _gemm.gemm(a, b[:, lo:hi], out[:, lo:hi])
 
+            run_split(cols, n, min(num_threads(), max(1, n // MIN_ROWS_PER_THREAD)))
+    else:
         def rows(lo: int, hi: int) -> None:
-            np.matmul(a[lo:hi], b, out=out[lo:hi])
+            _gemm.gemm(a[lo:hi], b, out[lo:hi])
             if after is not None:
                 after(out[lo:hi])
 
