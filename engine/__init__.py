@@ -17,10 +17,9 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Before any kernel compiles: full-width vectors on AVX-512 Xeons (see simd.py).
-from .backend.cpu import simd as _simd  # noqa: E402, F401
-
 from . import dtype, functional, nn, ops, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend.cpu import simd as _simd  # noqa: F401
 from .creation import (
     arange,
     as_tensor,

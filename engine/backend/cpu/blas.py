@@ -8,88 +8,30 @@ with its own pool. When OpenBLAS' thread setting cannot be found (other BLAS
 builds), the batch simply runs as a loop. Each GEMM goes through gemm.gemm, which
 runs numpy's OpenBLAS or a sequential MKL (gemm.py says which and why).
 
-openblas_set_num_threads_local is, despite its name, process-wide in the
-pthreads builds numpy ships: every change is made under one lock and undone
-before the lock is released, or every later GEMM of the process would stay
-single-threaded (which once halved the encoder's speed).
+OpenBLAS' thread setting (single_threaded_blas) lives in gemm.py with the rest of
+what the engine knows about its BLAS libraries.
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import numpy as np
 
 from . import gemm as _gemm
 from . import num_threads
+from .gemm import _set_threads, blas_threads, single_threaded_blas  # noqa: F401 (used by tests)
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
-def _find_openblas(*symbols: str):
-    """The first of `symbols` (int-returning) in the OpenBLAS numpy loaded, or None.
-    numpy's own build (scipy-openblas) prefixes and suffixes most names."""
-    libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in symbols:
-            fn = getattr(lib, symbol, None)
-            if fn is not None:
-                fn.restype = ctypes.c_int
-                return fn
-    return None
-
-
-def _find_set_threads():
-    """openblas_set_num_threads_local (returns the previous count), or None."""
-    fn = _find_openblas("openblas_set_num_threads_local")
-    if fn is not None:
-        fn.argtypes = [ctypes.c_int]
-    return fn
-
-
-_get_threads = _find_openblas("openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
-
-
-def blas_threads() -> int | None:
-    """OpenBLAS' current thread count (None for other BLAS builds)."""
-    return _get_threads() if _get_threads is not None else None
-
-
-_set_threads = _find_set_threads()
-
-
 def _can_split() -> bool:
     """Whether a GEMM can be made to run on its calling thread alone (then the engine
     splits work over its own pool)."""
     return _set_threads is not None or not _gemm.current().threaded_internally
-# Re-entrant: work run on the calling thread may itself ask for single-threaded BLAS.
-# (Work on the pool threads must not: the caller holds this lock while it waits.)
-_threads_lock = threading.RLock()
-
-
-@contextmanager
-def single_threaded_blas():
-    """BLAS calls inside run on their calling thread only; the count is restored after."""
-    if _set_threads is None:
-        yield
-        return
-    with _threads_lock:
-        previous = _set_threads(1)
-        try:
-            yield
-        finally:
-            _set_threads(previous)
 
 
 def _get_pool(n: int) -> ThreadPoolExecutor:

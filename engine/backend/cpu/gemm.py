@@ -7,6 +7,11 @@ sequential threading layer because the engine splits the work over its own pool
 Xeon) but may take slow code paths on other vendors, so `auto` keeps OpenBLAS
 unless MKL is installed, the CPU is Intel and a short timed probe at first use
 finds MKL faster. TABLESCRIBE_BLAS=openblas|mkl|auto forces the choice.
+
+openblas_set_num_threads_local is, despite its name, process-wide in the
+pthreads builds numpy ships: every change is made under one lock and undone
+before the lock is released, or every later GEMM of the process would stay
+single-threaded (which once halved the encoder's speed).
 The mkl wheel is under the Intel Simplified Software License, which allows
 redistribution; it is optional (extra `mkl`) and its absence is not an error.
 """
@@ -14,15 +19,17 @@ redistribution; it is optional (extra `mkl`) and its absence is not an error.
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import threading
 import time
+from contextlib import contextmanager
 from importlib import metadata
 
 import numpy as np
 
-__all__ = ["CHOICES", "ENV", "Choice", "Mkl", "choose", "cpu_vendor", "current", "describe", "gemm",
-           "probe", "set_library"]
+__all__ = ["CHOICES", "ENV", "Choice", "Mkl", "blas_threads", "choose", "cpu_vendor", "current",
+           "describe", "gemm", "probe", "set_library", "single_threaded_blas"]
 
 ENV = "TABLESCRIBE_BLAS"
 CHOICES = ("auto", "openblas", "mkl")
@@ -32,6 +39,61 @@ PROBE_SHAPE = (256, 384, 384)  # m, k, n: an encoder projection's block of rows
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
+
+
+def _find_openblas(*symbols: str):
+    """The first of `symbols` (int-returning) in the OpenBLAS numpy loaded, or None.
+    numpy's own build (scipy-openblas) prefixes and suffixes most names."""
+    libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in symbols:
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_int
+                return fn
+    return None
+
+
+def _find_set_threads():
+    """openblas_set_num_threads_local (returns the previous count), or None."""
+    fn = _find_openblas("openblas_set_num_threads_local")
+    if fn is not None:
+        fn.argtypes = [ctypes.c_int]
+    return fn
+
+
+_get_threads = _find_openblas("openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+
+
+def blas_threads() -> int | None:
+    """OpenBLAS' current thread count (None for other BLAS builds)."""
+    return _get_threads() if _get_threads is not None else None
+
+
+_set_threads = _find_set_threads()
+
+
+# Re-entrant: work run on the calling thread may itself ask for single-threaded BLAS.
+# (Work on the pool threads must not: the caller holds this lock while it waits.)
+_threads_lock = threading.RLock()
+
+
+@contextmanager
+def single_threaded_blas():
+    """BLAS calls inside run on their calling thread only; the count is restored after."""
+    if _set_threads is None:
+        yield
+        return
+    with _threads_lock:
+        previous = _set_threads(1)
+        try:
+            yield
+        finally:
+            _set_threads(previous)
 
 
 def _openblas_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -136,8 +198,6 @@ def _time_gemm(gemm, a, b, out, reps: int) -> float:
 
 def probe(mkl: Mkl, reps: int = 5) -> dict[str, float]:
     """Best single-threaded seconds of each library on PROBE_SHAPE, interleaved."""
-    from .blas import single_threaded_blas  # blas imports this module
-
     m, k, n = PROBE_SHAPE
     rng = np.random.default_rng(0)
     a = rng.standard_normal((m, k), dtype=np.float32)
