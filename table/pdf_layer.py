@@ -31,6 +31,7 @@ class Char:
     size: float  # font size in points (scaled by the text matrix)
     invisible: bool = False  # render mode 3: an OCR layer laid under a scan
     index: int = 0  # position in the page's text (pdfium's order)
+    face: str = ""  # the font's base name (a bold header is set in another face)
 
     @property
     def cx(self) -> float:
@@ -80,6 +81,7 @@ def _chars(textpage, raw, height: float) -> list[Char]:
     out = []
     box = raw.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
+    name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
     for i in range(raw.FPDFText_CountChars(textpage)):
         if raw.FPDFText_IsGenerated(textpage, i) == 1:
             continue
@@ -94,11 +96,13 @@ def _chars(textpage, raw, height: float) -> list[Char]:
         obj = raw.FPDFText_GetTextObject(textpage, i)
         invisible = bool(obj) and raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE
         text = chr(code) if code < 0x110000 else "\ufffd"
+        fits = 0 < raw.FPDFText_GetFontInfo(textpage, i, name, len(name), flags) <= len(name)
+        face = name.value.decode("latin-1").split("+")[-1] if fits else ""  # no subset prefix
         x0, x1 = box.left, box.right
         if x1 <= x0:  # spaces have no glyph box: give them the advance they stand for
             x1 = x0 + 0.25 * size
         out.append(Char(text, x0, height - box.top, x1, height - box.bottom,
-                        height - oy.value, size, invisible, i))
+                        height - oy.value, size, invisible, i, face))
     return out
 
 

@@ -35,6 +35,8 @@ _SPAN_REACH = 0.4  # font sizes a run must reach over a drawn rule's place to sp
 _SPAN_COST = 0.1  # a text spanning one more column must sit that much better (font sizes)
 _CUT = 5.0  # cost of a boundary through a text below the header rows
 _MAX_LAYOUTS = 400  # column layouts tried when white strips are dropped
+_KEEP = 0.05  # font sizes: a column boundary keeps this far from body text (cell padding)
+_CTOL = 0.05  # font sizes a centred header may be off its column range's middle
 _PAD = 0.25  # font sizes: the padding between a cell's text and its edge
 _FLUSH_PAD = 0.75  # font sizes: the most padding between flush text and its column's edge
 _PARALLEL_GAP = 80.0  # points between parallel rules (rows apart) that still rule one table
@@ -260,17 +262,20 @@ def _open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] 
                 gaps.append((a, b))
     gaps = [(a, b) for a, b in gaps if b - a >= _MIN_GAP * size and x0 < a and b < x1]
     gaps = sorted(gaps + _gaps_under_header(runs, body, size))
-    gaps = _drop_unshared_gaps(gaps, runs, body, size, (x0, x1))
+    first_body = _header_rows(lines) or next(i for i, r in enumerate(runs) if len(r) >= mode)
+    # How columns align is seen in every row below the headers, those with empty
+    # cells too (a column of numbers of one width but one shows nothing).
+    aligned = runs[first_body:]
+    gaps = _drop_unshared_gaps(gaps, runs, aligned, size, (x0, x1))
     if not gaps:
         return None
     pad = 0.3 * size
     left, top, right, bottom = bounds or (x0 - pad, lines[0].top - pad, x1 + pad, lines[-1].bottom + pad)
-    cols = [left] + _boundaries(gaps, body, size) + [right]
-    first_body = next(i for i, r in enumerate(runs) if len(r) >= mode)
+    cols = [left] + _boundaries(gaps, aligned, size) + [right]
     # Header rows of one text (a title) say nothing about where columns end.
     headers = [r for r in runs[:first_body] if len(r) > 1]
-    cols = _fit_headers(cols, gaps, headers, runs[first_body:], size)
-    strips = _strips(gaps, body, size, (x0, x1))
+    strips = _strips(gaps, aligned, size, (x0, x1))
+    cols = _fit_headers(cols, strips[1:-1], headers, runs[first_body:], size)
     rows = [top] + [(a.bottom + b.top) / 2 for a, b in pairwise(lines)] + [bottom]
     cells: list[tuple[int, int, int, int]] = []
     texts: dict[tuple[int, int], str] = {}
@@ -279,7 +284,7 @@ def _open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] 
         centred = None  # a header row whose every text can be centred: only such spans
         if r < first_body:
             cores = [_core(a, b, cols) for a, b, _ in row_runs]
-            ranges = [{(f, la) for f, la in _centred_ranges(a, b, strips, 0.1 * size)
+            ranges = [{(f, la) for f, la in _centred_ranges(a, b, strips, _CTOL * size)
                        if not any(f <= k <= la for j, k in enumerate(cores) if j != i)}
                       for i, (a, b, _) in enumerate(row_runs)]
             centred = ranges if all(ranges) else None
@@ -303,6 +308,21 @@ def _open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] 
     return _Grid(rows, cols, cells, texts)
 
 
+def _face(chars: Sequence[Char]) -> str:
+    faces = [c.face for c in chars if not c.text.isspace()]
+    return max(set(faces), key=faces.count) if faces else ""
+
+
+def _header_rows(lines: list[TextLine]) -> int:
+    """How many lines at the top are set in another face than the table's text (a
+    bold header); 0 when none are, or when that leaves no body."""
+    face = _face([c for ln in lines for c in ln.chars])
+    n = 0
+    while n < len(lines) and _face(lines[n].chars) != face:
+        n += 1
+    return n if n < len(lines) - 1 else 0
+
+
 def _alignment(runs: list[tuple[float, float]], tol: float) -> str:
     """ "left" when a column's text starts at one x and ends at several, "right" the
     other way round, else "" (centred, or every text of one width: no evidence)."""
@@ -321,7 +341,7 @@ def _column_alignments(gaps: list[tuple[float, float]], body: list[list], size: 
     for k in range(len(gaps) + 1):
         lo, hi = edges[2 * k], edges[2 * k + 1]
         columns.append(_alignment([(a, b) for row in body for a, b, _ in row
-                                   if a >= lo - 1e-6 and b <= hi + 1e-6], tol))
+                                   if a >= lo - tol and b <= hi + tol], tol))
     return columns
 
 
@@ -334,12 +354,14 @@ def _strips(gaps: list[tuple[float, float]], body: list[list], size: float,
     margin = max(b - a for a, b in gaps)
     reach = _FLUSH_PAD * size
     x0, x1 = extent
-    out = [(x0 - (reach if columns[0] == "left" else margin), x0)]
+    keep = min(_KEEP * size, min(b - a for a, b in gaps) / 2)
+    out = [(x0 - (reach if columns[0] == "left" else margin), x0 - keep)]
     for k, (a, b) in enumerate(gaps):
         lo = max(a, b - reach) if columns[k + 1] == "left" else a
         hi = min(b, a + reach) if columns[k] == "right" else b
-        out.append((lo, hi) if lo <= hi else (a, b))
-    out.append((x1, x1 + (reach if columns[-1] == "right" else margin)))
+        lo, hi = max(lo, a + keep), min(hi, b - keep)
+        out.append((lo, hi) if lo <= hi else ((a + b) / 2, (a + b) / 2))
+    out.append((x1 + keep, x1 + (reach if columns[-1] == "right" else margin)))
     return out
 
 
@@ -440,19 +462,22 @@ def _core(a: float, b: float, cols: list[float]) -> int:
     return max(range(len(cols) - 1), key=lambda k: min(b, cols[k + 1]) - max(a, cols[k]))
 
 
-def _centred_ranges(a: float, b: float, strips: list[tuple[float, float]], tol: float) -> set[tuple[int, int]]:
-    """The column ranges (first, last) a header from a to b can be centred in: its
-    centre must be the midpoint of two boundaries, each inside its white strip (where
-    no body text is; ``strips``, one per boundary, from ``_strips``), with the text
-    between them. Body text of one width hides where a column ends; this does not
-    need to know."""
-    out = set()
+def _centred_ranges(a: float, b: float, strips: list[tuple[float, float]], tol: float) -> dict[tuple[int, int], float]:
+    """The column ranges (first, last) a header from a to b can be centred in, each
+    with its slack: its centre must be the midpoint of two boundaries, each inside its
+    white strip (where no body text is; ``strips``, one per boundary, from ``_strips``),
+    with the text between them. Body text of one width hides where a column ends; this
+    does not need to know. The slack is how far the boundaries may move with the text
+    still centred (the distance of its centre, doubled, to the nearest end of where it
+    could be; negative down to -tol: only just)."""
+    out = {}
     for first in range(len(strips) - 1):
         lo_x, hi_x = strips[first][0], min(strips[first][1], a)
         for last in range(first, len(strips) - 1):
             lo_y, hi_y = max(strips[last + 1][0], b), strips[last + 1][1]
-            if lo_x <= hi_x + tol and lo_y <= hi_y + tol and lo_x + lo_y - tol <= a + b <= hi_x + hi_y + tol:
-                out.add((first, last))
+            slack = min(a + b - lo_x - lo_y, hi_x + hi_y - a - b)
+            if lo_x <= hi_x + tol and lo_y <= hi_y + tol and slack >= -tol:
+                out[(first, last)] = slack
     return out
 
 
@@ -491,7 +516,7 @@ def _fit_cost(a: float, b: float, cols: list[float], size: float) -> float:
 
 def _fit_headers(cols: list[float], gaps: list[tuple[float, float]], others: list[list],
                  below: list[list], size: float) -> list[float]:
-    """Move each boundary within its white strip to where the rows that are not body
+    """Move each boundary within its strip (``_strips``: where body text lets it lie) to where the rows that are not body
     rows (headers, a spanning group title) sit best in their columns: a centred header
     bleeding over a guessed boundary is not a cell spanning two columns, and a title
     centred over two columns is one."""
