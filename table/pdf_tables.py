@@ -353,6 +353,11 @@ def _strips(gaps: list[tuple[float, float]], body: list[list], size: float,
     columns = _column_alignments(gaps, body, size)
     margin = max(b - a for a, b in gaps)
     reach = _FLUSH_PAD * size
+    # Between text set flush right and text set flush left the strip is two paddings
+    # wide: where the table shows that, flush text lies no farther from its edge.
+    pairs = [b - a for k, (a, b) in enumerate(gaps) if columns[k] == "right" and columns[k + 1] == "left"]
+    if pairs:
+        reach = min(reach, 0.75 * min(pairs) + _KEEP * size)
     x0, x1 = extent
     keep = min(_KEEP * size, min(b - a for a, b in gaps) / 2)
     out = [(x0 - (reach if columns[0] == "left" else margin), x0 - keep)]
