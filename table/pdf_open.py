@@ -19,6 +19,9 @@ from table.pdf_text import TextLine, chunks, region_text, text_lines
 
 __all__ = ["Grid", "open_grid", "open_tables"]
 
+_NEAR = 0.75  # lines closer than this share of the row pitch belong to one row (or a span)
+_MIDWAY = 0.15  # a label spanning two rows sits this close (share of their distance) to midway
+_LEADING = 1.45  # font sizes between the baselines of two lines of one cell, at most
 _ROW_GAP = 2.6  # font sizes between baselines that still continue an open table
 _MIN_GAP = 0.15  # font sizes: the narrowest white strip that separates two columns
 _SPAN_COST = 0.1  # a text spanning one more column must sit that much better (font sizes)
@@ -82,13 +85,25 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
     headers = [r for r in runs[:first_body] if len(r) > 1]
     strips = _strips(gaps, aligned, size, (x0, x1))
     cols = _fit_headers(cols, strips[1:-1], headers, runs[first_body:], size)
-    rows = [top] + [(a.bottom + b.top) / 2 for a, b in pairwise(lines)] + [bottom]
+    groups, spanning = _row_groups(lines, [{_core(a, b, cols) for a, b, _ in r} for r in runs], size)
+    rows = [top] + [(max(lines[i].bottom for i in g) + min(lines[j].top for j in h)) / 2
+                    for g, h in pairwise(groups)] + [bottom]
     cells: list[tuple[int, int, int, int]] = []
     texts: dict[tuple[int, int], str] = {}
-    for r, row_runs in enumerate(runs):
+    taken: dict[int, set[int]] = {}
+    for i, r in spanning.items():  # a label between two rows: it spans both
+        for a, b, run in runs[i]:
+            over, _ = _placement(a, b, cols, size)
+            if over and not any(k in taken.get(r, ()) for k in over):
+                cells.append((r, over[0], 2, len(over)))
+                texts[(r, over[0])] = region_text(run)
+                for rr in (r, r + 1):
+                    taken.setdefault(rr, set()).update(over)
+    for r, group in enumerate(groups):
+        row_runs = [run for i in group for run in runs[i]]
         spans: list[list] = []  # [first col, last col, chars]
         centred = None  # a header row whose every text can be centred: only such spans
-        if r < first_body:
+        if all(i < first_body for i in group):
             cores = [_core(a, b, cols) for a, b, _ in row_runs]
             ranges = [{(f, la) for f, la in _centred_ranges(a, b, strips, _CTOL * size)
                        if not any(f <= k <= la for j, k in enumerate(cores) if j != i)}
@@ -96,6 +111,7 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
             centred = ranges if all(ranges) else None
         for i, (a, b, run) in enumerate(row_runs):
             over, _ = _placement(a, b, cols, size, centred[i] if centred else None)
+            over = [k for k in over if k not in taken.get(r, ())]
             if not over:
                 continue
             first, last = over[0], over[-1]
@@ -105,13 +121,53 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
                 run = s[2] + run
                 spans.remove(s)
             spans.append([first, last, run])
-        taken = set()
+        mine = taken.setdefault(r, set())
         for first, last, run in spans:
             cells.append((r, first, 1, last - first + 1))
             texts[(r, first)] = region_text(run)
-            taken.update(range(first, last + 1))
-        cells.extend((r, k, 1, 1) for k in range(len(cols) - 1) if k not in taken)
+            mine.update(range(first, last + 1))
+        cells.extend((r, k, 1, 1) for k in range(len(cols) - 1) if k not in mine)
     return Grid(rows, cols, cells, texts)
+
+
+def _row_groups(lines: list[TextLine], occupied: list[set[int]],
+                size: float) -> tuple[list[list[int]], dict[int, int]]:
+    """The table's rows as groups of line indices, and the lines that span two rows
+    (line index -> the upper row). Lines closer than the table's row pitch belong
+    together: the lines of a multi-line cell (the row's other texts centred between
+    them, or beside its first or last line) make one row; a line of texts in columns
+    the lines above and below leave empty, midway between two rows, is a label
+    spanning both."""
+    base = [ln.baseline for ln in lines]
+    steps = sorted(b - a for a, b in pairwise(base))
+    pitch = steps[3 * len(steps) // 4] if steps else 0.0  # most steps are whole rows
+    near = [b - a < _NEAR * pitch for a, b in pairwise(base)]
+    spanning: dict[int, int] = {}
+    for i in range(1, len(lines) - 1):
+        up, down = i - 1, i + 1
+        apart = base[down] - base[up]
+        if near[up] and near[i] and apart >= _NEAR * pitch and occupied[up] & occupied[down] \
+                and not occupied[i] & (occupied[up] | occupied[down]) \
+                and abs(base[i] - (base[up] + base[down]) / 2) <= _MIDWAY * apart and up not in spanning:
+            spanning[i] = -1
+    groups: list[list[int]] = []
+    for i in range(len(lines)):
+        if i in spanning:
+            continue
+        prev = groups[-1] if groups else None
+        if prev is not None and base[i] - base[prev[-1]] < _NEAR * pitch:
+            # Joins the row unless it holds text where the row has some already, other
+            # than the next line of one cell (a line's leading below it).
+            clash = [k for k in occupied[i] if any(k in occupied[j] for j in prev)]
+            if all(base[i] - max(base[j] for j in prev if k in occupied[j]) <= _LEADING * size
+                   for k in clash) and not any(j in spanning for j in range(prev[-1] + 1, i)):
+                prev.append(i)
+                continue
+        groups.append([i])
+    row_of = {i: r for r, g in enumerate(groups) for i in g}
+    for i in spanning:
+        spanning[i] = row_of[i - 1]
+    return groups, spanning
 
 
 def _face(chars: Sequence[Char]) -> str:
