@@ -177,3 +177,18 @@ def test_tables_inside_nested_form_xobjects(tmp_path):
     ruled = tables[0]
     # The outer form moves the inner one 10 pt right and 20 pt up.
     assert abs(ruled.bbox[0] - 60 * scale) <= 2 and abs(ruled.bbox[1] - 100 * scale) <= 2
+
+
+def test_open_table_with_a_label_over_two_rows_and_a_two_line_cell(tmp_path):
+    """No rules: a label midway between two rows whose first column is empty spans
+    both; a cell's two lines around its row's other texts are one cell of one row."""
+    texts = [["Region", "Product", "Units", "Price"], ["North", "Apples", "3", "1.50"],
+             ["South", "Pears", "12", "0.75"], ["", "Plums", "45", "2.10"],
+             ["East\ncoast", "Figs", "8", "3.20"], ["West", "Kiwis", "120", "0.40"]]
+    merges = [(2, 0, 2, 1)]
+    pdf = canvas.Canvas(str(tmp_path / "o.pdf"), pagesize=A4)
+    draw_table(pdf, texts, [80, 80, 50, 50], merges, top=100, row_h=24, ruled=False)
+    pdf.showPage()
+    pdf.save()
+    [table] = tables_from_layer(layer_of(tmp_path / "o.pdf"), SCALE)
+    assert cells_of(table) == truth(texts, merges)
