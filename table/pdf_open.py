@@ -75,7 +75,7 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
     # How columns align is seen in every row below the headers, those with empty
     # cells too (a column of numbers of one width but one shows nothing).
     aligned = runs[first_body:]
-    gaps = _drop_unshared_gaps(gaps, runs, aligned, size, (x0, x1))
+    gaps = _drop_unshared_gaps(gaps, runs, aligned, size, (x0, x1), lines)
     if not gaps:
         return None
     pad = 0.3 * size
@@ -130,6 +130,24 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
     return Grid(rows, cols, cells, texts)
 
 
+def _pitch(lines: list[TextLine]) -> float:
+    """The distance between the baselines of two rows (most steps are whole rows)."""
+    steps = sorted(b.baseline - a.baseline for a, b in pairwise(lines))
+    return steps[3 * len(steps) // 4] if steps else 0.0
+
+
+def _bands(runs: list[list], lines: list[TextLine]) -> list[list]:
+    """The runs of lines closer than the row pitch, together."""
+    pitch = _pitch(lines)
+    out: list[list] = []
+    for k, row in enumerate(runs):
+        if k and lines[k].baseline - lines[k - 1].baseline < _NEAR * pitch:
+            out[-1] = out[-1] + row
+        else:
+            out.append(list(row))
+    return out
+
+
 def _row_groups(lines: list[TextLine], occupied: list[set[int]],
                 size: float) -> tuple[list[list[int]], dict[int, int]]:
     """The table's rows as groups of line indices, and the lines that span two rows
@@ -139,8 +157,7 @@ def _row_groups(lines: list[TextLine], occupied: list[set[int]],
     the lines above and below leave empty, midway between two rows, is a label
     spanning both."""
     base = [ln.baseline for ln in lines]
-    steps = sorted(b - a for a, b in pairwise(base))
-    pitch = steps[3 * len(steps) // 4] if steps else 0.0  # most steps are whole rows
+    pitch = _pitch(lines)
     near = [b - a < _NEAR * pitch for a, b in pairwise(base)]
     spanning: dict[int, int] = {}
     for i in range(1, len(lines) - 1):
@@ -288,16 +305,19 @@ def _unshared(gaps: list[tuple[float, float]], runs: list[list]) -> list[int]:
 
 
 def _drop_unshared_gaps(gaps: list[tuple[float, float]], runs: list[list], body: list[list],
-                        size: float, extent: tuple[float, float]) -> list[tuple[float, float]]:
+                        size: float, extent: tuple[float, float],
+                        lines: list[TextLine]) -> list[tuple[float, float]]:
     """A white strip separates two columns only if some row has text on both sides of
     it; else it lies inside one column, between texts that never share a row (a short
-    header and numbers set flush right below it). Dropping one strip can make another
+    header and numbers set flush right below it). Lines closer than the row pitch
+    count as one row here (a label between two rows, a two-line cell). Dropping one strip can make another
     shared, so the orders of dropping are searched: of the layouts where every strip is
     shared, one with as many columns as the fullest row has runs, where the texts sit
     best in their columns."""
     flat = [(a, b) for row in runs for a, b, _ in row]
     widest = max(len(row) for row in runs)
     pad = _PAD * size
+    bands = _bands(runs, lines)
 
     def cost(trial: tuple[tuple[float, float], ...]) -> float:
         cols = [extent[0] - pad] + _boundaries(list(trial), body, size) + [extent[1] + pad]
@@ -311,14 +331,14 @@ def _drop_unshared_gaps(gaps: list[tuple[float, float]], runs: list[list], body:
         if state in seen:
             continue
         seen.add(state)
-        drops = _unshared(list(state), runs)
+        drops = _unshared(list(state), bands)
         if not drops:
             finals[state] = cost(state)
             continue
         stack.extend(state[:g] + state[g + 1:] for g in drops)
     if not finals:  # the search was cut short: drop greedily
         state = tuple(gaps)
-        while drops := _unshared(list(state), runs):
+        while drops := _unshared(list(state), bands):
             state = state[:drops[0]] + state[drops[0] + 1:]
         return list(state)
     return list(min(finals, key=lambda st: (len(st) + 1 != widest, finals[st])))
