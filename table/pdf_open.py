@@ -19,6 +19,7 @@ from table.pdf_text import TextLine, chunks, region_text, text_lines
 
 __all__ = ["Grid", "open_grid", "open_tables"]
 
+_SUPPORT = 2
 _NEAR = 0.75  # lines closer than this share of the row pitch belong to one row (or a span)
 _MIDWAY = 0.15  # a label spanning two rows sits this close (share of their distance) to midway
 _LEADING = 1.45  # font sizes between the baselines of two lines of one cell, at most
@@ -270,12 +271,14 @@ def _boundaries(gaps: list[tuple[float, float]], body: list[list], size: float) 
 
 def _gaps_under_header(runs: list[list], body: list[list], size: float) -> list[tuple[float, float]]:
     """White strips the first row hides: a header spanning two columns covers the strip
-    between them. A strip under one of its texts counts when at least two rows below
-    have text on both sides of it, inside that text's extent."""
+    between them. A strip under one of its texts (or ending just past it) counts when
+    no row below crosses it and one has text on both sides of it."""
     if not body or body[0] is not runs[0] or len(body) < 3:
         return []
     out = []
+    reach = _MIN_GAP * size  # a header may end just where the text after the strip starts
     for h0, h1, _ in runs[0]:
+        h0, h1 = h0 - reach, h1 + reach
         inner = [[(a, b) for a, b, _ in row if h0 < b and a < h1] for row in body[1:]]
         edges = sorted({x for row in inner for a, b in row for x in (a, b) if h0 < x < h1})
         for a, b in pairwise(edges):
@@ -283,7 +286,7 @@ def _gaps_under_header(runs: list[list], body: list[list], size: float) -> list[
                 continue
             support = sum(1 for row in inner if any(q <= a + 1e-6 for _, q in row)
                           and any(p >= b - 1e-6 for p, _ in row))
-            if support >= 2:
+            if support:
                 out.append((a, b))
     return out
 
