@@ -180,10 +180,18 @@ def _ruled_grid(group: list[Rule], chars: Sequence[Char]) -> Grid | None:
     if text_rows and len(lines) > 1:
         rows = [rows[0]] + [(a.bottom + b.top) / 2 for a, b in pairwise(lines)] + [rows[-1]]
     runs: list[tuple[float, float, float]] = []  # text runs: x0, x1, middle y
+    spanned: set[tuple[int, int]] = set()  # (row, col): joined to its right neighbour
     if text_cols:
         grid = open_grid(lines, bounds=(cols[0], rows[0], cols[-1], rows[-1]))
         if grid is not None and len(grid.cols) > 2:
             cols = grid.cols
+            # What the text says spans columns (a header centred over them) spans them
+            # in the ruled row it lies in.
+            for orow, c, _, cs in grid.cells:
+                y = (grid.rows[orow] + grid.rows[orow + 1]) / 2
+                r = next((i for i in range(len(rows) - 1) if rows[i] <= y < rows[i + 1]), None)
+                if r is not None:
+                    spanned.update((r, k) for k in range(c, c + cs - 1))
         runs = [(min(c.x0 for c in run), max(c.x1 for c in run), ln.baseline)
                 for ln in lines for run in chunks(ln)]
 
@@ -199,8 +207,8 @@ def _ruled_grid(group: list[Rule], chars: Sequence[Char]) -> Grid | None:
         if text_cols:  # a run of text across the boundary: a cell spanning columns
             x = cols[c + 1]
             reach = _SPAN_REACH * size
-            return (r == 0 and title) or any(a < x - reach and x + reach < b and rows[r] <= y < rows[r + 1]
-                                             for a, b, y in runs)
+            return (r == 0 and title) or (r, c) in spanned or any(
+                a < x - reach and x + reach < b and rows[r] <= y < rows[r + 1] for a, b, y in runs)
         return not _covered(vs, False, cols[c + 1], rows[r], rows[r + 1])
 
     def joined_down(r: int, c: int) -> bool:
