@@ -107,7 +107,7 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
         if all(i < first_body for i in group):
             cores = [_core(a, b, cols) for a, b, _ in row_runs]
             ranges = [{(f, la) for f, la in _centred_ranges(a, b, strips, _CTOL * size)
-                       if not any(f <= k <= la for j, k in enumerate(cores) if j != i)}
+                       if not any(f <= k <= la for j, k in enumerate(cores) if k != cores[i])}
                       for i, (a, b, _) in enumerate(row_runs)]
             centred = ranges if all(ranges) else None
         for i, (a, b, run) in enumerate(row_runs):
@@ -206,8 +206,8 @@ def _header_rows(lines: list[TextLine]) -> int:
 def _alignment(runs: list[tuple[float, float]], tol: float) -> str:
     """ "left" when a column's text starts at one x and ends at several, "right" the
     other way round, else "" (centred, or every text of one width: no evidence)."""
-    if len(runs) < 2:
-        return ""
+    if len(runs) < 2 or max(b - a for a, b in runs) - min(b - a for a, b in runs) <= 4 * tol:
+        return ""  # texts of (nearly) one width: no evidence
     starts = max(a for a, _ in runs) - min(a for a, _ in runs) <= tol
     ends = max(b for _, b in runs) - min(b for _, b in runs) <= tol
     return "left" if starts and not ends else "right" if ends and not starts else ""
