@@ -270,14 +270,15 @@ def _boundaries(gaps: list[tuple[float, float]], body: list[list], size: float) 
 
 
 def _gaps_under_header(runs: list[list], body: list[list], size: float) -> list[tuple[float, float]]:
-    """White strips the first row hides: a header spanning two columns covers the strip
-    between them. A strip under one of its texts (or ending just past it) counts when
+    """White strips the first row of several texts hides: a header spanning two columns
+    covers the strip between them. A strip under one of its texts (or ending just past it) counts when
     no row below crosses it and one has text on both sides of it."""
-    if not body or body[0] is not runs[0] or len(body) < 3:
+    heading = next((row for row in runs if len(row) > 1), None)  # a title above says nothing
+    if not body or body[0] is not heading or len(body) < 3:
         return []
     out = []
     reach = _MIN_GAP * size  # a header may end just where the text after the strip starts
-    for h0, h1, _ in runs[0]:
+    for h0, h1, _ in heading:
         h0, h1 = h0 - reach, h1 + reach
         inner = [[(a, b) for a, b, _ in row if h0 < b and a < h1] for row in body[1:]]
         edges = sorted({x for row in inner for a, b in row for x in (a, b) if h0 < x < h1})
