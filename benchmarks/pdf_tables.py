@@ -24,7 +24,7 @@ its default 300 dpi, rendering included). Camelot runs lattice and, where lattic
 no table, stream; pdfplumber its line strategy, else its text strategy.
 
     pip install -e '.[bench]'     # camelot-py, pdfplumber, reportlab; and soffice (libreoffice-calc-nogui)
-    python3 -m benchmarks.pdf_tables --pages 60 --seed 2 [--save DIR] [--show-errors 10]
+    python3 -m benchmarks.pdf_tables --pages 60 --seed 2 [--threads 1] [--save DIR] [--show-errors 10]
 
 Develop on one seed and report on another: the method must not be tuned to the pages
 it is measured on.
@@ -332,6 +332,27 @@ class _NoOCR:
         raise RuntimeError("the recogniser was called on a born-digital page")
 
 
+def _limit_threads(n: int) -> None:
+    """One thread budget for tablescribe and both peers, set before their libraries load."""
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(n)  # for libraries not loaded yet
+    threadpool_limits(n)  # BLAS and OpenMP pools already loaded (numpy)
+    try:
+        import cv2  # Camelot's lattice mode
+
+        cv2.setNumThreads(n)
+    except ImportError:
+        pass
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    print(f"threads: {n} for every system (BLAS, numba, OpenCV)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=40)
@@ -339,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("tablescribe",), help="skip the peers (quick checks)")
     ap.add_argument("--show-errors", type=int, default=0, help="print this many of our wrong pages")
     ap.add_argument("--save", type=Path, help="keep the PDFs here")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads every system may use (BLAS, numba, OpenCV), the same for all (default 1)")
     args = ap.parse_args(argv)
+    _limit_threads(args.threads)
     if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
         sys.exit("soffice not found: apt-get install -y libreoffice-calc-nogui")
 
