@@ -181,10 +181,11 @@ def _ruled_grid(group: list[Rule], chars: Sequence[Char]) -> Grid | None:
         rows = [rows[0]] + [(a.bottom + b.top) / 2 for a, b in pairwise(lines)] + [rows[-1]]
     runs: list[tuple[float, float, float]] = []  # text runs: x0, x1, middle y
     spanned: set[tuple[int, int]] = set()  # (row, col): joined to its right neighbour
+    opened = False
     if text_cols:
         grid = open_grid(lines, bounds=(cols[0], rows[0], cols[-1], rows[-1]))
         if grid is not None and len(grid.cols) > 2:
-            cols = grid.cols
+            cols, opened = grid.cols, True
             # What the text says spans columns (a header centred over them) spans them
             # in the ruled row it lies in.
             for orow, c, _, cs in grid.cells:
@@ -207,7 +208,9 @@ def _ruled_grid(group: list[Rule], chars: Sequence[Char]) -> Grid | None:
         if text_cols:  # a run of text across the boundary: a cell spanning columns
             x = cols[c + 1]
             reach = _SPAN_REACH * size
-            return (r == 0 and title) or (r, c) in spanned or any(
+            if opened:  # the open-table reading placed every text: its spans
+                return (r == 0 and title) or (r, c) in spanned
+            return (r == 0 and title) or any(
                 a < x - reach and x + reach < b and rows[r] <= y < rows[r + 1] for a, b, y in runs)
         return not _covered(vs, False, cols[c + 1], rows[r], rows[r + 1])
 
