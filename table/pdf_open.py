@@ -85,6 +85,7 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
     # Header rows of one text (a title) say nothing about where columns end.
     headers = [r for r in runs[:first_body] if len(r) > 1]
     strips = _strips(gaps, aligned, size, (x0, x1))
+    extents, reach = _unaligned_extents(gaps, aligned, size)
     cols = _fit_headers(cols, strips[1:-1], headers, runs[first_body:], size)
     groups, spanning = _row_groups(lines, [{_core(a, b, cols) for a, b, _ in r} for r in runs], size)
     rows = [top] + [(max(lines[i].bottom for i in g) + min(lines[j].top for j in h)) / 2
@@ -107,7 +108,8 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
         if all(i < first_body for i in group):
             cores = [_core(a, b, cols) for a, b, _ in row_runs]
             ranges = [{(f, la) for f, la in _centred_ranges(a, b, strips, _CTOL * size)
-                       if not any(f <= k <= la for j, k in enumerate(cores) if k != cores[i])}
+                       if not any(f <= k <= la for j, k in enumerate(cores) if k != cores[i])
+                       and (f != la or _body_sits(a, b, strips[f], strips[f + 1], extents[f], reach))}
                       for i, (a, b, _) in enumerate(row_runs)]
             centred = ranges if all(ranges) else None
         for i, (a, b, run) in enumerate(row_runs):
@@ -225,6 +227,40 @@ def _column_alignments(gaps: list[tuple[float, float]], body: list[list], size: 
     return columns
 
 
+def _unaligned_extents(gaps: list[tuple[float, float]], body: list[list],
+                       size: float) -> tuple[list[tuple[float, float] | None], float]:
+    """Per column whose body texts are all of one width (no alignment evidence): the
+    extent of those texts, else None; and how far flush text lies from its edge."""
+    columns = _column_alignments(gaps, body, size)
+    tol = 0.05 * size
+    edges = [float("-inf")] + [x for gap in gaps for x in gap] + [float("inf")]
+    out: list[tuple[float, float] | None] = []
+    for k, how in enumerate(columns):
+        lo, hi = edges[2 * k], edges[2 * k + 1]
+        inside = [(a, b) for row in body for a, b, _ in row if a >= lo - tol and b <= hi + tol]
+        out.append((min(a for a, _ in inside), max(b for _, b in inside)) if inside and not how else None)
+    return out, _flush_reach(gaps, columns, size)
+
+
+def _body_sits(a: float, b: float, left: tuple[float, float], right: tuple[float, float],
+               extent: tuple[float, float] | None, reach: float) -> bool:
+    """Whether a header from a to b can be centred on one column (its boundaries in the
+    strips ``left`` and ``right``) with the column's body text (``extent``, of one width)
+    set in it as body text is: flush left or flush right within ``reach`` of an edge, or
+    centred."""
+    if extent is None:
+        return True
+    p, q = extent
+    if abs((a + b) / 2 - (p + q) / 2) <= reach / 2:
+        return True
+    # Left boundaries x that centre the header: x + y = a + b, y in the right strip.
+    lo = max(left[0], a + b - right[1])
+    hi = min(left[1], a, a + b - max(right[0], b))
+    flush_left = lo <= p and hi >= p - reach
+    flush_right = lo <= a + b - q and hi >= a + b - q - reach
+    return flush_left or flush_right
+
+
 def _strips(gaps: list[tuple[float, float]], body: list[list], size: float,
             extent: tuple[float, float]) -> list[tuple[float, float]]:
     """Where each column boundary may lie: in its white strip, and within a cell
@@ -232,12 +268,7 @@ def _strips(gaps: list[tuple[float, float]], body: list[list], size: float,
     the body's outer text (a table's margin is no wider than its gutters)."""
     columns = _column_alignments(gaps, body, size)
     margin = max(b - a for a, b in gaps)
-    reach = _FLUSH_PAD * size
-    # Between text set flush right and text set flush left the strip is two paddings
-    # wide: where the table shows that, flush text lies no farther from its edge.
-    pairs = [b - a for k, (a, b) in enumerate(gaps) if columns[k] == "right" and columns[k + 1] == "left"]
-    if pairs:
-        reach = min(reach, 0.75 * min(pairs) + _KEEP * size)
+    reach = _flush_reach(gaps, columns, size)
     x0, x1 = extent
     keep = min(_KEEP * size, min(b - a for a, b in gaps) / 2)
     out = [(x0 - (reach if columns[0] == "left" else margin), x0 - keep)]
@@ -248,6 +279,14 @@ def _strips(gaps: list[tuple[float, float]], body: list[list], size: float,
         out.append((lo, hi) if lo <= hi else ((a + b) / 2, (a + b) / 2))
     out.append((x1 + keep, x1 + (reach if columns[-1] == "right" else margin)))
     return out
+
+
+def _flush_reach(gaps: list[tuple[float, float]], columns: list[str], size: float) -> float:
+    """How far text set flush lies from its column's edge, at most. Between text set
+    flush right and text set flush left the strip is two paddings wide: where the
+    table shows that, flush text lies no farther from its edge."""
+    pairs = [b - a for k, (a, b) in enumerate(gaps) if columns[k] == "right" and columns[k + 1] == "left"]
+    return min(_FLUSH_PAD * size, 0.75 * min(pairs) + _KEEP * size) if pairs else _FLUSH_PAD * size
 
 
 def _boundaries(gaps: list[tuple[float, float]], body: list[list], size: float) -> list[float]:
