@@ -10,6 +10,7 @@ table ruled one way only leaves undrawn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -20,6 +21,7 @@ from table.pdf_text import TextLine, chunks, region_text, text_lines
 __all__ = ["Grid", "open_grid", "open_tables"]
 
 _SUPPORT = 2
+_NUMBER = re.compile(r"[-+(]?[$€£¥]?[\d.,]*\d[\d.,]*%?\)?")  # numbers: set flush right
 _NEAR = 0.75  # lines closer than this share of the row pitch belong to one row (or a span)
 _MIDWAY = 0.15  # a label spanning two rows sits this close (share of their distance) to midway
 _LEADING = 1.45  # font sizes between the baselines of two lines of one cell, at most
@@ -228,35 +230,38 @@ def _column_alignments(gaps: list[tuple[float, float]], body: list[list], size: 
 
 
 def _unaligned_extents(gaps: list[tuple[float, float]], body: list[list],
-                       size: float) -> tuple[list[tuple[float, float] | None], float]:
+                       size: float) -> tuple[list[tuple[float, float, bool] | None], float]:
     """Per column whose body texts are all of one width (no alignment evidence): the
-    extent of those texts, else None; and how far flush text lies from its edge."""
+    extent of those texts and whether they are all numbers, else None; and how far
+    flush text lies from its edge."""
     columns = _column_alignments(gaps, body, size)
     tol = 0.05 * size
     edges = [float("-inf")] + [x for gap in gaps for x in gap] + [float("inf")]
     out: list[tuple[float, float] | None] = []
     for k, how in enumerate(columns):
         lo, hi = edges[2 * k], edges[2 * k + 1]
-        inside = [(a, b) for row in body for a, b, _ in row if a >= lo - tol and b <= hi + tol]
-        out.append((min(a for a, _ in inside), max(b for _, b in inside)) if inside and not how else None)
+        inside = [(a, b, run) for row in body for a, b, run in row if a >= lo - tol and b <= hi + tol]
+        numeric = all(_NUMBER.fullmatch("".join(c.text for c in run).strip()) for _, _, run in inside)
+        out.append((min(a for a, _, _ in inside), max(b for _, b, _ in inside), numeric)
+                   if inside and not how else None)
     return out, _flush_reach(gaps, columns, size)
 
 
 def _body_sits(a: float, b: float, left: tuple[float, float], right: tuple[float, float],
-               extent: tuple[float, float] | None, reach: float) -> bool:
+               extent: tuple[float, float, bool] | None, reach: float) -> bool:
     """Whether a header from a to b can be centred on one column (its boundaries in the
-    strips ``left`` and ``right``) with the column's body text (``extent``, of one width)
-    set in it as body text is: flush left or flush right within ``reach`` of an edge, or
-    centred."""
+    strips ``left`` and ``right``) with the column's body text (``extent``: from, to,
+    numbers?; of one width) set in it as body text is: flush left (not numbers) or flush
+    right within ``reach`` of an edge, or centred."""
     if extent is None:
         return True
-    p, q = extent
+    p, q, numeric = extent
     if abs((a + b) / 2 - (p + q) / 2) <= reach / 2:
         return True
     # Left boundaries x that centre the header: x + y = a + b, y in the right strip.
     lo = max(left[0], a + b - right[1])
     hi = min(left[1], a, a + b - max(right[0], b))
-    flush_left = lo <= p and hi >= p - reach
+    flush_left = lo <= p and hi >= p - reach and not numeric
     flush_right = lo <= a + b - q and hi >= a + b - q - reach
     return flush_left or flush_right
 
