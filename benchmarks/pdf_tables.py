@@ -11,8 +11,10 @@ The pages come from two producers, from one random table design each:
 
 Half the tables are ruled (every ruling style of table_end_to_end.py: full grid,
 heavy frame, no frame, hairlines, column rules only, row rules only), half open (no
-rules at all; spanning headers over column groups). No image, no OCR: the pages are
-what office software exports.
+rules at all; spanning headers over column groups, labels spanning two rows, two-line
+cells). A third of the reportlab pages carry /Rotate (90, 180, 270) and are drawn
+turned so that they read upright. No image, no OCR: the pages are what office
+software exports.
 
 Printed, per system: grid exact (share of pages whose every table has the right rows,
 columns and spans), merges (share of the true merged cells found exactly), cells
@@ -22,7 +24,7 @@ its default 300 dpi, rendering included). Camelot runs lattice and, where lattic
 no table, stream; pdfplumber its line strategy, else its text strategy.
 
     pip install -e '.[bench]'     # camelot-py, pdfplumber, reportlab; and soffice (libreoffice-calc-nogui)
-    python3 -m benchmarks.pdf_tables --pages 60 --seed 2 [--save DIR] [--show-errors 10]
+    python3 -m benchmarks.pdf_tables --pages 60 --seed 2 [--threads 1] [--save DIR] [--show-errors 10]
 
 Develop on one seed and report on another: the method must not be tuned to the pages
 it is measured on.
@@ -53,22 +55,27 @@ from benchmarks.table_end_to_end import (
 
 
 def _open_design(d: dict, rng: random.Random) -> dict:
-    """A design without any rule: what cannot be seen without rules goes (a title row
-    over the whole table, cells spanning rows, two-line cells); the cells a dropped
-    span covered get values of their own."""
+    """A design without any rule. What cannot be seen without rules goes: a title row
+    over the whole table (a caption above it), and a cell spanning three rows (its
+    text sits on the middle row, where a row of its own would put it). What a reader
+    does see stays: a label spanning two rows (its text between them), a two-line
+    cell (its lines around the row's other texts). The cells a dropped span covered
+    get values of their own."""
     texts, merges = [list(row) for row in d["texts"]], d["merges"]
     if merges and merges[0][0] == 0 and merges[0][3] == d["n_cols"]:  # the title row
         texts = texts[1:]
         merges = [(r - 1, c, rs, cs) for r, c, rs, cs in merges[1:]]
-    for r, c, rs, cs in [m for m in merges if m[2] > 1]:
+    multiline = {(r - (len(d["texts"]) - len(texts)), c) for r, c in d["multiline"]}
+    for r, c, rs, cs in [m for m in merges if m[2] > 2 or (m[2] == 2 and m[3] > 1)]:
         for rr in range(r, r + rs):
             for cc in range(c, c + cs):
                 if (rr, cc) != (r, c):
                     texts[rr][cc] = _value(rng, d["kinds"][cc] if rr > 0 else "word")
-    merges = [m for m in merges if m[2] == 1]
-    d = dict(d, texts=[[t.replace("\n", " ") for t in row] for row in texts], merges=merges,
-             n_rows=len(texts), style="open", multiline=set(), banded=False)
-    return d
+    merges = [m for m in merges if m[2] == 1 or (m[2] == 2 and m[3] == 1)]
+    texts = [[t if (r, c) in multiline else t.replace("\n", " ") for c, t in enumerate(row)]
+             for r, row in enumerate(texts)]
+    return dict(d, texts=texts, merges=merges, n_rows=len(texts), style="open", multiline=multiline,
+                banded=False)
 
 
 def design(rng: random.Random, ruled: bool) -> dict:
@@ -108,7 +115,10 @@ def libreoffice_page(d: dict, path: Path) -> TrueTable:
 _RL_FONTS = ["Helvetica", "Times-Roman", "DejaVuSans", "Courier"]
 
 
-def reportlab_page(d: dict, path: Path, rng: random.Random) -> TrueTable:
+def reportlab_page(d: dict, path: Path, rng: random.Random, rotation: int = 0) -> TrueTable:
+    """The design drawn by reportlab. ``rotation``: the page carries ``/Rotate`` and is
+    drawn turned the other way, so that it reads upright as displayed (how landscape
+    pages and scanned-then-rotated layouts are exported)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -156,6 +166,11 @@ def reportlab_page(d: dict, path: Path, rng: random.Random) -> TrueTable:
         ys.append(ys[-1] + h)
     page_h = A4[1]
     pdf = canvas.Canvas(str(path), pagesize=A4)
+    if rotation:
+        pdf.setPageRotation(rotation)  # reportlab lays the media box sideways for 90 and 270
+        w, h = (A4[1], A4[0]) if rotation in (90, 270) else A4
+        pdf.translate(*{90: (w, 0), 180: (w, h), 270: (0, h)}[rotation])
+        pdf.rotate(rotation)
     fill = d["header_fill"]
     dark = fill in ("1F4E78", "404040")
     if fill:
@@ -317,6 +332,27 @@ class _NoOCR:
         raise RuntimeError("the recogniser was called on a born-digital page")
 
 
+def _limit_threads(n: int) -> None:
+    """One thread budget for tablescribe and both peers, set before their libraries load."""
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(n)  # for libraries not loaded yet
+    threadpool_limits(n)  # BLAS and OpenMP pools already loaded (numpy)
+    try:
+        import cv2  # Camelot's lattice mode
+
+        cv2.setNumThreads(n)
+    except ImportError:
+        pass
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    print(f"threads: {n} for every system (BLAS, numba, OpenCV)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=40)
@@ -324,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("tablescribe",), help="skip the peers (quick checks)")
     ap.add_argument("--show-errors", type=int, default=0, help="print this many of our wrong pages")
     ap.add_argument("--save", type=Path, help="keep the PDFs here")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads every system may use (BLAS, numba, OpenCV), the same for all (default 1)")
     args = ap.parse_args(argv)
+    _limit_threads(args.threads)
     if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
         sys.exit("soffice not found: apt-get install -y libreoffice-calc-nogui")
 
@@ -339,11 +378,15 @@ def main(argv: list[str] | None = None) -> int:
         ruled = (k // 2) % 2 == 0
         d = design(rng, ruled)
         name = f"p{k:03d}"
+        # A third of the reportlab pages carry /Rotate (their own stream of chance, so
+        # the designs are those of the seed without it).
+        rotation = random.Random(args.seed * 7919 + k).choice([0, 0, 0, 0, 0, 0, 90, 180, 270])
         if producer == "libreoffice":
             truth = libreoffice_page(d, work / f"{name}.xlsx")
         else:
-            truth = reportlab_page(d, work / f"{name}.pdf", rng)
-        pages.append((name, f"{producer}/{'ruled:' + d['style'] if ruled else 'open'}", truth))
+            truth = reportlab_page(d, work / f"{name}.pdf", rng, rotation if producer == "reportlab" else 0)
+        kind = f"{producer}/{'ruled:' + d['style'] if ruled else 'open'}"
+        pages.append((name, kind + (f" /Rotate {rotation}" if rotation and producer == "reportlab" else ""), truth))
     print_to_pdf(work)
     print(f"made {len(pages)} PDFs (LibreOffice and reportlab, ruled and open) in "
           f"{time.perf_counter() - t0:.0f} s; seed {args.seed}")
@@ -369,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                 found = []
             scores[system].seconds += time.perf_counter() - t
             right = score_page(scores[system], [truth], found, with_text=True)
-            tally = by_kind.setdefault(kind.split(":")[0], {}).setdefault(system, [0, 0])
+            tally = by_kind.setdefault(kind.split(":")[0].split(" ")[0], {}).setdefault(system, [0, 0])
             tally[0] += int(right)
             tally[1] += 1
             if system == "tablescribe" and not right and len(wrong) < args.show_errors:

@@ -154,15 +154,18 @@ class _NumberShape:
     symbol_space: bool = False
     percent: bool = False
     percent_space: bool = False
+    plus: bool = False  # an explicit "+" (a change: +8.8%)
 
 
 def _strip_dress(s: str) -> tuple[str, _NumberShape] | None:
     """Split "($ 1,234.50)" into the bare number and its dress, or None if odd."""
-    negative = parens = False
+    negative = parens = plus = False
     if len(s) > 2 and s[0] == "(" and s[-1] == ")":
         s, negative, parens = s[1:-1], True, True
     elif s.startswith("-"):
         s, negative = s[1:], True
+    elif s.startswith("+"):
+        s, plus = s[1:], True
     symbol, prefix, sym_space = "", True, False
     percent, pct_space = False, False
     if s and s[0] in _CURRENCY_SYMBOLS:
@@ -179,7 +182,7 @@ def _strip_dress(s: str) -> tuple[str, _NumberShape] | None:
             pct_space, s = True, s[:-1]
     if not s or not s[0].isdigit() or not s[-1].isdigit():
         return None  # "$-5", "- 5", "5 %%" ...
-    return s, _NumberShape(negative, parens, symbol, prefix, sym_space, percent, pct_space)
+    return s, _NumberShape(negative, parens, symbol, prefix, sym_space, percent, pct_space, plus)
 
 
 def _quote(literal: str) -> str:
@@ -198,7 +201,7 @@ def _number_format(num: _Number, shape: _NumberShape) -> str:
             core = _quote(shape.symbol + space) + core
         else:
             core = core + _quote(space + shape.symbol)
-    fmt = f"{core};({core})" if shape.parens else core
+    fmt = f"{core};({core})" if shape.parens else f'"+"{core};-{core}' if shape.plus else core
     return (_LOCALE_DE if num.european else "") + fmt
 
 
@@ -332,11 +335,11 @@ def parse_value(text: str, conventions: ValueConventions | None = None) -> Typed
     """The typed value of a cell's text, or the text itself when it is not safely a value.
 
     Leading and trailing spaces are ignored. Formula-like text (``=SUM(A1:A3)``) and
-    anything with a line break is text.
+    anything with a line break is text; a number with its sign (``+8.8%``) is a number.
     """
     conventions = conventions or ValueConventions()
     s = text.strip()
-    if not s or "\n" in s or s[0] in "=+@":
+    if not s or "\n" in s or s[0] in "=@":
         return _text(text)
     typed = _parse_number(s, conventions) or _parse_date(s, conventions)
     if typed is None:

@@ -34,8 +34,9 @@ def cells_of(table) -> set[tuple]:
 
 
 def draw_table(pdf: canvas.Canvas, texts, widths, merges=(), *, x=50.0, top=100.0, row_h=18.0,
-               ruled=True, size=10.0, align=None) -> None:
-    """A table from the top-left corner (x, top), in points from the page's top."""
+               ruled=True, size=10.0, align=None, page_h: float = PAGE_H) -> None:
+    """A table from the top-left corner (x, top), in points from the page's top
+    (``page_h``: the height of the frame it is drawn in)."""
     n_rows = len(texts)
     xs = [x]
     for w in widths:
@@ -52,7 +53,7 @@ def draw_table(pdf: canvas.Canvas, texts, widths, merges=(), *, x=50.0, top=100.
             rs, cs = spans.get((r, c), (1, 1))
             x0, x1, y0, y1 = xs[c], xs[c + cs], ys[r], ys[r + rs]
             if ruled:
-                pdf.rect(x0, PAGE_H - y1, x1 - x0, y1 - y0, stroke=1, fill=0)
+                pdf.rect(x0, page_h - y1, x1 - x0, y1 - y0, stroke=1, fill=0)
             text = texts[r][c]
             lines = text.split("\n")
             base = (y0 + y1) / 2 - (len(lines) - 1) * size * 0.6 + size * 0.35
@@ -60,7 +61,7 @@ def draw_table(pdf: canvas.Canvas, texts, widths, merges=(), *, x=50.0, top=100.
                 how = (align or {}).get(c, "right" if _numeric(line) else "left")
                 if cs > 1:
                     how = "center"
-                yb = PAGE_H - (base + i * size * 1.2)
+                yb = page_h - (base + i * size * 1.2)
                 if how == "right":
                     pdf.drawRightString(x1 - 4, yb, line)
                 elif how == "center":
@@ -81,20 +82,59 @@ OPEN = [["Item", "Quantity sold", "", "Price"], ["", "North", "South", ""],
 OPEN_MERGES = [(0, 1, 1, 2)]
 
 
+def _vector_content(pdf: canvas.Canvas, page_h: float = PAGE_H) -> dict[str, set[tuple]]:
+    pdf.setFont(FONT, 14)
+    pdf.drawString(50, page_h - 60, "Quarterly report")
+    draw_table(pdf, RULED, [90, 80, 60, 70], RULED_MERGES, top=80, row_h=30, page_h=page_h)
+    pdf.setFont(FONT, 10)
+    pdf.drawString(50, page_h - 230, "The table below has no rules at all; its columns are")
+    pdf.drawString(50, page_h - 243, "found from the white space between the text.")
+    draw_table(pdf, OPEN, [90, 70, 70, 60], OPEN_MERGES, top=270, ruled=False, page_h=page_h)
+    return {"ruled": truth(RULED, RULED_MERGES), "open": truth(OPEN, OPEN_MERGES)}
+
+
 def vector_pdf(path: Path) -> dict[str, set[tuple]]:
     """One page: a title, a ruled table with spans and a two-line cell, a paragraph, an
     open table with a spanning header."""
     pdf = canvas.Canvas(str(path), pagesize=A4)
-    pdf.setFont(FONT, 14)
-    pdf.drawString(50, PAGE_H - 60, "Quarterly report")
-    draw_table(pdf, RULED, [90, 80, 60, 70], RULED_MERGES, top=80, row_h=30)
-    pdf.setFont(FONT, 10)
-    pdf.drawString(50, PAGE_H - 230, "The table below has no rules at all; its columns are")
-    pdf.drawString(50, PAGE_H - 243, "found from the white space between the text.")
-    draw_table(pdf, OPEN, [90, 70, 70, 60], OPEN_MERGES, top=270, ruled=False)
+    expected = _vector_content(pdf)
     pdf.showPage()
     pdf.save()
-    return {"ruled": truth(RULED, RULED_MERGES), "open": truth(OPEN, OPEN_MERGES)}
+    return expected
+
+
+def rotated_pdf(path: Path, rotation: int) -> dict[str, set[tuple]]:
+    """``vector_pdf``'s page on a portrait sheet with ``/Rotate rotation`` (90, 180, 270),
+    drawn turned the other way so that it reads upright as displayed (how landscape
+    pages are exported): a viewer shows the tables the right way up."""
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.setPageRotation(rotation)  # reportlab lays the media box sideways for 90 and 270
+    w, h = (PAGE_H, PAGE_W) if rotation in (90, 270) else (PAGE_W, PAGE_H)  # user space
+    pdf.translate(*{0: (0, 0), 90: (w, 0), 180: (w, h), 270: (0, h)}[rotation])
+    pdf.rotate(rotation)
+    expected = _vector_content(pdf)  # as displayed: A4 upright
+    pdf.showPage()
+    pdf.save()
+    return expected
+
+
+def form_pdf(path: Path) -> dict[str, set[tuple]]:
+    """``vector_pdf``'s tables drawn inside a form XObject that is itself drawn, moved,
+    inside another form XObject (how some producers place reused content)."""
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.beginForm("inner")
+    expected = _vector_content(pdf, PAGE_H - 40)
+    pdf.endForm()
+    pdf.beginForm("outer")
+    pdf.saveState()
+    pdf.translate(10, 20)
+    pdf.doForm("inner")
+    pdf.restoreState()
+    pdf.endForm()
+    pdf.doForm("outer")
+    pdf.showPage()
+    pdf.save()
+    return expected
 
 
 def tricky_text_pdf(path: Path) -> set[tuple]:

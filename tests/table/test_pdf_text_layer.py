@@ -139,3 +139,56 @@ def test_centred_header_over_columns_of_one_width(tmp_path):
     pdf.save()
     tables = tables_from_layer(layer_of(tmp_path / "h.pdf"), SCALE)
     assert [cells_of(t) for t in tables] == [truth(head + body, [(0, 1, 1, 2)])]
+
+
+def _inked(image, bbox) -> bool:
+    x0, y0, x1, y1 = bbox
+    return bool((image[y0:y1, x0:x1].min(axis=2) < 128).any())
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotated_pages_read_as_displayed(tmp_path, rotation):
+    """/Rotate: characters and rules are placed on the page as a viewer shows it, where
+    the rendered page has their ink."""
+    from tests.table.pdf_make import rotated_pdf
+
+    expected = rotated_pdf(tmp_path / "r.pdf", rotation)
+    [page] = load_pages(tmp_path / "r.pdf", dpi=100)
+    scale = page.image.shape[1] / page.layer.width
+    assert page.image.shape[0] > page.image.shape[1]  # shown upright: an A4 portrait
+    assert text_matches_ink(page.layer, page.image, scale)
+    tables = tables_from_layer(page.layer, scale)
+    assert [cells_of(t) for t in tables] == [expected["ruled"], expected["open"]]
+    north = next(c for c in tables[0].cells if c.text == "North")
+    assert _inked(page.image, north.bbox)
+    assert north.bbox[0] < page.image.shape[1] / 3 and north.bbox[1] < page.image.shape[0] / 3
+
+
+def test_tables_inside_nested_form_xobjects(tmp_path):
+    """Rules drawn inside a form XObject drawn inside another: read through both
+    matrices, so the ruled table keeps its spans."""
+    from tests.table.pdf_make import form_pdf
+
+    expected = form_pdf(tmp_path / "f.pdf")
+    [page] = load_pages(tmp_path / "f.pdf", dpi=100)
+    scale = page.image.shape[1] / page.layer.width
+    tables = tables_from_layer(page.layer, scale)
+    assert [cells_of(t) for t in tables] == [expected["ruled"], expected["open"]]
+    ruled = tables[0]
+    # The outer form moves the inner one 10 pt right and 20 pt up.
+    assert abs(ruled.bbox[0] - 60 * scale) <= 2 and abs(ruled.bbox[1] - 100 * scale) <= 2
+
+
+def test_open_table_with_a_label_over_two_rows_and_a_two_line_cell(tmp_path):
+    """No rules: a label midway between two rows whose first column is empty spans
+    both; a cell's two lines around its row's other texts are one cell of one row."""
+    texts = [["Region", "Product", "Units", "Price"], ["North", "Apples", "3", "1.50"],
+             ["South", "Pears", "12", "0.75"], ["", "Plums", "45", "2.10"],
+             ["East\ncoast", "Figs", "8", "3.20"], ["West", "Kiwis", "120", "0.40"]]
+    merges = [(2, 0, 2, 1)]
+    pdf = canvas.Canvas(str(tmp_path / "o.pdf"), pagesize=A4)
+    draw_table(pdf, texts, [80, 80, 50, 50], merges, top=100, row_h=24, ruled=False)
+    pdf.showPage()
+    pdf.save()
+    [table] = tables_from_layer(layer_of(tmp_path / "o.pdf"), SCALE)
+    assert cells_of(table) == truth(texts, merges)
