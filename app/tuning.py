@@ -86,7 +86,9 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
                minutes: float = 10.0, device: str | None = None, replay: str | Path | None = None,
                progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
                max_steps: int | None = None, seed: int = 0,
-               trainable: list[str] | None = None) -> TuneReport:
+               trainable: list[str] | None = None, recipe: dict | None = None) -> TuneReport:
+    """Fine-tune ``base`` on the corrections in ``corrections`` into ``out``. ``recipe``
+    overrides fields of ocr.finetune.TuneSettings (lr, ema, replay_fraction, ...)."""
     from engine.device import Device
     from ocr import DEFAULT_MODEL_DIR, Recognizer
     from ocr.finetune import Example, FineTuner, TuneError, TuneSettings, save_tuned
@@ -141,6 +143,10 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
     settings = TuneSettings(seconds=minutes * 60.0, max_steps=max_steps, seed=seed)
     if trainable:
         settings.trainable = tuple(trainable)
+    for key, value in (recipe or {}).items():
+        if not hasattr(settings, key) or key in ("seconds", "max_steps", "seed"):
+            raise TuneInputError(f"unknown tuning setting {key!r}")
+        setattr(settings, key, tuple(value) if key == "trainable" else value)
     try:
         tuner = FineTuner(rec, settings)
     except TuneError as exc:

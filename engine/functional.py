@@ -17,6 +17,7 @@ from .backend import codes as _code
 from .creation import from_numpy, rand
 from .dtype import f32, u8
 from .ops import elementwise as _ew
+from .ops import grads as _grads
 from .ops import indexing as _ix
 from .ops import linalg as _la
 from .ops import nn as _nn
@@ -105,8 +106,13 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Ten
 
 
 def _attention_composite(q, k, v, mask, is_causal, scale):
-    """The differentiable (and half-precision) form of attention."""
+    """The differentiable (and half-precision) form of attention: with float q/k/v of
+    one dtype and a mask that needs no gradient, the probabilities are one fused op
+    (its backward one fused kernel), else the chain of ops."""
     dt = q.dtype
+    if (dt.is_float and not dt.is_half and k.dtype is dt and v.dtype is dt
+            and (mask is None or (not mask.requires_grad and mask.ndim <= 4))):
+        return _grads.attention_probs(q, k, mask, scale, is_causal) @ v
     if dt.is_half or not dt.is_float:
         q, k, v = q.to(f32), k.to(f32), v.to(f32)
     scores = (q @ k.mT) * scale

@@ -61,6 +61,9 @@ class TuneSettings:
     seconds: float = 600.0
     max_steps: int | None = None
     seed: int = 0
+    warmup: float = 0.0  # share of the budget over which the learning rate ramps up
+    min_lr: float = 1.0  # the cosine schedule ends at lr * min_lr (1.0: a constant rate)
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: none)
 
 
 @dataclass
@@ -107,6 +110,36 @@ def label_arrays(tokenizer, texts: Sequence[str], start_id: int, eos_id: int,
         labels[i, :len(s)] = s
         labels[i, len(s)] = eos_id
     return inputs, labels
+
+
+def lr_factor(frac: float, warmup: float, min_lr: float) -> float:
+    """The learning rate's multiplier at a fraction of the budget: a linear warm-up,
+    then a cosine from 1 down to min_lr."""
+    if warmup > 0 and frac < warmup:
+        return max(frac / warmup, 0.01)
+    rest = (frac - warmup) / max(1e-9, 1.0 - warmup)
+    return min_lr + (1.0 - min_lr) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, rest)))
+
+
+class WeightAverage:
+    """An exponential moving average of parameters, started from their current values.
+    The averaged weights drift less from the base and are less noisy than the last
+    step's. Tensor ops, so it runs on the parameters' device."""
+
+    def __init__(self, params: Sequence[engine.Tensor], decay: float) -> None:
+        self.params = list(params)
+        self.decay = decay
+        self.avg = [p.detach().clone() for p in self.params]
+
+    def update(self) -> None:
+        d = self.decay
+        with engine.no_grad():
+            self.avg = [a * d + p.detach() * (1.0 - d) for a, p in zip(self.avg, self.params)]
+
+    def copy_to_params(self) -> None:
+        with engine.no_grad():
+            for a, p in zip(self.avg, self.params):
+                p[...] = a
 
 
 def _jitter(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -171,15 +204,22 @@ class FineTuner:
         log = TuneLog()
         start = time.perf_counter()
         order: list[int] = []
+        params = [p for _, p in self.trainable]
+        average = WeightAverage(params, s.ema) if s.ema > 0 else None
+
+        def done() -> float:  # the share of the budget spent
+            frac = (time.perf_counter() - start) / s.seconds
+            return max(frac, log.steps / s.max_steps) if s.max_steps else frac
+
         self.model.train()
         try:
             while True:
-                elapsed = time.perf_counter() - start
-                if elapsed >= s.seconds or (s.max_steps is not None and log.steps >= s.max_steps):
+                if done() >= 1.0:
                     break
                 if cancelled is not None and cancelled():
                     log.cancelled = True
                     break
+                self.optimizer.lr = s.lr * lr_factor(done(), s.warmup, s.min_lr)
                 self.optimizer.zero_grad()
                 total = 0.0
                 for _ in range(s.accumulate):
@@ -195,15 +235,16 @@ class FineTuner:
                     total += float(loss.item()) / s.accumulate
                     log.examples += len(batch)
                 self.optimizer.step()
+                if average is not None:
+                    average.update()
                 log.steps += 1
                 if log.steps == 1:
                     log.first_loss = total
                 log.last_loss = total
                 if progress is not None:
-                    frac = min(1.0, (time.perf_counter() - start) / s.seconds)
-                    if s.max_steps:
-                        frac = max(frac, log.steps / s.max_steps)
-                    progress(frac, f"step {log.steps}, loss {total:.3f}")
+                    progress(min(1.0, done()), f"step {log.steps}, loss {total:.3f}")
+            if average is not None and not log.cancelled:
+                average.copy_to_params()
         finally:
             self.model.zero_grad()
             self.model.eval()  # drops the inference caches: the next read sees new weights

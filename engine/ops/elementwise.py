@@ -44,6 +44,7 @@ from ..backend.codes import BINARY_NAMES as _BINARY_NAMES
 from ..dtype import DType, f32, promote, u8
 from ..layout import broadcast_shapes
 from ..tensor_base import TensorBase
+from . import grads as _grads
 from .registry import register_op
 
 __all__ = ["binary", "cast", "gelu", "masked_fill", "maximum", "minimum", "unary", "where"]
@@ -193,8 +194,8 @@ _UNARY_BACKWARD = {
     RSQRT: lambda x, y, g: g * -0.5 * y * y * y,
     TANH: lambda x, y, g: g * (1.0 - y * y),
     RELU: lambda x, y, g: g * (x > 0).to(g.dtype),
-    GELU: lambda x, y, g: g * unary(GELU_GRAD, x),
-    GELU_TANH: lambda x, y, g: g * unary(GELU_TANH_GRAD, x),
+    GELU: lambda x, y, g: _grads.gelu_backward(x, g),  # fused: one pass
+    GELU_TANH: lambda x, y, g: _grads.gelu_backward(x, g, "tanh"),
     SIGMOID: lambda x, y, g: g * y * (1.0 - y),
     ABS: lambda x, y, g: g * x.sign(),
     SIN: lambda x, y, g: g * x.cos(),

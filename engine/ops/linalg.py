@@ -4,8 +4,11 @@ linear+GELU used by transformer MLPs."""
 from __future__ import annotations
 
 from ..autograd import _mode
+from ..autograd import no_grad as _no_grad
 from ..dtype import f32, promote
 from ..tensor_base import TensorBase
+from . import elementwise as _ew
+from .grads import gelu_backward
 from .registry import register_op
 
 __all__ = ["linear", "linear_gelu", "matmul"]
@@ -71,10 +74,11 @@ def _linear_bw(node, out, g):
 def _linear_gelu_bw(node, out, g):
     x, w, *rest = node.inputs
     b = rest[0] if rest else None
-    pre = linear(x, w, b)  # recomputed rather than kept alive through the whole step
-    from .elementwise import GELU_GRAD, GELU_TANH_GRAD, unary
-    code = GELU_TANH_GRAD if node.attrs["approximate"] == "tanh" else GELU_GRAD
-    gpre = g * unary(code, pre)
+    pre = node.saved  # the pre-activation, kept by the forward pass
+    if pre is None:
+        with _no_grad():
+            pre = linear(x, w, b)
+    gpre = gelu_backward(pre, g, node.attrs["approximate"])
     gx, gw, gb = _linear_grads(x, w, b, gpre)
     return (gx, gw, gb) if rest else (gx, gw)
 
@@ -104,8 +108,17 @@ def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
         return out.to(dt) if dt.is_half else out
     device = x._storage.device
     inputs = (x, w) if b is None else (x, w, b)
+    grad = _mode.enabled and (x.requires_grad or w.requires_grad
+                              or (b is not None and b.requires_grad))
+    if grad and op is LINEAR_GELU:
+        # Training: keep the pre-activation, so backward needs no second GEMM.
+        cls = x._constructor
+        pre = cls._from_backend(LINEAR.run(device, *inputs), dt, device)
+        code = _ew.GELU_TANH if attrs["approximate"] == "tanh" else _ew.GELU
+        out = cls._from_backend(_ew.UNARY_OPS[code].run(device, pre), dt, device)
+        return out._record(op, inputs, attrs, pre)
     out = x._constructor._from_backend(op.run(device, *inputs, **attrs), dt, device)
-    if _mode.enabled and (x.requires_grad or w.requires_grad or (b is not None and b.requires_grad)):
+    if grad:
         out._record(op, inputs, attrs)
     return out
 

@@ -7,6 +7,7 @@ from ..autograd import _mode
 from ..dtype import f32
 from ..layout import normalize_dim
 from ..tensor_base import TensorBase
+from .grads import layer_norm_backward, softmax_backward
 from .registry import register_op
 
 __all__ = ["attention", "conv2d", "layer_norm", "log_softmax", "softmax"]
@@ -15,11 +16,11 @@ __all__ = ["attention", "conv2d", "layer_norm", "log_softmax", "softmax"]
 # ---- softmax / log_softmax over the last dim ----
 
 def _softmax_bw(node, out, g):
-    return (out * (g - (g * out).sum(-1, keepdim=True)),)
+    return (softmax_backward(out, g),)
 
 
 def _log_softmax_bw(node, out, g):
-    return (g - out.exp() * g.sum(-1, keepdim=True),)
+    return (softmax_backward(out, g, log=True),)
 
 
 SOFTMAX = register_op("softmax", backward=_softmax_bw, doc="softmax over the last dim")
@@ -59,19 +60,10 @@ def _layer_norm_bw(node, out, g):
     x = node.inputs[0]
     w = node.inputs[1] if len(node.inputs) > 1 else None
     b = node.inputs[2] if len(node.inputs) > 2 else None
-    n = node.attrs["n"]
-    mean, rstd = node.saved  # (rows, 1) tensors
-    x2 = x.reshape(-1, n)
-    g2 = g.reshape(-1, n)
-    xhat = (x2 - mean) * rstd
-    dxhat = g2 * w.reshape(1, n) if w is not None else g2
-    gx = None
-    if x.requires_grad:
-        gx = rstd * (dxhat - dxhat.mean(-1, keepdim=True)
-                     - xhat * (dxhat * xhat).mean(-1, keepdim=True))
-        gx = gx.reshape(x.shape)
-    gw = (g2 * xhat).sum(0).reshape(w.shape) if w is not None and w.requires_grad else None
-    gb = g2.sum(0).reshape(b.shape) if b is not None and b.requires_grad else None
+    mean, rstd = node.saved
+    gx, gw, gb = layer_norm_backward(x, g, w, mean, rstd, node.attrs["n"], x.requires_grad)
+    gw = gw.reshape(w.shape) if w is not None and w.requires_grad else None
+    gb = gb.reshape(b.shape) if b is not None and b.requires_grad else None
     return (gx, gw, gb)[:len(node.inputs)]
 
 

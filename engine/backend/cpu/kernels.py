@@ -20,6 +20,7 @@ from ...dtype import DType, bf16, bf16_bits_to_f32, f32, f32_to_bf16_bits
 from ..codes import BINARY_NAMES, REDUCE_NAMES, UNARY_NAMES
 from . import PARALLEL_MIN
 from . import attention as cpu_attention
+from . import backward as cpu_bw
 from . import elementwise as cpu_ew
 from . import indexing as cpu_ix
 from . import linalg as cpu_la
@@ -226,4 +227,5 @@ KERNELS: dict[str, object] = {
     "cat": cat,
     "sgd_step": sgd_step,
     "adamw_step": adamw_step,
+    **cpu_bw.KERNELS,  # fused backward kernels
 }

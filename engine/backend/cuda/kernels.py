@@ -29,7 +29,7 @@ from numba import cuda
 
 from ...dtype import f32
 from ..codes import BINARY_NAMES, REDUCE_NAMES, UNARY_NAMES
-from . import elementwise, indexing, linalg, optim, reduce, rows, shape
+from . import backward, elementwise, indexing, linalg, optim, reduce, rows, shape
 from .launch import tensor_like
 
 __all__ = ["COMPOSED_OPS", "CUDA_KERNELS", "is_registered", "register"]
@@ -103,6 +103,7 @@ def _kernels() -> dict:
     table["assign"] = shape.assign
     table["sgd_step"] = optim.sgd_step
     table["adamw_step"] = optim.adamw_step
+    table.update(backward.KERNELS)  # fused backward kernels
     return table
 
 

@@ -1,0 +1,81 @@
+"""Choosing `model tune`'s recipe on a validation draw, never on the benchmark's crops.
+
+    python3 -m benchmarks.tune_recipe [--minutes 10] [--val 200] [--general 300]
+                                      '{"lr": 1e-4}' '{"lr": 2e-4, "ema": 0.995}' ...
+
+Each JSON argument overrides fields of ocr.finetune.TuneSettings. The corrections
+are 100 typewriter crops of seed 2 (the benchmark, benchmarks/learn_from_corrections.py,
+uses seed 1), the unseen style crops are seed 2's crops from 200_000 on, and the
+forgetting check is the held-out generator's crops 20_000 onwards (the benchmark
+reads its first 500). Prints exact-match and CER of each recipe on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.scoring import cer_and_exact
+
+VAL_SEED = 2  # the benchmark's typewriter seed is 1
+GENERAL_START = 20_000
+
+
+def _score(model_dir, crops, refs) -> tuple[float, float]:
+    from ocr import Recognizer
+
+    rec = Recognizer() if model_dir is None else Recognizer.from_pretrained(model_dir)
+    cer, exact = cer_and_exact([r.text for r in rec.recognize(crops)], refs)
+    return exact, cer
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("recipes", nargs="*", help="JSON objects of TuneSettings overrides")
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--max-steps", type=int)
+    ap.add_argument("--train", type=int, default=100)
+    ap.add_argument("--val", type=int, default=200)
+    ap.add_argument("--general", type=int, default=300)
+    ap.add_argument("--baseline", action="store_true", help="also score the base model")
+    args = ap.parse_args(argv)
+
+    from app.corrections import CorrectionStore
+    from app.tuning import tune_model
+    from benchmarks.typewriter import TypewriterCells
+    from training.cells import CellGenerator
+
+    gen = TypewriterCells(seed=VAL_SEED)
+    train_crops, train_refs = gen.crops(0, args.train)
+    val_crops, val_refs = gen.crops(200_000, args.val)
+    hg = CellGenerator(7, "heldout")
+    cells = [hg.sample(i) for i in range(GENERAL_START, GENERAL_START + args.general)]
+    gen_crops, gen_refs = [c.image for c in cells], [c.text for c in cells]
+    work = Path(tempfile.mkdtemp(prefix="tune-recipe-"))
+    store = CorrectionStore(work / "corrections")
+    for crop, text in zip(train_crops, train_refs):
+        store.add(crop, text)
+    if args.baseline:
+        s, g = _score(None, val_crops, val_refs), _score(None, gen_crops, gen_refs)
+        print(f"base: style exact {s[0]:.1%} CER {s[1]:.2%}; general exact {g[0]:.1%} "
+              f"CER {g[1]:.2%}", flush=True)
+    for i, text in enumerate(args.recipes):
+        recipe = json.loads(text)
+        out = work / f"tuned{i}"
+        t = time.perf_counter()
+        report = tune_model(work / "corrections", out, minutes=args.minutes,
+                            max_steps=args.max_steps, recipe=recipe)
+        wall = time.perf_counter() - t
+        s, g = _score(out, val_crops, val_refs), _score(out, gen_crops, gen_refs)
+        kept = report.after.get("corrections", {})
+        print(f"{json.dumps(recipe)}: {report.steps} steps in {wall / 60:.1f} min; style exact "
+              f"{s[0]:.1%} CER {s[1]:.2%}; general exact {g[0]:.1%} CER {g[1]:.2%}; kept-apart "
+              f"exact {kept.get('exact', float('nan')):.1%}; adopted={report.adopted}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
