@@ -56,6 +56,7 @@ def backward(root, grad=None) -> None:
             _accumulate_leaf(root, grad)
             return
         store = {id(root): grad}
+        adopted = {id(grad._storage)}  # storages handed to a leaf (or the caller's) in this pass
         for t in reversed(_topo_sort(root)):
             g = store.pop(id(t), None)
             if g is None:
@@ -68,7 +69,7 @@ def backward(root, grad=None) -> None:
                 if ig.shape != inp.shape:
                     ig = sum_to_shape(ig, inp.shape)
                 if inp._node is None:
-                    _accumulate_leaf(inp, ig)
+                    _accumulate_leaf(inp, ig, adopted)
                 else:
                     k = id(inp)
                     prev_g = store.get(k)
@@ -77,11 +78,23 @@ def backward(root, grad=None) -> None:
         _mode.enabled = prev
 
 
-def _accumulate_leaf(leaf, g) -> None:
+def _owns_storage(g) -> bool:
+    lay = g._layout
+    return lay.offset == 0 and lay.is_contiguous() and lay.numel() == len(g._storage)
+
+
+def _accumulate_leaf(leaf, g, adopted: set | None = None) -> None:
     if g.dtype is not leaf.dtype:
         g = g.to(leaf.dtype)
     if leaf.grad is None:
-        # a private contiguous copy: g may be a broadcast view or shared with other leaves
-        leaf.grad = g.clone()
+        # A private contiguous tensor: g itself when it is a whole storage no other leaf
+        # got (rules never write into their inputs, so nothing changes it after backward),
+        # else a copy (g may be a broadcast view, or shared with another leaf).
+        sid = id(g._storage)
+        if adopted is not None and sid not in adopted and _owns_storage(g):
+            adopted.add(sid)
+            leaf.grad = g
+        else:
+            leaf.grad = g.clone()
     else:
         leaf.grad = leaf.grad + g

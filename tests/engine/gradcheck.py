@@ -46,9 +46,9 @@ def check_grad(fn, *arrays, eps: float = 1e-6, rtol: float = 1e-5, atol: float =
 def parallel_kernels():
     """Route even tiny tensors through the parallel numba kernels (not numpy/serial)."""
     from engine.backend import cpu
-    from engine.backend.cpu import attention, elementwise, indexing, linalg, reduce
+    from engine.backend.cpu import attention, backward, elementwise, indexing, linalg, reduce
     from engine.backend.cpu import kernels as nn_ops
-    modules = [cpu, attention, elementwise, indexing, linalg, reduce, nn_ops]
+    modules = [cpu, attention, backward, elementwise, indexing, linalg, reduce, nn_ops]
     saved = [m.PARALLEL_MIN for m in modules]
     for m in modules:
         m.PARALLEL_MIN = 0

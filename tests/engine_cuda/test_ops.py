@@ -238,6 +238,10 @@ for grad in (False, True):
          lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
          [R(3, 4, 2), R(3, 4, 2), R(3, 4, 2), _bool_mask(4, 4)[0]], dtypes=[None, None, None, engine.u8],
          grad=grad, rtol=1e-4)
+case("sdpa-train-float-mask-no-grad",  # attention_probs with a mask (the mask is a constant)
+     lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m.detach(), scale=0.3),
+     [R(2, 2, 4, 3), R(2, 2, 5, 3), R(2, 2, 5, 3), R(4, 5)], rtol=1e-4)
+case("gelu-backward-broadcast-grad", lambda t: F.gelu(t).sum(0), [R(6, 5)])
 case("sdpa-heads-view", lambda x: F.scaled_dot_product_attention(
     *(x.reshape(1, 5, 3, 2, 4).permute(2, 0, 3, 1, 4)[i] for i in range(3))),
     [R(1, 5, 24)], grad=False, rtol=1e-4)
@@ -296,6 +300,9 @@ COVERED_BY = {
     "index_select": "index_select", "index_add": "index_select", "gather": "gather",
     "scatter_add": "gather", "topk": "topk", "cat": "cat", "slice_scatter": "getitem-slices",
     "assign": "setitem", "sgd_step": None, "adamw_step": None,  # test_training.py
+    # fused backward kernels: run by the backward pass of these cases
+    "softmax_backward": "softmax", "layer_norm_backward": "layer_norm",
+    "gelu_backward": "gelu", "attention_probs": "sdpa-train",
 }
 
 
