@@ -55,6 +55,7 @@ class TuneReport:
     examples: int = 0
     seconds: float = 0.0
     cancelled: bool = False
+    blend: float = 1.0  # share of the trained change kept (chosen on the kept-apart set)
 
 
 def judge(recognizer, images, texts) -> Figures:
@@ -159,6 +160,9 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
     if log.cancelled:
         report.reason = "cancelled: nothing was written"
         return report
+    if tuner.tuned is not None and len(settings.blends) > 1:
+        say(0.9, "Choosing how much of the change to keep…")
+        report.blend = _choose_blend(tuner, rec, judged, check, before["general"])
     say(0.9, "Writing the tuned model…")
     save_tuned(rec.model, base, out, _card(report))
     tuned = Recognizer.from_pretrained(out, device=dev, second_look=False)  # as saved (f16)
@@ -171,6 +175,22 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
                                      encoding="utf-8")
     say(1.0, "Done")
     return report
+
+
+def _choose_blend(tuner, rec, judged, check, general_before: Figures) -> float:
+    """The share of the change to keep, judged on the kept-apart corrections and the
+    replay check only: the best on the corrections among the shares that lose at most
+    GENERAL_TOLERANCE / 2 on the check (ties: the smaller share, nearer the base)."""
+    best = None
+    for share in sorted(tuner.settings.blends):
+        tuner.blend(share)
+        own, other = judge(rec, *zip(*judged)), judge(rec, *zip(*check))
+        ok = other.exact >= general_before.exact - GENERAL_TOLERANCE / 2
+        key = (ok, own.exact, -own.cer, other.exact)
+        if best is None or key > best[0]:
+            best = (key, share)
+    tuner.blend(best[1])
+    return best[1]
 
 
 def _verdict(before: dict, after: dict) -> tuple[bool, str]:

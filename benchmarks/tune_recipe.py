@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         kept = report.after.get("corrections", {})
         print(f"{json.dumps(recipe)}: {report.steps} steps in {wall / 60:.1f} min; style exact "
               f"{s[0]:.1%} CER {s[1]:.2%}; general exact {g[0]:.1%} CER {g[1]:.2%}; kept-apart "
-              f"exact {kept.get('exact', float('nan')):.1%}; adopted={report.adopted}", flush=True)
+              f"exact {kept.get('exact', float('nan')):.1%}; adopted={report.adopted}; blend {report.blend}", flush=True)
     return 0
 
 

@@ -64,6 +64,8 @@ class TuneSettings:
     warmup: float = 0.0  # share of the budget over which the learning rate ramps up
     min_lr: float = 1.0  # the cosine schedule ends at lr * min_lr (1.0: a constant rate)
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: none)
+    anchor: float = 0.0  # pull towards the base weights, per unit of learning rate (L2-SP)
+    blends: Sequence[float] = (1.0,)  # shares of the change tried at the end (1: all of it)
 
 
 @dataclass
@@ -180,6 +182,10 @@ class FineTuner:
         self.trainable = freeze(self.model, settings.trainable)
         self.optimizer = AdamW([p for _, p in self.trainable], lr=settings.lr,
                                weight_decay=settings.weight_decay)
+        self.base = None  # the trainable weights before training (for anchor and blend)
+        if settings.anchor > 0 or tuple(settings.blends) != (1.0,):
+            self.base = [p.detach().clone() for _, p in self.trainable]
+        self.tuned = None
         cfg = self.model.config
         self.ids = (cfg.decoder_start_token_id, cfg.eos_token_id, cfg.pad_token_id)
         # Crops are read as the recogniser reads one line: margins trimmed, aspect kept.
@@ -235,6 +241,8 @@ class FineTuner:
                     total += float(loss.item()) / s.accumulate
                     log.examples += len(batch)
                 self.optimizer.step()
+                if s.anchor > 0:
+                    self._pull_to_base(self.optimizer.lr * s.anchor)
                 if average is not None:
                     average.update()
                 log.steps += 1
@@ -245,6 +253,8 @@ class FineTuner:
                     progress(min(1.0, done()), f"step {log.steps}, loss {total:.3f}")
             if average is not None and not log.cancelled:
                 average.copy_to_params()
+            if self.base is not None:
+                self.tuned = [p.detach().clone() for p in params]
         finally:
             self.model.zero_grad()
             self.model.eval()  # drops the inference caches: the next read sees new weights
@@ -252,6 +262,27 @@ class FineTuner:
                 p.requires_grad = False
         log.seconds = time.perf_counter() - start
         return log
+
+    def _pull_to_base(self, rate: float) -> None:
+        """p -= rate * (p - base): decay towards the base weights rather than to zero."""
+        rate = min(rate, 1.0)
+        with engine.no_grad():
+            for (_, p), p0 in zip(self.trainable, self.base):
+                if p.device.type == "cpu":
+                    a = p.np
+                    a -= rate * (a - p0.np)
+                else:
+                    p[...] = p - (p - p0) * rate
+
+    def blend(self, share: float) -> None:
+        """Set the trained weights to base + share * (tuned - base): 1 keeps all of the
+        change, 0 is the base model (a blend keeps more of what the base read well)."""
+        if self.tuned is None:
+            raise TuneError("blend() needs a finished run that kept the base weights")
+        with engine.no_grad():
+            for (_, p), p0, p1 in zip(self.trainable, self.base, self.tuned):
+                p[...] = p0 + (p1 - p0) * share
+        self.model.eval()  # drop the inference caches built from other weights
 
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")

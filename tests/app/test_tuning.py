@@ -108,3 +108,50 @@ def test_worse_runs_are_not_adopted():
     assert not _verdict(same, same)[0]
     ok, why = _verdict(same, forgot)
     assert not ok and "worse on other text" in why
+
+
+def _examples(folder):
+    from app.corrections import read_corrections
+    from ocr.finetune import Example
+
+    found = read_corrections(folder)
+    return [Example(i, t) for i, t in zip(found.images, found.texts) if "☃" not in t]
+
+
+def test_blend_and_anchor_move_between_the_base_and_the_trained_weights(corrections):
+    import numpy as np
+
+    from ocr import Recognizer
+    from ocr.finetune import FineTuner, TuneSettings
+
+    rec = Recognizer(second_look=False)
+    settings = TuneSettings(trainable=("decoder.model.decoder.layers.2.fc2.*",), lr=1e-2,
+                            batch=2, accumulate=1, max_steps=2, seed=1, blends=(0.5, 1.0))
+    tuner = FineTuner(rec, settings)
+    p = tuner.trainable[0][1]
+    base = p.numpy().copy()
+    tuner.run(_examples(corrections))
+    trained = p.numpy().copy()
+    assert not np.allclose(trained, base)
+    tuner.blend(0.0)
+    np.testing.assert_array_equal(p.numpy(), base)
+    tuner.blend(0.5)
+    np.testing.assert_allclose(p.numpy(), base + 0.5 * (trained - base), rtol=1e-6, atol=1e-7)
+    tuner.blend(1.0)
+    np.testing.assert_allclose(p.numpy(), trained, rtol=1e-6, atol=1e-7)
+    # an anchor of 1 / lr pulls every step all the way back: the base weights stay
+    rec = Recognizer(second_look=False)
+    anchored = FineTuner(rec, TuneSettings(trainable=settings.trainable, lr=1e-2, batch=2,
+                                           accumulate=1, max_steps=2, anchor=100.0))
+    anchored.run(_examples(corrections))
+    np.testing.assert_allclose(anchored.trainable[0][1].numpy(), base, atol=1e-7)
+
+
+def test_the_blend_is_chosen_on_the_kept_apart_corrections(tmp_path, corrections):
+    report = tune_model(corrections, tmp_path / "out", max_steps=1, device="cpu",
+                        trainable=["decoder.model.decoder.layers.2.*"],
+                        recipe={"blends": [0.0, 1.0], "lr": 1e-3})
+    assert report.blend in (0.0, 1.0)
+    assert json.loads((tmp_path / "out" / "tuning.json").read_text())["blend"] == report.blend
+    with pytest.raises(TuneInputError, match="unknown tuning setting 'nope'"):
+        tune_model(corrections, tmp_path / "o2", recipe={"nope": 1})
