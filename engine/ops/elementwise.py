@@ -16,9 +16,9 @@ from ..backend.codes import (
     EQ,
     EXP,
     GELU,
-    GELU_GRAD,
+    GELU_GRAD,  # noqa: F401 (re-exported: ew.unary(ew.GELU_GRAD, x))
     GELU_TANH,
-    GELU_TANH_GRAD,
+    GELU_TANH_GRAD,  # noqa: F401
     GT,
     LOG,
     LT,

@@ -61,10 +61,9 @@ def gelu_backward(x: TensorBase, g: TensorBase, approximate: str = "none") -> Te
 
 def _attention_probs_bw(node, p, g):
     q, k = node.inputs[0], node.inputs[1]
-    from .linalg import matmul
     ds = softmax_backward(p, g, node.attrs["scale"])  # d(scores before scaling)
-    gq = matmul(ds, k) if q.requires_grad else None
-    gk = matmul(ds.mT, q) if k.requires_grad else None
+    gq = ds @ k if q.requires_grad else None
+    gk = ds.mT @ q if k.requires_grad else None
     return (gq, gk) if len(node.inputs) == 2 else (gq, gk, None)
 
 
