@@ -56,6 +56,7 @@ class TuneReport:
     seconds: float = 0.0
     cancelled: bool = False
     blend: float = 1.0  # share of the trained change kept (chosen on the kept-apart set)
+    recipe: str = ""  # the TuneSettings that were used, in words
 
 
 def judge(recognizer, images, texts) -> Figures:
@@ -156,11 +157,12 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
                     progress=lambda f, text: say(0.05 + 0.85 * f, text), cancelled=cancelled)
     report = TuneReport(str(out), model_identity(base), False, "", len(train), len(judged),
                         skipped, {k: asdict(v) for k, v in before.items()}, {}, log.steps,
-                        log.examples, round(log.seconds, 1), log.cancelled)
+                        log.examples, round(log.seconds, 1), log.cancelled,
+                        recipe=_recipe_words(settings))
     if log.cancelled:
         report.reason = "cancelled: nothing was written"
         return report
-    if tuner.tuned is not None and len(settings.blends) > 1:
+    if tuner.tuned is not None:
         say(0.9, "Choosing how much of the change to keep…")
         report.blend = _choose_blend(tuner, rec, judged, check, before["general"])
     say(0.9, "Writing the tuned model…")
@@ -177,12 +179,23 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
     return report
 
 
+def _recipe_words(s) -> str:
+    return (f"trains {', '.join(s.trainable)}; AdamW lr {s.lr:g} (warm-up {s.warmup:.0%} of the "
+            f"budget, cosine down to {s.min_lr:g}x), weight decay {s.weight_decay:g}, batches of "
+            f"{s.batch} x {s.accumulate} with {s.replay_fraction:.0%} replay, weight average "
+            f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}")
+
+
 def _choose_blend(tuner, rec, judged, check, general_before: Figures) -> float:
     """The share of the change to keep, judged on the kept-apart corrections and the
     replay check only: the best on the corrections among the shares that lose at most
     GENERAL_TOLERANCE / 2 on the check (ties: the smaller share, nearer the base)."""
+    shares = sorted(tuner.settings.blends)
+    if len(shares) == 1:
+        tuner.blend(shares[0])
+        return shares[0]
     best = None
-    for share in sorted(tuner.settings.blends):
+    for share in shares:
         tuner.blend(share)
         own, other = judge(rec, *zip(*judged)), judge(rec, *zip(*check))
         ok = other.exact >= general_before.exact - GENERAL_TOLERANCE / 2
@@ -219,7 +232,10 @@ def _card(r: TuneReport) -> str:
         (f"Fine-tuned by `tablescribe model tune` on {_dt.date.today().isoformat()} on the "
          f"tablescribe engine: {r.corrections_used} of the user's corrections mixed with "
          f"replayed synthetic crops; {r.steps} optimizer steps over {r.examples} examples in "
-         f"{r.seconds / 60:.1f} minutes."),
+         f"{r.seconds / 60:.1f} minutes. The weights keep {r.blend:.0%} of the trained "
+         f"change (the rest is the base model's: that keeps what it read well)."),
+        "",
+        f"Recipe: {r.recipe}.",
         "",
         f"Status: **{status}**" + (f": {r.reason}" if r.reason else "") + ".",
         "",

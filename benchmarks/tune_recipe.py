@@ -41,6 +41,7 @@ def main(argv=None) -> int:
     ap.add_argument("--val", type=int, default=200)
     ap.add_argument("--general", type=int, default=300)
     ap.add_argument("--baseline", action="store_true", help="also score the base model")
+    ap.add_argument("--replay", type=Path, help="another replay folder (default: the bundled one)")
     args = ap.parse_args(argv)
 
     from app.corrections import CorrectionStore
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
         out = work / f"tuned{i}"
         t = time.perf_counter()
         report = tune_model(work / "corrections", out, minutes=args.minutes,
-                            max_steps=args.max_steps, recipe=recipe)
+                            max_steps=args.max_steps, recipe=recipe, replay=args.replay)
         wall = time.perf_counter() - t
         s, g = _score(out, val_crops, val_refs), _score(out, gen_crops, gen_refs)
         kept = report.after.get("corrections", {})
