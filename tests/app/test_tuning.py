@@ -126,7 +126,8 @@ def test_blend_and_anchor_move_between_the_base_and_the_trained_weights(correcti
 
     rec = Recognizer(second_look=False)
     settings = TuneSettings(trainable=("decoder.model.decoder.layers.2.fc2.*",), lr=1e-2,
-                            batch=2, accumulate=1, max_steps=2, seed=1, blends=(0.5, 1.0))
+                            batch=2, accumulate=1, max_steps=2, seed=1, blends=(0.5, 1.0),
+                            ema=0.0)
     tuner = FineTuner(rec, settings)
     p = tuner.trainable[0][1]
     base = p.numpy().copy()
@@ -142,7 +143,8 @@ def test_blend_and_anchor_move_between_the_base_and_the_trained_weights(correcti
     # an anchor of 1 / lr pulls every step all the way back: the base weights stay
     rec = Recognizer(second_look=False)
     anchored = FineTuner(rec, TuneSettings(trainable=settings.trainable, lr=1e-2, batch=2,
-                                           accumulate=1, max_steps=2, anchor=100.0))
+                                           accumulate=1, max_steps=2, anchor=100.0,
+                                           warmup=0.0, min_lr=1.0))
     anchored.run(_examples(corrections))
     np.testing.assert_allclose(anchored.trainable[0][1].numpy(), base, atol=1e-7)
 
