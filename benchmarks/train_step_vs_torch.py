@@ -4,7 +4,7 @@
 
 Same model (resources/models/tablescribe-cells, f32 master weights), same batch of
 rendered cells and labels, same frozen parameters (by default those `model tune`
-trains: every parameter; --top: the decoder and the last two encoder blocks only), same threads (NUMBA_NUM_THREADS / BLAS
+trains: the encoder; --top: the decoder and the last two encoder blocks only), same threads (NUMBA_NUM_THREADS / BLAS
 threads for the engine, torch.set_num_threads for PyTorch). A step is forward,
 cross-entropy, backward and AdamW. Both models run without dropout (PyTorch in eval
 mode), so the maths is the same; the first losses are printed side by side as a check.
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     n_train = sum(p.numel() for p in params)
     assert n_train == n_ours, (n_train, n_ours)  # the same parameters are trained
     print(f"batch {args.batch} (decoder length {inputs.shape[1]}), {args.threads} threads, "
-          f"{n_train / 1e6:.2f}M trainable parameters ({'decoder + last two encoder blocks' if args.top else 'all, the model tune default'})")
+          f"{n_train / 1e6:.2f}M trainable parameters ({'decoder + last two encoder blocks' if args.top else 'the model tune default: ' + ', '.join(patterns)})")
     print(f"first-step loss: engine {first['engine']:.5f}, pytorch {first['pytorch']:.5f}")
     print(f"seconds per step (median of {args.steps}): engine {times['engine']:.3f}, "
           f"pytorch {times['pytorch']:.3f}, ratio {times['engine'] / times['pytorch']:.2f}x")
