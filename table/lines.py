@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Line", "LineMasks", "coverage", "find_lines", "line_masks"]
+__all__ = ["Line", "LineMasks", "coverage", "find_lines", "line_masks", "rule_mask"]
 
 
 @dataclass
@@ -223,3 +223,18 @@ def coverage(
         band = mask[a:b, lo:hi]
         hit = band.any(axis=1) if band.size else np.zeros(0, bool)
     return float(hit.mean()) if hit.size else 0.0
+
+
+def rule_mask(masks: LineMasks, lines: list[Line], text_h: float) -> np.ndarray:
+    """Only the rule pixels that belong to accepted lines (not long letter strokes)."""
+    out = np.zeros_like(masks.horizontal)
+    pad = max(2.0, 0.2 * text_h)
+    for ln in lines:
+        half = ln.thickness / 2 + pad
+        p0, p1 = int(max(0, ln.pos - half)), int(ln.pos + half) + 1
+        a, b = int(max(0, ln.start - pad)), int(ln.end + pad) + 1
+        if ln.horizontal:
+            out[p0:p1, a:b] |= masks.horizontal[p0:p1, a:b]
+        else:
+            out[a:b, p0:p1] |= masks.vertical[a:b, p0:p1]
+    return out

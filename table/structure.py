@@ -19,7 +19,7 @@ from table.deskew import estimate_skew, rotate_page
 from table.grid import PageLayout, build_table
 from table.groups import group_lines
 from table.ink import analyse_ink, estimate_text_height, otsu_ink, to_gray
-from table.lines import Line, LineMasks, find_lines, line_masks
+from table.lines import find_lines, line_masks, rule_mask
 from table.model import Table
 from table.text import text_blobs
 
@@ -47,21 +47,6 @@ def _paper_colour(image: np.ndarray) -> tuple[int, ...]:
         ]
     )
     return tuple(int(v) for v in np.median(border, axis=0))
-
-
-def _rule_mask(masks: LineMasks, lines: list[Line], text_h: float) -> np.ndarray:
-    """Only the rule pixels that belong to accepted lines (not long letter strokes)."""
-    out = np.zeros_like(masks.horizontal)
-    pad = max(2.0, 0.2 * text_h)
-    for ln in lines:
-        half = ln.thickness / 2 + pad
-        p0, p1 = int(max(0, ln.pos - half)), int(ln.pos + half) + 1
-        a, b = int(max(0, ln.start - pad)), int(ln.end + pad) + 1
-        if ln.horizontal:
-            out[p0:p1, a:b] |= masks.horizontal[p0:p1, a:b]
-        else:
-            out[a:b, p0:p1] |= masks.vertical[a:b, p0:p1]
-    return out
 
 
 def _contains(outer: Table, inner: Table) -> bool:
@@ -148,7 +133,7 @@ def _tables_at_scale(gray: np.ndarray, text_h: float, page: int) -> list[Table]:
     masks = line_masks(ink.binary, text_h)
     hs = find_lines(masks.horizontal, True, text_h, ink.binary, ink.smooth)
     vs = find_lines(masks.vertical, False, text_h, ink.binary, ink.smooth)
-    rules = _rule_mask(masks, hs + vs, text_h)
+    rules = rule_mask(masks, hs + vs, text_h)
     blobs = text_blobs(ink.binary, rules, text_h, ink.smooth)
     layout = PageLayout(
         masks=masks,

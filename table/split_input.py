@@ -1,0 +1,67 @@
+"""What the split model sees: a page at a fixed text height, and the rules today's
+detector found on it.
+
+The page is scaled so that its median character is MODEL_TEXT_H pixels tall, which
+makes the model's input independent of dpi and font size. Channel 0 is ink darkness
+(1 - grey); channel 1 is the rule evidence: the pixels of the lines the morphology
+detector accepted (found at ANALYSIS_TEXT_H, as find_tables does), averaged down to
+the model's scale. Training (training/tables/structure_data.py) and inference
+(table/split_model.py) both call ``model_input``, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from table.ink import analyse_ink, estimate_text_height, otsu_ink
+from table.lines import find_lines, line_masks, rule_mask
+
+__all__ = ["MODEL_TEXT_H", "ModelInput", "model_input"]
+
+MODEL_TEXT_H = 8.0  # px per median character at the model's scale
+ANALYSIS_TEXT_H = 12.0  # the rule detector's working scale (as in table.structure)
+MIN_SCALE, MAX_SCALE = 0.15, 2.0
+
+
+@dataclass
+class ModelInput:
+    x: np.ndarray  # (2, h, w) float32: ink darkness, rule evidence
+    scale: float  # model pixels per page pixel
+    text_h: float  # median character height on the page, page pixels
+
+
+def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    shrink = size[0] < img.shape[1]
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def rule_evidence(gray: np.ndarray, text_h: float) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: pixels of the rules the morphology detector accepts."""
+    s = ANALYSIS_TEXT_H / text_h
+    h, w = gray.shape
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    work = _resize(gray, size) if abs(s - 1.0) > 0.05 else gray
+    th = text_h * work.shape[0] / h
+    ink = analyse_ink(work, th)
+    masks = line_masks(ink.binary, th)
+    lines = find_lines(masks.horizontal, True, th, ink.binary, ink.smooth)
+    lines += find_lines(masks.vertical, False, th, ink.binary, ink.smooth)
+    return rule_mask(masks, lines, th).astype(np.float32) / 255.0
+
+
+def model_input(gray: np.ndarray, text_h: float | None = None) -> ModelInput:
+    """The model's input for a (deskewed) grey page, (H, W) uint8."""
+    if gray.dtype != np.uint8 or gray.ndim != 2:
+        raise ValueError(f"model_input expects a (H, W) uint8 page, got {gray.shape} {gray.dtype}")
+    if text_h is None:
+        text_h = estimate_text_height(otsu_ink(gray))
+    scale = float(np.clip(MODEL_TEXT_H / max(text_h, 1.0), MIN_SCALE, MAX_SCALE))
+    h, w = gray.shape
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    ink = 1.0 - _resize(gray, size).astype(np.float32) / 255.0
+    rules = rule_evidence(gray, text_h)
+    rules = np.clip(_resize(rules, size) * 2.0, 0.0, 1.0)  # a thin rule survives averaging
+    return ModelInput(np.stack([ink, rules]).astype(np.float32), scale, float(text_h))

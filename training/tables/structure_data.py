@@ -1,0 +1,134 @@
+"""Write split-model training pages: model input (table.split_input) + separator targets.
+
+Each page is one .npz in the output folder:
+
+- ``x``: (2, h, w) uint8, the model input (ink darkness, rule evidence) x 255;
+- ``y``: (h, w) uint8 bit planes: 1 inside a table's box, 2 on an interior row separator
+  segment, 4 on an interior column separator segment (segments inside a merged cell do
+  not exist, so the merge stage reads them off the same maps);
+- ``tables``: JSON of each table's truth at model scale (rows, cols, spans, lines) for
+  grid-exact validation.
+
+Targets are drawn on the unrotated page at model scale and turned by the page's scan
+skew about the centre, as the page itself was. Pages come from ``design_page(split,
+seed, index)`` through the Pillow renderer and, for every ``--office-every``-th batch,
+LibreOffice: so training sees both engines. Only ``train`` (and ``validation`` for the
+validation folder) are allowed here; held-out families and the benchmark's held-out
+seed never reach this writer.
+
+    python3 -m training.tables.structure_data --split train --out /work/data/struct17/train \
+        --seed 1 --pages 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from table.ink import to_gray
+from table.split_input import MODEL_TEXT_H, model_input
+from training.tables.design import BENCH_HELDOUT_SEED, design_page
+from training.tables.truth import PageTruth, TruthTable, separator_segments
+
+TABLE, ROW_SEP, COL_SEP = 1, 2, 4
+
+
+def _merges(t: TruthTable) -> list[tuple[int, int, int, int]]:
+    return [(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1]
+
+
+def targets(page: PageTruth, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """(h, w) uint8 bit planes at model scale, turned by the page's skew."""
+    h, w = shape
+    planes = np.zeros((3, h, w), np.uint8)
+    half = max(1, round(0.2 * MODEL_TEXT_H))  # a band of 3 px at 8 px text
+    for t in page.tables:
+        ys = [v * scale for v in t.row_lines]
+        xs = [v * scale for v in t.col_lines]
+        x0, y0, x1, y1 = (round(v * scale) for v in t.bbox)
+        planes[0, max(0, y0):y1, max(0, x0):x1] = 1
+        hseg, vseg = separator_segments(t.n_rows, t.n_cols, _merges(t))
+        for i in range(1, t.n_rows):
+            y = round(ys[i])
+            for c in range(t.n_cols):
+                if hseg[i][c]:
+                    planes[1, max(0, y - half):y + half + 1, round(xs[c]):round(xs[c + 1])] = 1
+        for j in range(1, t.n_cols):
+            x = round(xs[j])
+            for r in range(t.n_rows):
+                if vseg[r][j]:
+                    planes[2, round(ys[r]):round(ys[r + 1]), max(0, x - half):x + half + 1] = 1
+    if page.angle:
+        m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), page.angle, 1.0)
+        planes = np.stack([cv2.warpAffine(p, m, (w, h), flags=cv2.INTER_NEAREST) for p in planes])
+    return (planes[0] * TABLE | planes[1] * ROW_SEP | planes[2] * COL_SEP).astype(np.uint8)
+
+
+def table_json(page: PageTruth, scale: float) -> str:
+    return json.dumps([
+        {"n_rows": t.n_rows, "n_cols": t.n_cols, "bbox": [v * scale for v in t.bbox],
+         "spans": sorted((c.row, c.col, c.rowspan, c.colspan) for c in t.cells),
+         "rules": t.rules, "layout": t.layout}
+        for t in page.tables])
+
+
+def write_page(page: PageTruth, out: Path) -> None:
+    mi = model_input(to_gray(page.image))
+    y = targets(page, mi.scale, mi.x.shape[1:])
+    x = np.clip(mi.x * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    np.savez_compressed(out, x=x, y=y, tables=np.array(table_json(page, mi.scale)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--split", choices=["train", "validation"], required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pages", type=int, default=1000)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--office-every", type=int, default=4, help="0: Pillow only")
+    args = ap.parse_args(argv)
+    if args.seed == BENCH_HELDOUT_SEED:
+        print(f"seed {args.seed} is the benchmark's held-out page seed", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    from training.tables.office_page import render_office
+    from training.tables.pillow_page import render_pillow
+
+    t0 = time.time()
+    done = 0
+    for b, k0 in enumerate(range(args.start, args.start + args.pages, args.batch)):
+        ks = [k for k in range(k0, min(k0 + args.batch, args.start + args.pages))
+              if not (args.out / f"{args.split}-{args.seed}-{k:05d}.npz").exists()]
+        if not ks:
+            continue
+        designs = [design_page(args.split, args.seed, k, "mixed") for k in ks]
+        pages = None
+        if args.office_every and b % args.office_every == args.office_every - 1:
+            try:
+                with tempfile.TemporaryDirectory(prefix="struct17_lo_") as tmp:
+                    pages = render_office(designs, Path(tmp))
+            except Exception as exc:  # noqa: BLE001 - a failed soffice batch falls back
+                print(f"office batch {b} failed ({exc}); Pillow instead", flush=True)
+        if pages is None:
+            pages = [render_pillow(d) for d in designs]
+        for k, p in zip(ks, pages):
+            tmp_out = args.out / f".{args.split}-{args.seed}-{k:05d}.npz"
+            write_page(p, tmp_out)
+            tmp_out.rename(args.out / tmp_out.name[1:])
+            done += 1
+        print(f"{done} pages, {time.time() - t0:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
