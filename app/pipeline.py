@@ -193,7 +193,7 @@ class Pipeline:
             for cell, crops in zip(cells, page_line_crops(image, cells, context)):
                 total += 1
                 if not crops:
-                    cell.text, cell.confidence = "", 1.0
+                    cell.text, cell.confidence = "", cell.structure_confidence
                     continue
                 work.append(_CellWork(cell, crops, [None] * len(crops), len(crops)))
         done = total - len(work)
@@ -236,7 +236,8 @@ def _settle(work: _CellWork) -> None:
     lines = [r.text.strip() for r in work.results if r is not None]
     work.cell.text = "\n".join(line for line in lines if line)
     confidences = [float(r.confidence) for r in work.results if r is not None]
-    work.cell.confidence = min(1.0, max(0.0, min(confidences)))
+    # a cell is as sure as its weakest line and as its own boundaries
+    work.cell.confidence = min(1.0, max(0.0, min(confidences)), work.cell.structure_confidence)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .ops import grads as _grads
 from .ops import indexing as _ix
 from .ops import linalg as _la
 from .ops import nn as _nn
+from .ops import pool as _pool
 from .tensor import Tensor
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "linear",
     "linear_gelu",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
     "relu",
@@ -40,6 +42,7 @@ __all__ = [
     "sigmoid",
     "softmax",
     "tanh",
+    "upsample_nearest2d",
 ]
 
 linear = _la.linear
@@ -47,6 +50,8 @@ linear_gelu = _la.linear_gelu
 layer_norm = _nn.layer_norm
 conv2d = _nn.conv2d
 embedding = _ix.embedding
+max_pool2d = _pool.max_pool2d
+upsample_nearest2d = _pool.upsample_nearest2d
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:

@@ -19,6 +19,9 @@ class Cell:
     bbox: tuple[int, int, int, int] = (0, 0, 0, 0)  # x0, y0, x1, y1 (exclusive), page pixels
     text: str = ""
     confidence: float = 1.0  # 1.0 for empty cells and for text a person typed
+    # How sure the structure is of this cell's boundaries (the learned split model's
+    # margin; 1.0 where rules drew them). The pipeline folds it into ``confidence``.
+    structure_confidence: float = 1.0
 
     @property
     def is_merged(self) -> bool:
@@ -41,6 +44,10 @@ class Table:
     # Where the cells' text came from: "image" (the recogniser read the pixels) or
     # "text-layer" (the PDF's own characters, exact).
     read_from: str = "image"
+    # Per row/column line: True where the structure model inferred the separator (no
+    # rule ink along it), for the page view to draw differently. Empty: all drawn.
+    row_inferred: list[bool] = field(default_factory=list)
+    col_inferred: list[bool] = field(default_factory=list)
 
     def cell_at(self, row: int, col: int) -> Cell | None:
         """The cell covering (row, col), merged cells included."""

@@ -21,6 +21,8 @@ from table.groups import group_lines
 from table.ink import analyse_ink, estimate_text_height, otsu_ink, to_gray
 from table.lines import find_lines, line_masks, rule_mask
 from table.model import Table
+from table.open_tables import reconcile
+from table.split_model import SplitModel, default_split_model
 from table.text import text_blobs
 
 __all__ = ["ANALYSIS_TEXT_H", "MIN_SKEW", "StructureResult", "find_tables"]
@@ -58,12 +60,15 @@ def _contains(outer: Table, inner: Table) -> bool:
     return w * h >= 0.8 * area
 
 
-def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0) -> StructureResult:
+def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0,
+                model: SplitModel | None | str = "default") -> StructureResult:
     """Find every table on a page image ((H, W, 3) RGB uint8, or grey (H, W)).
 
     Returns the deskewed page, the skew angle and one Table per grid, with cells
     (row, col, rowspan, colspan, bbox) and empty text. A page without a table gives
-    an empty list.
+    an empty list. Tables drawn as a full grid come from the rules; the others from
+    the learned split model (``model``: "default" = the embedded one where it is
+    installed, a loaded SplitModel, or None for rules only).
     """
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {image.dtype}")
@@ -105,6 +110,10 @@ def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0) -> Str
         ]
     else:
         tables = _tables_at_scale(gray, text_h, page)
+    split_model = default_split_model() if model == "default" else model
+    if split_model is not None:
+        mi, found = split_model.tables(gray, text_h)
+        tables = reconcile(tables, found, mi, page)
     return StructureResult(image=image, angle=float(angle), tables=tables, text_h=float(text_h))
 
 

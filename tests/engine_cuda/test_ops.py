@@ -218,6 +218,19 @@ case("conv2d-strided-input", lambda x, w, b: F.conv2d(x, w, b, padding=1),
      [R(2, 6, 5, 2), R(2, 2, 3, 3), R(2)], prep=[lambda t: t.permute(0, 3, 2, 1), None, None],
      rtol=1e-4)
 
+# ---- pooling / upsampling (the split model) ----
+
+case("max_pool2d", lambda x: F.max_pool2d(x, 2), [R(2, 3, 7, 9)])
+case("max_pool2d-overlap-strided", lambda x: F.max_pool2d(x, 3, (2, 1)), [R(1, 4, 7, 2)],
+     prep=[lambda t: t.permute(0, 3, 2, 1)])
+case("max_pool2d-ties", lambda x: F.max_pool2d(x, 2),
+     [np.array([[[[1, 1, 0, 2], [1, 0, 2, 2]]]], np.float32)])
+case("upsample_nearest2d", lambda x: F.upsample_nearest2d(x, (2, 3)), [R(2, 3, 3, 4)])
+case("upsample_nearest2d-strided", lambda x: F.upsample_nearest2d(x, 2), [R(1, 4, 3, 2)],
+     prep=[lambda t: t.permute(0, 3, 2, 1)])
+case("upsample_nearest2d-f16", lambda x: F.upsample_nearest2d(x, 2), [R(1, 2, 3, 3)],
+     dtypes=[engine.f16], grad=False)
+
 # ---- attention ----
 
 
@@ -297,6 +310,9 @@ COVERED_BY = {
     "argmin": "argmax-ties", "softmax": "softmax", "log_softmax": "log_softmax",
     "layer_norm": "layer_norm", "matmul": "matmul", "linear": "linear", "linear_gelu": "linear_gelu",
     "conv2d": "conv2d", "conv2d_backward": "conv2d", "attention": "sdpa-fused",
+    "max_pool2d": "max_pool2d", "max_pool2d_backward": "max_pool2d",
+    "upsample_nearest2d": "upsample_nearest2d",
+    "upsample_nearest2d_backward": "upsample_nearest2d",
     "index_select": "index_select", "index_add": "index_select", "gather": "gather",
     "scatter_add": "gather", "topk": "topk", "cat": "cat", "slice_scatter": "getitem-slices",
     "assign": "setitem", "sgd_step": None, "adamw_step": None,  # test_training.py

@@ -9,8 +9,9 @@ Each page is one .npz in the output folder:
 - ``tables``: JSON of each table's truth at model scale (rows, cols, spans, lines) for
   grid-exact validation.
 
-Targets are drawn on the unrotated page at model scale and turned by the page's scan
-skew about the centre, as the page itself was. Pages come from ``design_page(split,
+The page is deskewed as find_tables does it (its own skew estimate, not the truth), and
+the targets are drawn on the undamaged page at model scale and mapped through the true
+skew and that correction: the model learns on what it will see. Pages come from ``design_page(split,
 seed, index)`` through the Pillow renderer and, for every ``--office-every``-th batch,
 LibreOffice: so training sees both engines. Only ``train`` (and ``validation`` for the
 validation folder) are allowed here; held-out families and the benchmark's held-out
@@ -32,7 +33,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from table.ink import to_gray
+from table.deskew import estimate_skew, rotate_page
+from table.ink import estimate_text_height, otsu_ink, to_gray
+from table.structure import MIN_SKEW
 from table.split_input import MODEL_TEXT_H, model_input
 from training.tables.design import BENCH_HELDOUT_SEED, design_page
 from training.tables.truth import PageTruth, TruthTable, separator_segments
@@ -44,10 +47,36 @@ def _merges(t: TruthTable) -> list[tuple[int, int, int, int]]:
     return [(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1]
 
 
-def targets(page: PageTruth, scale: float, shape: tuple[int, int]) -> np.ndarray:
-    """(h, w) uint8 bit planes at model scale, turned by the page's skew."""
+def deskewed(page: PageTruth) -> tuple[np.ndarray, float, np.ndarray]:
+    """The page as find_tables sees it: grey, turned back by the skew it *estimates*
+    (not the true one). Returns (grey, estimated text height, the 2x3 affine from the
+    undamaged page's pixels to the returned page's pixels)."""
+    image = page.image
+    gray = to_gray(image)
+    rough = otsu_ink(gray)
+    text_h = estimate_text_height(rough)
+    h, w = gray.shape
+    turned = np.vstack([cv2.getRotationMatrix2D((w / 2.0, h / 2.0), page.angle, 1.0), [0, 0, 1]])
+    est = estimate_skew(rough)
+    back = np.eye(3)
+    if abs(est) >= MIN_SKEW:
+        gray = rotate_page(gray, est, fill=int(np.median(gray[:4])))
+        m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -est, 1.0)
+        m[0, 2] += gray.shape[1] / 2.0 - w / 2.0
+        m[1, 2] += gray.shape[0] / 2.0 - h / 2.0
+        back = np.vstack([m, [0, 0, 1]])
+    return gray, text_h, (back @ turned)[:2]
+
+
+def targets(page: PageTruth, scale: float, shape: tuple[int, int],
+            affine: np.ndarray | None = None) -> np.ndarray:
+    """(h, w) uint8 bit planes at model scale; ``affine`` (2x3, page pixels) maps the
+    undamaged page onto the page the model sees (skew and its correction)."""
     h, w = shape
-    planes = np.zeros((3, h, w), np.uint8)
+    # drawn unturned on a canvas as large as the page at model scale, then mapped
+    src_h = max(h, *(round(t.bbox[3] * scale) + 2 for t in page.tables)) if page.tables else h
+    src_w = max(w, *(round(t.bbox[2] * scale) + 2 for t in page.tables)) if page.tables else w
+    planes = np.zeros((3, src_h, src_w), np.uint8)
     half = max(1, round(0.2 * MODEL_TEXT_H))  # a band of 3 px at 8 px text
     for t in page.tables:
         ys = [v * scale for v in t.row_lines]
@@ -65,9 +94,12 @@ def targets(page: PageTruth, scale: float, shape: tuple[int, int]) -> np.ndarray
             for r in range(t.n_rows):
                 if vseg[r][j]:
                     planes[2, round(ys[r]):round(ys[r + 1]), max(0, x - half):x + half + 1] = 1
-    if page.angle:
-        m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), page.angle, 1.0)
+    if affine is not None and not np.allclose(affine, [[1, 0, 0], [0, 1, 0]]):
+        m = affine.astype(np.float64).copy()
+        m[:, 2] *= scale  # the same map in model pixels
         planes = np.stack([cv2.warpAffine(p, m, (w, h), flags=cv2.INTER_NEAREST) for p in planes])
+    else:
+        planes = planes[:, :h, :w]
     return (planes[0] * TABLE | planes[1] * ROW_SEP | planes[2] * COL_SEP).astype(np.uint8)
 
 
@@ -80,8 +112,9 @@ def table_json(page: PageTruth, scale: float) -> str:
 
 
 def write_page(page: PageTruth, out: Path) -> None:
-    mi = model_input(to_gray(page.image))
-    y = targets(page, mi.scale, mi.x.shape[1:])
+    gray, text_h, affine = deskewed(page)
+    mi = model_input(gray, text_h)
+    y = targets(page, mi.scale, mi.x.shape[1:], affine)
     x = np.clip(mi.x * 255.0 + 0.5, 0, 255).astype(np.uint8)
     np.savez_compressed(out, x=x, y=y, tables=np.array(table_json(page, mi.scale)))
 

@@ -151,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         opt, lambda s: min(1.0, (s + 1) / 100) * (0.1 + 0.9 * max(0.0, 1 - s / args.steps)),
         last_epoch=step - 1 if step else -1)
     files: list[Path] = []
-    log = open(args.ckpt / "log.txt", "a")
     t0, run_loss, n_loss = time.time(), 0.0, 0
     while step < args.steps:
         if step % args.rescan == 0 or not files:
@@ -180,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             line = {"step": step, "train": round(run_loss / n_loss, 4), "val": round(vl, 4),
                     "f1_table_row_col": f1, "pages": len(files),
                     "lr": round(sched.get_last_lr()[0], 6), "s": round(time.time() - t0)}
-            log.write(json.dumps(line) + "\n")
-            log.flush()
+            with open(args.ckpt / "log.txt", "a") as log:
+                log.write(json.dumps(line) + "\n")
             print(line, flush=True)
             run_loss, n_loss = 0.0, 0
             if vl < best:

@@ -25,6 +25,7 @@ from . import elementwise as cpu_ew
 from . import indexing as cpu_ix
 from . import linalg as cpu_la
 from . import optim as cpu_opt
+from . import pool as cpu_pool
 from . import reduce as cpu_red
 from . import rows as cpu_rows
 
@@ -216,6 +217,10 @@ KERNELS: dict[str, object] = {
     "linear_gelu": linear_gelu,
     "conv2d": conv2d,
     "conv2d_backward": cpu_la.conv2d_backward,
+    "max_pool2d": cpu_pool.max_pool2d,
+    "max_pool2d_backward": cpu_pool.max_pool2d_backward,
+    "upsample_nearest2d": cpu_pool.upsample_nearest2d,
+    "upsample_nearest2d_backward": cpu_pool.upsample_nearest2d_backward,
     "attention": attention,
     "index_select": index_select,
     "index_add": index_add,

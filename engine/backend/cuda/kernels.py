@@ -29,7 +29,7 @@ from numba import cuda
 
 from ...dtype import f32
 from ..codes import BINARY_NAMES, REDUCE_NAMES, UNARY_NAMES
-from . import backward, elementwise, indexing, linalg, optim, reduce, rows, shape
+from . import backward, elementwise, indexing, linalg, optim, pool, reduce, rows, shape
 from .launch import tensor_like
 
 __all__ = ["COMPOSED_OPS", "CUDA_KERNELS", "is_registered", "register"]
@@ -92,6 +92,8 @@ def _kernels() -> dict:
     table["linear_gelu"] = linalg.linear_gelu
     table["conv2d"] = linalg.conv2d
     table["conv2d_backward"] = linalg.conv2d_backward
+    for name in pool.__all__:
+        table[name] = getattr(pool, name)
     table["attention"] = linalg.attention
     table["index_select"] = indexing.index_select
     table["index_add"] = _half_widened(indexing.index_add)

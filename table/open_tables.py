@@ -1,0 +1,86 @@
+"""Rule-built tables and the split model's tables on one page, reconciled.
+
+A table whose every row and column line is a rule (a full grid) is exact from the
+rules alone and stays as the rule path built it. Everywhere else the split model
+decides: its tables replace the rule-built tables they overlap (a booktabs table, a
+table with column rules only), and add the ones without any rule. A rule-built table
+the model did not see stays as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from table.model import Cell, Table
+from table.split_input import ModelInput
+from table.split_model import PageTables
+
+__all__ = ["FULL_GRID_COVER", "full_grid", "reconcile", "to_table"]
+
+FULL_GRID_COVER = 0.8  # share of a line's length with rule ink, for it to count as ruled
+
+
+def _line_cover(rules: np.ndarray, horizontal: bool, pos: float, a: float, b: float,
+                half: int) -> float:
+    p, a_i, b_i = int(round(pos)), int(round(a)), int(round(b))
+    if b_i <= a_i:
+        return 0.0
+    if horizontal:
+        band = rules[max(0, p - half):p + half + 1, a_i:b_i]
+        return float((band.max(axis=0) > 0.3).mean()) if band.size else 0.0
+    band = rules[a_i:b_i, max(0, p - half):p + half + 1]
+    return float((band.max(axis=1) > 0.3).mean()) if band.size else 0.0
+
+
+def full_grid(t: Table, mi: ModelInput) -> bool:
+    """Whether rules draw every row and column line of the whole table (the inner
+    lines across their whole length; merged cells interrupt some: those are allowed by
+    taking the line's cover over the cells it separates)."""
+    s = mi.scale
+    rules = mi.x[1]
+    half = 2
+    x0, x1 = t.col_lines[0] * s, t.col_lines[-1] * s
+    y0, y1 = t.row_lines[0] * s, t.row_lines[-1] * s
+    for i, y in enumerate(t.row_lines):
+        spans = [c for c in t.cells if c.row < i < c.row + c.rowspan]
+        cover = _line_cover(rules, True, y * s, x0, x1, half)
+        if cover < FULL_GRID_COVER * (1 - sum(c.colspan for c in spans) / max(1, t.n_cols)):
+            return False
+    for j, x in enumerate(t.col_lines):
+        spans = [c for c in t.cells if c.col < j < c.col + c.colspan]
+        cover = _line_cover(rules, False, x * s, y0, y1, half)
+        if cover < FULL_GRID_COVER * (1 - sum(c.rowspan for c in spans) / max(1, t.n_rows)):
+            return False
+    return True
+
+
+def to_table(found: PageTables, page: int) -> Table:
+    d = found.decoded
+    rows, cols = found.row_lines, found.col_lines
+    cells = [Cell(c.row, c.col, c.rowspan, c.colspan,
+                  (cols[c.col], rows[c.row], cols[c.col + c.colspan], rows[c.row + c.rowspan]),
+                  structure_confidence=round(c.confidence, 4))
+             for c in d.cells]
+    return Table(d.n_rows, d.n_cols, cells, found.bbox, page, list(rows), list(cols),
+                 row_inferred=[not v for v in d.row_drawn],
+                 col_inferred=[not v for v in d.col_drawn])
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over the smaller box."""
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / max(1, small)
+
+
+def reconcile(rule_tables: list[Table], found: list[PageTables], mi: ModelInput,
+              page: int) -> list[Table]:
+    grids = [t for t in rule_tables if full_grid(t, mi)]
+    model = [to_table(f, page) for f in found
+             if not any(_overlap(f.bbox, g.bbox) > 0.5 for g in grids)]
+    rest = [t for t in rule_tables if t not in grids
+            and not any(_overlap(t.bbox, m.bbox) > 0.3 for m in model)]
+    out = grids + model + rest
+    out.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
+    return out

@@ -1,0 +1,218 @@
+"""From the split model's three probability maps to tables of cells with spans.
+
+SPLERGE's split stage projects row and column separator evidence along the table:
+here, per table region (the connected areas of the "table" map), the row-separator map
+is averaged along x and the column-separator map along y; each run of the profile above
+SPLIT_T is one separator, placed at the run's probability-weighted centre. The merge
+stage reads the same maps segment by segment: a separator segment between two grid
+slots whose mean probability stays under MERGE_T does not exist, and the two slots join
+(spans are grown to rectangles). Every separator knows whether rule ink backs it
+(drawn) or only the model (inferred), and every cell gets a structure confidence: how
+clearly its own boundaries were decided.
+
+Works in model pixels; the caller maps lines back to page pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+__all__ = ["DecodedCell", "DecodedTable", "decode"]
+
+TABLE_T = 0.5  # table map threshold
+SPLIT_T = 0.35  # a profile run above this is a separator
+MERGE_T = 0.25  # a segment whose mean probability is under this is absent
+DRAWN_T = 0.5  # rule evidence along a separator above this: drawn, not inferred
+
+
+@dataclass
+class DecodedCell:
+    row: int
+    col: int
+    rowspan: int
+    colspan: int
+    confidence: float
+
+
+@dataclass
+class DecodedTable:
+    bbox: tuple[int, int, int, int]  # model pixels, x1/y1 exclusive
+    row_lines: list[float]  # n_rows + 1
+    col_lines: list[float]  # n_cols + 1
+    row_drawn: list[bool]  # per row line: rule ink along it
+    col_drawn: list[bool]
+    cells: list[DecodedCell] = field(default_factory=list)
+    confidence: float = 1.0  # mean table-map probability inside the region
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lines) - 1
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_lines) - 1
+
+
+def _regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, int]]:
+    mask = (p_table > TABLE_T).astype(np.uint8)
+    k = max(1, int(round(0.5 * text_h)))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if h >= 2 * text_h and w >= 3 * text_h and area >= 0.5 * w * h:
+            out.append((int(x), int(y), int(x + w), int(y + h)))
+    return sorted(out, key=lambda b: (b[1], b[0]))
+
+
+def _splits(profile: np.ndarray, lo: int, min_gap: float) -> list[tuple[float, float]]:
+    """(position, peak) of each run of ``profile`` above SPLIT_T, not touching the ends."""
+    above = profile > SPLIT_T
+    out = []
+    i, n = 0, len(profile)
+    while i < n:
+        if not above[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and above[j]:
+            j += 1
+        if i > 0 and j < n:
+            w = profile[i:j]
+            pos = float((np.arange(i, j) * w).sum() / w.sum())
+            out.append((lo + pos, float(w.max())))
+        i = j
+    # runs closer than min_gap are one separator split by noise: keep the stronger
+    kept: list[tuple[float, float]] = []
+    for pos, peak in out:
+        if kept and pos - kept[-1][0] < min_gap:
+            if peak > kept[-1][1]:
+                kept[-1] = (pos, peak)
+            continue
+        kept.append((pos, peak))
+    return kept
+
+
+def _segment(prob: np.ndarray, horizontal: bool, at: float, a: float, b: float, half: int) -> float:
+    """Mean separator probability along one segment, at the best offset within ±half."""
+    p = int(round(at))
+    a_i, b_i = int(round(a)), int(round(b))
+    inset = max(1, (b_i - a_i) // 6)  # ends touch the crossing separators
+    a_i, b_i = a_i + inset, max(a_i + inset + 1, b_i - inset)
+    lo = max(0, p - half)
+    if horizontal:
+        band = prob[lo:p + half + 1, a_i:b_i]
+        return float(band.mean(axis=1).max()) if band.size else 0.0
+    band = prob[a_i:b_i, lo:p + half + 1]
+    return float(band.mean(axis=0).max()) if band.size else 0.0
+
+
+def _rectangles(n_rows: int, n_cols: int, joined_h, joined_v) -> list[tuple[int, int, int, int]]:
+    """Grid slots joined across absent segments, grown to rectangles: (r, c, rs, cs)."""
+    parent = list(range(n_rows * n_cols))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    for i in range(1, n_rows):
+        for c in range(n_cols):
+            if joined_h[i][c]:
+                union((i - 1) * n_cols + c, i * n_cols + c)
+    for r in range(n_rows):
+        for j in range(1, n_cols):
+            if joined_v[r][j]:
+                union(r * n_cols + j - 1, r * n_cols + j)
+    changed = True
+    while changed:  # a joined shape that is not a rectangle absorbs its bounding box
+        changed = False
+        boxes: dict[int, list[int]] = {}
+        for r in range(n_rows):
+            for c in range(n_cols):
+                b = boxes.setdefault(find(r * n_cols + c), [r, c, r, c])
+                b[0], b[1], b[2], b[3] = min(b[0], r), min(b[1], c), max(b[2], r), max(b[3], c)
+        for root, (r0, c0, r1, c1) in boxes.items():
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    if find(r * n_cols + c) != find(root):
+                        union(r * n_cols + c, root)
+                        changed = True
+    seen, out = set(), []
+    for r in range(n_rows):
+        for c in range(n_cols):
+            root = find(r * n_cols + c)
+            if root in seen:
+                continue
+            seen.add(root)
+            rr = [q // n_cols for q in range(n_rows * n_cols) if find(q) == root]
+            cc = [q % n_cols for q in range(n_rows * n_cols) if find(q) == root]
+            out.append((min(rr), min(cc), max(rr) - min(rr) + 1, max(cc) - min(cc) + 1))
+    return out
+
+
+def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
+                  text_h: float) -> DecodedTable:
+    """One table region of the maps (3, h, w) -> its grid and cells."""
+    x0, y0, x1, y1 = box
+    p_row, p_col = probs[1], probs[2]
+    rows = _splits(p_row[y0:y1, x0:x1].mean(axis=1), y0, 0.8 * text_h)
+    cols = _splits(p_col[y0:y1, x0:x1].mean(axis=0), x0, 1.0 * text_h)
+    row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
+    col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
+    row_peak = [1.0] + [k for _, k in rows] + [1.0]
+    col_peak = [1.0] + [k for _, k in cols] + [1.0]
+    nr, nc = len(row_lines) - 1, len(col_lines) - 1
+    half = max(1, int(round(0.25 * text_h)))
+    seg_h = [[1.0] * nc for _ in range(nr + 1)]
+    seg_v = [[1.0] * (nc + 1) for _ in range(nr)]
+    for i in range(1, nr):
+        for c in range(nc):
+            seg_h[i][c] = _segment(p_row, True, row_lines[i], col_lines[c], col_lines[c + 1], half)
+    for r in range(nr):
+        for j in range(1, nc):
+            seg_v[r][j] = _segment(p_col, False, col_lines[j], row_lines[r], row_lines[r + 1], half)
+    joined_h = [[s < MERGE_T for s in line] for line in seg_h]
+    joined_v = [[s < MERGE_T for s in line] for line in seg_v]
+
+    def sure(p: float, t: float) -> float:  # 0 at the threshold, 1 far from it
+        return float(min(1.0, abs(p - t) / max(t, 1.0 - t)))
+
+    cells = []
+    for r, c, rs, cs in _rectangles(nr, nc, joined_h, joined_v):
+        conf = [sure(row_peak[i], SPLIT_T) for i in (r, r + rs)]
+        conf += [sure(col_peak[j], SPLIT_T) for j in (c, c + cs)]
+        conf += [sure(seg_h[i][cc], MERGE_T) for i in (r, r + rs) if 0 < i < nr
+                 for cc in range(c, c + cs)]
+        conf += [sure(seg_v[rr][j], MERGE_T) for j in (c, c + cs) if 0 < j < nc
+                 for rr in range(r, r + rs)]
+        conf += [sure(seg_h[i][cc], MERGE_T) for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
+        conf += [sure(seg_v[rr][j], MERGE_T) for j in range(c + 1, c + cs) for rr in range(r, r + rs)]
+        cells.append(DecodedCell(r, c, rs, cs, min(conf)))
+
+    def drawn(pos: float, horizontal: bool) -> bool:
+        p = int(round(pos))
+        if horizontal:
+            band = rules[max(0, p - half):p + half + 1, x0:x1]
+            return bool(band.size and band.max(axis=0).mean() > DRAWN_T)
+        band = rules[y0:y1, max(0, p - half):p + half + 1]
+        return bool(band.size and band.max(axis=1).mean() > DRAWN_T)
+
+    return DecodedTable(
+        box, row_lines, col_lines, [drawn(y, True) for y in row_lines],
+        [drawn(x, False) for x in col_lines], cells,
+        float(probs[0][y0:y1, x0:x1].mean()))
+
+
+def decode(probs: np.ndarray, rules: np.ndarray, text_h: float) -> list[DecodedTable]:
+    """All tables of a page's maps (3, h, w) in model pixels; rules is the input's rule
+    channel (h, w) and text_h the character height in model pixels."""
+    return [decode_region(probs, rules, box, text_h) for box in _regions(probs[0], text_h)]

@@ -1,0 +1,154 @@
+"""The split model on the engine: training/tables/split_net.py's SplitNet, read from a
+model folder (config.json + model.safetensors, the names of the PyTorch state dict),
+and the page-level entry point that turns a deskewed page into decoded tables.
+
+    model = SplitModel.load()            # resources/models/tablescribe-structure
+    mi, found = model.tables(gray_page)  # its input, [PageTables]: decoded + page pixels
+
+The net is a small U-Net (conv 3x3 + ReLU, max-pool to 1/8, 1x9 / 9x1 context convs,
+nearest upsampling with skips); table.split_input makes its input and table.split_decode
+reads its three maps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import engine
+import engine.functional as F
+from engine.nn import Conv2d, Module
+from engine.nn.varbuilder import VarBuilder
+from table.split_decode import DecodedTable, decode
+from table.split_input import MODEL_TEXT_H, ModelInput, model_input
+
+__all__ = ["DEFAULT_MODEL", "PageTables", "SplitModel", "default_split_model"]
+
+DEFAULT_MODEL = ("models", "tablescribe-structure")
+LAYERS = ("enc1", "enc2a", "enc2b", "enc3a", "enc3b", "ctx0", "ctx1", "ctx2", "ctx3", "ctx4",
+          "dec3", "dec2", "dec1", "head")
+
+
+def _conv(vb: VarBuilder, name: str, cin: int, cout: int, k: tuple[int, int]) -> Conv2d:
+    conv = Conv2d(cin, cout, k, padding=(k[0] // 2, k[1] // 2))
+    conv.weight = engine.nn.Parameter(vb.get(f"{name}.weight", (cout, cin, *k)), False)
+    conv.bias = engine.nn.Parameter(vb.get(f"{name}.bias", (cout,)), False)
+    return conv
+
+
+class SplitNet(Module):
+    """(N, 2, H, W), H and W multiples of 8 -> (N, 3, H, W) logits."""
+
+    def __init__(self, cfg: dict, vb: VarBuilder) -> None:
+        super().__init__()
+        c1, c2, c3, c4, k = cfg["c1"], cfg["c2"], cfg["c3"], cfg["c4"], cfg["long_k"]
+        n_out = len(cfg["outputs"])
+        sq, wide, tall = (3, 3), (1, k), (k, 1)
+        shapes = {"enc1": (cfg["in_channels"], c1, sq), "enc2a": (c1, c2, sq),
+                  "enc2b": (c2, c2, sq), "enc3a": (c2, c3, sq), "enc3b": (c3, c3, sq),
+                  "ctx0": (c3, c4, sq), "ctx1": (c4, c4, wide), "ctx2": (c4, c4, tall),
+                  "ctx3": (c4, c4, wide), "ctx4": (c4, c4, tall), "dec3": (c4 + c3, c3, sq),
+                  "dec2": (c3 + c2, c2, sq), "dec1": (c2 + c1, c1, sq), "head": (c1, n_out, (1, 1))}
+        for name in LAYERS:
+            setattr(self, name, _conv(vb, name, *shapes[name]))
+
+    def forward(self, x):
+        e1 = self.enc1(x).relu()
+        e2 = self.enc2b(self.enc2a(F.max_pool2d(e1, 2)).relu()).relu()
+        e3 = self.enc3b(self.enc3a(F.max_pool2d(e2, 2)).relu()).relu()
+        c = self.ctx0(F.max_pool2d(e3, 2)).relu()
+        c = self.ctx2(self.ctx1(c).relu()).relu()
+        c = self.ctx4(self.ctx3(c).relu()).relu()
+        d3 = self.dec3(engine.cat([F.upsample_nearest2d(c, 2), e3], dim=1)).relu()
+        d2 = self.dec2(engine.cat([F.upsample_nearest2d(d3, 2), e2], dim=1)).relu()
+        d1 = self.dec1(engine.cat([F.upsample_nearest2d(d2, 2), e1], dim=1)).relu()
+        return self.head(d1)
+
+
+@dataclass
+class PageTables:
+    """One decoded table and its lines in page pixels."""
+
+    decoded: DecodedTable
+    row_lines: list[int]
+    col_lines: list[int]
+    bbox: tuple[int, int, int, int]
+
+
+class SplitModel:
+    def __init__(self, folder: Path, config: dict, net: SplitNet) -> None:
+        self.folder = folder
+        self.config = config
+        self.net = net
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None) -> SplitModel:
+        """The model in ``folder`` (default: the embedded tablescribe-structure)."""
+        if folder is None:
+            import resources
+
+            folder = resources.path(*DEFAULT_MODEL)
+        folder = Path(folder)
+        cfg_path, weights = folder / "config.json", folder / "model.safetensors"
+        for p in (cfg_path, weights):
+            if not p.is_file():
+                raise FileNotFoundError(f"{p}: missing (a structure model folder needs "
+                                        "config.json and model.safetensors)")
+        try:
+            cfg = json.loads(cfg_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{cfg_path}: not valid JSON ({exc})") from None
+        if cfg.get("model_type") != "tablescribe-split":
+            raise ValueError(f"{cfg_path}: model_type is {cfg.get('model_type')!r}, "
+                             "expected 'tablescribe-split'")
+        vb = VarBuilder(engine.load_safetensors(weights), name=str(weights))
+        return cls(folder, cfg, SplitNet(cfg, vb))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Model input (2, h, w) -> probability maps (3, h, w)."""
+        _, h, w = x.shape
+        ph, pw = -h % 8, -w % 8
+        if ph or pw:  # the pooling needs multiples of 8: pad with empty paper
+            x = np.pad(x, ((0, 0), (0, ph), (0, pw)))
+        with engine.no_grad():
+            out = self.net(engine.tensor(np.ascontiguousarray(x[None]), dtype=engine.f32))
+            prob = F.sigmoid(out).numpy()[0]
+        return prob[:, :h, :w]
+
+    def tables(self, gray: np.ndarray, text_h: float | None = None
+               ) -> tuple[ModelInput, list[PageTables]]:
+        """Every table the model finds on a deskewed grey page (H, W) uint8, and the
+        input it saw (its rule channel tells drawn separators from inferred ones)."""
+        mi = model_input(gray, text_h)
+        probs = self.probabilities(mi.x)
+        h, w = gray.shape
+        out = []
+        for t in decode(probs, mi.x[1], MODEL_TEXT_H):
+            rows = [min(h, max(0, int(round(v / mi.scale)))) for v in t.row_lines]
+            cols = [min(w, max(0, int(round(v / mi.scale)))) for v in t.col_lines]
+            out.append(PageTables(t, rows, cols, (cols[0], rows[0], cols[-1], rows[-1])))
+        return mi, out
+
+
+_DEFAULT: list[SplitModel | None] = []
+
+
+def default_split_model() -> SplitModel | None:
+    """The embedded model, loaded once; None where this installation has none
+    (TABLESCRIBE_STRUCTURE_MODEL=off also turns it off; a folder path picks another)."""
+    if not _DEFAULT:
+        choice = os.environ.get("TABLESCRIBE_STRUCTURE_MODEL", "")
+        if choice == "off":
+            _DEFAULT.append(None)
+        elif choice:
+            _DEFAULT.append(SplitModel.load(choice))
+        else:
+            import resources
+
+            folder = resources.path(*DEFAULT_MODEL)
+            _DEFAULT.append(SplitModel.load(folder) if (folder / "config.json").is_file() else None)
+    return _DEFAULT[0]
