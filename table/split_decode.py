@@ -58,7 +58,7 @@ class DecodedTable:
 
 def _regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, int]]:
     mask = (p_table > TABLE_T).astype(np.uint8)
-    k = max(1, int(round(0.5 * text_h)))
+    k = 2 * int(round(0.25 * text_h)) + 1  # odd: an even kernel shifts the opening
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     out = []

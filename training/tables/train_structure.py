@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ckpt", type=Path, required=True)
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=CROP)
     ap.add_argument("--pages-per-step", type=int, default=2)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--val-every", type=int, default=100)
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in rng.sample(files, min(args.pages_per_step, len(files))):
             x, t = load(f)
             for _ in range(per):
-                a, b = crop(x, t, rng)
+                a, b = crop(x, t, rng, args.crop)
                 xs.append(a)
                 ts.append(b)
         xb, tb = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ts))

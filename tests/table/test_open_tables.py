@@ -1,0 +1,78 @@
+"""table.open_tables: full grids stay with the rules, the split model decides the rest."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from table.model import Cell, Table
+from table.open_tables import full_grid, reconcile, to_table
+from table.split_decode import DecodedCell, DecodedTable
+from table.split_input import ModelInput
+from table.split_model import PageTables
+
+SCALE = 0.5  # model pixels per page pixel
+
+
+def grid_table(rows: list[int], cols: list[int]) -> Table:
+    cells = [Cell(r, c, 1, 1, (cols[c], rows[r], cols[c + 1], rows[r + 1]))
+             for r in range(len(rows) - 1) for c in range(len(cols) - 1)]
+    return Table(len(rows) - 1, len(cols) - 1, cells, (cols[0], rows[0], cols[-1], rows[-1]),
+                 0, rows, cols)
+
+
+def model_input(h_lines: list[int], v_lines: list[int], box) -> ModelInput:
+    """A rule channel with the given page-pixel rules drawn across ``box``."""
+    rules = np.zeros((300, 300), np.float32)
+    x0, y0, x1, y1 = (round(v * SCALE) for v in box)
+    for y in h_lines:
+        rules[round(y * SCALE), x0:x1] = 1.0
+    for x in v_lines:
+        rules[y0:y1, round(x * SCALE)] = 1.0
+    return ModelInput(np.stack([np.zeros_like(rules), rules]), SCALE, 16.0)
+
+
+def found(rows: list[int], cols: list[int], drawn_rows=None) -> PageTables:
+    nr, nc = len(rows) - 1, len(cols) - 1
+    d = DecodedTable((0, 0, 1, 1), [r * SCALE for r in rows], [c * SCALE for c in cols],
+                     drawn_rows or [False] * (nr + 1), [False] * (nc + 1),
+                     [DecodedCell(r, c, 1, 1, 0.8) for r in range(nr) for c in range(nc)])
+    return PageTables(d, rows, cols, (cols[0], rows[0], cols[-1], rows[-1]))
+
+
+ROWS, COLS = [100, 140, 180, 220], [50, 200, 350]
+
+
+def test_a_full_grid_stays_with_the_rules() -> None:
+    ruled = grid_table(ROWS, COLS)
+    mi = model_input(ROWS, COLS, ruled.bbox)
+    assert full_grid(ruled, mi)
+    out = reconcile([ruled], [found([100, 160, 220], COLS)], mi, 0)
+    assert out == [ruled]
+
+
+def test_a_partly_ruled_table_is_replaced_by_the_models() -> None:
+    ruled = grid_table([100, 220], COLS)  # booktabs-like: the rule path saw one row
+    mi = model_input([100, 220], [], ruled.bbox)  # no column rules
+    assert not full_grid(ruled, mi)
+    out = reconcile([ruled], [found(ROWS, COLS, [True, False, False, True])], mi, 3)
+    assert len(out) == 1 and out[0] is not ruled
+    t = out[0]
+    assert (t.n_rows, t.n_cols, t.page) == (3, 2, 3)
+    assert t.row_inferred == [False, True, True, False] and all(t.col_inferred)
+    assert {c.structure_confidence for c in t.cells} == {0.8}
+    assert t.cells[0].bbox == (50, 100, 200, 140)
+
+
+def test_model_tables_elsewhere_are_added_and_unseen_rule_tables_kept() -> None:
+    ruled = grid_table([400, 440, 480], [50, 200])
+    mi = model_input([], [], ruled.bbox)  # its lines are not in the evidence: not a full grid
+    out = reconcile([ruled], [found(ROWS, COLS)], mi, 0)
+    assert [t.bbox for t in out] == [(50, 100, 350, 220), ruled.bbox]
+
+
+def test_to_table_keeps_spans() -> None:
+    f = found(ROWS, COLS)
+    f.decoded.cells = [DecodedCell(0, 0, 1, 2, 0.5)] + [c for c in f.decoded.cells if c.row > 0]
+    t = to_table(f, 0)
+    assert t.cell_at(0, 1).bbox == (50, 100, 350, 140)
+    assert len(t.cells) == 5

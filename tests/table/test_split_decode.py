@@ -1,0 +1,83 @@
+"""table.split_decode: probability maps -> grid lines, spans, drawn/inferred flags and
+structure confidence, on maps drawn by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from table.split_decode import SPLIT_T, decode
+
+TEXT_H = 8.0
+
+
+def maps(rows: list[int], cols: list[int], missing_h=(), missing_v=(), p=0.9, shape=(200, 300),
+         box=(20, 30, 280, 170)):
+    """Perfect-ish maps: a table box, row separators at ``rows`` and column separators at
+    ``cols`` (inner lines only), minus segments (i, c) / (r, j) listed as missing."""
+    h, w = shape
+    probs = np.zeros((3, h, w), np.float32)
+    x0, y0, x1, y1 = box
+    probs[0, y0:y1, x0:x1] = p
+    ys, xs = [y0, *rows, y1], [x0, *cols, x1]
+    for i, y in enumerate(rows, start=1):
+        for c in range(len(xs) - 1):
+            if (i, c) not in missing_h:
+                probs[1, y - 1:y + 2, xs[c]:xs[c + 1]] = p
+    for j, x in enumerate(cols, start=1):
+        for r in range(len(ys) - 1):
+            if (r, j) not in missing_v:
+                probs[2, ys[r]:ys[r + 1], x - 1:x + 2] = p
+    return probs
+
+
+def test_grid_and_lines_are_found() -> None:
+    probs = maps([60, 100, 140], [100, 200])
+    (t,) = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    assert (t.n_rows, t.n_cols) == (4, 3)
+    assert [round(v) for v in t.row_lines] == [30, 60, 100, 140, 170]
+    assert [round(v) for v in t.col_lines] == [20, 100, 200, 280]
+    assert len(t.cells) == 12 and all(c.rowspan == c.colspan == 1 for c in t.cells)
+    assert all(c.confidence > 0.5 for c in t.cells)
+
+
+def test_missing_segments_make_spans_and_l_shapes_grow_to_rectangles() -> None:
+    # a header over columns 1-2 (no column segment in row 0) and a row header over rows
+    # 1-3 in column 0 (no row segments at lines 2 and 3 there)
+    probs = maps([60, 100, 140], [100, 200], missing_h={(2, 0), (3, 0)}, missing_v={(0, 2)})
+    (t,) = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells}
+    assert (0, 1, 1, 2) in spans and (1, 0, 3, 1) in spans
+    assert len(spans) == 12 - 1 - 2
+    # an L: slots (0,0)-(0,1)-(1,1) joined -> the 2x2 block becomes one cell
+    probs = maps([100], [150], missing_h={(1, 1)}, missing_v={(0, 1)})
+    (t,) = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    assert {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells} == {(0, 0, 2, 2)}
+
+
+def test_drawn_lines_are_told_from_inferred_ones() -> None:
+    probs = maps([60, 100, 140], [100, 200])
+    rules = np.zeros(probs.shape[1:], np.float32)
+    rules[99:102, 20:280] = 1.0  # a rule under row 1 only
+    (t,) = decode(probs, rules, TEXT_H)
+    assert t.row_drawn == [False, False, True, False, False]
+    assert not any(t.col_drawn)
+
+
+def test_weak_evidence_lowers_the_structure_confidence() -> None:
+    sure = decode(maps([60, 100, 140], [100, 200]), np.zeros((200, 300), np.float32), TEXT_H)
+    probs = maps([60, 100, 140], [100, 200])
+    probs[1, 99:102] = np.where(probs[1, 99:102] > 0, SPLIT_T + 0.05, 0)
+    unsure = decode(probs, np.zeros((200, 300), np.float32), TEXT_H)
+    assert unsure[0].n_rows == 4
+    by = {(c.row, c.col): c.confidence for c in unsure[0].cells}
+    assert by[(1, 0)] < 0.2 and by[(0, 0)] > 0.5
+    assert min(c.confidence for c in sure[0].cells) > 0.5
+
+
+def test_two_tables_and_no_table() -> None:
+    probs = np.concatenate([maps([60], [150]), maps([100, 120], [60, 120, 200])], axis=1)
+    found = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    assert [(t.n_rows, t.n_cols) for t in found] == [(2, 2), (3, 4)]
+    assert found[1].bbox[1] >= 200
+    assert decode(np.zeros((3, 100, 100), np.float32), np.zeros((100, 100), np.float32),
+                  TEXT_H) == []

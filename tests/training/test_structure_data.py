@@ -1,0 +1,53 @@
+"""training.tables.structure_data: the split model's targets sit on the page the model
+sees (deskewed as find_tables does), and the writer refuses what it must not see."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from training.tables.design import BENCH_HELDOUT_SEED, design_page
+from training.tables.pillow_page import render_pillow
+from training.tables.structure_data import COL_SEP, ROW_SEP, TABLE, main, write_page
+
+
+def _written(tmp_path, split, seed, index, style):
+    page = render_pillow(design_page(split, seed, index, style))
+    write_page(page, tmp_path / "p.npz")
+    d = np.load(tmp_path / "p.npz")
+    return page, d["x"].astype(np.float32) / 255.0, d["y"], json.loads(str(d["tables"]))
+
+
+def test_separator_targets_lie_on_the_rules_of_a_skewed_grid_page(tmp_path) -> None:
+    # train page 34 of seed 5 (ruled style): a full grid, scanned turned by about 2 degrees
+    page, x, y, tables = _written(tmp_path, "train", 5, 34, "ruled")
+    assert abs(page.angle) > 1.0 and page.tables[0].rules == "grid"
+    rules = x[1]
+    for bit in (ROW_SEP, COL_SEP):
+        on = (y & bit) > 0
+        assert on.sum() > 100
+        # the model sees the page deskewed: a drawn separator's target band covers its rule
+        assert rules[on].mean() > 0.3, (bit, rules[on].mean())
+    inside = (y & TABLE) > 0
+    assert 0.05 < inside.mean() < 0.9
+    assert tables[0]["n_rows"] == page.tables[0].n_rows
+
+
+def test_row_separator_targets_fall_between_text_lines_of_an_open_table(tmp_path) -> None:
+    page, x, y, _ = _written(tmp_path, "train", 1, 5, "open")
+    assert [t.layout for t in page.tables] == ["none/plain/solid"]  # no rules, no fills
+    ink, table = x[0], (y & TABLE) > 0
+    on = (y & ROW_SEP) > 0
+    # thin bands in the white space between rows: far less ink than the table at large
+    assert ink[on].mean() < 0.5 * ink[table].mean()
+
+
+def test_the_writer_refuses_the_benchmark_seed_and_held_out_splits(tmp_path, capsys) -> None:
+    assert main(["--split", "train", "--seed", str(BENCH_HELDOUT_SEED), "--out",
+                 str(tmp_path), "--pages", "1"]) == 2
+    assert "held-out" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--split", "heldout", "--out", str(tmp_path), "--pages", "1"])
+    assert not list(tmp_path.glob("*.npz"))

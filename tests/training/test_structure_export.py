@@ -1,0 +1,54 @@
+"""The split model exported from PyTorch runs on the engine with the same logits
+(table/split_model.py against training/tables/split_net.py), and a bad model folder
+says what is wrong."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from table.split_model import SplitModel
+from training.tables.export_structure import PARITY_TOL, export, parity
+from training.tables.split_net import SplitNet
+
+
+def _exported(tmp_path, **cfg):
+    torch.manual_seed(0)
+    net = SplitNet(cfg).eval()
+    export(net.state_dict(), net.cfg, tmp_path / "m")
+    return net, tmp_path / "m"
+
+
+@pytest.mark.parametrize("cfg", [{}, {"c1": 4, "c2": 6, "c3": 8, "c4": 10, "long_k": 5}])
+def test_engine_logits_match_torch(tmp_path, cfg) -> None:
+    net, folder = _exported(tmp_path, **cfg)
+    x = np.random.default_rng(1).random((2, 48, 64), dtype=np.float32)
+    assert parity(folder, net, x) <= PARITY_TOL
+
+
+def test_probabilities_pad_to_multiples_of_8_and_crop_back(tmp_path) -> None:
+    net, folder = _exported(tmp_path)
+    model = SplitModel.load(folder)
+    x = np.random.default_rng(2).random((2, 37, 50), dtype=np.float32)
+    got = model.probabilities(x)
+    padded = np.pad(x, ((0, 0), (0, 3), (0, 6)))
+    with torch.no_grad():
+        want = torch.sigmoid(net(torch.from_numpy(padded[None])))[0, :, :37, :50].numpy()
+    assert got.shape == (3, 37, 50)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_bad_model_folders_say_what_is_wrong(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        SplitModel.load(tmp_path)
+    _, folder = _exported(tmp_path)
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(cfg, model_type="vit")))
+    with pytest.raises(ValueError, match="model_type is 'vit'"):
+        SplitModel.load(folder)
+    (folder / "config.json").write_text(json.dumps(dict(cfg, c2=cfg["c2"] + 1)))
+    with pytest.raises(ValueError, match="enc2a.weight"):
+        SplitModel.load(folder)
