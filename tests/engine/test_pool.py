@@ -81,3 +81,19 @@ def test_bad_arguments_say_what_is_wrong() -> None:
         F.max_pool2d(x, 4)
     with pytest.raises(ValueError, match="positive"):
         F.upsample_nearest2d(x, 0)
+
+
+@pytest.mark.parametrize("stride,padding", [((1, 1), (1, 1)), ((2, 1), (2, 0)), ((1, 2), (0, 3))])
+def test_conv2d_in_row_blocks_matches_torch(monkeypatch, stride, padding) -> None:
+    """A large image is convolved a band of output rows at a time (bounded im2col)."""
+    from engine.backend.cpu import linalg
+
+    monkeypatch.setattr(linalg, "CONV_COLS_BUDGET", 3000)  # a few rows per band
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((2, 3, 17, 11)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 5)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    got = F.conv2d(engine.tensor(a), engine.tensor(w), engine.tensor(b), stride, padding).numpy()
+    want = TF.conv2d(torch.from_numpy(a), torch.from_numpy(w), torch.from_numpy(b), stride,
+                     padding).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

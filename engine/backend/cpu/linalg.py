@@ -166,15 +166,44 @@ def _cols(xa: np.ndarray, kh, kw, stride, padding):
     return cols, oh, ow
 
 
+CONV_COLS_BUDGET = 32 << 20  # bytes of im2col columns per GEMM (a whole page would take GBs)
+
+
 def conv2d(x: np.ndarray, wa: np.ndarray, b: np.ndarray | None = None, stride=(1, 1),
            padding=(1, 1)) -> np.ndarray:
     """NCHW convolution: x (N, C, H, W), w (O, C, kh, kw) -> (N, O, oh, ow)."""
     O, C, kh, kw = wa.shape
+    N, _, H, W = x.shape
+    oh = _out_size(H, kh, stride[0], padding[0])
+    ow = _out_size(W, kw, stride[1], padding[1])
+    row_bytes = N * C * kh * kw * ow * x.dtype.itemsize
+    if oh > 1 and row_bytes * oh > CONV_COLS_BUDGET:
+        return _conv2d_row_blocks(x, wa, b, stride, padding, oh, ow,
+                                  max(1, CONV_COLS_BUDGET // row_bytes))
     cols, oh, ow = _cols(x, kh, kw, stride, padding)
     y = matmul_arrays(wa.reshape(O, C * kh * kw), cols)  # (N, O, L)
     if b is not None:
         y += b.reshape(1, O, 1)
     return y.reshape(y.shape[0], O, oh, ow)
+
+
+def _conv2d_row_blocks(x, wa, b, stride, padding, oh, ow, rows):
+    """conv2d a band of ``rows`` output rows at a time: the same sums, with im2col columns
+    that stay within CONV_COLS_BUDGET (a large image's columns would not fit in memory)."""
+    O, C, kh, kw = wa.shape
+    N = x.shape[0]
+    sh, ph = stride[0], padding[0]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (0, 0))) if ph else np.ascontiguousarray(x)
+    w2 = wa.reshape(O, C * kh * kw)
+    out = np.empty((N, O, oh, ow), dtype=np.result_type(x.dtype, wa.dtype))
+    for r0 in range(0, oh, rows):
+        r1 = min(oh, r0 + rows)
+        band = xp[:, :, r0 * sh:(r1 - 1) * sh + kh]
+        cols, bh, _ = _cols(band, kh, kw, stride, (0, padding[1]))
+        out[:, :, r0:r1] = matmul_arrays(w2, cols).reshape(N, O, bh, ow)
+    if b is not None:
+        out += b.reshape(1, O, 1, 1)
+    return out
 
 
 def conv2d_backward(xa: np.ndarray, wa: np.ndarray, g: np.ndarray, stride, padding):
