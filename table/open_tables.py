@@ -1,7 +1,7 @@
 """Rule-built tables and the split model's tables on one page, reconciled.
 
-A table whose every row and column line is a rule (a full grid) is exact from the
-rules alone and stays as the rule path built it. Everywhere else the split model
+A table whose every inner row and column line is a rule (a full grid, framed or not) is
+exact from the rules alone and stays as the rule path built it. Everywhere else the split model
 decides: its tables replace the rule-built tables they overlap (a booktabs table, a
 table with column rules only), and add the ones without any rule. A rule-built table
 the model did not see stays as it is.
@@ -33,23 +33,25 @@ def _line_cover(rules: np.ndarray, horizontal: bool, pos: float, a: float, b: fl
 
 
 def full_grid(t: Table, mi: ModelInput) -> bool:
-    """Whether rules draw every row and column line of the whole table (the inner
-    lines across their whole length; merged cells interrupt some: those are allowed by
-    taking the line's cover over the cells it separates)."""
+    """Whether rules draw every inner row and column line of the table (a frame is not
+    needed: the text's extent closes an inner-ruled table). Where merged cells interrupt
+    a line, the cover it needs shrinks by the share of the line they take."""
+    if t.n_rows < 2 or t.n_cols < 2:
+        return False
     s = mi.scale
     rules = mi.x[1]
     half = 2
     x0, x1 = t.col_lines[0] * s, t.col_lines[-1] * s
     y0, y1 = t.row_lines[0] * s, t.row_lines[-1] * s
-    for i, y in enumerate(t.row_lines):
+    for i in range(1, t.n_rows):
         spans = [c for c in t.cells if c.row < i < c.row + c.rowspan]
-        cover = _line_cover(rules, True, y * s, x0, x1, half)
-        if cover < FULL_GRID_COVER * (1 - sum(c.colspan for c in spans) / max(1, t.n_cols)):
+        cover = _line_cover(rules, True, t.row_lines[i] * s, x0, x1, half)
+        if cover < FULL_GRID_COVER * (1 - sum(c.colspan for c in spans) / t.n_cols):
             return False
-    for j, x in enumerate(t.col_lines):
+    for j in range(1, t.n_cols):
         spans = [c for c in t.cells if c.col < j < c.col + c.colspan]
-        cover = _line_cover(rules, False, x * s, y0, y1, half)
-        if cover < FULL_GRID_COVER * (1 - sum(c.rowspan for c in spans) / max(1, t.n_rows)):
+        cover = _line_cover(rules, False, t.col_lines[j] * s, y0, y1, half)
+        if cover < FULL_GRID_COVER * (1 - sum(c.rowspan for c in spans) / t.n_rows):
             return False
     return True
 

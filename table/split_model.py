@@ -109,15 +109,25 @@ class SplitModel:
         return cls(folder, cfg, SplitNet(cfg, vb))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Model input (2, h, w) -> probability maps (3, h, w)."""
+        """Model input (2, h, w) -> probability maps (3, h, w). Only the box around the
+        ink is computed (page margins hold no table: 0 there)."""
         _, h, w = x.shape
-        ph, pw = -h % 8, -w % 8
+        ys, xs = np.nonzero((x[0] > 0.25) | (x[1] > 0))
+        out = np.zeros((3, h, w), np.float32)
+        if ys.size == 0:
+            return out
+        pad = 24
+        y0, x0 = max(0, int(ys.min()) - pad), max(0, int(xs.min()) - pad)
+        y1, x1 = min(h, int(ys.max()) + pad + 1), min(w, int(xs.max()) + pad + 1)
+        crop = x[:, y0:y1, x0:x1]
+        ph, pw = -crop.shape[1] % 8, -crop.shape[2] % 8
         if ph or pw:  # the pooling needs multiples of 8: pad with empty paper
-            x = np.pad(x, ((0, 0), (0, ph), (0, pw)))
+            crop = np.pad(crop, ((0, 0), (0, ph), (0, pw)))
         with engine.no_grad():
-            out = self.net(engine.tensor(np.ascontiguousarray(x[None]), dtype=engine.f32))
-            prob = F.sigmoid(out).numpy()[0]
-        return prob[:, :h, :w]
+            logits = self.net(engine.tensor(np.ascontiguousarray(crop[None]), dtype=engine.f32))
+            prob = F.sigmoid(logits).numpy()[0]
+        out[:, y0:y1, x0:x1] = prob[:, : y1 - y0, : x1 - x0]
+        return out
 
     def tables(self, gray: np.ndarray, text_h: float | None = None
                ) -> tuple[ModelInput, list[PageTables]]:

@@ -48,6 +48,10 @@ def test_a_full_grid_stays_with_the_rules() -> None:
     assert full_grid(ruled, mi)
     out = reconcile([ruled], [found([100, 160, 220], COLS)], mi, 0)
     assert out == [ruled]
+    # inner rules only (no frame): still a full grid
+    assert full_grid(ruled, model_input(ROWS[1:-1], COLS[1:-1], ruled.bbox))
+    # one inner row line missing: not
+    assert not full_grid(ruled, model_input(ROWS[:2] + ROWS[3:], COLS, ruled.bbox))
 
 
 def test_a_partly_ruled_table_is_replaced_by_the_models() -> None:

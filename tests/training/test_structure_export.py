@@ -29,16 +29,20 @@ def test_engine_logits_match_torch(tmp_path, cfg) -> None:
     assert parity(folder, net, x) <= PARITY_TOL
 
 
-def test_probabilities_pad_to_multiples_of_8_and_crop_back(tmp_path) -> None:
+def test_probabilities_run_on_the_inked_box_padded_to_multiples_of_8(tmp_path) -> None:
     net, folder = _exported(tmp_path)
     model = SplitModel.load(folder)
-    x = np.random.default_rng(2).random((2, 37, 50), dtype=np.float32)
+    x = np.zeros((2, 120, 150), np.float32)
+    x[:, 40:77, 50:100] = np.random.default_rng(2).random((2, 37, 50), dtype=np.float32)
     got = model.probabilities(x)
-    padded = np.pad(x, ((0, 0), (0, 3), (0, 6)))
+    box = x[:, 40 - 24:77 + 24, 50 - 24:100 + 24]  # the ink's box and its margin
+    padded = np.pad(box, ((0, 0), (0, -box.shape[1] % 8), (0, -box.shape[2] % 8)))
     with torch.no_grad():
-        want = torch.sigmoid(net(torch.from_numpy(padded[None])))[0, :, :37, :50].numpy()
-    assert got.shape == (3, 37, 50)
-    np.testing.assert_allclose(got, want, atol=1e-5)
+        want = torch.sigmoid(net(torch.from_numpy(padded[None])))[0].numpy()
+    assert got.shape == (3, 120, 150)
+    np.testing.assert_allclose(got[:, 16:101, 26:124], want[:, :85, :98], atol=1e-5)
+    assert not got[:, :16].any() and not got[:, :, 124:].any()
+    assert not model.probabilities(np.zeros((2, 30, 30), np.float32)).any()
 
 
 def test_bad_model_folders_say_what_is_wrong(tmp_path) -> None:
