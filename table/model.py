@@ -56,6 +56,14 @@ class Table:
                 return c
         return None
 
+    def inferred_edges(self, cell: Cell) -> tuple[bool, bool, bool, bool]:
+        """Which of a cell's edges (top, right, bottom, left) the structure model inferred
+        (no rule ink); all False where the table does not know (rules, or edited)."""
+        if len(self.row_inferred) != self.n_rows + 1 or len(self.col_inferred) != self.n_cols + 1:
+            return (False, False, False, False)
+        return (self.row_inferred[cell.row], self.col_inferred[cell.col + cell.colspan],
+                self.row_inferred[cell.row + cell.rowspan], self.col_inferred[cell.col])
+
     def as_grid(self) -> list[list[str]]:
         """Text as a rectangular list of rows; a merged cell's text sits at its top-left."""
         grid = [["" for _ in range(self.n_cols)] for _ in range(self.n_rows)]

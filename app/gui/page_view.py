@@ -46,9 +46,11 @@ def image_to_qimage(image: np.ndarray) -> QImage:
 class CellItem(QGraphicsRectItem):
     """One cell's box on the page."""
 
-    def __init__(self, table_index: int, cell: Cell) -> None:
+    def __init__(self, table_index: int, cell: Cell,
+                 inferred: tuple[bool, bool, bool, bool] = (False, False, False, False)) -> None:
         x0, y0, x1, y1 = cell.bbox
         super().__init__(QRectF(x0, y0, max(1, x1 - x0), max(1, y1 - y0)))
+        self.inferred = inferred  # top, right, bottom, left: separators with no rule ink
         self.table_index = table_index
         self.row, self.col = cell.row, cell.col
         self.cell = cell
@@ -82,6 +84,24 @@ class CellItem(QGraphicsRectItem):
             fill = QColor(0, 0, 0, 0)
         self.setBrush(QBrush(fill))
         self.setZValue(3 if selected else 2)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if not any(self.inferred):
+            super().paint(painter, option, widget)
+            return
+        # Separators the structure model inferred (no ink on the page) are dashed.
+        r = self.rect()
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(self.brush())
+        painter.drawRect(r)
+        solid = self.pen()
+        dashed = QPen(solid)
+        dashed.setDashPattern([3.0, 3.0])
+        edges = ((r.topLeft(), r.topRight()), (r.topRight(), r.bottomRight()),
+                 (r.bottomLeft(), r.bottomRight()), (r.topLeft(), r.bottomLeft()))
+        for (a, b), inferred in zip(edges, self.inferred):
+            painter.setPen(dashed if inferred else solid)
+            painter.drawLine(a, b)
 
     def mousePressEvent(self, event) -> None:
         event.accept()
@@ -147,7 +167,7 @@ class PageView(QGraphicsView):
             self._active = active
         for t_index, table in enumerate(self._tables):
             for cell in table.cells:
-                item = CellItem(t_index, cell)
+                item = CellItem(t_index, cell, table.inferred_edges(cell))
                 item.setVisible(self._overlay)
                 self.scene().addItem(item)
                 self._items[(t_index, cell.row, cell.col)] = item
