@@ -24,7 +24,7 @@ import engine.functional as F
 from engine.nn import Conv2d, Module
 from engine.nn.varbuilder import VarBuilder
 from table.split_decode import DecodedTable, decode
-from table.split_input import MODEL_TEXT_H, ModelInput, model_input
+from table.split_input import CONTEXT, MODEL_TEXT_H, ModelInput, model_input, with_context
 
 __all__ = ["DEFAULT_MODEL", "PageTables", "SplitModel", "default_split_model"]
 
@@ -111,6 +111,8 @@ class SplitModel:
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Model input (2, h, w) -> probability maps (3, h, w). Only the box around the
         ink is computed (page margins hold no table: 0 there)."""
+        if self.config["in_channels"] == 4:
+            x = with_context(x, self.config.get("context", CONTEXT))
         _, h, w = x.shape
         ys, xs = np.nonzero((x[0] > 0.25) | (x[1] > 0))
         out = np.zeros((3, h, w), np.float32)

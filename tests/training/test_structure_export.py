@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from table.split_input import with_context
 from table.split_model import SplitModel
 from training.tables.export_structure import PARITY_TOL, export, parity
 from training.tables.split_net import SplitNet
@@ -22,10 +23,11 @@ def _exported(tmp_path, **cfg):
     return net, tmp_path / "m"
 
 
-@pytest.mark.parametrize("cfg", [{}, {"c1": 4, "c2": 6, "c3": 8, "c4": 10, "long_k": 5}])
+@pytest.mark.parametrize("cfg", [{}, {"in_channels": 2, "c1": 4, "c2": 6, "c3": 8, "c4": 10,
+                                  "long_k": 5}])
 def test_engine_logits_match_torch(tmp_path, cfg) -> None:
     net, folder = _exported(tmp_path, **cfg)
-    x = np.random.default_rng(1).random((2, 48, 64), dtype=np.float32)
+    x = np.random.default_rng(1).random((net.cfg["in_channels"], 48, 64), dtype=np.float32)
     assert parity(folder, net, x) <= PARITY_TOL
 
 
@@ -35,7 +37,7 @@ def test_probabilities_run_on_the_inked_box_padded_to_multiples_of_8(tmp_path) -
     x = np.zeros((2, 120, 150), np.float32)
     x[:, 40:77, 50:100] = np.random.default_rng(2).random((2, 37, 50), dtype=np.float32)
     got = model.probabilities(x)
-    box = x[:, 40 - 24:77 + 24, 50 - 24:100 + 24]  # the ink's box and its margin
+    box = with_context(x)[:, 40 - 24:77 + 24, 50 - 24:100 + 24]  # the ink's box and margin
     padded = np.pad(box, ((0, 0), (0, -box.shape[1] % 8), (0, -box.shape[2] % 8)))
     with torch.no_grad():
         want = torch.sigmoid(net(torch.from_numpy(padded[None])))[0].numpy()

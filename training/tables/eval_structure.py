@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from table import split_decode
-from table.split_input import MODEL_TEXT_H
+from table.split_input import MODEL_TEXT_H, with_context
 from training.tables.split_net import SplitNet
 
 
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     for f in sorted(args.pages.glob("*.npz"))[: args.n]:
         d = np.load(f)
         x = d["x"].astype(np.float32) / 255.0
+        if net.cfg["in_channels"] == 4:
+            x = with_context(x, net.cfg["context"])
         pages.append((page_maps(net, x), x[1], json.loads(str(d["tables"]))))
     print(f"{args.checkpoint} (step {ck.get('step')}) on {len(pages)} pages of {args.pages}")
     grid = itertools.product((0.25, 0.35, 0.45), (0.15, 0.25, 0.35)) if args.sweep else \

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from table.split_input import MODEL_TEXT_H
+from table.split_input import MODEL_TEXT_H, with_context
 from training.tables.split_net import SplitNet
 
 PARITY_TOL = 1e-4
@@ -33,7 +33,7 @@ def export(state: dict, config: dict, out: Path, extra: dict | None = None) -> N
 
 
 def parity(folder: Path, net: SplitNet, x: np.ndarray) -> float:
-    """Max |engine - torch| of the logits on x (2, h, w), h and w multiples of 8."""
+    """Max |engine - torch| of the logits on x (in_channels, h, w), h and w multiples of 8."""
     import engine
     from table.split_model import SplitModel
 
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         x = np.random.default_rng(0).random((2, 128, 128), dtype=np.float32)
     x = np.ascontiguousarray(x[:, : x.shape[1] // 8 * 8, : x.shape[2] // 8 * 8])
+    if net.cfg["in_channels"] == 4:
+        x = with_context(x, net.cfg["context"])
     diff = parity(args.out, net, x)
     print(f"exported {args.checkpoint} (step {ck.get('step')}) to {args.out}; "
           f"engine vs torch max |diff| {diff:.2e}")

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-DEFAULT_CONFIG = {"in_channels": 2, "c1": 8, "c2": 24, "c3": 32, "c4": 48, "long_k": 9,
+DEFAULT_CONFIG = {"in_channels": 4, "context": 121, "c1": 8, "c2": 24, "c3": 32, "c4": 48, "long_k": 9,
                   "outputs": ["table", "row_sep", "col_sep"]}
 
 

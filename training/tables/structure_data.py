@@ -35,8 +35,8 @@ import numpy as np
 
 from table.deskew import estimate_skew, rotate_page
 from table.ink import estimate_text_height, otsu_ink, to_gray
-from table.structure import MIN_SKEW
 from table.split_input import MODEL_TEXT_H, model_input
+from table.structure import MIN_SKEW
 from training.tables.design import BENCH_HELDOUT_SEED, design_page
 from training.tables.truth import PageTruth, TruthTable, separator_segments
 

@@ -25,15 +25,18 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from table.split_input import CONTEXT, with_context
 from training.tables.split_net import DEFAULT_CONFIG, SplitNet
 
 CROP = 256
 POS_WEIGHT = torch.tensor([1.0, 4.0, 4.0]).view(1, 3, 1, 1)
 
 
-def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def load(path: Path, context: int | None = CONTEXT) -> tuple[np.ndarray, np.ndarray]:
     d = np.load(path)
     x = d["x"].astype(np.float32) / 255.0
+    if context:
+        x = with_context(x, context)
     y = d["y"]
     t = np.stack([(y & 1) > 0, (y & 2) > 0, (y & 4) > 0]).astype(np.float32)
     return x, t
@@ -117,17 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rescan", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="a checkpoint to start from (matching tensors; a first conv with fewer "
+                         "input channels is widened with zeros)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.ckpt.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
 
+    ctx = DEFAULT_CONFIG["context"] if DEFAULT_CONFIG["in_channels"] == 4 else None
     # A fixed validation set: 4 crops per validation page, no jitter, seeded.
     vrng = random.Random(1234)
     vx, vt = [], []
     for f in sorted(args.val.glob("*.npz")):
-        x, t = load(f)
+        x, t = load(f, ctx)
         for _ in range(4):
             a, b = crop(x, t, vrng, jitter=False)
             vx.append(a)
@@ -138,6 +145,17 @@ def main(argv: list[str] | None = None) -> int:
                for i in range(0, len(vx), 16)]
 
     net = SplitNet(DEFAULT_CONFIG)
+    if args.init_from is not None and not (args.ckpt / "last.pt").exists():
+        init = torch.load(args.init_from, map_location="cpu")["model"]
+        own = net.state_dict()
+        for k, v in init.items():
+            if k in own and own[k].shape == v.shape:
+                own[k] = v
+            elif k in own and own[k].shape[1] > v.shape[1] and own[k].shape[2:] == v.shape[2:]:
+                own[k] = torch.zeros_like(own[k])
+                own[k][:, : v.shape[1]] = v
+        net.load_state_dict(own)
+        print(f"initialised from {args.init_from}", flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, best = 0, float("inf")
     last = args.ckpt / "last.pt"
@@ -161,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         xs, ts = [], []
         per = args.batch // args.pages_per_step
         for f in rng.sample(files, min(args.pages_per_step, len(files))):
-            x, t = load(f)
+            x, t = load(f, ctx)
             for _ in range(per):
                 a, b = crop(x, t, rng, args.crop)
                 xs.append(a)
