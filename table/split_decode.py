@@ -69,9 +69,10 @@ def _regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, in
     return sorted(out, key=lambda b: (b[1], b[0]))
 
 
-def _splits(profile: np.ndarray, lo: int, min_gap: float) -> list[tuple[float, float]]:
-    """(position, peak) of each run of ``profile`` above SPLIT_T, not touching the ends."""
-    above = profile > SPLIT_T
+def _splits(profile: np.ndarray, lo: int, min_gap: float, split_t: float
+            ) -> list[tuple[float, float]]:
+    """(position, peak) of each run of ``profile`` above split_t, not touching the ends."""
+    above = profile > split_t
     out = []
     i, n = 0, len(profile)
     while i < n:
@@ -160,12 +161,13 @@ def _rectangles(n_rows: int, n_cols: int, joined_h, joined_v) -> list[tuple[int,
 
 
 def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
-                  text_h: float) -> DecodedTable:
+                  text_h: float, split_t: float = SPLIT_T, merge_t: float = MERGE_T
+                  ) -> DecodedTable:
     """One table region of the maps (3, h, w) -> its grid and cells."""
     x0, y0, x1, y1 = box
     p_row, p_col = probs[1], probs[2]
-    rows = _splits(p_row[y0:y1, x0:x1].mean(axis=1), y0, 0.8 * text_h)
-    cols = _splits(p_col[y0:y1, x0:x1].mean(axis=0), x0, 1.0 * text_h)
+    rows = _splits(p_row[y0:y1, x0:x1].mean(axis=1), y0, 0.8 * text_h, split_t)
+    cols = _splits(p_col[y0:y1, x0:x1].mean(axis=0), x0, 1.0 * text_h, split_t)
     row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
     col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
     row_peak = [1.0] + [k for _, k in rows] + [1.0]
@@ -180,22 +182,22 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     for r in range(nr):
         for j in range(1, nc):
             seg_v[r][j] = _segment(p_col, False, col_lines[j], row_lines[r], row_lines[r + 1], half)
-    joined_h = [[s < MERGE_T for s in line] for line in seg_h]
-    joined_v = [[s < MERGE_T for s in line] for line in seg_v]
+    joined_h = [[s < merge_t for s in line] for line in seg_h]
+    joined_v = [[s < merge_t for s in line] for line in seg_v]
 
     def sure(p: float, t: float) -> float:  # 0 at the threshold, 1 far from it
         return float(min(1.0, abs(p - t) / max(t, 1.0 - t)))
 
     cells = []
     for r, c, rs, cs in _rectangles(nr, nc, joined_h, joined_v):
-        conf = [sure(row_peak[i], SPLIT_T) for i in (r, r + rs)]
-        conf += [sure(col_peak[j], SPLIT_T) for j in (c, c + cs)]
-        conf += [sure(seg_h[i][cc], MERGE_T) for i in (r, r + rs) if 0 < i < nr
+        conf = [sure(row_peak[i], split_t) for i in (r, r + rs)]
+        conf += [sure(col_peak[j], split_t) for j in (c, c + cs)]
+        conf += [sure(seg_h[i][cc], merge_t) for i in (r, r + rs) if 0 < i < nr
                  for cc in range(c, c + cs)]
-        conf += [sure(seg_v[rr][j], MERGE_T) for j in (c, c + cs) if 0 < j < nc
+        conf += [sure(seg_v[rr][j], merge_t) for j in (c, c + cs) if 0 < j < nc
                  for rr in range(r, r + rs)]
-        conf += [sure(seg_h[i][cc], MERGE_T) for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
-        conf += [sure(seg_v[rr][j], MERGE_T) for j in range(c + 1, c + cs) for rr in range(r, r + rs)]
+        conf += [sure(seg_h[i][cc], merge_t) for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
+        conf += [sure(seg_v[rr][j], merge_t) for j in range(c + 1, c + cs) for rr in range(r, r + rs)]
         cells.append(DecodedCell(r, c, rs, cs, min(conf)))
 
     def drawn(pos: float, horizontal: bool) -> bool:
@@ -212,7 +214,10 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         float(probs[0][y0:y1, x0:x1].mean()))
 
 
-def decode(probs: np.ndarray, rules: np.ndarray, text_h: float) -> list[DecodedTable]:
+def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float = SPLIT_T,
+           merge_t: float = MERGE_T) -> list[DecodedTable]:
     """All tables of a page's maps (3, h, w) in model pixels; rules is the input's rule
-    channel (h, w) and text_h the character height in model pixels."""
-    return [decode_region(probs, rules, box, text_h) for box in _regions(probs[0], text_h)]
+    channel (h, w) and text_h the character height in model pixels. The thresholds come
+    from the model's config.json where it has them (chosen on validation pages)."""
+    return [decode_region(probs, rules, box, text_h, split_t, merge_t)
+            for box in _regions(probs[0], text_h)]

@@ -23,7 +23,7 @@ import engine
 import engine.functional as F
 from engine.nn import Conv2d, Module
 from engine.nn.varbuilder import VarBuilder
-from table.split_decode import DecodedTable, decode
+from table.split_decode import MERGE_T, SPLIT_T, DecodedTable, decode
 from table.split_input import CONTEXT, MODEL_TEXT_H, ModelInput, model_input, with_context
 
 __all__ = ["DEFAULT_MODEL", "PageTables", "SplitModel", "default_split_model"]
@@ -139,7 +139,8 @@ class SplitModel:
         probs = self.probabilities(mi.x)
         h, w = gray.shape
         out = []
-        for t in decode(probs, mi.x[1], MODEL_TEXT_H):
+        for t in decode(probs, mi.x[1], MODEL_TEXT_H, self.config.get("split_t", SPLIT_T),
+                        self.config.get("merge_t", MERGE_T)):
             rows = [min(h, max(0, int(round(v / mi.scale)))) for v in t.row_lines]
             cols = [min(w, max(0, int(round(v / mi.scale)))) for v in t.col_lines]
             out.append(PageTables(t, rows, cols, (cols[0], rows[0], cols[-1], rows[-1])))

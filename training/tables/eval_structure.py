@@ -33,10 +33,9 @@ def page_maps(net: SplitNet, x: np.ndarray) -> np.ndarray:
 
 
 def score(pages, split_t: float, merge_t: float) -> dict:
-    split_decode.SPLIT_T, split_decode.MERGE_T = split_t, merge_t
     grid = rows = cols = n_tables = 0
     for probs, rules, truth in pages:
-        got = split_decode.decode(probs, rules, MODEL_TEXT_H)
+        got = split_decode.decode(probs, rules, MODEL_TEXT_H, split_t, merge_t)
         ok = len(got) == len(truth)
         for t, g in zip(truth, got):
             n_tables += 1
@@ -49,7 +48,8 @@ def score(pages, split_t: float, merge_t: float) -> dict:
     return {"split_t": split_t, "merge_t": merge_t, "grid_exact": round(grid / n, 3),
             "rows_right": round(rows / max(1, n_tables), 3),
             "cols_right": round(cols / max(1, n_tables), 3),
-            "tables_found": sum(len(split_decode.decode(p, r, MODEL_TEXT_H)) for p, r, _ in pages),
+            "tables_found": sum(len(split_decode.decode(p, r, MODEL_TEXT_H, split_t, merge_t))
+                                for p, r, _ in pages),
             "tables_true": sum(len(t) for _, _, t in pages)}
 
 

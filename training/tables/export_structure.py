@@ -50,15 +50,21 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("out", type=Path)
+    ap.add_argument("--split-t", type=float, default=None, help="decoder threshold for config.json")
+    ap.add_argument("--merge-t", type=float, default=None, help="decoder threshold for config.json")
     ap.add_argument("--page", type=Path, default=None,
                     help="a structure_data .npz page for the parity check (default: random)")
     args = ap.parse_args(argv)
     ck = torch.load(args.checkpoint, map_location="cpu")
     net = SplitNet(ck["config"]).eval()
     net.load_state_dict(ck["model"])
-    export(ck["model"], ck["config"], args.out,
-           {"trained_steps": int(ck.get("step", 0)),
-            "validation_loss": float(ck.get("val", float("nan")))})
+    extra = {"trained_steps": int(ck.get("step", 0)),
+             "validation_loss": float(ck.get("val", float("nan")))}
+    if args.split_t is not None:
+        extra["split_t"] = args.split_t
+    if args.merge_t is not None:
+        extra["merge_t"] = args.merge_t
+    export(ck["model"], ck["config"], args.out, extra)
     if args.page is not None:
         x = np.load(args.page)["x"][:, :256, :256].astype(np.float32) / 255.0
     else:
