@@ -64,10 +64,20 @@ def _pool_bw_kernel(dtype: np.dtype):
             y = (t // W) % H
             p = t // (W * H)
             here = y * W + x
-            i_lo = max(0, (y - kh + sh) // sh)
-            i_hi = min(oh - 1, y // sh)
-            j_lo = max(0, (x - kw + sw) // sw)
-            j_hi = min(ow - 1, x // sw)
+            # the windows holding (y, x); min/max spelled out (numba's CUDA target
+            # rejected them on these mixed integer types when compiled to PTX)
+            i_lo = (y - kh + sh) // sh
+            if i_lo < 0:
+                i_lo = 0
+            i_hi = y // sh
+            if i_hi > oh - 1:
+                i_hi = oh - 1
+            j_lo = (x - kw + sw) // sw
+            if j_lo < 0:
+                j_lo = 0
+            j_hi = x // sw
+            if j_hi > ow - 1:
+                j_hi = ow - 1
             acc = zero
             for i in range(i_lo, i_hi + 1):
                 for j in range(j_lo, j_hi + 1):
