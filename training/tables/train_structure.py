@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     t0, run_loss, n_loss = time.time(), 0.0, 0
     while step < args.steps:
         if step % args.rescan == 0 or not files:
-            files = sorted(args.train.glob("*.npz"))
+            # (not the writer's ".name.npz" files still being written)
+            files = sorted(f for f in args.train.glob("*.npz") if not f.name.startswith("."))
             if not files:
                 raise SystemExit(f"{args.train}: no training pages (*.npz)")
         xs, ts = [], []
