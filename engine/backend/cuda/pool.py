@@ -67,16 +67,16 @@ def _pool_bw_kernel(dtype: np.dtype):
             # the windows holding (y, x); min/max spelled out (numba's CUDA target
             # rejected them on these mixed integer types when compiled to PTX)
             i_lo = (y - kh + sh) // sh
-            if i_lo < 0:
+            if i_lo < 0:  # noqa: PLR1730 (no max/min, see above)
                 i_lo = 0
             i_hi = y // sh
-            if i_hi > oh - 1:
+            if i_hi > oh - 1:  # noqa: PLR1730 (no max/min, see above)
                 i_hi = oh - 1
             j_lo = (x - kw + sw) // sw
-            if j_lo < 0:
+            if j_lo < 0:  # noqa: PLR1730 (no max/min, see above)
                 j_lo = 0
             j_hi = x // sw
-            if j_hi > ow - 1:
+            if j_hi > ow - 1:  # noqa: PLR1730 (no max/min, see above)
                 j_hi = ow - 1
             acc = zero
             for i in range(i_lo, i_hi + 1):
