@@ -162,3 +162,19 @@ def test_bad_files_raise_page_load_errors_naming_the_file(tmp_path):
         Pipeline(BlobRecognizer()).convert_file(broken)
     with pytest.raises(ValueError):
         Pipeline(BlobRecognizer(), batch_size=0)
+
+
+def test_structure_confidence_joins_the_text_confidence(tmp_path):
+    """A cell whose boundaries the structure model was unsure of is a cell to check, read
+    or empty."""
+    [page_in] = load_pages(standard_scan(tmp_path / "scan.png"))
+    pipe = Pipeline(BlobRecognizer())
+    result = pipe.convert_page(page_in)
+    table = result.tables[0]
+    read, blank = table.cell_at(0, 0), table.cell_at(1, 1)
+    read.structure_confidence = blank.structure_confidence = 0.3
+    _, _, x1, y1 = table.bbox
+    blank.bbox = (x1 + 5, y1 + 5, x1 + 60, y1 + 40)  # blank paper: empty, not read
+    pipe.reread_cells(result, [read, blank])
+    assert read.text == TEXTS[1] and read.confidence == 0.3
+    assert blank.text == "" and blank.confidence == 0.3
