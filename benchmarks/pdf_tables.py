@@ -103,7 +103,7 @@ def libreoffice_page(d: dict, path: Path) -> TrueTable:
 
     wb = Workbook()
     ws = wb.active
-    truth = _write_table(ws, d, 2, 2)
+    truth = _write_table(ws, d, 2, 2, fit_text=True)
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1

@@ -181,7 +181,34 @@ def _design_table(rng: random.Random) -> dict:
     }
 
 
-def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
+_FONT_FILES = {"Liberation Sans": "LiberationSans", "DejaVu Sans": "DejaVuSans",
+               "Liberation Serif": "LiberationSerif", "Carlito": "Carlito", "Arimo": "Arimo"}
+_POINTS_PER_UNIT = 5.25  # a column width unit: Calibri 11's digit (7 px at 96 dpi)
+
+
+def _text_units(text: str, font: str, size: float, bold: bool) -> float | None:
+    """Column width units that hold ``text`` as printed (its widest line, in its own
+    font, with the cell's padding); None where the font file is not installed."""
+    from PIL import ImageFont
+
+    stem = _FONT_FILES.get(font)
+    if stem is None:
+        return None
+    names = [f"{stem}-Bold.ttf"] if bold else [f"{stem}-Regular.ttf", f"{stem}.ttf"]
+    for name in names:
+        try:
+            face = ImageFont.truetype(name, 100)
+        except OSError:
+            continue
+        points = max(face.getlength(line) for line in text.split("\n")) * size / 100
+        return (points + 6) / _POINTS_PER_UNIT
+    return None
+
+
+def _write_table(ws, d: dict, top: int, left: int, fit_text: bool = False) -> TrueTable:
+    """``fit_text``: widen columns to the text as measured in its font, so that
+    LibreOffice never clips a cell (a page must show its truth); off for the pages
+    earlier figures were measured on."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -250,6 +277,8 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
                 continue
             for line in d["texts"][r][c].split("\n"):
                 longest = max(longest, len(line) * (1.25 if r < header_rows else 1.1))
+            measured = _text_units(d["texts"][r][c], d["font"], d["size"], r < header_rows) if fit_text else None
+            longest = max(longest, (measured or 0) - 3)
         letter = get_column_letter(left + c)
         # Unruled columns are told apart by the white space between them.
         room = 7 if style == "rows" else 3
@@ -258,6 +287,8 @@ def _write_table(ws, d: dict, top: int, left: int) -> TrueTable:
         )
     for r, c, rs, cs in d["merges"]:  # spanning titles: widen the last column when needed
         need = len(d["texts"][r][c]) * 1.3 + 3
+        measured = _text_units(d["texts"][r][c], d["font"], d["size"], r < header_rows) if fit_text else None
+        need = max(need, measured or 0)
         have = sum(
             ws.column_dimensions[get_column_letter(left + cc)].width for cc in range(c, c + cs)
         )

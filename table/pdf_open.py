@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, product
 
 from table.pdf_layer import Char
 from table.pdf_text import TextLine, chunks, region_text, text_lines
@@ -114,6 +114,8 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
                        and (f != la or _body_sits(a, b, strips[f], strips[f + 1], extents[f], reach))}
                       for i, (a, b, _) in enumerate(row_runs)]
             centred = ranges if all(ranges) else None
+            if centred:
+                centred = _joint_ranges(row_runs, centred, strips, extents, reach, size) or centred
         for i, (a, b, run) in enumerate(row_runs):
             over, _ = _placement(a, b, cols, size, centred[i] if centred else None)
             over = [k for k in over if k not in taken.get(r, ())]
@@ -414,6 +416,88 @@ def _centred_ranges(a: float, b: float, strips: list[tuple[float, float]], tol: 
             if lo_x <= hi_x + tol and lo_y <= hi_y + tol and slack >= -tol:
                 out[(first, last)] = slack
     return out
+
+
+def _bounds_meet(domains: list[tuple[float, float]],
+                 sums: list[tuple[int, int, float, float]]) -> bool:
+    """Whether boundaries x_k, each in its domain, can meet every x_i + x_j in [lo, hi]
+    (bounds propagated to a fixpoint: exact where the sums form no cycle)."""
+    lo, hi = [d[0] for d in domains], [d[1] for d in domains]
+    for _ in range(4 * len(domains)):
+        changed = False
+        for i, j, s0, s1 in sums:
+            for p, q in ((i, j), (j, i)):
+                nl, nh = max(lo[p], s0 - hi[q]), min(hi[p], s1 - lo[q])
+                if nl > nh + 1e-9:
+                    return False
+                changed |= nl > lo[p] + 1e-9 or nh < hi[p] - 1e-9
+                lo[p], hi[p] = nl, nh
+        if not changed:
+            break
+    return True
+
+
+def _joint_ranges(row_runs: list, ranges: list[set[tuple[int, int]]], strips: list[tuple[float, float]],
+                  extents: list, reach: float, size: float) -> list[set[tuple[int, int]]] | None:
+    """The column ranges of a centred header row's texts taken together: neighbouring
+    headers share a boundary, so each text's range must be centred on boundaries that
+    also centre the others, and leave each column of one-width body text set flush
+    left (not numbers), flush right or centred in it. Of the readings that fit, the one
+    spanning fewest columns; None when none fits, or two of them tie."""
+    tol, keep = _CTOL * size, _KEEP * size
+    domains = [(a - tol, b + tol) for a, b in strips]
+    # What each column of one-width body text allows (one of: unary bound, or a sum).
+    hyps = []
+    for k, ext in enumerate(extents):
+        if ext is None:
+            continue
+        p, q, numeric = ext
+        opts = [("at", k + 1, q + keep, q + reach), ("sum", k, k + 1, p + q - 4 * tol, p + q + 4 * tol)]
+        if not numeric:
+            opts.append(("at", k, p - reach, p - keep))
+        hyps.append(opts)
+    if len(hyps) > 5:
+        return None
+    found: list[tuple[int, tuple]] = []
+    tried = 0
+
+    def fits(combo: tuple) -> bool:
+        sums = [(f, la + 1, a + b - tol, a + b + tol) for (f, la), (a, b, _) in zip(combo, row_runs, strict=True)]
+        inside = list(domains)  # each text lies between its range's boundaries
+        for (f, la), (a, b, _) in zip(combo, row_runs, strict=True):
+            inside[f] = (inside[f][0], min(inside[f][1], a + tol))
+            inside[la + 1] = (max(inside[la + 1][0], b - tol), inside[la + 1][1])
+        for pick in product(*hyps):
+            dom, extra = list(inside), []
+            for h in pick:
+                if h[0] == "at":
+                    dom[h[1]] = (max(dom[h[1]][0], h[2]), min(dom[h[1]][1], h[3]))
+                else:
+                    extra.append(h[1:])
+            if all(a <= b for a, b in dom) and _bounds_meet(dom, sums + extra):
+                return True
+        return False
+
+    def walk(i: int, combo: tuple) -> None:
+        nonlocal tried
+        if tried > _MAX_LAYOUTS:
+            return
+        if i == len(ranges):
+            tried += 1
+            if fits(combo):
+                found.append((sum(la - f for f, la in combo), combo))
+            return
+        for f, la in sorted(ranges[i]):
+            if not combo or combo[-1][1] < f:
+                walk(i + 1, combo + ((f, la),))
+
+    walk(0, ())
+    if not found or tried > _MAX_LAYOUTS:
+        return None
+    found.sort()
+    if len(found) > 1 and found[1][0] == found[0][0]:
+        return None
+    return [{rg} for rg in found[0][1]]
 
 
 def _placement(a: float, b: float, cols: list[float], size: float,

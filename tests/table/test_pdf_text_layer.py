@@ -192,3 +192,68 @@ def test_open_table_with_a_label_over_two_rows_and_a_two_line_cell(tmp_path):
     pdf.save()
     [table] = tables_from_layer(layer_of(tmp_path / "o.pdf"), SCALE)
     assert cells_of(table) == truth(texts, merges)
+
+
+
+# Neighbouring centred headers share a boundary: a header that alone could be centred
+# on one column as well as on two is read from the boundaries its neighbours leave it.
+# The texts stand where LibreOffice Calc printed them (Liberation Serif; x of each
+# text's left end, in points), header bold and centred, words flush left, numbers
+# flush right; (0, c, 1, 2): the header spanning two columns.
+_JOINT_CASES = {
+    # one-width dates: "Berlin Total" could be centred on the dates' column alone,
+    # the dates set flush left in it, were that column's left edge free; "Forecast
+    # Open", centred on the first column, puts that edge elsewhere
+    "dates": (10.0, 19.5, (0, 1, 1, 2), [
+        [(124.3, "Forecast Open"), (257.9, "Berlin Total"), None, (380.1, "Pending"), (457.2, "West Returns")],
+        [(103.1, "Owner Oslo"), (239.0, "2021-02-28"), (352.8, "3"), (388.9, "2022-07-15"), (437.5, "H-906")],
+        [(103.1, "Alpha Status"), (239.0, "2020-07-25"), (352.8, "5"), (388.9, "2019-09-11"), (437.5, "F-1601")],
+        [(103.1, "Units West"), (239.0, "2025-05-27"), (352.8, "5"), (388.9, "2022-02-19"), (437.5, "E-2293")],
+        [(103.1, "Pending Budget"), (239.0, "2022-02-10"), (352.8, "6"), (388.9, "2020-05-16"), (437.5, "K-5385")],
+        [(103.1, "West"), (239.0, "2021-04-23"), (352.8, "7"), (388.9, "2020-01-07"), (437.5, "B-5211")]]),
+    # an empty header cell; single digits: "Oslo" on the first digits' column alone
+    # would leave them neither flush right nor centred where "Pending" puts its edge
+    "digits": (5.9, 11.9, (0, 5, 1, 2), [
+        [(102.2, "Beta Owner"), (179.0, "Berlin"), (241.1, "East Berlin"), None, (347.0, "Pending"),
+         (423.0, "Oslo"), None, (495.0, "Forecast Margin")],
+        [(86.4, "Total Open"), (149.7, "Returns Revenue"), (268.7, "89,384"), (319.3, "7,625"), (377.5, "5"),
+         (425.1, "1"), (460.3, "77.7%"), (538.8, "20,149")],
+        [(86.4, "Total"), None, (268.7, "72,967"), (316.3, "57,333"), (377.5, "0"), (425.1, "8"),
+         (461.3, "-2.9%"), (538.8, "81,924")],
+        [(86.4, "Stock Units"), (149.7, "Region"), (268.7, "90,930"), (316.3, "86,389"), (377.5, "2"),
+         (425.1, "9"), (457.3, "113.2%"), (538.8, "55,765")],
+        [(86.4, "Alpha Revenue"), (149.7, "Costs Costs"), (268.7, "48,206"), (316.3, "67,966"), (377.5, "0"),
+         (425.1, "3"), (460.3, "86.4%"), (538.8, "52,500")],
+        [(86.4, "North Delta"), (149.7, "Actual Alpha"), (276.2, "419"), (319.3, "7,965"), (377.5, "5"),
+         (425.1, "3"), (460.3, "13.8%"), (538.8, "10,457")]]),
+    # single digits under a wide header: on one digits' column it would leave the
+    # digit 3 points off that column's middle (centred text is centred exactly)
+    "off_centre": (9.3, 18.1, (0, 3, 1, 2), [
+        [(124.3, "Oslo South"), (215.5, "Budget"), None, (376.4, "Alpha Paris"), None, (484.9, "West Budget")],
+        [(99.6, "Berlin Revenue"), (221.2, "2020-01-08"), (327.4, "7"), (394.5, "8"), (461.5, "1"), (468.1, "D-3636")],
+        [(99.6, "Region"), (221.2, "2025-12-08"), (327.4, "0"), (394.5, "4"), (461.5, "4"), (468.1, "F-6785")],
+        [(99.6, "Delta North"), (221.2, "2021-05-08"), (327.4, "1"), (394.5, "6"), (461.5, "1"), (468.1, "B-1397")],
+        [(99.6, "Orders"), None, (327.4, "1"), (394.5, "3"), (461.5, "6"), (468.1, "K-7293")]]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_JOINT_CASES))
+def test_centred_headers_share_their_boundaries(tmp_path, case):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    size, pitch, merge, rows = _JOINT_CASES[case]
+    folder = "/usr/share/fonts/truetype/liberation2"
+    for face in ("Regular", "Bold"):
+        pdfmetrics.registerFont(TTFont(f"LiberationSerif-{face}", f"{folder}/LiberationSerif-{face}.ttf"))
+    pdf = canvas.Canvas(str(tmp_path / "j.pdf"), pagesize=A4)
+    for r, row in enumerate(rows):
+        pdf.setFont("LiberationSerif-Bold" if r == 0 else "LiberationSerif-Regular", size)
+        for placed in row:
+            if placed:
+                pdf.drawString(placed[0], A4[1] - 100 - r * pitch, placed[1])
+    pdf.showPage()
+    pdf.save()
+    tables = tables_from_layer(layer_of(tmp_path / "j.pdf"), SCALE)
+    texts = [[placed[1] if placed else "" for placed in row] for row in rows]
+    assert [cells_of(t) for t in tables] == [truth(texts, [merge])]
