@@ -187,8 +187,8 @@ _POINTS_PER_UNIT = 5.25  # a column width unit: Calibri 11's digit (7 px at 96 d
 
 
 def _text_units(text: str, font: str, size: float, bold: bool) -> float | None:
-    """Column width units that hold ``text`` as printed (its widest line, in its own
-    font, with the cell's padding); None where the font file is not installed."""
+    """Column width units that ``text`` takes as printed (its widest line, in its own
+    font); None where the font file is not installed."""
     from PIL import ImageFont
 
     stem = _FONT_FILES.get(font)
@@ -201,7 +201,7 @@ def _text_units(text: str, font: str, size: float, bold: bool) -> float | None:
         except OSError:
             continue
         points = max(face.getlength(line) for line in text.split("\n")) * size / 100
-        return (points + 6) / _POINTS_PER_UNIT
+        return points / _POINTS_PER_UNIT
     return None
 
 
@@ -278,7 +278,7 @@ def _write_table(ws, d: dict, top: int, left: int, fit_text: bool = False) -> Tr
             for line in d["texts"][r][c].split("\n"):
                 longest = max(longest, len(line) * (1.25 if r < header_rows else 1.1))
             measured = _text_units(d["texts"][r][c], d["font"], d["size"], r < header_rows) if fit_text else None
-            longest = max(longest, (measured or 0) - 3)
+            longest = max(longest, measured or 0)
         letter = get_column_letter(left + c)
         # Unruled columns are told apart by the white space between them.
         room = 7 if style == "rows" else 3
@@ -288,7 +288,7 @@ def _write_table(ws, d: dict, top: int, left: int, fit_text: bool = False) -> Tr
     for r, c, rs, cs in d["merges"]:  # spanning titles: widen the last column when needed
         need = len(d["texts"][r][c]) * 1.3 + 3
         measured = _text_units(d["texts"][r][c], d["font"], d["size"], r < header_rows) if fit_text else None
-        need = max(need, measured or 0)
+        need = max(need, (measured or 0) + 3)
         have = sum(
             ws.column_dimensions[get_column_letter(left + cc)].width for cc in range(c, c + cs)
         )
