@@ -184,6 +184,7 @@ def _design_table(rng: random.Random) -> dict:
 _FONT_FILES = {"Liberation Sans": "LiberationSans", "DejaVu Sans": "DejaVuSans",
                "Liberation Serif": "LiberationSerif", "Carlito": "Carlito", "Arimo": "Arimo"}
 _POINTS_PER_UNIT = 5.25  # a column width unit: Calibri 11's digit (7 px at 96 dpi)
+_CLIP_ROOM = 1.5  # units beside the measured text: the cell's two paddings and some
 
 
 def _text_units(text: str, font: str, size: float, bold: bool) -> float | None:
@@ -206,9 +207,9 @@ def _text_units(text: str, font: str, size: float, bold: bool) -> float | None:
 
 
 def _write_table(ws, d: dict, top: int, left: int, fit_text: bool = False) -> TrueTable:
-    """``fit_text``: widen columns to the text as measured in its font, so that
-    LibreOffice never clips a cell (a page must show its truth); off for the pages
-    earlier figures were measured on."""
+    """``fit_text``: widen a column where its text as measured in its font would not
+    fit (LibreOffice clips it: a page must show its truth), no more, so the design's
+    white space stays; off for the pages earlier figures were measured on."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -270,7 +271,7 @@ def _write_table(ws, d: dict, top: int, left: int, fit_text: bool = False) -> Tr
         )
     # Widths that fit the text, so nothing spills over a rule.
     for c in range(n_cols):
-        longest = 4
+        longest, fits = 4, 0.0
         for r in range(n_rows):
             span = next((m for m in d["merges"] if m[0] == r and m[1] == c), None)
             if span and span[3] > 1:
@@ -278,17 +279,17 @@ def _write_table(ws, d: dict, top: int, left: int, fit_text: bool = False) -> Tr
             for line in d["texts"][r][c].split("\n"):
                 longest = max(longest, len(line) * (1.25 if r < header_rows else 1.1))
             measured = _text_units(d["texts"][r][c], d["font"], d["size"], r < header_rows) if fit_text else None
-            longest = max(longest, measured or 0)
+            fits = max(fits, (measured or 0) + _CLIP_ROOM)
         letter = get_column_letter(left + c)
         # Unruled columns are told apart by the white space between them.
         room = 7 if style == "rows" else 3
         ws.column_dimensions[letter].width = max(
-            ws.column_dimensions[letter].width or 0, longest + room
+            ws.column_dimensions[letter].width or 0, longest + room, fits
         )
     for r, c, rs, cs in d["merges"]:  # spanning titles: widen the last column when needed
         need = len(d["texts"][r][c]) * 1.3 + 3
         measured = _text_units(d["texts"][r][c], d["font"], d["size"], r < header_rows) if fit_text else None
-        need = max(need, (measured or 0) + 3)
+        need = max(need, (measured or 0) + _CLIP_ROOM)
         have = sum(
             ws.column_dimensions[get_column_letter(left + cc)].width for cc in range(c, c + cs)
         )

@@ -35,6 +35,7 @@ class Char:
     invisible: bool = False  # render mode 3: an OCR layer laid under a scan
     index: int = 0  # position in the page's text (pdfium's order)
     face: str = ""  # the font's base name (a bold header is set in another face)
+    obj: int = 0  # the text object drawing it (0: unknown); a cell is often one object
 
     @property
     def cx(self) -> float:
@@ -146,7 +147,9 @@ def _chars(textpage, raw, shown: Matrix) -> list[Char]:
         x0, y0, x1, y1 = _box(shown, box.left, box.bottom, box.right, box.top)
         if x1 <= x0:  # spaces have no glyph box: give them the advance they stand for
             x1 = x0 + 0.25 * size
-        out.append(Char(text, x0, y0, x1, y1, _apply(shown, ox.value, oy.value)[1], size, invisible, i, face))
+        handle = ctypes.cast(obj, ctypes.c_void_p).value or 0 if obj else 0
+        out.append(Char(text, x0, y0, x1, y1, _apply(shown, ox.value, oy.value)[1], size, invisible, i, face,
+                        handle))
     return out
 
 

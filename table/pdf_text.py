@@ -31,6 +31,7 @@ _SMALL = 0.85  # a character this much smaller than its line's text may be raise
 _SHIFT = 0.18  # ... and is when its baseline is this many font sizes off the line's
 _WORD_GAP = 0.2  # gap (in font sizes) that reads as a space
 _CHUNK_GAP = 0.15  # gap between runs of text with no space character between them
+_OBJECT_GAP = 0.05  # the same where a new text object starts (cells set tight together)
 
 
 def normalise(text: str) -> str:
@@ -164,13 +165,16 @@ def region_text(chars: Sequence[Char]) -> str:
 
 def chunks(line: TextLine) -> list[list[Char]]:
     """Runs of a line's characters with no wider gap than a word space inside: the
-    pieces of text a table's columns are made of."""
+    pieces of text a table's columns are made of. Where a text object ends and another
+    starts, a narrower gap parts them: office programs draw a cell's text as one object,
+    and flush-right and flush-left neighbours can stand closer than a word space."""
     out: list[list[Char]] = []
     for c in line.chars:
         if out:
             prev = out[-1][-1]
             gap = c.x0 - prev.x1
-            if gap <= _CHUNK_GAP * max(line.size, 1.0) or (prev.text.isspace() and gap <= line.size):
+            limit = _OBJECT_GAP if prev.obj and c.obj and prev.obj != c.obj else _CHUNK_GAP
+            if gap <= limit * max(line.size, 1.0) or (prev.text.isspace() and gap <= line.size):
                 out[-1].append(c)
                 continue
         out.append([c])

@@ -257,3 +257,23 @@ def test_centred_headers_share_their_boundaries(tmp_path, case):
     tables = tables_from_layer(layer_of(tmp_path / "j.pdf"), SCALE)
     texts = [[placed[1] if placed else "" for placed in row] for row in rows]
     assert [cells_of(t) for t in tables] == [truth(texts, [merge])]
+
+
+def test_flush_right_and_flush_left_cells_set_tight_together(tmp_path):
+    # Numbers flush right end 1 pt (an eighth of the font size, less than a word
+    # space) before the codes flush left in the next column: each cell is its own
+    # text object, as office programs draw them, and that parts them.
+    texts = [["Name", "Amount", "Code"], ["North", "2024-05-20", "H-6729"], ["South", "12.5", "B-31"],
+             ["East", "7,310.25", "K-9959"], ["West", "0", "A-1421"]]
+    size = 8.0
+    pdf = canvas.Canvas(str(tmp_path / "t.pdf"), pagesize=A4)
+    for r, row in enumerate(texts):
+        y = A4[1] - 100 - r * 14
+        pdf.setFont("Helvetica-Bold" if r == 0 else "Helvetica", size)
+        pdf.drawString(60, y, row[0])
+        pdf.drawRightString(200, y, row[1])
+        pdf.drawString(201, y, row[2])
+    pdf.showPage()
+    pdf.save()
+    tables = tables_from_layer(layer_of(tmp_path / "t.pdf"), SCALE)
+    assert [cells_of(t) for t in tables] == [truth(texts)]
