@@ -1,6 +1,7 @@
 """Open tables of a born-digital PDF page (no rules): rows from text lines, columns
 from the vertical strips of white that no row's text crosses (``pdf_text.chunks``),
-spanning headers from text that can only be centred over several columns, header rows
+spanning headers from text that can only be centred over several columns (a header
+row's texts read together: neighbours share their boundaries), header rows
 from their face (bold) or from having fewer texts than the body.
 
 ``Grid`` is the skeleton of a table in points that ``pdf_tables`` turns into a
@@ -456,8 +457,10 @@ def _joint_ranges(row_runs: list, ranges: list[set[tuple[int, int]]], strips: li
         if not numeric:
             opts.append(("at", k, p - reach, p - keep))
         hyps.append(opts)
-    if len(hyps) > 5:
-        return None
+    picks = 1
+    for opts in hyps:
+        picks *= len(opts)
+    limit = 10 * _MAX_LAYOUTS  # readings times body hypotheses checked, at most
     found: list[tuple[int, tuple]] = []
     tried = 0
 
@@ -480,7 +483,7 @@ def _joint_ranges(row_runs: list, ranges: list[set[tuple[int, int]]], strips: li
 
     def walk(i: int, combo: tuple) -> None:
         nonlocal tried
-        if tried > _MAX_LAYOUTS:
+        if tried * picks > limit:
             return
         if i == len(ranges):
             tried += 1
@@ -492,7 +495,7 @@ def _joint_ranges(row_runs: list, ranges: list[set[tuple[int, int]]], strips: li
                 walk(i + 1, combo + ((f, la),))
 
     walk(0, ())
-    if not found or tried > _MAX_LAYOUTS:
+    if not found or tried * picks > limit:
         return None
     found.sort()
     if len(found) > 1 and found[1][0] == found[0][0]:
