@@ -88,11 +88,10 @@ def test_a_schedule_spread_over_time_follows_the_fraction_spent():
 
 
 def test_a_run_on_a_time_budget_stops_and_keeps_its_weights(tmp_path):
-    from training.cells import CHARSET
-    from training.charset_tokenizer import build_char_tokenizer
+    from training.cells import char_tokenizer
     from training.train_recognizer import build_model
 
-    vocab = build_char_tokenizer(CHARSET).get_vocab_size()
+    vocab = char_tokenizer().get_vocab_size()
     shape = model_shape(48)
     torch.manual_seed(0)
     init = tmp_path / "init.pt"
