@@ -30,7 +30,12 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from training.cell_renders import RENDER_MIXES, damage_lowres, photo, photocopy
 from training.charset_tokenizer import build_char_tokenizer
-from training.tables.fonts import RECOGNISER_PACKAGES, RECOGNISER_SPLITS, family_of, recogniser_split_of
+from training.tables.fonts import (
+    RECOGNISER_PACKAGES,
+    RECOGNISER_SPLITS,
+    family_of,
+    recogniser_split_of,
+)
 
 ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿßæœÆŒŁłřŘőŐčČšŠžŽ"
 SYMBOLS = "€£¥°±×–—’“”•…§"
