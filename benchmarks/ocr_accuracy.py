@@ -2,12 +2,18 @@
 
     python3 -m benchmarks.ocr_accuracy [--n 2000] [--model DIR] [--table-pages 20]
 
-Two sets of crops, both rendered with fonts the training never saw:
-  heldout  the fixed held-out set of the cell generator (split "heldout", seed 7);
+Sets of crops (--sets picks some):
+  families the cell generator's held-out font FAMILIES (split "heldout", seed 7), rendered
+           as scans at 150-300 dpi; the families are printed first, and the run fails
+           when none is installed (it never falls back to training fonts);
+  lowres   the same cells (same texts and fonts) rendered as 55-120 dpi scans, text 6-12
+           px high, area-averaged as a scanner does (training/cell_renders.py);
+  seen     training families, scans, seed 7 (forgetting: the designs trained on);
   tables   every non-empty cell of whole table pages rendered by the sample generator,
            cut by our own structure detection (what the app really feeds the model).
 Prints CER, exact-match and ms per crop for both recognisers (ours batched; Tesseract
-run once over an image list with --psm 7, so its process start is paid once).
+run once over an image list with --psm 7, so its process start is paid once), both at
+--threads threads.
 Ours reads as the model folder asks, second look at unsure crops included
 (ocr/second_look.py); --single-look reads every crop once.
 """
@@ -29,12 +35,29 @@ from PIL import Image
 from benchmarks.scoring import cer_and_exact
 
 
-def heldout_crops(n: int) -> tuple[list[Image.Image], list[str]]:
+def generator_crops(n: int, split: str, mix: str) -> tuple[list[Image.Image], list[str]]:
     from training.cells import CellGenerator
 
-    gen = CellGenerator(7, "heldout")
+    gen = CellGenerator(7, split, mix)
     cells = [gen.sample(i) for i in range(n)]
     return [c.image for c in cells], [c.text for c in cells]
+
+
+def heldout_families() -> str:
+    """The held-out families installed here (files of each); SystemExit when none is."""
+    from training.cells import fonts_for
+
+    try:
+        fonts = fonts_for("heldout")
+    except RuntimeError as exc:
+        raise SystemExit(f"ocr_accuracy: {exc}") from None
+    count: dict[str, int] = {}
+    for f in fonts:
+        count[f.family] = count.get(f.family, 0) + 1
+    return ", ".join(f"{k} ({v} files)" for k, v in sorted(count.items()))
+
+
+SETS = {"families": ("heldout", "scan"), "lowres": ("heldout", "lowres"), "seen": ("train", "scan")}
 
 
 def table_crops(pages: int) -> tuple[list, list[str]]:
@@ -101,10 +124,11 @@ def run_tesseract(crops) -> tuple[list[str], float]:
         Path(listing).write_text("\n".join(paths) + "\n")
         t = time.perf_counter()
         proc = subprocess.run(["tesseract", listing, "stdout", "--psm", "7", "-l", "eng"],
-                              capture_output=True, text=True, env={**os.environ, "OMP_THREAD_LIMIT": "2"},
-                              check=False)
+                              capture_output=True, text=True, env=os.environ, check=False)
         elapsed = time.perf_counter() - t
     pages = proc.stdout.split("\f")
+    if proc.returncode or len(pages) < len(crops):
+        raise SystemExit(f"tesseract failed or read fewer images than given: {proc.stderr.strip()[-300:]}")
     texts = [p.strip() for p in pages[: len(crops)]]
     texts += [""] * (len(crops) - len(texts))
     return texts, elapsed / len(crops) * 1000
@@ -112,7 +136,10 @@ def run_tesseract(crops) -> tuple[list[str], float]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=2000, help="held-out crops")
+    ap.add_argument("--n", type=int, default=2000, help="crops of each generated set")
+    ap.add_argument("--sets", default="families,lowres,seen,tables",
+                    help=f"comma-separated, of {', '.join([*SETS, 'tables'])}")
+    ap.add_argument("--threads", type=int, default=2, help="threads for both recognisers")
     ap.add_argument("--table-pages", type=int, default=20)
     ap.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     ap.add_argument("--batch", type=int, default=64)
@@ -121,8 +148,18 @@ def main(argv=None) -> int:
                     help="read every crop once (no second look at unsure crops, ocr/second_look.py)")
     args = ap.parse_args(argv)
 
-    sets = [("heldout", *heldout_crops(args.n))]
-    if args.table_pages:
+    # Before numba starts: both recognisers get the same threads.
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OMP_THREAD_LIMIT"):
+        os.environ[var] = str(args.threads)
+    wanted = [x.strip() for x in args.sets.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in SETS and x != "tables"]
+    if unknown:
+        raise SystemExit(f"ocr_accuracy: unknown set(s) {', '.join(unknown)}")
+    if {"families", "lowres"} & set(wanted):
+        print(f"held-out families: {heldout_families()}")
+    print(f"model: {args.model or 'embedded'}; {args.threads} threads for ours and Tesseract")
+    sets = [(name, *generator_crops(args.n, *SETS[name])) for name in wanted if name in SETS]
+    if args.table_pages and "tables" in wanted:
         try:
             sets.append(("tables", *table_crops(args.table_pages)))
         except ImportError as exc:

@@ -6,15 +6,17 @@ what real table cells hold (numbers in every usual dress, dates, codes, words,
 names, phrases, single characters, empty cells); the renderer draws it with one of
 many system fonts at 8-14 pt and 150-300 dpi and then damages it like a scan.
 
-Fonts are split once by a stable hash of their file name: the "heldout" split
-renders only with fonts that "train" never sees, and uses a disjoint seed space.
+Fonts are split by *family* (every weight and width of a design goes one way,
+``training.tables.fonts.RECOGNISER_SPLITS``): "heldout" and "validation" render only
+with families "train" never sees, each from its own seed space. The render mix
+(``training.cell_renders``) adds low-resolution, photo and photocopy renders to the
+scan-like one.
 """
 
 from __future__ import annotations
 
 import functools
 import glob
-import hashlib
 import io
 import math
 import os
@@ -26,13 +28,27 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from training.cell_renders import RENDER_MIXES, damage_lowres, photo, photocopy
+from training.charset_tokenizer import build_char_tokenizer
+from training.tables.fonts import (
+    RECOGNISER_PACKAGES,
+    RECOGNISER_SPLITS,
+    family_of,
+    recogniser_split_of,
+)
+
 ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿßæœÆŒŁłřŘőŐčČšŠžŽ"
 SYMBOLS = "€£¥°±×–—’“”•…§"
-CHARSET = "".join(chr(c) for c in range(32, 127)) + ACCENTED + SYMBOLS
+# The vocabulary the model was first trained on (ids in sorted order), then the
+# characters added later, appended in this order so no existing id moves.
+BASE_CHARSET = "".join(chr(c) for c in range(32, 127)) + ACCENTED + SYMBOLS
+APPENDED_CHARS = "²³÷µ≤≥½¼‰©"
+CHARSET = BASE_CHARSET + APPENDED_CHARS
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts"))
 # Fonts whose glyphs are not Latin text (symbols, dingbats, math) are useless here.
-_FONT_EXCLUDE = ("Symbol", "Dingbat", "D050000L", "Z003", "Math", "Emoji", "Icons", "Hairline", "Thin")
+_FONT_EXCLUDE = ("Symbol", "Dingbat", "D050000L", "Z003", "Math", "Emoji", "Icons", "Hairline", "Thin",
+                 "Smallcaps", "SmallCaps", "AllSC")  # small capitals hide the letter case
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -42,7 +58,8 @@ FIRST_NAMES = ["Anna", "José", "Zoë", "François", "Müller", "Björn", "Chlo�
 LAST_NAMES = ["Smith", "García", "Núñez", "Dubois", "Schröder", "Kowalski", "O'Brien", "Lindqvist",
               "Rossi", "Ferreira", "Nguyen", "Dvořák", "Müller", "Jensen", "Brown", "Lefèvre",
               "Åberg", "Çelik", "Martín", "van der Berg", "Johnson", "Williams", "Moreau"]
-UNITS = ["kg", "km", "m²", "pcs", "h", "ml", "MB", "°C", "USD", "EUR", "units", "x"]
+UNITS = ["kg", "km", "m²", "pcs", "h", "ml", "MB", "°C", "USD", "EUR", "units", "x",
+         "m³", "cm²", "µm", "µg", "°F", "°", "‰", "km²", "mm"]
 PLACEHOLDERS = ["n/a", "N/A", "—", "-", "–", "TBD", "nil", "*", "?", "x"]
 
 
@@ -211,7 +228,9 @@ def _single(rng: random.Random) -> str:
         return rng.choice(string.digits)
     if r < 0.8:
         return rng.choice(string.ascii_letters)
-    return rng.choice("-*%#+=?!/&@$€£.:x")[0]
+    if r < 0.93:
+        return rng.choice("-*%#+=?!/&@$€£.:x")[0]
+    return rng.choice("²³°±×÷µ≤≥–—…•½¼‰§©")
 
 
 def _mixed(rng: random.Random) -> str:
@@ -229,9 +248,61 @@ def _mixed(rng: random.Random) -> str:
     return f"{rng.randint(1, 999)} / {rng.randint(1, 999)}"
 
 
+_DASHES = ["-", "-", "–", "—"]
+
+
+def _decimal(rng: random.Random) -> str:
+    return f"{rng.randint(0, 999)}.{rng.randint(0, 99):0{rng.choice([1, 2])}d}" if rng.random() < 0.6 \
+        else str(rng.randint(0, 999))
+
+
+def _symbolic(rng: random.Random) -> str:
+    """Values with the signs of units and tolerances, and spaced hyphens and dashes
+    ("Line 1 - Col 1"), whose spaces are part of the text."""
+    r = rng.random()
+    dash = rng.choice(_DASHES)
+    if r < 0.12:
+        return f"{_decimal(rng)}{rng.choice(['', ' '])}{rng.choice(['m²', 'm³', 'cm²', 'km²', 'ft²'])}"
+    if r < 0.22:
+        t = rng.randint(-40, 250)
+        return f"{t}{rng.choice([' °C', '°C', ' °F', '°', ' °'])}"
+    if r < 0.32:
+        return f"{rng.choice(['±', '± ', ''])}{_decimal(rng)}" + rng.choice(["", " mm", " %", "%"]) \
+            if rng.random() < 0.5 else f"{_decimal(rng)} ± {_decimal(rng)}"
+    if r < 0.40:
+        op = rng.choice(["×", "×", "÷", "x"])
+        return f"{rng.randint(1, 999)}{rng.choice([' ', ''])}{op}{rng.choice([' ', ''])}{rng.randint(1, 999)}"
+    if r < 0.50:  # ranges
+        a = rng.randint(0, 500)
+        sep = rng.choice(["–", "-", " – ", " - ", "—"])
+        return f"{a}{sep}{a + rng.randint(1, 500)}"
+    if r < 0.62:  # spaced hyphens and dashes between words
+        w1, w2 = _word(rng).capitalize(), _word(rng).capitalize()
+        if rng.random() < 0.5:
+            return f"{w1} {rng.randint(1, 99)} {dash} {w2} {rng.randint(1, 99)}"
+        return f"{w1} {dash} {w2.lower() if rng.random() < 0.5 else w2}"
+    if r < 0.70:
+        return f"{rng.choice(['≤', '≥', '<', '>', '≤ ', '≥ '])}{_decimal(rng)}"
+    if r < 0.76:
+        whole = str(rng.randint(1, 20)) if rng.random() < 0.5 else ""
+        return f"{whole}{rng.choice(['½', '¼'])}" + rng.choice(["", " h", " kg", " in"])
+    if r < 0.82:
+        return f"{_decimal(rng)}{rng.choice(['‰', ' ‰'])}"
+    if r < 0.87:
+        return f"{rng.choice(['§', '§ ', '§§ '])}{rng.randint(1, 300)}" + rng.choice(["", f"({rng.randint(1, 9)})"])
+    if r < 0.91:
+        return f"© {rng.randint(1990, 2035)}" + rng.choice(["", f" {_word(rng).capitalize()}"])
+    if r < 0.95:
+        return f"{rng.choice(['•', '• '])}{_phrase(rng) if rng.random() < 0.5 else _word(rng)}"
+    if r < 0.98:
+        return f"{_word(rng).capitalize()}{rng.choice(['…', ' …', '...'])}"
+    return f"{rng.randint(1, 999)}{rng.choice(['µs', ' µs', ' µm', ' µl', ' µg'])}"
+
+
 _KINDS = [
     (_number, 0.20), (_percent, 0.06), (_currency, 0.09), (_date, 0.09), (_code, 0.08),
     (_word, 0.12), (_phrase, 0.11), (_name, 0.06), (_single, 0.08), (_mixed, 0.06),
+    (_symbolic, 0.07),
     (lambda rng: rng.choice(PLACEHOLDERS), 0.02), (lambda rng: "", 0.03),
 ]
 
@@ -274,16 +345,22 @@ def focus_text(rng: random.Random) -> str:
 # -------------------------------------------------------------------------- fonts
 
 
+SPLITS = ("train", "validation", "heldout")
+# Each split draws from its own seed space, so no two splits share a sample's rng.
+_SALTS = {"train": 0, "heldout": 1_000_003, "validation": 3_000_017}
+
+
 @dataclass(frozen=True)
 class FontInfo:
     path: str
-    split: str  # "train" or "heldout"
+    split: str  # "train", "validation" or "heldout", by family
     charset: frozenset
+    family: str = ""
 
 
-def _font_split(path: str) -> str:
-    digest = hashlib.sha1(os.path.basename(path).encode()).digest()
-    return "heldout" if digest[0] % 7 == 0 else "train"
+def char_tokenizer():
+    """The recogniser's tokenizer: the first vocabulary's ids, then the appended ones."""
+    return build_char_tokenizer(BASE_CHARSET, APPENDED_CHARS)
 
 
 def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> bytes:
@@ -327,15 +404,23 @@ def discover_fonts() -> tuple[FontInfo, ...]:
             continue
         # Must draw at least all ASCII letters and digits to be a text font for us.
         if all(c in cov for c in string.ascii_letters + string.digits + ".,-%$"):
-            fonts.append(FontInfo(path, _font_split(path), cov))
+            fonts.append(FontInfo(path, recogniser_split_of(path), cov, family_of(path)))
     if not fonts:
         raise RuntimeError("no usable TrueType/OpenType fonts found; install e.g. fonts-dejavu-core")
     return tuple(fonts)
 
 
 def fonts_for(split: str) -> list[FontInfo]:
+    """The fonts of a split; an error (never another split's fonts) when none is installed."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
     fonts = [f for f in discover_fonts() if f.split == split]
-    return fonts or list(discover_fonts())
+    if not fonts:
+        families = sorted(k for k, v in RECOGNISER_SPLITS.items() if v == split)
+        packages = " ".join(RECOGNISER_PACKAGES[f] for f in families)
+        raise RuntimeError(f"no font of the {split} families ({', '.join(families) or 'any other'}) "
+                           f"is installed: apt-get install {packages or 'fonts-dejavu-core'}")
+    return fonts
 
 
 # ------------------------------------------------------------------------ render
@@ -434,13 +519,24 @@ def _scan_damage(img: Image.Image, rng: random.Random) -> Image.Image:
 
 
 class CellGenerator:
-    """Deterministic stream of rendered cells: sample(i) depends only on (seed, split, i)."""
+    """Deterministic stream of rendered cells: sample(i) depends only on (seed, split,
+    mix, i), and the text and font of sample i do not depend on the mix.
 
-    def __init__(self, seed: int = 0, split: str = "train"):
-        if split not in ("train", "heldout"):
-            raise ValueError("split must be 'train' or 'heldout'")
+    ``mix`` is how cells are rendered (``training.cell_renders.RENDER_MIXES``):
+    "scan" is the first model's renders at 150-300 dpi; "lowres" renders text 6-12 px
+    high (55-120 dpi); "train" mixes those with photo and photocopy renders. The
+    evaluation splits pick a family first, so one with many files does not dominate.
+    """
+
+    def __init__(self, seed: int = 0, split: str = "train", mix: str | None = None):
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+        mix = mix or ("train" if split == "train" else "scan")
+        if mix not in RENDER_MIXES:
+            raise ValueError(f"mix must be one of {tuple(RENDER_MIXES)}, not {mix!r}")
         self.seed = seed
         self.split = split
+        self.mix = mix
         self.fonts = fonts_for(split)
         self._font_cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
 
@@ -452,9 +548,15 @@ class CellGenerator:
             self._font_cache[key] = ImageFont.truetype(path, px)
         return self._font_cache[key]
 
+    def _pick_font(self, rng: random.Random, candidates: list[FontInfo]) -> FontInfo:
+        if self.split == "train":
+            return rng.choice(candidates)
+        families = sorted({f.family for f in candidates})
+        family = families[rng.randrange(len(families))]
+        return rng.choice([f for f in candidates if f.family == family])
+
     def sample(self, index: int, text: str | None = None) -> RenderedCell:
-        # Held-out seeds live in a separate space so they never meet training ones.
-        salt = 1_000_003 if self.split == "heldout" else 0
+        salt = _SALTS[self.split]
         rng = random.Random(hash((self.seed, salt, index)) & 0xFFFFFFFFFFFF)
         if text is None:
             text = sample_text(rng)
@@ -462,7 +564,7 @@ class CellGenerator:
         if not candidates:
             text = "".join(c for c in text if c in string.printable)
             candidates = [f for f in self.fonts if all(c in f.charset for c in text)]
-        font_info = rng.choice(candidates)
+        font_info = self._pick_font(rng, candidates)
         pt = rng.uniform(8, 14)
         dpi = rng.choice([150, 200, 240, 300])
         px = max(8, round(pt * dpi / 72))
@@ -473,5 +575,20 @@ class CellGenerator:
             img = _halftone(img, rng)
         if rng.random() < 0.35:
             img = _border_remnants(img, rng)
-        img = _scan_damage(img, rng)
+        # The render kind has its own rng: the scan renders stay those of the first model.
+        kind_rng = random.Random(hash((self.seed, salt, index, 7)) & 0xFFFFFFFFFFFF)
+        kind = RENDER_MIXES[self.mix](kind_rng)
+        if kind == "scan":
+            img = _scan_damage(img, rng)
+        elif kind == "lowres":
+            img = damage_lowres(img, _cap_height(font), kind_rng)
+        elif kind == "photo":
+            img = photo(img, _cap_height(font), kind_rng)
+        else:
+            img = photocopy(img, _cap_height(font), kind_rng)
         return RenderedCell(img, text, os.path.basename(font_info.path))
+
+
+def _cap_height(font: ImageFont.FreeTypeFont) -> int:
+    box = font.getbbox("H")
+    return max(1, box[3] - box[1])

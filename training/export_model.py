@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from training.cells import CHARSET
-from training.charset_tokenizer import BOS_ID, EOS_ID, PAD_ID, build_char_tokenizer
+from training.cells import char_tokenizer, discover_fonts
+from training.charset_tokenizer import BOS_ID, EOS_ID, PAD_ID
 from training.train_recognizer import build_model, checkpoint_shape, preprocess_config
 
 CARD = """# tablescribe-cells
@@ -56,13 +56,21 @@ reading kept is sure (`ocr/second_look.py`). The views, in order:
 `training/cells.py` renders seeded synthetic cells: integers, decimals with thousands
 separators, negatives in parentheses, percentages, currency ($ € £ ¥), dates in common
 formats, codes, words and phrases from the Debian word list, names with accented
-letters, punctuation, single digits and characters, empty cells. Fonts: every system
-TrueType/OpenType font (Debian font packages: DejaVu, Liberation, Croscore, Crosextra,
-FreeFont, URW base35, Lato, Open Sans, Roboto, Linux Libertine, Cantarell, Hack,
-Inconsolata), 8-14 pt at 150-300 dpi, left/centre/right alignment, with blur, noise,
+letters, punctuation, single digits and characters, values with units and signs
+(m², 25 °C, ±0.5, 3 × 4, 5–10, ≤ 5, ½, ‰, § 12, © 2024, µm), words around spaced
+hyphens and dashes ("Line 1 - Col 1"), empty cells. Renders (`training/cell_renders.py`):
+half as scans, 8-14 pt at 150-300 dpi, left/centre/right alignment, with blur, noise,
 JPEG, rotation, binarisation, uneven background, halftone, white-on-dark cells and
-border remnants. About one font file in seven is held out: the evaluation set is
-rendered only with those fonts, from a separate seed space.
+border remnants; a quarter as 55-120 dpi scans (capitals 6-12 px high, area-averaged
+from the sharp render); the rest as phone photos (grey paper, falling light, defocus or
+shake, JPEG) and photocopies (thickened or thinned strokes, faint ink, streaks, toner
+specks).
+
+Fonts are split by family (every weight, width and clone of a design together;
+`training/tables/fonts.py` RECOGNISER_SPLITS):
+- train: {train_families}
+- validation (every choice of a run): {validation_families}
+- held out (benchmarks/ocr_accuracy.py only): {heldout_families}
 
 ## Training
 PyTorch + transformers (`python -m training.train_recognizer`), AdamW with an auxiliary
@@ -106,7 +114,7 @@ def average_checkpoints(paths: list[str]) -> dict:
 
 
 def export(checkpoint: str | list[str], out: str, metrics: dict | None = None) -> Path:
-    tokenizer = build_char_tokenizer(CHARSET)
+    tokenizer = char_tokenizer()
     paths = [checkpoint] if isinstance(checkpoint, str) else list(checkpoint)
     ckpt = (torch.load(paths[0], map_location="cpu", weights_only=True) if len(paths) == 1
             else average_checkpoints(paths))
@@ -144,12 +152,22 @@ def export(checkpoint: str | list[str], out: str, metrics: dict | None = None) -
         dec_layers=s["dec_layers"], dec_dim=s["dec_dim"], dec_heads=s["dec_heads"],
         vocab=tokenizer.get_vocab_size(), params=sum(p.numel() for p in model.parameters()) / 1e6,
         steps=step, samples=samples, averaged=averaged_text, metrics=metrics_text,
+        **_families(),
         below=SECOND_LOOK["below_confidence"],
         views="\n".join("- " + _VIEW_WORDS[k].format(v) for view in SECOND_LOOK["views"] for k, v in view.items())))
     if out_path.exists():
         shutil.rmtree(out_path)
     os.replace(tmp, out_path)
     return out_path
+
+
+def _families() -> dict:
+    """The installed font families of each split, for the card."""
+    by_split: dict[str, set[str]] = {}
+    for f in discover_fonts():
+        by_split.setdefault(f.split, set()).add(f.family)
+    return {f"{split}_families": ", ".join(sorted(by_split.get(split, ()))) or "none installed"
+            for split in ("train", "validation", "heldout")}
 
 
 def main(argv=None) -> int:

@@ -26,9 +26,10 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ocr.metrics import char_errors
 from ocr.preprocess import PreprocessConfig, pixel_values
-from training.cells import CHARSET, CellGenerator, focus_text
-from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID, build_char_tokenizer
+from training.cells import CellGenerator, char_tokenizer, focus_text
+from training.charset_tokenizer import EOS_ID, PAD_ID, UNK_ID
 from training.patch_resize import resize_patches
+from training.vocab_grow import grow_vocab
 
 # The architecture of the shipped model: a ViT encoder over a strip twelve times as
 # wide as high cut into full-height patches a quarter as wide (48 tokens), and a small
@@ -119,7 +120,7 @@ class CellStream(IterableDataset):
 
     def __init__(self, seed: int, start: int, batch: int, shape: dict, focus: float = 0.0):
         self.seed, self.start, self.batch, self.focus = seed, start, batch, focus
-        self.tokenizer = build_char_tokenizer(CHARSET)
+        self.tokenizer = char_tokenizer()
         self.pre = preprocess_config(shape)
         self.max_len = shape["max_len"]
 
@@ -179,12 +180,27 @@ class CTCHead(torch.nn.Module):
             torch.tensor(lengths, device=device), blank=PAD_ID, zero_infinity=True)
 
 
-def heldout_set(n: int, seed: int = 8):
-    """Validation cells in the held-out fonts. Seed 8, not the benchmark's 7: a run's
-    evaluations (and its best.pt) must not be chosen on the crops it is scored on
-    (runs before step 46516 logged seed 7's first crops)."""
-    gen = CellGenerator(seed, "heldout")
-    return [gen.sample(i) for i in range(n)]
+VALIDATION_MIXES = ("scan", "lowres")
+
+
+def validation_sets(n: int, seed: int = 8) -> dict:
+    """The validation draw: cells in the validation font families (never trained on,
+    never benchmarked), scan-like and low-resolution, ``n`` of each. Every choice of a
+    run (best.pt, which snapshots to average) is made on it, never on the benchmark's
+    held-out families."""
+    sets = {}
+    for mix in VALIDATION_MIXES:
+        gen = CellGenerator(seed, "validation", mix)
+        sets[mix] = [gen.sample(i) for i in range(n)]
+    return sets
+
+
+def evaluate_sets(model, sets: dict, tokenizer, pre, device: str = "cpu") -> dict:
+    """``evaluate`` on each validation set, and their mean CER and exact-match."""
+    out = {name: evaluate(model, cells, tokenizer, pre, device=device) for name, cells in sets.items()}
+    out["cer"] = sum(m["cer"] for m in out.values()) / len(sets)
+    out["exact"] = sum(out[name]["exact"] for name in sets) / len(sets)
+    return out
 
 
 @torch.no_grad()
@@ -221,9 +237,10 @@ def lr_at(step: int, base: float, warmup: int, total: int, start: int = 0,
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def initial_state(source: str, height: int) -> dict:
+def initial_state(source: str, height: int, vocab_size: int = 0) -> dict:
     """Weights (and step, samples, CTC head where known) to begin a run from: a training
-    checkpoint or a shipped model folder, its patch embedding resized to ``height``."""
+    checkpoint or a shipped model folder, its patch embedding resized to ``height`` and
+    its vocabulary grown to ``vocab_size`` (rows appended, no id moved) when smaller."""
     if os.path.isdir(source):
         from transformers import VisionEncoderDecoderModel
 
@@ -241,7 +258,14 @@ def initial_state(source: str, height: int) -> dict:
         state = {**state, "model": resize_patches(state["model"],
                                                  (target["patch_h"], target["patch_w"]))}
     state.pop("optimizer", None)  # moments of other shapes, another schedule's
+    if vocab_size and _vocab_of(state) != vocab_size:
+        state.pop("ctc_head", None)  # a classifier over the old vocabulary
+        state = {**state, "model": grow_vocab(state["model"], vocab_size)}
     return {**state, "shape": target}
+
+
+def _vocab_of(state: dict) -> int:
+    return int(state["model"]["decoder.model.decoder.embed_tokens.weight"].shape[0])
 
 
 def main(argv=None) -> int:
@@ -273,7 +297,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--eval-every", type=int, default=1000)
-    ap.add_argument("--eval-size", type=int, default=300)
+    ap.add_argument("--eval-size", type=int, default=300,
+                    help="validation cells of each mix (scan-like, low-resolution)")
+    ap.add_argument("--eval-first", action="store_true",
+                    help="evaluate the starting weights before the first step (a baseline)")
     ap.add_argument("--snapshot-every", type=int, default=0,
                     help="also keep the weights every N steps as snap-<step>.pt, for "
                          "averaging the last few (several --checkpoint to training.export_model)")
@@ -285,11 +312,12 @@ def main(argv=None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(args.seed)
     os.makedirs(args.workdir, exist_ok=True)
-    tokenizer = build_char_tokenizer(CHARSET)
+    tokenizer = char_tokenizer()
     ckpt_path = os.path.join(args.workdir, "last.pt")
     resume = os.path.exists(ckpt_path)
     start = (torch.load(ckpt_path, map_location="cpu", weights_only=True) if resume
-             else initial_state(args.init_from, args.image_height) if args.init_from else None)
+             else initial_state(args.init_from, args.image_height, tokenizer.get_vocab_size())
+             if args.init_from else None)
     shape = checkpoint_shape(start) if resume else model_shape(args.image_height)
     model = build_model(tokenizer.get_vocab_size(), shape)
     ctc_head = CTCHead(shape["enc_dim"], tokenizer.get_vocab_size())
@@ -316,9 +344,9 @@ def main(argv=None) -> int:
     record = {"shape": shape, "schedule_start": schedule_start}
 
     pre = preprocess_config(shape)
-    heldout = heldout_set(args.eval_size)
+    validation = validation_sets(args.eval_size)
     stream = CellStream(args.seed, samples, args.batch, shape, args.focus)
-    loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4,
+    loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4 if args.workers else None,
                         pin_memory=args.device.startswith("cuda"))
     log = open(os.path.join(args.workdir, "log.jsonl"), "a")  # noqa: SIM115 (open for the run)
 
@@ -334,6 +362,21 @@ def main(argv=None) -> int:
         torch.save({"model": model.state_dict(), "step": step, "samples": samples, **record},
                    os.path.join(args.workdir, name))
 
+    def log_eval() -> None:
+        metrics = evaluate_sets(model, validation, tokenizer, pre, device=args.device)
+        rec = {"step": step, "eval": metrics, "time": time.time()}
+        print(json.dumps(rec), flush=True)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        best_path = os.path.join(args.workdir, "best.json")
+        best = (json.loads(Path(best_path).read_text()) if os.path.exists(best_path)
+                else {"cer": 9.9})
+        if metrics["cer"] < best["cer"]:
+            save_weights("best.pt")
+            Path(best_path).write_text(json.dumps({**metrics, "step": step}))
+
+    if args.eval_first and not resume:
+        log_eval()
     model.train()
     t0, seen, run_loss, run_ce = None, 0, 0.0, 0.0
     for pv, labels in loader:
@@ -370,17 +413,7 @@ def main(argv=None) -> int:
         if args.snapshot_every and step % args.snapshot_every == 0:
             save_weights(f"snap-{step}.pt")
         if step % args.eval_every == 0:
-            metrics = evaluate(model, heldout, tokenizer, pre, device=args.device)
-            rec = {"step": step, "eval": metrics, "time": time.time()}
-            print(json.dumps(rec), flush=True)
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
-            best_path = os.path.join(args.workdir, "best.json")
-            best = (json.loads(Path(best_path).read_text()) if os.path.exists(best_path)
-                    else {"cer": 9.9})
-            if metrics["cer"] < best["cer"]:
-                save_weights("best.pt")
-                Path(best_path).write_text(json.dumps({**metrics, "step": step}))
+            log_eval()
     # where the run stopped (its steps or its time were up), unless saved at this step
     if step % args.save_every:
         save_checkpoint()

@@ -32,11 +32,10 @@ def test_average_takes_the_mean_of_float_weights_and_the_last_step(tmp_path):
 
 
 def test_export_of_averaged_checkpoints_is_a_model_the_engine_reads(tmp_path):
-    from training.cells import CHARSET
-    from training.charset_tokenizer import build_char_tokenizer
+    from training.cells import char_tokenizer
     from training.train_recognizer import build_model, model_shape
 
-    vocab = build_char_tokenizer(CHARSET).get_vocab_size()
+    vocab = char_tokenizer().get_vocab_size()
     shape = model_shape(48)
     torch.manual_seed(0)
     first = build_model(vocab, shape).state_dict()
@@ -95,11 +94,10 @@ def test_resized_patch_kernel_answers_an_upsampled_patch_as_the_old_one_did():
 
 
 def test_a_run_initialised_at_another_height_starts_where_the_checkpoint_ended(tmp_path):
-    from training.cells import CHARSET
-    from training.charset_tokenizer import build_char_tokenizer
+    from training.cells import char_tokenizer
     from training.train_recognizer import build_model, initial_state, lr_at, model_shape
 
-    vocab = build_char_tokenizer(CHARSET).get_vocab_size()
+    vocab = char_tokenizer().get_vocab_size()
     small = model_shape(32)
     path = tmp_path / "old.pt"
     torch.save({"model": build_model(vocab, small).state_dict(), "step": 900, "samples": 28800,

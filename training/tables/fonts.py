@@ -47,6 +47,17 @@ _FAMILY_PREFIXES = (
     ("cousine", "Liberation Mono"),
     ("linux libertine", "Linux Libertine"),
     ("linux biolinum", "Linux Libertine"),
+    # families the cell recogniser is split by (RECOGNISER_SPLITS)
+    ("go", "Go"),
+    ("fira", "Fira"),
+    ("charis", "Charis SIL"),
+    ("cmu", "Computer Modern"),
+    ("computer modern", "Computer Modern"),
+    ("latin modern", "Computer Modern"),
+    ("eb garamond", "EB Garamond"),
+    ("gentium", "Gentium"),
+    ("noto mono", "Noto Mono"),
+    ("noto sans mono", "Noto Mono"),
 )
 _STYLE_WORDS = ("bold", "italic", "oblique", "light", "extralight", "condensed", "semibold",
                 "medium", "regular", "book", "black", "narrow", "mono", "display", "o")
@@ -62,12 +73,40 @@ def family_of(font: str | os.PathLike) -> str:
         name = ImageFont.truetype(name, 12).getname()[0]
     low = " ".join(name.lower().replace("-", " ").split())
     for prefix, family in _FAMILY_PREFIXES:
-        if low.startswith(prefix):
+        if low == prefix or low.startswith(prefix + " "):
             return family
     words = low.split()
     while len(words) > 1 and words[-1] in _STYLE_WORDS:
         words.pop()
     return " ".join(w.capitalize() for w in words)
+
+
+# The cell recogniser's split (training/cells.py): families its shipped model never saw
+# before this split (every font package it trained on is "train": DejaVu, Liberation,
+# Croscore, Crosextra, FreeFont, URW base35, Lato, Open Sans, Roboto, Linux Libertine,
+# Cantarell, Hack, Inconsolata). Held out: a sans, a serif, a mono and Computer Modern;
+# validation (every choice of a run): two serifs and a mono. Every other family trains.
+# Clones of a trained design (Noto Sans ~ Open Sans, TeX Gyre ~ URW base35) must not
+# be put here: they are not unseen.
+RECOGNISER_SPLITS = {
+    "Go": "heldout",  # sans (and Go Mono, Go Smallcaps)
+    "Charis SIL": "heldout",  # serif
+    "Fira": "heldout",  # Fira Code, mono
+    "Computer Modern": "heldout",  # CMU serif, sans, typewriter
+    "EB Garamond": "validation",
+    "Gentium": "validation",  # Gentium Plus, Gentium Book Plus
+    "Noto Mono": "validation",  # Noto Mono, Noto Sans Mono
+}
+RECOGNISER_PACKAGES = {  # Debian packages that install them
+    "Go": "fonts-go", "Charis SIL": "fonts-sil-charis", "Fira": "fonts-firacode",
+    "Computer Modern": "fonts-cmu", "EB Garamond": "fonts-ebgaramond",
+    "Gentium": "fonts-sil-gentiumplus", "Noto Mono": "fonts-noto-mono",
+}
+
+
+def recogniser_split_of(font: str | os.PathLike) -> str:
+    """The cell recogniser's split of a face name or font file, by its family."""
+    return RECOGNISER_SPLITS.get(family_of(font), "train")
 
 
 def split_of(font: str | os.PathLike) -> str:
