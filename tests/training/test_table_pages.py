@@ -24,8 +24,22 @@ def _page_with(rules: str, split: str = "train", band: bool | None = None, start
     raise AssertionError(f"no {rules} page in 400 designs")
 
 
-def _dark(image: np.ndarray) -> np.ndarray:
-    return image.min(axis=2) < 180  # rules may be grey (120); fills are lighter
+def _dark(image: np.ndarray, hairlines: bool = False) -> np.ndarray:
+    """Ink: a dark pixel; with ``hairlines``, also two neighbours that together hold a
+    rule's darkness (a thin rule falling between two pixels renders as two light greys,
+    192 + 181; text edges would count too, so only where a rule is looked for)."""
+    grey = image.min(axis=2).astype(np.int32)
+    dark = grey < 180  # rules may be grey (120); fills are lighter
+    if not hairlines:
+        return dark
+    darkness = 255 - grey
+    pair_x = darkness[:, 1:] + darkness[:, :-1]
+    pair_y = darkness[1:, :] + darkness[:-1, :]
+    dark[:, 1:] |= pair_x > 110
+    dark[:, :-1] |= pair_x > 110
+    dark[1:, :] |= pair_y > 110
+    dark[:-1, :] |= pair_y > 110
+    return dark
 
 
 def _line_ink(dark, table, horizontal: bool, i: int, k: int, reach: int) -> float:
@@ -45,20 +59,20 @@ def _line_ink(dark, table, horizontal: bool, i: int, k: int, reach: int) -> floa
 def _check_separators(page, reach: int = 1):
     """Drawn separators are ink along their whole length; separators not drawn, where
     no fill lies under them, hold next to no ink."""
-    dark = _dark(page.image)
+    dark, ruled = _dark(page.image), _dark(page.image, hairlines=True)
     for t in page.tables:
         exist_h, exist_v = separator_segments(t.n_rows, t.n_cols, [
             (c.row, c.col, c.rowspan, c.colspan) for c in t.cells])
         for i, line in enumerate(t.h_drawn):
             for c, drawn in enumerate(line):
-                ink = _line_ink(dark, t, True, i, c, reach if drawn else 0)
+                ink = _line_ink(ruled if drawn else dark, t, True, i, c, reach if drawn else 0)
                 if drawn:
                     assert ink > 0.9, (page.name, "h", i, c, ink)
                 elif exist_h[i][c]:
                     assert ink < 0.05, (page.name, "h", i, c, ink)
         for r, line in enumerate(t.v_drawn):
             for j, drawn in enumerate(line):
-                ink = _line_ink(dark, t, False, j, r, reach if drawn else 0)
+                ink = _line_ink(ruled if drawn else dark, t, False, j, r, reach if drawn else 0)
                 if drawn:
                     assert ink > 0.9, (page.name, "v", j, r, ink)
                 elif exist_v[r][j]:
