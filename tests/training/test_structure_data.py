@@ -20,9 +20,19 @@ def _written(tmp_path, split, seed, index, style):
     return page, d["x"].astype(np.float32) / 255.0, d["y"], json.loads(str(d["tables"]))
 
 
+def _skewed_grid_index(seed: int = 5) -> int:
+    """A train page (ruled style) holding one full grid, scanned turned by over a degree.
+    Looked for, not pinned: which page that is depends on the installed fonts and words."""
+    for index in range(400):
+        design = design_page("train", seed, index, "ruled")
+        if len(design.tables) == 1 and design.tables[0].rules == "grid" \
+                and abs(render_pillow(design).angle) > 1.0:
+            return index
+    raise AssertionError("no skewed full-grid page in 400 designs")
+
+
 def test_separator_targets_lie_on_the_rules_of_a_skewed_grid_page(tmp_path) -> None:
-    # train page 34 of seed 5 (ruled style): a full grid, scanned turned by about 2 degrees
-    page, x, y, tables = _written(tmp_path, "train", 5, 34, "ruled")
+    page, x, y, tables = _written(tmp_path, "train", 5, _skewed_grid_index(), "ruled")
     assert abs(page.angle) > 1.0 and page.tables[0].rules == "grid"
     rules = x[1]
     for bit in (ROW_SEP, COL_SEP):
