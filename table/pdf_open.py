@@ -171,7 +171,9 @@ def _row_groups(lines: list[TextLine], occupied: list[set[int]],
     for i in range(1, len(lines) - 1):
         up, down = i - 1, i + 1
         apart = base[down] - base[up]
-        if near[up] and near[i] and apart >= _NEAR * pitch and occupied[up] & occupied[down] \
+        # The rows above and below need not share a column: a label's neighbours may
+        # each leave a different cell empty.
+        if near[up] and near[i] and apart >= _NEAR * pitch \
                 and not occupied[i] & (occupied[up] | occupied[down]) \
                 and abs(base[i] - (base[up] + base[down]) / 2) <= _MIDWAY * apart and up not in spanning:
             spanning[i] = -1

@@ -195,6 +195,22 @@ def test_open_table_with_a_label_over_two_rows_and_a_two_line_cell(tmp_path):
 
 
 
+def test_open_label_over_two_rows_that_leave_different_cells_empty(tmp_path):
+    """No rules: the label's two rows have no column in common (the upper one fills
+    only the last column, the lower one only the middle one); it still spans both and
+    no row is lost."""
+    texts = [["Name", "Amount", "Total"], ["North Alpha", "$42,968.72", "$37,311.75"],
+             ["Stock", "", "$220.87"], ["", "$34,405.75", ""],
+             ["Open", "$3,458.62", "$22,825.02"], ["Budget Actual", "$12,929.52", "$46,861.01"]]
+    merges = [(2, 0, 2, 1)]
+    pdf = canvas.Canvas(str(tmp_path / "o.pdf"), pagesize=A4)
+    draw_table(pdf, texts, [110, 110, 110], merges, top=100, row_h=22, ruled=False)
+    pdf.showPage()
+    pdf.save()
+    [table] = tables_from_layer(layer_of(tmp_path / "o.pdf"), SCALE)
+    assert cells_of(table) == truth(texts, merges)
+
+
 # Neighbouring centred headers share a boundary: a header that alone could be centred
 # on one column as well as on two is read from the boundaries its neighbours leave it.
 # The texts stand where LibreOffice Calc printed them (Liberation Serif; x of each
