@@ -83,7 +83,11 @@ def open_grid(lines: list[TextLine], bounds: tuple[float, float, float, float] |
     if not gaps:
         return None
     pad = 0.3 * size
-    left, top, right, bottom = bounds or (x0 - pad, lines[0].top - pad, x1 + pad, lines[-1].bottom + pad)
+    # Every text of a row of several texts lies inside the table: a header centred on
+    # a column wider than its body text may reach past the body's outer edge.
+    inner = [(a, b) for r in runs if len(r) > 1 for a, b, _ in r]
+    ends = min([x0] + [a for a, _ in inner]), max([x1] + [b for _, b in inner])
+    left, top, right, bottom = bounds or (ends[0] - pad, lines[0].top - pad, ends[1] + pad, lines[-1].bottom + pad)
     cols = [left] + _boundaries(gaps, aligned, size) + [right]
     # Header rows of one text (a title) say nothing about where columns end.
     headers = [r for r in runs[:first_body] if len(r) > 1]
@@ -556,11 +560,16 @@ def _fit_headers(cols: list[float], gaps: list[tuple[float, float]], others: lis
         candidates = {cols[k], (a + b) / 2, a + min(_PAD * size, (b - a) / 2), b - min(_PAD * size, (b - a) / 2)}
         candidates |= {x0 - 0.01 * size for x0, _ in near if a < x0 < b}
         candidates |= {x1 + 0.01 * size for _, x1 in near if a < x1 < b}
+        pairs = [(q, u, p, v) for row in others
+                 for (p, q, _), (u, v, _) in pairwise(sorted(row, key=lambda t: t[0])) if q < b and u > a]
 
-        def cost(x: float, k: int = k, near: list = near) -> float:
+        def cost(x: float, k: int = k, near: list = near, pairs: list = pairs) -> float:
             trial = cols[:k] + [x] + cols[k + 1:]
             cut = sum(1 for row in below for x0, x1, _ in row if x0 < x < x1)  # rows below: no spans
-            return sum(_fit_cost(x0, x1, trial, size) for x0, x1 in near) + _CUT * cut
+            # Two texts of one header row, with this strip's white between them, read
+            # as one cell: the boundary that parts them is missed.
+            shared = sum(1 for q, u, p, v in pairs if _core(p, q, trial) == _core(u, v, trial))
+            return sum(_fit_cost(x0, x1, trial, size) for x0, x1 in near) + _CUT * (cut + shared)
 
         current = cost(cols[k])
         best = min(sorted(candidates), key=cost)

@@ -253,26 +253,71 @@ _JOINT_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(_JOINT_CASES))
-def test_centred_headers_share_their_boundaries(tmp_path, case):
+def _placed_rows(path, rows, size: float, pitch: float, family: str = "LiberationSerif"):
+    """Draw ``rows`` of (x, text) or None (an empty cell), the first row bold, as
+    LibreOffice Calc placed them; the tables read back from the file."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    size, pitch, merge, rows = _JOINT_CASES[case]
     folder = "/usr/share/fonts/truetype/liberation2"
     for face in ("Regular", "Bold"):
-        pdfmetrics.registerFont(TTFont(f"LiberationSerif-{face}", f"{folder}/LiberationSerif-{face}.ttf"))
-    pdf = canvas.Canvas(str(tmp_path / "j.pdf"), pagesize=A4)
+        pdfmetrics.registerFont(TTFont(f"{family}-{face}", f"{folder}/{family}-{face}.ttf"))
+    pdf = canvas.Canvas(str(path), pagesize=A4)
     for r, row in enumerate(rows):
-        pdf.setFont("LiberationSerif-Bold" if r == 0 else "LiberationSerif-Regular", size)
+        pdf.setFont(f"{family}-Bold" if r == 0 else f"{family}-Regular", size)
         for placed in row:
             if placed:
                 pdf.drawString(placed[0], A4[1] - 100 - r * pitch, placed[1])
     pdf.showPage()
     pdf.save()
-    tables = tables_from_layer(layer_of(tmp_path / "j.pdf"), SCALE)
+    return tables_from_layer(layer_of(path), SCALE)
+
+
+@pytest.mark.parametrize("case", sorted(_JOINT_CASES))
+def test_centred_headers_share_their_boundaries(tmp_path, case):
+    size, pitch, merge, rows = _JOINT_CASES[case]
+    tables = _placed_rows(tmp_path / "j.pdf", rows, size, pitch)
     texts = [[placed[1] if placed else "" for placed in row] for row in rows]
     assert [cells_of(t) for t in tables] == [truth(texts, [merge])]
+
+
+def test_two_centred_headers_over_columns_without_alignment_evidence(tmp_path):
+    # Every body column's texts are of one width (no flush edge to place a boundary
+    # by): "Region" and "Revenue Costs" have the body's white strip between them and
+    # are two cells, each centred on its column, not one text.
+    rows = [
+        [(119.5, "Delta"), (180.6, "West North"), (247.1, "Oslo Margin"), (318.2, "Region"),
+         (377.6, "Revenue Costs"), (479.2, "Costs Units"), None],
+        [(90.4, "Orders East"), (210.5, "15,000"), (294.3, "6"), (329.1, "$34,461.30"), (420.5, "28,446"),
+         (488.6, "2"), (523.3, "$20,131.04")],
+        [(90.4, "South Returns"), (213.5, "3,451"), (294.3, "4"), (329.1, "$22,785.39"), (420.5, "26,389"),
+         (488.6, "4"), (523.3, "$38,136.93")],
+        [(90.4, "Returns"), (210.5, "54,538"), (294.3, "8"), (329.1, "$44,136.10"), (420.5, "93,533"),
+         (488.6, "7"), (523.3, "$36,631.41")],
+        [(90.4, "Price"), (210.5, "76,289"), (294.3, "4"), (329.1, "$35,802.90"), (423.4, "6,051"),
+         (488.6, "3"), (523.3, "$41,058.31")]]
+    tables = _placed_rows(tmp_path / "h.pdf", rows, 5.41, 10.8, "LiberationSans")
+    texts = [[placed[1] if placed else "" for placed in row] for row in rows]
+    assert [cells_of(t) for t in tables] == [truth(texts, [(0, 5, 1, 2)])]
+
+
+def test_header_centred_past_the_body_text_stays_in_the_table(tmp_path):
+    # The last column is much wider than its short words (set flush left): its header,
+    # centred, lies wholly to the right of every body text and is its cell's text.
+    rows = [
+        [(112.2, "Delta"), (168.2, "Status"), (216.8, "Oslo Total"), (274.9, "Orders"), (337.9, "South"),
+         (416.8, "Owner Costs"), None, (510.4, "Price")],
+        [(86.8, "Closed"), (182.8, "-45.9%"), (242.3, "56,359"), (304.9, "3"), (309.0, "Total"),
+         (414.3, "79,834"), (459.7, "$9,584.25"), (484.8, "Costs")],
+        [(86.8, "Forecast"), (184.8, "11.5%"), (242.3, "13,966"), (304.9, "9"), (309.0, "Units Delta"),
+         (414.3, "72,765"), (456.7, "$12,962.90"), (484.8, "Returns")],
+        [(86.8, "Costs Orders"), (181.8, "116.7%"), (242.3, "54,873"), (304.9, "8"), (309.0, "Revenue East"),
+         (417.3, "4,986"), (456.7, "$22,989.12"), (484.8, "Orders")],
+        [(86.8, "Berlin"), (184.8, "26.6%"), (242.3, "28,970"), (304.9, "2"), (309.0, "Forecast Actual"),
+         (414.3, "21,639"), (456.7, "$15,981.67"), (484.8, "Gamma")]]
+    tables = _placed_rows(tmp_path / "p.pdf", rows, 5.89, 11.3)
+    texts = [[placed[1] if placed else "" for placed in row] for row in rows]
+    assert [cells_of(t) for t in tables] == [truth(texts, [(0, 5, 1, 2)])]
 
 
 def test_flush_right_and_flush_left_cells_set_tight_together(tmp_path):
