@@ -299,15 +299,7 @@ def _write_table(ws, d: dict, top: int, left: int, fit_text: bool = False) -> Tr
     for r in range(n_rows):
         lines = max(len(t.split("\n")) for t in d["texts"][r])
         ws.row_dimensions[top + r].height = d["size"] * 1.6 * lines + 4
-    spans = set()
-    covered = {}
-    for r, c, rs, cs in d["merges"]:
-        for rr in range(r, r + rs):
-            for cc in range(c, c + cs):
-                covered[(rr, cc)] = (r, c, rs, cs)
-    for r in range(n_rows):
-        for c in range(n_cols):
-            spans.add(covered.get((r, c), (r, c, 1, 1)))
+    spans = {owner.get((r, c), (r, c, 1, 1)) for r in range(n_rows) for c in range(n_cols)}
     texts = {(r, c): d["texts"][r][c] for r, c, _, _ in spans}
     return TrueTable(n_rows, n_cols, spans, texts)
 
