@@ -60,6 +60,12 @@ def heldout_families() -> str:
 SETS = {"families": ("heldout", "scan"), "lowres": ("heldout", "lowres"), "seen": ("train", "scan")}
 
 
+def heldout_crops(n: int) -> tuple[list[Image.Image], list[str]]:
+    """The standard held-out set other benchmarks measure forgetting on: the first n
+    crops of the "families" set (held-out font families, scans)."""
+    return generator_crops(n, *SETS["families"])
+
+
 def table_crops(pages: int) -> tuple[list, list[str]]:
     """Crops cut by the app's own structure detection from whole rendered table pages
     (the sample generator's renderer, cell texts from the cell generator), with truth."""
