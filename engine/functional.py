@@ -33,6 +33,7 @@ __all__ = [
     "layer_norm",
     "linear",
     "linear_gelu",
+    "pack_linear_weight",
     "log_softmax",
     "max_pool2d",
     "mse_loss",
@@ -47,6 +48,7 @@ __all__ = [
 
 linear = _la.linear
 linear_gelu = _la.linear_gelu
+pack_linear_weight = _la.pack_linear_weight
 layer_norm = _nn.layer_norm
 conv2d = _nn.conv2d
 embedding = _ix.embedding

@@ -82,14 +82,22 @@ class Linear(nn.Linear):
 
     def inference_weight(self):
         """The weight to multiply by: the cached layout copy where it pays."""
+        return self._inference()[0]
+
+    def inference_packed(self):
+        """The weight packed once for the CPU micro-kernel (None: BLAS multiplies)."""
+        return self._inference()[1]
+
+    def _inference(self):
         if not self.many_rows or not _fast(self) or self.weight.device.type != "cpu":
-            return self.weight
+            return self.weight, None
         if self._cache is None:
-            object.__setattr__(self, "_cache", _t(self.weight.numpy().T, self.weight.device).T)
+            weight = _t(self.weight.numpy().T, self.weight.device).T
+            object.__setattr__(self, "_cache", (weight, F.pack_linear_weight(self.weight)))
         return self._cache
 
     def forward(self, x):
-        return F.linear(x, self.inference_weight(), self.bias)
+        return F.linear(x, self.inference_weight(), self.bias, packed=self.inference_packed())
 
 
 class Projections(nn.Module):
@@ -113,13 +121,15 @@ class Projections(nn.Module):
         if self._cache is None:
             w = np.concatenate([p.weight.numpy() for p in parts], axis=0)
             dev = parts[0].weight.device
-            weight = _t(w.T, dev).T if self.many_rows and dev.type == "cpu" else _t(w, dev)
+            on_cpu = self.many_rows and dev.type == "cpu"
+            weight = _t(w.T, dev).T if on_cpu else _t(w, dev)
             bias = None
             if parts[0].bias is not None:
                 bias = _t(np.concatenate([p.bias.numpy() for p in parts]), dev)
-            object.__setattr__(self, "_cache", (weight, bias))
-        weight, bias = self._cache
-        y = F.linear(x, weight, bias)
+            packed = F.pack_linear_weight(_t(w, dev)) if on_cpu else None
+            object.__setattr__(self, "_cache", (weight, bias, packed))
+        weight, bias, packed = self._cache
+        y = F.linear(x, weight, bias, packed=packed)
         n = parts[0].out_features
         return [y.narrow(-1, i * n, n) for i in range(len(parts))]
 
@@ -148,7 +158,7 @@ def _activation(name: str):
 
 def _feed_forward(x, fc1: Linear, fc2: Linear, act: str):
     if act in ("gelu", "gelu_python"):
-        h = F.linear_gelu(x, fc1.inference_weight(), fc1.bias)
+        h = F.linear_gelu(x, fc1.inference_weight(), fc1.bias, packed=fc1.inference_packed())
     else:
         h = _activation(act)(fc1(x))
     return fc2(h)

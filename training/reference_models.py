@@ -30,9 +30,11 @@ LAYOUTS = {
         decoder=dict(activation_function="gelu", use_learned_position_embeddings=False,
                      layernorm_embedding=False, scale_embedding=True, tie_word_embeddings=False),
     ),
-    # A non-square strip with non-square patches, and an enc_to_dec projection.
+    # A non-square strip with non-square patches, and an enc_to_dec projection; 64 wide,
+    # so every encoder projection runs on the packed-weight micro-kernel (a multiple of
+    # its tile width).
     "vit_nonsquare_proj": dict(
-        encoder=dict(model_type="vit", image_size=[16, 64], patch_size=[16, 8], hidden_size=48),
+        encoder=dict(model_type="vit", image_size=[16, 64], patch_size=[16, 8], hidden_size=64),
         decoder=dict(activation_function="gelu", use_learned_position_embeddings=True,
                      layernorm_embedding=True, scale_embedding=False, tie_word_embeddings=False),
     ),

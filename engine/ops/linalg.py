@@ -11,7 +11,7 @@ from . import elementwise as _ew
 from .grads import gelu_backward
 from .registry import register_op
 
-__all__ = ["linear", "linear_gelu", "matmul"]
+__all__ = ["linear", "linear_gelu", "matmul", "pack_linear_weight"]
 
 
 def _matmul_bw(node, out, g):
@@ -99,9 +99,28 @@ def _check_linear(x: TensorBase, w: TensorBase, b):
         raise ValueError(f"linear: bias of shape {b.shape} does not match {w.shape[0]} outputs")
 
 
+PACK_LINEAR = register_op("pack_linear",
+                          doc="a linear weight packed once for the CPU GEMM micro-kernel (inference)")
+
+
+def pack_linear_weight(w: TensorBase):
+    """w (out, in) packed once for the CPU micro-kernel, to pass to linear(..., packed=):
+    a model's fixed weight then skips BLAS' per-call packing. None where it does not
+    apply (not a float32 CPU matrix, or no micro-kernel for this CPU, or an output count
+    that is not a multiple of its tile). The pack is a copy: a weight changed later
+    needs packing again."""
+    if w.ndim != 2 or w.dtype is not f32 or w._storage.device.type != "cpu":
+        return None
+    return PACK_LINEAR.run(w._storage.device, w)
+
+
 def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
     _check_linear(x, w, b)
     dt = x.dtype
+    packed = attrs.get("packed")
+    if packed is not None and (packed.shape != tuple(w.shape) or dt is not f32
+                               or x._storage.device.type != "cpu"):
+        attrs = {k: v for k, v in attrs.items() if k != "packed"}  # only for the f32 CPU path
     if w.dtype is not dt or (b is not None and b.dtype is not dt) or dt.is_half or not dt.is_float:
         cd = f32 if (dt.is_half or not dt.is_float) else dt
         out = _linear_op(op, x.to(cd), w.to(cd), None if b is None else b.to(cd), attrs)
@@ -110,6 +129,8 @@ def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
     inputs = (x, w) if b is None else (x, w, b)
     grad = _mode.enabled and (x.requires_grad or w.requires_grad
                               or (b is not None and b.requires_grad))
+    if grad and "packed" in attrs:  # training reads the live weight, never a packed copy
+        attrs = {k: v for k, v in attrs.items() if k != "packed"}
     if grad and op is LINEAR_GELU:
         # Training: keep the pre-activation, so backward needs no second GEMM.
         cls = x._constructor
@@ -123,14 +144,18 @@ def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
     return out
 
 
-def linear(x: TensorBase, w: TensorBase, b: TensorBase | None = None) -> TensorBase:
-    """x @ w.T + b with w of shape (out, in), like torch.nn.functional.linear."""
-    return _linear_op(LINEAR, x, w, b, {})
+def linear(x: TensorBase, w: TensorBase, b: TensorBase | None = None, packed=None) -> TensorBase:
+    """x @ w.T + b with w of shape (out, in), like torch.nn.functional.linear. `packed`:
+    pack_linear_weight(w), made once, for inference on the CPU."""
+    return _linear_op(LINEAR, x, w, b, {} if packed is None else {"packed": packed})
 
 
 def linear_gelu(x: TensorBase, w: TensorBase, b: TensorBase | None = None,
-                approximate: str = "none") -> TensorBase:
+                approximate: str = "none", packed=None) -> TensorBase:
     """gelu(linear(x, w, b)) with the bias add and GELU fused after the GEMM."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
-    return _linear_op(LINEAR_GELU, x, w, b, {"approximate": approximate})
+    attrs = {"approximate": approximate}
+    if packed is not None:
+        attrs["packed"] = packed
+    return _linear_op(LINEAR_GELU, x, w, b, attrs)

@@ -25,6 +25,7 @@ from . import elementwise as cpu_ew
 from . import indexing as cpu_ix
 from . import linalg as cpu_la
 from . import optim as cpu_opt
+from . import packed as cpu_packed
 from . import pool as cpu_pool
 from . import reduce as cpu_red
 from . import rows as cpu_rows
@@ -82,13 +83,17 @@ def layer_norm(x: np.ndarray, w=None, b=None, n=1, eps=1e-5):
 
 # ---- linear algebra ----
 
-def linear(x, w, b=None):
-    return cpu_la.linear(x, w, b, cpu_la.NO_ACT)
+def linear(x, w, b=None, packed=None):
+    return cpu_la.linear(x, w, b, cpu_la.NO_ACT, packed)
 
 
-def linear_gelu(x, w, b=None, approximate="none"):
+def linear_gelu(x, w, b=None, approximate="none", packed=None):
     act = cpu_la.GELU_TANH if approximate == "tanh" else cpu_la.GELU_ERF
-    return cpu_la.linear(x, w, b, act)
+    return cpu_la.linear(x, w, b, act, packed)
+
+
+def pack_linear(w):
+    return cpu_packed.pack(np.ascontiguousarray(w))
 
 
 def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0)):
@@ -215,6 +220,7 @@ KERNELS: dict[str, object] = {
     "matmul": cpu_la.matmul,
     "linear": linear,
     "linear_gelu": linear_gelu,
+    "pack_linear": pack_linear,
     "conv2d": conv2d,
     "conv2d_backward": cpu_la.conv2d_backward,
     "max_pool2d": cpu_pool.max_pool2d,

@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from . import PARALLEL_MIN, skinny
 from .blas import gemm_batch, matmul_2d
+from .packed import PackedWeight, linear_packed
 from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_rows_serial
 
 __all__ = ["GELU_ERF", "GELU_TANH", "NO_ACT", "conv2d", "conv2d_backward", "linear", "matmul"]
@@ -67,13 +68,21 @@ def epilogue(y: np.ndarray, bias: np.ndarray | None, act: int) -> None:
 
 
 def linear(xa: np.ndarray, wa: np.ndarray, bias: np.ndarray | None = None,
-           act: int = NO_ACT) -> np.ndarray:
-    """act(x @ w.T + b) with x (..., in), w (out, in) as in PyTorch."""
+           act: int = NO_ACT, packed: PackedWeight | None = None) -> np.ndarray:
+    """act(x @ w.T + b) with x (..., in), w (out, in) as in PyTorch; `packed`, when
+    given, is w packed once for the micro-kernel (packed.py), used for many rows."""
     lead = xa.shape[:-1]
     x2 = xa.reshape(-1, xa.shape[-1])
     if skinny.suits(x2, wa):  # decoding: a few rows against the whole weight matrix
         y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)
         epilogue(y, bias, act)
+    elif packed is not None and x2.dtype == np.float32 and x2.shape[0] >= PACKED_MIN_ROWS:
+        if bias is None and act == NO_ACT:
+            y = linear_packed(x2, packed)
+        else:
+            bias = np.ascontiguousarray(bias if bias is not None else np.zeros(wa.shape[0]),
+                                        dtype=np.float32)
+            y = linear_packed(x2, packed, after=lambda block: bias_act_rows_serial(block, bias, act))
     elif bias is None and act == NO_ACT:
         y = matmul_2d(x2, wa.T)
     else:
@@ -81,6 +90,10 @@ def linear(xa: np.ndarray, wa: np.ndarray, bias: np.ndarray | None = None,
                                     dtype=np.result_type(x2, wa))
         y = matmul_2d(x2, wa.T, after=lambda block: bias_act_rows_serial(block, bias, act))
     return y.reshape(lead + (wa.shape[0],))
+
+
+# Fewer rows than this and BLAS (or the few-row kernel) is as fast as the packed path.
+PACKED_MIN_ROWS = 16
 
 
 # ---- convolution: im2col + GEMM ----

@@ -1,0 +1,203 @@
+"""The engine's own float32 GEMM micro-kernel, written in LLVM IR and compiled for this CPU.
+
+numba cannot be told to keep a tile of C in vector registers, and that is what a
+GEMM's inner loop must do to run near the FMA units' peak. So the tile loop is
+generated here as LLVM IR with explicit vectors (<W x float>, W = 16 with AVX-512,
+8 with AVX2) and `llvm.fma`, and compiled by llvmlite (numba's own LLVM) for the
+host CPU. LLVM allocates the registers; the shape of the loop is ours:
+
+    for each k:  load NV vectors of a packed B row (NR = NV * W columns)
+                 broadcast each of MR packed A values, MR * NV fused multiply-adds
+
+MR * NV accumulators stay in registers for the whole k loop, so C is read and
+written once per tile (AVX-512: 6 x 64 tile, 24 of the 32 zmm registers).
+
+`macro` runs the tile over a block of A panels times every B panel (B panel outer,
+so one B panel stays in L2 while the A panels stream through). The last A panel
+may have fewer than MR rows: only those are stored. It is called through ctypes,
+which releases the GIL, so the engine's threads run blocks side by side.
+
+CPUs without FMA (or a failed compile) get `KERNEL = None`; callers then use BLAS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass
+
+__all__ = ["Kernel", "compile_kernel", "host_isa", "kernel"]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    mr: int  # rows of a tile (one A panel)
+    nr: int  # columns of a tile (one B panel)
+    isa: str  # "avx512" or "avx2", for benchmark headers
+    macro: object  # ctypes function, see _macro_ir
+
+
+def _tile_ir(mr: int, nv: int, w: int) -> list[str]:
+    """define internal void @tile(ptr a, ptr b, ptr c, i64 k, i64 ldc, i64 accum, i64 rows):
+    c[r, :nr] (=|+=) sum_k a[k, r] * b[k, :nr] for r < rows (a: k x mr, b: k x nr, packed)."""
+    v = f"<{w} x float>"
+    nr = w * nv
+    accs = [(r, j) for r in range(mr) for j in range(nv)]
+    out = [f"define internal void @tile(ptr %a, ptr %b, ptr %c, i64 %k, i64 %ldc, i64 %accum, "
+           f"i64 %rows) #0 {{",
+           "entry:",
+           "  %has = icmp sgt i64 %k, 0",
+           "  br i1 %has, label %loop, label %done"]
+    out += ["loop:", "  %kk = phi i64 [0, %entry], [%kn, %loop]"]
+    out += [f"  %acc{r}_{j} = phi {v} [zeroinitializer, %entry], [%nacc{r}_{j}, %loop]"
+            for r, j in accs]
+    out.append(f"  %boff = mul i64 %kk, {nr}")
+    for j in range(nv):
+        out += [f"  %bo{j} = add i64 %boff, {w * j}",
+                f"  %bp{j} = getelementptr float, ptr %b, i64 %bo{j}",
+                f"  %bv{j} = load {v}, ptr %bp{j}, align 4"]
+    out.append(f"  %aoff = mul i64 %kk, {mr}")
+    for r in range(mr):
+        out += [f"  %ao{r} = add i64 %aoff, {r}",
+                f"  %ap{r} = getelementptr float, ptr %a, i64 %ao{r}",
+                f"  %as{r} = load float, ptr %ap{r}, align 4",
+                f"  %ai{r} = insertelement {v} poison, float %as{r}, i32 0",
+                f"  %av{r} = shufflevector {v} %ai{r}, {v} poison, <{w} x i32> zeroinitializer"]
+        out += [f"  %nacc{r}_{j} = call {v} @llvm.fma.v{w}f32({v} %av{r}, {v} %bv{j}, {v} %acc{r}_{j})"
+                for j in range(nv)]
+    out += ["  %kn = add i64 %kk, 1",
+            "  %more = icmp slt i64 %kn, %k",
+            "  br i1 %more, label %loop, label %done",
+            "done:"]
+    out += [f"  %f{r}_{j} = phi {v} [zeroinitializer, %entry], [%nacc{r}_{j}, %loop]" for r, j in accs]
+    out.append("  br label %row0")
+    for r in range(mr):  # store row r only if r < rows; add to C when accumulating
+        out += [f"row{r}:",
+                f"  %in{r} = icmp slt i64 {r}, %rows",
+                f"  br i1 %in{r}, label %st{r}, label %end",
+                f"st{r}:",
+                f"  %ro{r} = mul i64 %ldc, {r}",
+                f"  %acm{r} = icmp ne i64 %accum, 0"]
+        for j in range(nv):
+            out += [f"  %co{r}_{j} = add i64 %ro{r}, {w * j}",
+                    f"  %cp{r}_{j} = getelementptr float, ptr %c, i64 %co{r}_{j}",
+                    f"  %old{r}_{j} = load {v}, ptr %cp{r}_{j}, align 4",
+                    f"  %sum{r}_{j} = fadd {v} %old{r}_{j}, %f{r}_{j}",
+                    f"  %new{r}_{j} = select i1 %acm{r}, {v} %sum{r}_{j}, {v} %f{r}_{j}",
+                    f"  store {v} %new{r}_{j}, ptr %cp{r}_{j}, align 4"]
+        out.append(f"  br label %{'row' + str(r + 1) if r + 1 < mr else 'end'}")
+    out += ["end:", "  ret void", "}"]
+    return out
+
+
+def _macro_ir(mr: int, nv: int, w: int) -> list[str]:
+    """define void @macro(i64 a, i64 b, i64 c, i64 mpanels, i64 lastrows, i64 npanels,
+    i64 k, i64 ldc, i64 astride, i64 bstride, i64 accum): every (A panel, B panel) tile;
+    panel p of A starts at a + p * astride floats, of B at b + p * bstride floats."""
+    nr = w * nv
+    return [
+        "define void @macro(i64 %ai, i64 %bi, i64 %ci, i64 %mp, i64 %lastrows, i64 %np, i64 %k, "
+        "i64 %ldc, i64 %astride, i64 %bstride, i64 %accum) #0 {",
+        "entry:",
+        "  %a = inttoptr i64 %ai to ptr",
+        "  %b = inttoptr i64 %bi to ptr",
+        "  %c = inttoptr i64 %ci to ptr",
+        "  %any = icmp sgt i64 %np, 0",
+        "  %anym = icmp sgt i64 %mp, 0",
+        "  %go = and i1 %any, %anym",
+        "  br i1 %go, label %nloop, label %exit",
+        "nloop:",
+        "  %pn = phi i64 [0, %entry], [%pnn, %nnext]",
+        "  %boff = mul i64 %pn, %bstride",
+        "  %bp = getelementptr float, ptr %b, i64 %boff",
+        f"  %col = mul i64 %pn, {nr}",
+        "  br label %mloop",
+        "mloop:",
+        "  %pm = phi i64 [0, %nloop], [%pmn, %mloop]",
+        "  %aoff = mul i64 %pm, %astride",
+        "  %ap = getelementptr float, ptr %a, i64 %aoff",
+        f"  %row = mul i64 %pm, {mr}",
+        "  %rowoff = mul i64 %row, %ldc",
+        "  %coff = add i64 %rowoff, %col",
+        "  %cp = getelementptr float, ptr %c, i64 %coff",
+        "  %pmn = add i64 %pm, 1",
+        "  %last = icmp eq i64 %pmn, %mp",
+        f"  %rows = select i1 %last, i64 %lastrows, i64 {mr}",
+        "  call void @tile(ptr %ap, ptr %bp, ptr %cp, i64 %k, i64 %ldc, i64 %accum, i64 %rows)",
+        "  %mmore = icmp slt i64 %pmn, %mp",
+        "  br i1 %mmore, label %mloop, label %nnext",
+        "nnext:",
+        "  %pnn = add i64 %pn, 1",
+        "  %nmore = icmp slt i64 %pnn, %np",
+        "  br i1 %nmore, label %nloop, label %exit",
+        "exit:",
+        "  ret void",
+        "}",
+    ]
+
+
+def module_ir(mr: int, nv: int, w: int) -> str:
+    v = f"<{w} x float>"
+    lines = [f"declare {v} @llvm.fma.v{w}f32({v}, {v}, {v})"]
+    lines += _tile_ir(mr, nv, w) + _macro_ir(mr, nv, w)
+    lines.append(f'attributes #0 = {{ nounwind "prefer-vector-width"="{32 * w}" '
+                 f'"min-legal-vector-width"="{32 * w}" }}')
+    return "\n".join(lines)
+
+
+# (vector width, MR, NV) by instruction set: MR * NV accumulators + NV B vectors + one
+# broadcast must fit the register file (32 zmm / 16 ymm).
+SHAPES = {"avx512": (16, 6, 4), "avx2": (8, 6, 2)}
+
+_lock = threading.Lock()
+_kernel: Kernel | None = None
+_tried = False
+_keep: list = []  # the JIT engines: the compiled code lives as long as they do
+
+
+def host_isa() -> str | None:
+    """"avx512", "avx2" (with FMA) or None: the widest micro-kernel this CPU runs."""
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features()
+    if features.get("avx512f"):
+        return "avx512"
+    if features.get("avx2") and features.get("fma"):
+        return "avx2"
+    return None
+
+
+def compile_kernel(isa: str) -> Kernel:
+    """Build the micro-kernel for `isa` (which the host must support)."""
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features()
+    w, mr, nv = SHAPES[isa]
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    mod = llvm.parse_assembly(module_ir(mr, nv, w))
+    mod.verify()
+    target = llvm.Target.from_default_triple()
+    tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=features.flatten(),
+                                      opt=3)
+    ee = llvm.create_mcjit_compiler(mod, tm)
+    ee.finalize_object()
+    _keep.append((ee, mod, tm))
+    addr = ee.get_function_address("macro")
+    proto = ctypes.CFUNCTYPE(None, *([ctypes.c_int64] * 11))
+    return Kernel(mr, w * nv, isa, proto(addr))
+
+
+def kernel() -> Kernel | None:
+    """The compiled micro-kernel for this CPU, or None where there is none (no FMA, or
+    LLVM could not build it: BLAS serves then)."""
+    global _kernel, _tried
+    with _lock:
+        if not _tried:
+            _tried = True
+            try:
+                isa = host_isa()
+                _kernel = None if isa is None else compile_kernel(isa)
+            except Exception:  # noqa: BLE001 - any failure means: use BLAS
+                _kernel = None
+        return _kernel
