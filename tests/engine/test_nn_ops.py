@@ -196,6 +196,20 @@ def test_scaled_dot_product_attention(b, h, tq, tk, d, causal, mask_kind, path, 
     np.testing.assert_allclose(out2.numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("tq,tk", [(1, 1), (7, 40), (97, 97)])
+def test_encoder_attention_blocks_without_mask(tq, tk) -> None:
+    """The encoder's case (no mask, not causal) on the block path, whose row maxima come
+    from numpy: large scores too, where a wrong maximum would overflow exp."""
+    rng = np.random.default_rng(tq * 100 + tk)
+    q = (rng.standard_normal((2, 3, tq, 16)) * 8).astype(np.float32)
+    k = (rng.standard_normal((2, 3, tk, 16)) * 8).astype(np.float32)
+    v = rng.standard_normal((2, 3, tk, 16)).astype(np.float32)
+    with engine.no_grad(), attention_blocks():
+        out = F.scaled_dot_product_attention(*map(engine.from_numpy, (q, k, v)))
+    expected = np_attention(q.astype(np.float64), k, v, None, False)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
 def np_conv2d(x, w, b, stride, padding):
     n, _, hh, ww = x.shape
     o, _, kh, kw = w.shape

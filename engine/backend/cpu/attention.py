@@ -73,10 +73,15 @@ def _attention_blocks(qa, ka, va, mask, scale, causal, batch_shape, dtype) -> np
     def work(lo: int, hi: int) -> None:
         block = np.empty((tq, tk), dtype=dtype)  # one scores block per thread
         sums = np.empty(tq, dtype=dtype)
+        maxes = np.empty(tq, dtype=dtype)
         for i in range(lo, hi):
             b, h = divmod(i, heads)
             gemm(q4[b, h], k4[b, h].T, block)
-            cpu_rows.attn_exp_block(block, m4[b, h], causal, has_mask, sums)
+            if has_mask or causal:
+                cpu_rows.attn_exp_block(block, m4[b, h], causal, has_mask, sums)
+            else:  # numpy's row max is SIMD; a numba max loop is scalar without 'nnan'
+                np.max(block, axis=1, out=maxes)
+                cpu_rows.exp_rows_minus(block, maxes, sums)
             o = out[b, h]
             gemm(block, v4[b, h], o)
             with np.errstate(divide="ignore", invalid="ignore"):

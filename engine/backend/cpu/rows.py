@@ -194,6 +194,14 @@ def attn_softmax_serial(s, mask, scale, causal, has_mask):
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
+def exp_rows_minus(s, maxes, sums):
+    """s[i] = exp(s[i] - maxes[i]) in place, sums[i] = its total: an unmasked attention
+    block whose row maxima are known (see attn_exp_block)."""
+    for i in range(s.shape[0]):
+        sums[i] = _exp_in_place(s[i], s.shape[1], maxes[i])
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
 def attn_exp_block(s, mask, causal, has_mask, sums):
     """One (query, key) block of attention, scores already scaled: each row becomes
     exp(s + mask - rowmax) in place and its total goes to sums, so the caller divides
