@@ -9,7 +9,9 @@ cross-attention keys/values are projected once per image).
 Inference (eval mode, no gradient) keeps the fast paths, as methods of the modules:
 - the query/key/value projections of an attention block run as one GEMM over a
   cached concatenation of their weights;
-- encoder projections use a cached (in, out)-contiguous copy of the weight on the CPU;
+- encoder projections use a cached (in, out)-contiguous copy of the weight on the CPU,
+  and every projection a copy packed once for the engine's GEMM micro-kernel, used
+  whenever more than a few rows are multiplied (engine/backend/cpu/packed.py);
 - the ViT patch embedding (a conv with stride == kernel) is a reshape plus one GEMM.
 The caches are dropped whenever the mode changes (``train()``/``eval()``), so weights
 updated by an optimizer are never shadowed by stale copies.
@@ -89,10 +91,12 @@ class Linear(nn.Linear):
         return self._inference()[1]
 
     def _inference(self):
-        if not self.many_rows or not _fast(self) or self.weight.device.type != "cpu":
+        if not _fast(self) or self.weight.device.type != "cpu":
             return self.weight, None
         if self._cache is None:
-            weight = _t(self.weight.numpy().T, self.weight.device).T
+            # decoding layers keep (out, in) rows for the few-row kernel; the packed copy
+            # serves every product with more rows (a batch of crops, the encoder)
+            weight = _t(self.weight.numpy().T, self.weight.device).T if self.many_rows else self.weight
             object.__setattr__(self, "_cache", (weight, F.pack_linear_weight(self.weight)))
         return self._cache
 
@@ -121,12 +125,11 @@ class Projections(nn.Module):
         if self._cache is None:
             w = np.concatenate([p.weight.numpy() for p in parts], axis=0)
             dev = parts[0].weight.device
-            on_cpu = self.many_rows and dev.type == "cpu"
-            weight = _t(w.T, dev).T if on_cpu else _t(w, dev)
+            weight = _t(w.T, dev).T if self.many_rows and dev.type == "cpu" else _t(w, dev)
             bias = None
             if parts[0].bias is not None:
                 bias = _t(np.concatenate([p.bias.numpy() for p in parts]), dev)
-            packed = F.pack_linear_weight(_t(w, dev)) if on_cpu else None
+            packed = F.pack_linear_weight(_t(w, dev))  # None off the CPU
             object.__setattr__(self, "_cache", (weight, bias, packed))
         weight, bias, packed = self._cache
         y = F.linear(x, weight, bias, packed=packed)
