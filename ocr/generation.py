@@ -49,30 +49,32 @@ def _top_k_desc(x: np.ndarray, k: int) -> np.ndarray:
 def greedy(session: DecoderSession, batch: int, start_id: int, eos_id: int,
            max_new_tokens: int) -> list[Generated]:
     """Greedy decoding; rows that reached EOS are dropped from the session (same result,
-    less work), which transformers expresses by padding them."""
+    less work), which transformers expresses by padding them. Dropping copies every
+    layer's cache, so finished rows ride along (their tokens ignored) until they are a
+    quarter of the session: one copy then instead of one per finishing step."""
     tokens: list[list[int]] = [[] for _ in range(batch)]
     probs: list[list[float]] = [[] for _ in range(batch)]
     scores = np.zeros(batch, dtype=np.float64)
-    active = np.arange(batch)
+    active = np.arange(batch)  # session row i decodes sequence active[i]
+    live = np.ones(batch, dtype=bool)  # session rows still decoding
     last = np.full(batch, start_id, dtype=np.int64)
     for _ in range(max_new_tokens):
         logp = log_softmax(session.step(last))
         nxt = logp.argmax(axis=-1)
         chosen = logp[np.arange(len(active)), nxt]
-        keep = []
-        for i, row in enumerate(active):
+        for i in np.flatnonzero(live):
+            row = active[i]
             tokens[row].append(int(nxt[i]))
             probs[row].append(float(np.exp(chosen[i])))
             scores[row] += float(chosen[i])
-            if nxt[i] != eos_id:
-                keep.append(i)
-        if not keep:
+            if nxt[i] == eos_id:
+                live[i] = False
+        if not live.any():
             break
-        if len(keep) != len(active):
-            keep_idx = np.asarray(keep, dtype=np.int64)
+        if 4 * int((~live).sum()) >= len(live):
+            keep_idx = np.flatnonzero(live)
             session.select(keep_idx)
-            active = active[keep_idx]
-            nxt = nxt[keep_idx]
+            active, live, nxt = active[keep_idx], live[keep_idx], nxt[keep_idx]
         last = nxt.astype(np.int64)
     return [Generated(tokens[b], probs[b], float(scores[b])) for b in range(batch)]
 
