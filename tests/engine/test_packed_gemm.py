@@ -73,10 +73,11 @@ def test_what_cannot_be_packed_is_refused(kern):
 
 @pytest.mark.skipif(not X86, reason="the micro-kernel is built for x86 (AVX2/AVX-512)")
 @pytest.mark.parametrize("gelu", [False, True])
-def test_linear_op_with_a_packed_weight(gelu):
+@pytest.mark.parametrize("rows", [1, 2, 9, 45])  # a vector (BLAS), decoding steps, the encoder
+def test_linear_op_with_a_packed_weight(gelu, rows):
     rng = np.random.default_rng(5)
     n = packed.kernel().nr * 3
-    x = engine.tensor(rng.standard_normal((2, 45, 96)).astype(np.float32))
+    x = engine.tensor(rng.standard_normal((2, rows, 96)).astype(np.float32)[:1])
     w = engine.tensor(rng.standard_normal((n, 96)).astype(np.float32))
     b = engine.tensor(rng.standard_normal(n).astype(np.float32))
     pw = F.pack_linear_weight(w)

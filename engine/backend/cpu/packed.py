@@ -116,5 +116,8 @@ def linear_packed(x: np.ndarray, pw: PackedWeight, after=None) -> np.ndarray:
             after(out[lo:hi])
 
     threads = max(1, min(num_threads(), m // MIN_ROWS_PER_THREAD))
-    run_split(rows, m, threads)
+    if threads == 1:
+        rows(0, m)  # no BLAS inside, so no thread setting to guard: decoding steps are short
+    else:
+        run_split(rows, m, threads)
     return out
