@@ -4,9 +4,13 @@ arrays (a storage read through a layout) and never see a Tensor."""
 
 import numba
 
+from .cpus import avoid_tbb_on_one_cpu
+
 # Tensors with at least this many elements go to the parallel kernels; below it the
 # thread-pool launch costs more than it saves and serial code (or numpy) is used.
 PARALLEL_MIN = 1 << 18
+
+THREADING_LAYER_NOTE = avoid_tbb_on_one_cpu()
 
 
 def num_threads() -> int:
