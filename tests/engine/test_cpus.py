@@ -59,6 +59,6 @@ def test_a_process_on_one_cpu_exits_after_parallel_kernels_on_a_thread():
     env = dict(os.environ)
     env.pop("NUMBA_THREADING_LAYER", None)
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() in ("omp", "workqueue")

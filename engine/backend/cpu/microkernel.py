@@ -43,8 +43,8 @@ def _tile_ir(mr: int, nv: int, w: int) -> list[str]:
     v = f"<{w} x float>"
     nr = w * nv
     accs = [(r, j) for r in range(mr) for j in range(nv)]
-    out = [f"define internal void @tile(ptr %a, ptr %b, ptr %c, i64 %k, i64 %ldc, i64 %accum, "
-           f"i64 %rows) #0 {{",
+    out = [("define internal void @tile(ptr %a, ptr %b, ptr %c, i64 %k, i64 %ldc, i64 %accum, "
+            "i64 %rows) #0 {"),
            "entry:",
            "  %has = icmp sgt i64 %k, 0",
            "  br i1 %has, label %loop, label %done"]
@@ -96,8 +96,8 @@ def _macro_ir(mr: int, nv: int, w: int) -> list[str]:
     panel p of A starts at a + p * astride floats, of B at b + p * bstride floats."""
     nr = w * nv
     return [
-        "define void @macro(i64 %ai, i64 %bi, i64 %ci, i64 %mp, i64 %lastrows, i64 %np, i64 %k, "
-        "i64 %ldc, i64 %astride, i64 %bstride, i64 %accum) #0 {",
+        ("define void @macro(i64 %ai, i64 %bi, i64 %ci, i64 %mp, i64 %lastrows, i64 %np, i64 %k, "
+         "i64 %ldc, i64 %astride, i64 %bstride, i64 %accum) #0 {"),
         "entry:",
         "  %a = inttoptr i64 %ai to ptr",
         "  %b = inttoptr i64 %bi to ptr",

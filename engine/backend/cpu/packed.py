@@ -34,7 +34,7 @@ def available() -> bool:
 class PackedWeight:
     """W (out, in) as panels[p, k, :] = W[p*nr:(p+1)*nr, k]: each B panel (k x nr) contiguous."""
 
-    __slots__ = ("panels", "in_features", "out_features", "kernel")
+    __slots__ = ("in_features", "kernel", "out_features", "panels")
 
     def __init__(self, panels: np.ndarray, in_features: int, out_features: int,
                  kern: Kernel) -> None:
