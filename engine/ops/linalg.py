@@ -99,10 +99,6 @@ def _check_linear(x: TensorBase, w: TensorBase, b):
         raise ValueError(f"linear: bias of shape {b.shape} does not match {w.shape[0]} outputs")
 
 
-PACK_LINEAR = register_op("pack_linear",
-                          doc="a linear weight packed once for the CPU GEMM micro-kernel (inference)")
-
-
 def pack_linear_weight(w: TensorBase):
     """w (out, in) packed once for the CPU micro-kernel, to pass to linear(..., packed=):
     a model's fixed weight then skips BLAS' per-call packing. None where it does not
@@ -111,7 +107,10 @@ def pack_linear_weight(w: TensorBase):
     needs packing again."""
     if w.ndim != 2 or w.dtype is not f32 or w._storage.device.type != "cpu":
         return None
-    return PACK_LINEAR.run(w._storage.device, w)
+    # a data layout for one CPU kernel, not a tensor op: no CUDA twin, no autograd
+    from ..backend.cpu.packed import pack
+
+    return pack(w.numpy())
 
 
 def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:

@@ -25,7 +25,6 @@ from . import elementwise as cpu_ew
 from . import indexing as cpu_ix
 from . import linalg as cpu_la
 from . import optim as cpu_opt
-from . import packed as cpu_packed
 from . import pool as cpu_pool
 from . import reduce as cpu_red
 from . import rows as cpu_rows
@@ -91,9 +90,6 @@ def linear_gelu(x, w, b=None, approximate="none", packed=None):
     act = cpu_la.GELU_TANH if approximate == "tanh" else cpu_la.GELU_ERF
     return cpu_la.linear(x, w, b, act, packed)
 
-
-def pack_linear(w):
-    return cpu_packed.pack(np.ascontiguousarray(w))
 
 
 def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0)):
@@ -220,7 +216,6 @@ KERNELS: dict[str, object] = {
     "matmul": cpu_la.matmul,
     "linear": linear,
     "linear_gelu": linear_gelu,
-    "pack_linear": pack_linear,
     "conv2d": conv2d,
     "conv2d_backward": cpu_la.conv2d_backward,
     "max_pool2d": cpu_pool.max_pool2d,

@@ -55,6 +55,7 @@ def pack(w: np.ndarray, kern: Kernel | None = None) -> PackedWeight | None:
     k = kern if kern is not None else kernel()
     if k is None or w.dtype != np.float32 or w.ndim != 2 or w.shape[0] % k.nr or not w.size:
         return None
+    w = np.ascontiguousarray(w)
     out_f, in_f = w.shape
     panels = np.ascontiguousarray(w.reshape(out_f // k.nr, k.nr, in_f).transpose(0, 2, 1))
     return PackedWeight(panels, in_f, out_f, k)
