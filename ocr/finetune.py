@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 import engine
 import engine.functional as F
 from engine.optim import AdamW
-from ocr.preprocess import PreprocessConfig, pixel_values, to_pil
+from ocr.augment import jitter
+from ocr.preprocess import PreprocessConfig, pixel_values
 from ocr.recognizer import Recognizer
 
 IGNORE = -100
@@ -70,6 +71,7 @@ class TuneSettings:
     # chosen on the kept-apart corrections. Half-way back to the base lost nothing on
     # other fonts in validation and kept most of the new style's gain.
     blends: Sequence[float] = (0.5,)
+    augment: float = 0.0  # jitter strength (ocr.augment.jitter)
 
 
 @dataclass
@@ -148,33 +150,6 @@ class WeightAverage:
                 p[...] = a
 
 
-def _jitter(img: Image.Image, rng: random.Random) -> Image.Image:
-    """Changes a real crop of the same print shows: other margins and scale, a little
-    rotation, blur, contrast and noise. They keep a few corrections from being learnt
-    by heart."""
-    img = to_pil(img).convert("L")
-    w, h = img.size
-    bg = int(np.median(np.asarray(img)))
-    left, right = rng.randint(0, max(1, h // 2)), rng.randint(0, max(1, h))
-    top, bottom = rng.randint(0, max(1, h // 8)), rng.randint(0, max(1, h // 8))
-    out = Image.new("L", (w + left + right, h + top + bottom), bg)
-    out.paste(img, (left, top))
-    if rng.random() < 0.5:
-        f = rng.uniform(0.85, 1.15)
-        out = out.resize((max(1, round(out.width * f)), out.height), Image.Resampling.BILINEAR)
-    if rng.random() < 0.3:
-        out = out.rotate(rng.uniform(-1.0, 1.0), resample=Image.Resampling.BILINEAR, fillcolor=bg)
-    if rng.random() < 0.3:
-        out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
-    arr = np.asarray(out, np.float32)
-    if rng.random() < 0.5:  # lighter or darker ink, greyer or whiter paper
-        lo, hi = rng.uniform(0, 40), rng.uniform(215, 255)
-        arr = lo + arr * (hi - lo) / 255.0
-    if rng.random() < 0.4:
-        arr = arr + np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(2, 10), arr.shape)
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-
-
 class FineTuner:
     """Trains the model of a Recognizer in place (its tokenizer and preprocessing are
     the ones the model reads with)."""
@@ -240,7 +215,7 @@ class FineTuner:
                             rng.shuffle(order)
                         batch.append(examples[order.pop()])
                     batch += [replay[rng.randrange(len(replay))] for _ in range(n_replay)]
-                    loss = self.loss([_jitter(e.image, rng) for e in batch], [e.text for e in batch])
+                    loss = self.loss([jitter(e.image, rng, s.augment) for e in batch], [e.text for e in batch])
                     (loss * (1.0 / s.accumulate)).backward()
                     total += float(loss.item()) / s.accumulate
                     log.examples += len(batch)
