@@ -90,3 +90,22 @@ def jitter(img, rng: random.Random, strength: float = 1.0) -> Image.Image:
     if rng.random() < 0.4:
         arr = arr + np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(2, 10), arr.shape)
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def splice(first, first_text: str, second, second_text: str, rng: random.Random,
+           max_aspect: float) -> tuple[Image.Image, str] | None:
+    """Two crops of the same print side by side, read as one text with a space between:
+    new lines the model has not learnt by heart, its letters at new places. The second
+    is scaled to the first one's height (crop height follows the type size). None when
+    the result would be wider than max_aspect times its height."""
+    a, b = to_pil(first).convert("L"), to_pil(second).convert("L")
+    h = a.height
+    b = b.resize((max(1, round(b.width * h / b.height)), h), Image.Resampling.BILINEAR)
+    gap = rng.randint(0, max(1, h // 3))
+    if (a.width + gap + b.width) > max_aspect * h:
+        return None
+    bg = int(np.median(np.asarray(a)))
+    out = Image.new("L", (a.width + gap + b.width, h), bg)
+    out.paste(a, (0, 0))
+    out.paste(b, (a.width + gap, 0))
+    return out, f"{first_text} {second_text}"

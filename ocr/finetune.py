@@ -25,7 +25,7 @@ from PIL import Image
 import engine
 import engine.functional as F
 from engine.optim import AdamW
-from ocr.augment import jitter
+from ocr.augment import jitter, splice
 from ocr.preprocess import PreprocessConfig, pixel_values
 from ocr.recognizer import Recognizer
 
@@ -72,6 +72,9 @@ class TuneSettings:
     # other fonts in validation and kept most of the new style's gain.
     blends: Sequence[float] = (0.5,)
     augment: float = 0.0  # jitter strength (ocr.augment.jitter)
+    slow: Sequence[str] = ()  # parameters also trained, at slow_lr x the learning rate
+    slow_lr: float = 0.1
+    splice: float = 0.0  # share of corrections read joined to another one (ocr.augment.splice)
 
 
 @dataclass
@@ -158,9 +161,14 @@ class FineTuner:
         self.rec = recognizer
         self.model = recognizer.model
         self.settings = settings
-        self.trainable = freeze(self.model, settings.trainable)
-        self.optimizer = AdamW([p for _, p in self.trainable], lr=settings.lr,
-                               weight_decay=settings.weight_decay)
+        self.trainable = freeze(self.model, tuple(settings.trainable) + tuple(settings.slow))
+        slow = set(n for n, _ in self._matching(settings.slow)) - set(
+            n for n, _ in self._matching(settings.trainable))
+        # (optimizer, its share of the learning rate): the slow group learns at slow_lr x lr
+        self.optimizers = [(AdamW(group, lr=settings.lr, weight_decay=settings.weight_decay), k)
+                           for group, k in (([p for n, p in self.trainable if n not in slow], 1.0),
+                                            ([p for n, p in self.trainable if n in slow],
+                                             settings.slow_lr)) if group]
         self.base = None  # the trainable weights before training (for anchor and blend)
         if settings.anchor > 0 or tuple(settings.blends) != (1.0,):
             self.base = [p.detach().clone() for _, p in self.trainable]
@@ -169,6 +177,10 @@ class FineTuner:
         self.ids = (cfg.decoder_start_token_id, cfg.eos_token_id, cfg.pad_token_id)
         # Crops are read as the recogniser reads one line: margins trimmed, aspect kept.
         self.pre: PreprocessConfig = recognizer.preprocess
+
+    def _matching(self, patterns: Sequence[str]) -> list[tuple[str, engine.Tensor]]:
+        pats = expand_patterns(patterns, self.model.config.encoder.num_layers)
+        return [(n, p) for n, p in self.trainable if any(fnmatch.fnmatchcase(n, q) for q in pats)]
 
     def loss(self, images: Sequence, texts: Sequence[str]) -> engine.Tensor:
         pv = pixel_values(images, self.pre)
@@ -204,8 +216,10 @@ class FineTuner:
                 if cancelled is not None and cancelled():
                     log.cancelled = True
                     break
-                self.optimizer.lr = s.lr * lr_factor(done(), s.warmup, s.min_lr)
-                self.optimizer.zero_grad()
+                lr = s.lr * lr_factor(done(), s.warmup, s.min_lr)
+                for opt, k in self.optimizers:
+                    opt.lr = lr * k
+                    opt.zero_grad()
                 total = 0.0
                 for _ in range(s.accumulate):
                     batch = []
@@ -213,15 +227,16 @@ class FineTuner:
                         if not order:
                             order = list(range(len(examples)))
                             rng.shuffle(order)
-                        batch.append(examples[order.pop()])
+                        batch.append(self._maybe_spliced(examples, examples[order.pop()], rng))
                     batch += [replay[rng.randrange(len(replay))] for _ in range(n_replay)]
                     loss = self.loss([jitter(e.image, rng, s.augment) for e in batch], [e.text for e in batch])
                     (loss * (1.0 / s.accumulate)).backward()
                     total += float(loss.item()) / s.accumulate
                     log.examples += len(batch)
-                self.optimizer.step()
+                for opt, _ in self.optimizers:
+                    opt.step()
                 if s.anchor > 0:
-                    self._pull_to_base(self.optimizer.lr * s.anchor)
+                    self._pull_to_base(lr * s.anchor)
                 if average is not None:
                     average.update()
                 log.steps += 1
@@ -241,6 +256,17 @@ class FineTuner:
                 p.requires_grad = False
         log.seconds = time.perf_counter() - start
         return log
+
+    def _maybe_spliced(self, examples: Sequence[Example], e: Example, rng: random.Random
+                       ) -> Example:
+        if self.settings.splice <= 0 or rng.random() >= self.settings.splice:
+            return e
+        other = examples[rng.randrange(len(examples))]
+        joined = splice(e.image, e.text, other.image, other.text, rng,
+                        self.pre.split_aspect or 7.0)
+        if joined is None or len(self.rec.tokenizer.encode(joined[1])) + 1 > self.rec.max_new_tokens:
+            return e
+        return Example(*joined)
 
     def _pull_to_base(self, rate: float) -> None:
         """p -= rate * (p - base): decay towards the base weights rather than to zero."""
