@@ -55,6 +55,35 @@ def _score(model_dir, crops, refs) -> tuple[float, float]:
     return exact, cer
 
 
+def _sweep(recipe: dict, shares, args, corrections, style, general) -> None:
+    """One training run of model tune's recipe on the same split, scored at each share."""
+    import resources
+    from app.corrections import read_corrections
+    from app.tuning import split_corrections, split_replay
+    from ocr import Recognizer
+    from ocr.finetune import Example, FineTuner, TuneSettings
+
+    found, rep = read_corrections(corrections), read_corrections(args.replay or resources.path("replay"))
+    _, train = split_corrections(list(zip(found.images, found.texts)))
+    _, rep_train = split_replay(list(zip(rep.images, rep.texts)))
+    settings = TuneSettings(seconds=args.minutes * 60.0, max_steps=args.max_steps)
+    for key, value in recipe.items():
+        setattr(settings, key, tuple(value) if isinstance(value, list) else value)
+    settings.blends = (0.0, 1.0)  # keeps the base weights for blend()
+    rec = Recognizer()  # reads as the benchmarks read: second look included
+    tuner = FineTuner(rec, settings)
+    t = time.perf_counter()
+    log = tuner.run([Example(*e) for e in train], [Example(*e) for e in rep_train])
+    wall = time.perf_counter() - t
+    for share in shares:
+        tuner.blend(share)
+        (sc, se), (gc, ge) = (cer_and_exact([r.text for r in rec.recognize(c)], refs)
+                              for c, refs in (style, general))
+        print(f"{json.dumps(recipe)}: {log.steps} steps in {wall / 60:.1f} min, {share:g} of the "
+              f"change kept; style exact {se:.1%} CER {sc:.2%}; general exact {ge:.1%} CER "
+              f"{gc:.2%}", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recipes", nargs="*", help="JSON objects of TuneSettings overrides")
@@ -65,6 +94,8 @@ def main(argv=None) -> int:
     ap.add_argument("--general", type=int, default=300)
     ap.add_argument("--baseline", action="store_true", help="also score the base model")
     ap.add_argument("--replay", type=Path, help="another replay folder (default: the bundled one)")
+    ap.add_argument("--blends", help="e.g. 0.5,0.7,1: train each recipe once (as model tune "
+                    "would, same split) and score these shares of the change")
     args = ap.parse_args(argv)
 
     from app.corrections import CorrectionStore
@@ -86,6 +117,12 @@ def main(argv=None) -> int:
         s, g = _score(None, val_crops, val_refs), _score(None, gen_crops, gen_refs)
         print(f"base: style exact {s[0]:.1%} CER {s[1]:.2%}; general exact {g[0]:.1%} "
               f"CER {g[1]:.2%}", flush=True)
+    if args.blends:
+        shares = [float(b) for b in args.blends.split(",")]
+        for text in args.recipes:
+            _sweep(json.loads(text), shares, args, work / "corrections",
+                   (val_crops, val_refs), (gen_crops, gen_refs))
+        return 0
     for i, text in enumerate(args.recipes):
         recipe = json.loads(text)
         out = work / f"tuned{i}"

@@ -162,8 +162,8 @@ class FineTuner:
         self.model = recognizer.model
         self.settings = settings
         self.trainable = freeze(self.model, tuple(settings.trainable) + tuple(settings.slow))
-        slow = set(n for n, _ in self._matching(settings.slow)) - set(
-            n for n, _ in self._matching(settings.trainable))
+        slow = ({n for n, _ in self._matching(settings.slow)}
+                - {n for n, _ in self._matching(settings.trainable)})
         # (optimizer, its share of the learning rate): the slow group learns at slow_lr x lr
         self.optimizers = [(AdamW(group, lr=settings.lr, weight_decay=settings.weight_decay), k)
                            for group, k in (([p for n, p in self.trainable if n not in slow], 1.0),
