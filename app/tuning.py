@@ -192,7 +192,9 @@ def _recipe_words(s) -> str:
     return (f"trains {', '.join(s.trainable)}; AdamW lr {s.lr:g} (warm-up {s.warmup:.0%} of the "
             f"budget, cosine down to {s.min_lr:g}x), weight decay {s.weight_decay:g}, batches of "
             f"{s.batch} x {s.accumulate} with {s.replay_fraction:.0%} replay, weight average "
-            f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}")
+            f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}, "
+            f"jitter strength {s.augment:g}, {s.splice:.0%} of corrections spliced to another"
+            + (f"; also {', '.join(s.slow)} at {s.slow_lr:g}x the rate" if s.slow else ""))
 
 
 def _choose_blend(tuner, rec, judged, check, general_before: Figures) -> float:

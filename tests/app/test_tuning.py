@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.cli import main
 from app.corrections import CorrectionStore
-from app.tuning import Figures, TuneInputError, _verdict, tune_model
+from app.tuning import Figures, TuneInputError, _recipe_words, _verdict, tune_model
 from ocr import DEFAULT_MODEL_DIR
 
 
@@ -181,3 +181,27 @@ def test_slow_parameters_learn_at_their_share_of_the_rate(corrections):
     fast, slow = moved(0.0)
     assert fast > 0 and slow == 0.0  # trained (it has a gradient), at a rate of nothing
     assert moved(1.0)[1] > 0
+
+
+def test_the_default_recipe_jitters_and_splices_the_corrections(corrections, monkeypatch):
+    import ocr.finetune as ft
+    from ocr import Recognizer
+
+    seen = {"splice": 0, "strength": set()}
+    splice, jitter = ft.splice, ft.jitter
+
+    def counting_splice(*args, **kw):
+        seen["splice"] += 1
+        return splice(*args, **kw)
+
+    def recording_jitter(img, rng, strength):
+        seen["strength"].add(strength)
+        return jitter(img, rng, strength)
+
+    monkeypatch.setattr(ft, "splice", counting_splice)
+    monkeypatch.setattr(ft, "jitter", recording_jitter)
+    settings = ft.TuneSettings(trainable=("decoder.model.decoder.layers.2.fc2.*",), batch=4,
+                               accumulate=1, max_steps=3, seed=1)
+    ft.FineTuner(Recognizer(second_look=False), settings).run(_examples(corrections))
+    assert seen["splice"] > 0 and seen["strength"] == {ft.TuneSettings.augment} != {0.0}
+    assert "jitter strength 2, 50% of corrections spliced" in _recipe_words(settings)
