@@ -84,6 +84,19 @@ def _outside_vocabulary(tokenizer, text: str) -> list[str]:
     return sorted({c for c in text if tokenizer.decode(tokenizer.encode(c)) != c})
 
 
+def split_corrections(usable: list, seed: int = 0) -> tuple[list, list]:
+    """(kept apart to judge, trained on): a fifth of the corrections, drawn by seed."""
+    usable = list(usable)
+    random.Random(seed).shuffle(usable)
+    n_judge = max(1, round(len(usable) / 5))
+    return usable[:n_judge], usable[n_judge:]
+
+
+def split_replay(rep: list) -> tuple[list, list]:
+    """(the check, never trained on; the crops replayed in training)."""
+    return rep[-REPLAY_CHECK:], rep[:-REPLAY_CHECK] or rep
+
+
 def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None = None,
                minutes: float = 10.0, device: str | None = None, replay: str | Path | None = None,
                progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
@@ -133,12 +146,8 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
             f"{corrections}: {len(usable)} usable correction{'s' if len(usable) != 1 else ''}, "
             f"at least {MIN_CORRECTIONS} are needed ({len(skipped)} skipped"
             + (f"; first: {skipped[0]}" if skipped else "") + ")")
-    rng = random.Random(seed)
-    rng.shuffle(usable)
-    n_judge = max(1, round(len(usable) / 5))
-    judged, train = usable[:n_judge], usable[n_judge:]
-    rep = list(zip(replay_set.images, replay_set.texts))
-    check, rep_train = rep[-REPLAY_CHECK:], rep[:-REPLAY_CHECK] or rep
+    judged, train = split_corrections(usable, seed)
+    check, rep_train = split_replay(list(zip(replay_set.images, replay_set.texts)))
 
     say(0.0, f"Reading {len(judged)} kept-apart corrections with the base model…")
     before = {"corrections": judge(rec, *zip(*judged)), "general": judge(rec, *zip(*check))}
@@ -148,7 +157,7 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
     for key, value in (recipe or {}).items():
         if not hasattr(settings, key) or key in ("seconds", "max_steps", "seed"):
             raise TuneInputError(f"unknown tuning setting {key!r}")
-        setattr(settings, key, tuple(value) if key == "trainable" else value)
+        setattr(settings, key, tuple(value) if key in ("trainable", "slow", "blends") else value)
     try:
         tuner = FineTuner(rec, settings)
     except TuneError as exc:
@@ -183,7 +192,9 @@ def _recipe_words(s) -> str:
     return (f"trains {', '.join(s.trainable)}; AdamW lr {s.lr:g} (warm-up {s.warmup:.0%} of the "
             f"budget, cosine down to {s.min_lr:g}x), weight decay {s.weight_decay:g}, batches of "
             f"{s.batch} x {s.accumulate} with {s.replay_fraction:.0%} replay, weight average "
-            f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}")
+            f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}, "
+            f"jitter strength {s.augment:g}, {s.splice:.0%} of corrections spliced to another"
+            + (f"; also {', '.join(s.slow)} at {s.slow_lr:g}x the rate" if s.slow else ""))
 
 
 def _choose_blend(tuner, rec, judged, check, general_before: Figures) -> float:

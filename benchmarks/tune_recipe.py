@@ -1,7 +1,7 @@
 """Choosing `model tune`'s recipe on a validation draw, never on the benchmark's crops.
 
-    python3 -m benchmarks.tune_recipe [--minutes 10] [--val 200] [--general 300]
-                                      '{"lr": 1e-4}' '{"lr": 2e-4, "ema": 0.995}' ...
+    python3 -m benchmarks.tune_recipe [--minutes 10] [--max-steps N] [--val 200] [--general 300]
+                                      [--blends 0.5,0.7,1] '{"lr": 1e-4}' '{"augment": 1}' ...
 
 Each JSON argument overrides fields of ocr.finetune.TuneSettings. The corrections
 are 100 typewriter crops of seed 2 (the benchmark, benchmarks/learn_from_corrections.py,
@@ -9,28 +9,51 @@ uses seed 1), the unseen style crops are seed 2's crops from 200_000 on, and the
 forgetting check is the held-out generator's crops 20_000 onwards (the benchmark
 reads its first 500). Prints exact-match and CER of each recipe on both.
 
-How the defaults were chosen (2 shared, heavily loaded cores: 7-8 minutes gave only
-200-570 steps; 200 unseen style crops, 300 crops of other fonts; one run each, so
-differences of a point or two are noise):
+How the defaults were chosen. Runs pinned to one core and one thread, compared at a
+fixed number of optimizer steps (--max-steps; 823 is what the benchmark's 10 minutes
+gave on 2 cores), each trained once and scored at several shares of the change kept
+(--blends). 200 unseen style crops and 300 crops of other fonts unless said; one run
+each, so differences of 2-3 points of exact-match are noise (CER moves more steadily).
+"aug N": jitter strength N (ocr.augment.jitter; 0 is the old jitter); "splice": half of
+the corrections read joined to another one. Every row trains the encoder only.
 
-| recipe | steps | style exact | other fonts exact |
-|---|---|---|---|
-| base model | - | 76.5% | 94.7% |
-| every parameter, lr 5e-5 constant (the old default) | 263 | 84.0% | 92.3% |
-| lr 1e-4, 5% warm-up, cosine to 0.1x, weight average 0.99 ("B") | 350 | 84.5% | 92.0% |
-| B, 70% of the change kept (blend) | - | 85.5% | 94.0% |
-| B, 50% of the change kept | - | 83.5% | 95.0% |
-| lr 2e-4, average 0.995, 50% replay | 274 | 84.5% | 92.3% |
-| B + anchor 30 (L2-SP) + 50% replay | 210 | 84.0% | 92.7% |
-| lr 3e-4, 25% replay | 372 | 76.5% | 89.0% |
-| B, one batch per step, 60% kept | 566 | 85.0% | 94.0% |
-| B, the encoder only, 60% kept | 375 | 86.0% | 94.0% |
+| recipe | steps | kept | style exact | style CER | other fonts exact |
+|---|---|---|---|---|---|
+| base model | - | - | 69.5% | 6.01% | 87.0% |
+| lr 1e-4, aug 0 (the previous default) | 400 | 0.5 / 1 | 77.0 / 76.0% | 4.46 / 4.09% | 86.3 / 85.3% |
+| lr 1e-4, aug 0 (the previous default) | 823 | 0.5 / 0.7 / 1 | 78.0 / 78.0 / 75.5% | 4.58 / 4.15 / 4.09% | 86.7 / 86.0 / 85.3% |
+| lr 1e-4, aug 1 | 400 | 0.5 / 1 | 77.5 / 77.5% | 3.84 / 3.53% | 86.7 / 86.3% |
+| lr 2e-4, aug 1 | 400 | 0.7 / 1 | 79.0 / 78.0% | 3.41 / 3.72% | 85.0 / 85.3% |
+| lr 1e-4, aug 1 | 823 | 0.5 / 0.7 / 1 | 78.0 / 78.5 / 79.5% | 3.84 / 3.59 / 3.53% | 87.0 / 86.3 / 84.7% |
+| lr 1e-4, aug 1, decoder too at 0.1x lr | 823 | 0.5 / 1 | 79.0 / 79.0% | 3.72 / 3.47% | 86.0 / 85.0% |
+| lr 1e-4, aug 1, splice | 823 | 0.5 / 0.7 / 1 | 78.5 / 79.5 / 79.5% | 3.59 / 3.10 / 3.35% | 86.0 / 85.3 / 85.3% |
+| lr 1e-4, aug 1, splice | 1600 | 0.5 / 0.7 / 1 | 79.5 / 80.0 / 78.5% | 3.22 / 2.97 / 3.22% | 86.3 / 85.7 / 83.7% |
+| lr 2e-4, aug 2, splice (chosen) | 823 | 0.5 / 0.7 / 1 | 79.0 / 80.5 / 78.0% | 3.22 / 2.97 / 3.35% | 86.0 / 86.0 / 84.7% |
+| lr 4e-4, aug 2, splice | 823 | 0.6 / 1 | 81.5 / 76.0% | 2.66 / 3.84% | 85.0 / 81.3% |
+| 800 corrections instead of 80, lr 1e-4, aug 1 (a ceiling) | 823 | 1 | 84.0% | 2.35% | 85.3% |
 
-Forgetting shows on fonts the replay set (training fonts) does not have, so neither
-the kept-apart corrections nor the replay check sees it; a blend towards the base
-does. Chosen: B on the encoder only, half of the change kept (the share that lost
-nothing on other fonts with B on every parameter; the encoder-only run at 50% was not
-measured separately).
+On 400 style crops and 1000 crops of other fonts (base model: 70.2%, CER 6.26%; 86.8%):
+
+| recipe | steps | kept | style exact | style CER | other fonts exact |
+|---|---|---|---|---|---|
+| lr 2e-4, aug 2, splice (chosen) | 823 | 0.4 | 77.8% | 4.11% | 86.8% |
+| | | 0.5 | 78.8% | 3.75% | 86.6% |
+| | | 0.6 | 80.5% | 3.53% | 86.8% |
+| | | 0.7 | 80.0% | 3.56% | 86.6% |
+| lr 1e-4, aug 0 (the previous default) | 823 | 0.5 | 76.0% | 4.97% | 87.1% |
+| | | 0.6 | 76.2% | 4.85% | 87.2% |
+
+Heavier jitter and splicing lower the style's CER at the same steps (4.9% -> 3.5% on
+400 crops) and raise exact-match 4 points, not the 10 the benchmark asks for: the
+training crops are still learnt by heart within a few hundred steps (last batch loss
+~0.005 without them, ~0.08 with). Twice the steps adds little. Even 800 corrections
+reach only 84% in 823 steps, so 90% from 100 corrections in 10 minutes is out of reach
+of this recipe. lr 4e-4 reads the style a little better but forgets 2 points more on
+other fonts at the same share. The decoder at a tenth of the rate gained nothing and costs 40% more
+time a step. Forgetting shows on fonts the replay set
+(training fonts) does not have, so neither the kept-apart corrections nor the replay
+check sees it; a blend towards the base does: 0.4-0.7 of the change lost at most 0.2
+points on 1000 crops. Chosen: lr 2e-4, aug 2, splice, 0.6 of the change kept.
 """
 
 from __future__ import annotations
@@ -55,6 +78,35 @@ def _score(model_dir, crops, refs) -> tuple[float, float]:
     return exact, cer
 
 
+def _sweep(recipe: dict, shares, args, corrections, style, general) -> None:
+    """One training run of model tune's recipe on the same split, scored at each share."""
+    import resources
+    from app.corrections import read_corrections
+    from app.tuning import split_corrections, split_replay
+    from ocr import Recognizer
+    from ocr.finetune import Example, FineTuner, TuneSettings
+
+    found, rep = read_corrections(corrections), read_corrections(args.replay or resources.path("replay"))
+    _, train = split_corrections(list(zip(found.images, found.texts)))
+    _, rep_train = split_replay(list(zip(rep.images, rep.texts)))
+    settings = TuneSettings(seconds=args.minutes * 60.0, max_steps=args.max_steps)
+    for key, value in recipe.items():
+        setattr(settings, key, tuple(value) if isinstance(value, list) else value)
+    settings.blends = (0.0, 1.0)  # keeps the base weights for blend()
+    rec = Recognizer()  # reads as the benchmarks read: second look included
+    tuner = FineTuner(rec, settings)
+    t = time.perf_counter()
+    log = tuner.run([Example(*e) for e in train], [Example(*e) for e in rep_train])
+    wall = time.perf_counter() - t
+    for share in shares:
+        tuner.blend(share)
+        (sc, se), (gc, ge) = (cer_and_exact([r.text for r in rec.recognize(c)], refs)
+                              for c, refs in (style, general))
+        print(f"{json.dumps(recipe)}: {log.steps} steps in {wall / 60:.1f} min, {share:g} of the "
+              f"change kept; style exact {se:.1%} CER {sc:.2%}; general exact {ge:.1%} CER "
+              f"{gc:.2%}", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recipes", nargs="*", help="JSON objects of TuneSettings overrides")
@@ -65,6 +117,8 @@ def main(argv=None) -> int:
     ap.add_argument("--general", type=int, default=300)
     ap.add_argument("--baseline", action="store_true", help="also score the base model")
     ap.add_argument("--replay", type=Path, help="another replay folder (default: the bundled one)")
+    ap.add_argument("--blends", help="e.g. 0.5,0.7,1: train each recipe once (as model tune "
+                    "would, same split) and score these shares of the change")
     args = ap.parse_args(argv)
 
     from app.corrections import CorrectionStore
@@ -86,6 +140,12 @@ def main(argv=None) -> int:
         s, g = _score(None, val_crops, val_refs), _score(None, gen_crops, gen_refs)
         print(f"base: style exact {s[0]:.1%} CER {s[1]:.2%}; general exact {g[0]:.1%} "
               f"CER {g[1]:.2%}", flush=True)
+    if args.blends:
+        shares = [float(b) for b in args.blends.split(",")]
+        for text in args.recipes:
+            _sweep(json.loads(text), shares, args, work / "corrections",
+                   (val_crops, val_refs), (gen_crops, gen_refs))
+        return 0
     for i, text in enumerate(args.recipes):
         recipe = json.loads(text)
         out = work / f"tuned{i}"

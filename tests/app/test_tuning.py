@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.cli import main
 from app.corrections import CorrectionStore
-from app.tuning import Figures, TuneInputError, _verdict, tune_model
+from app.tuning import Figures, TuneInputError, _recipe_words, _verdict, tune_model
 from ocr import DEFAULT_MODEL_DIR
 
 
@@ -157,3 +157,51 @@ def test_the_blend_is_chosen_on_the_kept_apart_corrections(tmp_path, corrections
     assert json.loads((tmp_path / "out" / "tuning.json").read_text())["blend"] == report.blend
     with pytest.raises(TuneInputError, match="unknown tuning setting 'nope'"):
         tune_model(corrections, tmp_path / "o2", recipe={"nope": 1})
+
+
+def test_slow_parameters_learn_at_their_share_of_the_rate(corrections):
+    import numpy as np
+
+    from ocr import Recognizer
+    from ocr.finetune import FineTuner, TuneSettings
+
+    def moved(slow_lr):
+        rec = Recognizer(second_look=False)
+        tuner = FineTuner(rec, TuneSettings(
+            trainable=("decoder.model.decoder.layers.2.fc2.weight",),
+            slow=("decoder.model.decoder.layers.1.fc2.weight",), slow_lr=slow_lr, lr=1e-2,
+            batch=2, accumulate=1, max_steps=2, seed=1, ema=0.0, blends=(1.0,)))
+        named = dict(tuner.trainable)
+        fast = named["decoder.model.decoder.layers.2.fc2.weight"]
+        slow = named["decoder.model.decoder.layers.1.fc2.weight"]
+        before = fast.numpy().copy(), slow.numpy().copy()
+        tuner.run(_examples(corrections))
+        return [float(np.abs(p.numpy() - b).max()) for p, b in zip((fast, slow), before)]
+
+    fast, slow = moved(0.0)
+    assert fast > 0 and slow == 0.0  # trained (it has a gradient), at a rate of nothing
+    assert moved(1.0)[1] > 0
+
+
+def test_the_default_recipe_jitters_and_splices_the_corrections(corrections, monkeypatch):
+    import ocr.finetune as ft
+    from ocr import Recognizer
+
+    seen = {"splice": 0, "strength": set()}
+    splice, jitter = ft.splice, ft.jitter
+
+    def counting_splice(*args, **kw):
+        seen["splice"] += 1
+        return splice(*args, **kw)
+
+    def recording_jitter(img, rng, strength):
+        seen["strength"].add(strength)
+        return jitter(img, rng, strength)
+
+    monkeypatch.setattr(ft, "splice", counting_splice)
+    monkeypatch.setattr(ft, "jitter", recording_jitter)
+    settings = ft.TuneSettings(trainable=("decoder.model.decoder.layers.2.fc2.*",), batch=4,
+                               accumulate=1, max_steps=3, seed=1)
+    ft.FineTuner(Recognizer(second_look=False), settings).run(_examples(corrections))
+    assert seen["splice"] > 0 and seen["strength"] == {ft.TuneSettings.augment} != {0.0}
+    assert "jitter strength 2, 50% of corrections spliced" in _recipe_words(settings)
