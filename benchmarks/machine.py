@@ -76,7 +76,17 @@ def torch_blas() -> str:
 def engine_blas() -> str:
     from engine.backend.cpu import gemm
 
-    return f"engine GEMM: {gemm.describe()}"
+    return f"engine GEMM: {gemm.describe()}; {engine_microkernel()}"
+
+
+def engine_microkernel() -> str:
+    """The engine's own micro-kernel over packed weights (model projections), if any."""
+    from engine.backend.cpu import microkernel
+
+    k = microkernel.kernel()
+    if k is None:
+        return "no packed-weight micro-kernel on this CPU (BLAS for every product)"
+    return f"packed weights on our {k.isa} micro-kernel ({k.mr}x{k.nr} tiles)"
 
 
 def report(torch_side: bool = True) -> str:

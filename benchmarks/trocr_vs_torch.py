@@ -77,9 +77,10 @@ def time_side(side: str, folder: Path, threads: int, repeat: int) -> dict:
             out[f"greedy 16 tok b={batch}"] = median_ms(
                 lambda pv=pv, batch=batch: greedy(ours.session(ours.encode(pv)), batch, 2, -1, 16),
                 repeat)
+        from benchmarks.machine import engine_microkernel
         from engine.backend.cpu import gemm
 
-        out["_engine_gemm"] = gemm.describe()
+        out["_engine_gemm"] = f"{gemm.describe()}; {engine_microkernel()}"
         return out
     import torch
 
