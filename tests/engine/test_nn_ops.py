@@ -50,6 +50,20 @@ def test_softmax_and_log_softmax(shape, data, parallel) -> None:
                                rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("n", [8, 9, 16, 23, 384])
+def test_softmax_row_max_sees_every_position(n) -> None:
+    """The row max runs eight lanes plus a tail: a peak at any position must be the max,
+    or exp overflows (a peak of 200 over a max missed by ~197 gives inf/inf = NaN)."""
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    a[np.arange(n), np.arange(n)] = 200.0  # row r peaks at column r
+    a[0, 1:] = -np.inf  # a masked row: its only finite entry is the peak
+    for parallel in (False, True):
+        with parallel_kernels() if parallel else _noop():
+            out = engine.from_numpy(a).softmax(-1).numpy()
+        np.testing.assert_allclose(out, np_softmax(a.astype(np.float64), -1), rtol=1e-5, atol=1e-6)
+
+
 def test_softmax_with_masked_entries() -> None:
     a = np.array([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf]], np.float32)
     out = engine.tensor(a).softmax(-1).numpy()
