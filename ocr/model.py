@@ -9,9 +9,9 @@ cross-attention keys/values are projected once per image).
 Inference (eval mode, no gradient) keeps the fast paths, as methods of the modules:
 - the query/key/value projections of an attention block run as one GEMM over a
   cached concatenation of their weights;
-- encoder projections use a cached (in, out)-contiguous copy of the weight on the CPU,
-  and every projection a copy packed once for the engine's GEMM micro-kernel, used
-  whenever more than a few rows are multiplied (engine/backend/cpu/packed.py);
+- every projection keeps a copy packed once for the engine's GEMM micro-kernel, used
+  whenever two rows or more are multiplied (engine/backend/cpu/packed.py); where the
+  CPU has no micro-kernel, encoder projections use a cached (in, out)-contiguous copy;
 - the ViT patch embedding (a conv with stride == kernel) is a reshape plus one GEMM.
 The caches are dropped whenever the mode changes (``train()``/``eval()``), so weights
 updated by an optimizer are never shadowed by stale copies.
@@ -67,10 +67,11 @@ def layer_norm(vb: VarBuilder, name: str, dim: int, eps: float) -> nn.LayerNorm:
 
 
 class Linear(nn.Linear):
-    """nn.Linear whose inference on the CPU may use the transpose of a contiguous (in, out)
-    copy of the weight: for layers that always see many rows (the encoder's) x @ w.T then
-    hands BLAS a row-major operand, ~5% faster. Decoding layers keep (out, in) rows,
-    which the few-row kernel streams."""
+    """nn.Linear whose inference on the CPU multiplies by a copy of the weight packed
+    once for the engine's micro-kernel (two rows or more). Without a micro-kernel, layers
+    that always see many rows (the encoder's) use the transpose of a contiguous (in, out)
+    copy, which hands BLAS a row-major operand (~5% faster). Single rows use the (out, in)
+    weight, which the few-row kernel streams."""
 
     @classmethod
     def from_weights(cls, weight, bias=None, many_rows: bool = False) -> Linear:
@@ -94,10 +95,14 @@ class Linear(nn.Linear):
         if not _fast(self) or self.weight.device.type != "cpu":
             return self.weight, None
         if self._cache is None:
-            # decoding layers keep (out, in) rows for the few-row kernel; the packed copy
-            # serves every product with more rows (a batch of crops, the encoder)
-            weight = _t(self.weight.numpy().T, self.weight.device).T if self.many_rows else self.weight
-            object.__setattr__(self, "_cache", (weight, F.pack_linear_weight(self.weight)))
+            # The packed copy serves every product of two rows or more (the encoder, a
+            # batch of crops); decoding layers keep (out, in) rows for the few-row kernel.
+            # Where nothing is packed, the encoder's layers get the (in, out) layout copy.
+            packed = F.pack_linear_weight(self.weight)
+            weight = self.weight
+            if self.many_rows and packed is None:
+                weight = _t(self.weight.numpy().T, self.weight.device).T
+            object.__setattr__(self, "_cache", (weight, packed))
         return self._cache
 
     def forward(self, x):
@@ -125,11 +130,13 @@ class Projections(nn.Module):
         if self._cache is None:
             w = np.concatenate([p.weight.numpy() for p in parts], axis=0)
             dev = parts[0].weight.device
-            weight = _t(w.T, dev).T if self.many_rows and dev.type == "cpu" else _t(w, dev)
+            weight = _t(w, dev)
+            packed = F.pack_linear_weight(weight)  # None off the CPU; see Linear._inference
+            if self.many_rows and dev.type == "cpu" and packed is None:
+                weight = _t(w.T, dev).T
             bias = None
             if parts[0].bias is not None:
                 bias = _t(np.concatenate([p.bias.numpy() for p in parts]), dev)
-            packed = F.pack_linear_weight(_t(w, dev))  # None off the CPU
             object.__setattr__(self, "_cache", (weight, bias, packed))
         weight, bias, packed = self._cache
         y = F.linear(x, weight, bias, packed=packed)

@@ -116,20 +116,20 @@ def pack_linear_weight(w: TensorBase):
 def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
     _check_linear(x, w, b)
     dt = x.dtype
+    grad = _mode.enabled and (x.requires_grad or w.requires_grad
+                              or (b is not None and b.requires_grad))
     packed = attrs.get("packed")
-    if packed is not None and (packed.shape != tuple(w.shape) or dt is not f32
-                               or x._storage.device.type != "cpu"):
-        attrs = {k: v for k, v in attrs.items() if k != "packed"}  # only for the f32 CPU path
+    # A pack serves the float32 CPU inference of its own weight only: training reads the
+    # live weight, never a packed copy.
+    if packed is not None and (grad or packed.shape != tuple(w.shape) or dt is not f32
+                               or w.dtype is not f32 or x._storage.device.type != "cpu"):
+        attrs = {k: v for k, v in attrs.items() if k != "packed"}
     if w.dtype is not dt or (b is not None and b.dtype is not dt) or dt.is_half or not dt.is_float:
         cd = f32 if (dt.is_half or not dt.is_float) else dt
         out = _linear_op(op, x.to(cd), w.to(cd), None if b is None else b.to(cd), attrs)
         return out.to(dt) if dt.is_half else out
     device = x._storage.device
     inputs = (x, w) if b is None else (x, w, b)
-    grad = _mode.enabled and (x.requires_grad or w.requires_grad
-                              or (b is not None and b.requires_grad))
-    if grad and "packed" in attrs:  # training reads the live weight, never a packed copy
-        attrs = {k: v for k, v in attrs.items() if k != "packed"}
     if grad and op is LINEAR_GELU:
         # Training: keep the pre-activation, so backward needs no second GEMM.
         cls = x._constructor

@@ -91,7 +91,6 @@ def linear_gelu(x, w, b=None, approximate="none", packed=None):
     return cpu_la.linear(x, w, b, act, packed)
 
 
-
 def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0)):
     return cpu_la.conv2d(x, w, b, stride, padding)
 

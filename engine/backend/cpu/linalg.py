@@ -73,22 +73,20 @@ def linear(xa: np.ndarray, wa: np.ndarray, bias: np.ndarray | None = None,
     given, is w packed once for the micro-kernel (packed.py), used for many rows."""
     lead = xa.shape[:-1]
     x2 = xa.reshape(-1, xa.shape[-1])
-    if packed is not None and x2.dtype == np.float32 and x2.shape[0] >= PACKED_MIN_ROWS:
-        if bias is None and act == NO_ACT:
-            y = linear_packed(x2, packed)
-        else:
-            bias = np.ascontiguousarray(bias if bias is not None else np.zeros(wa.shape[0]),
-                                        dtype=np.float32)
-            y = linear_packed(x2, packed, after=lambda block: bias_act_rows_serial(block, bias, act))
-    elif skinny.suits(x2, wa):  # decoding: a few rows against the whole weight matrix
-        y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)
+    use_packed = packed is not None and x2.dtype == np.float32 and x2.shape[0] >= PACKED_MIN_ROWS
+    if not use_packed and skinny.suits(x2, wa):
+        y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)  # decoding: a few rows
         epilogue(y, bias, act)
-    elif bias is None and act == NO_ACT:
-        y = matmul_2d(x2, wa.T)
-    else:
+        return y.reshape(lead + (wa.shape[0],))
+    after = None  # the bias/activation epilogue, run on each block of rows while in cache
+    if bias is not None or act != NO_ACT:
         bias = np.ascontiguousarray(bias if bias is not None else np.zeros(wa.shape[0]),
                                     dtype=np.result_type(x2, wa))
-        y = matmul_2d(x2, wa.T, after=lambda block: bias_act_rows_serial(block, bias, act))
+
+        def after(block):
+            bias_act_rows_serial(block, bias, act)
+
+    y = linear_packed(x2, packed, after) if use_packed else matmul_2d(x2, wa.T, after)
     return y.reshape(lead + (wa.shape[0],))
 
 

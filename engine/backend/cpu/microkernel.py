@@ -70,22 +70,28 @@ def _tile_ir(mr: int, nv: int, w: int) -> list[str]:
             "  br i1 %more, label %loop, label %done",
             "done:"]
     out += [f"  %f{r}_{j} = phi {v} [zeroinitializer, %entry], [%nacc{r}_{j}, %loop]" for r, j in accs]
-    out.append("  br label %row0")
-    for r in range(mr):  # store row r only if r < rows; add to C when accumulating
-        out += [f"row{r}:",
-                f"  %in{r} = icmp slt i64 {r}, %rows",
-                f"  br i1 %in{r}, label %st{r}, label %end",
-                f"st{r}:",
-                f"  %ro{r} = mul i64 %ldc, {r}",
-                f"  %acm{r} = icmp ne i64 %accum, 0"]
-        for j in range(nv):
-            out += [f"  %co{r}_{j} = add i64 %ro{r}, {w * j}",
-                    f"  %cp{r}_{j} = getelementptr float, ptr %c, i64 %co{r}_{j}",
-                    f"  %old{r}_{j} = load {v}, ptr %cp{r}_{j}, align 4",
-                    f"  %sum{r}_{j} = fadd {v} %old{r}_{j}, %f{r}_{j}",
-                    f"  %new{r}_{j} = select i1 %acm{r}, {v} %sum{r}_{j}, {v} %f{r}_{j}",
-                    f"  store {v} %new{r}_{j}, ptr %cp{r}_{j}, align 4"]
-        out.append(f"  br label %{'row' + str(r + 1) if r + 1 < mr else 'end'}")
+    # store row r only if r < rows; the accumulate flag picks one of two chains once per
+    # tile, so a fresh C is written without being read first
+    out += ["  %acm = icmp ne i64 %accum, 0", "  br i1 %acm, label %addrow0, label %putrow0"]
+    for chain in ("add", "put"):
+        for r in range(mr):
+            nxt = f"{chain}row{r + 1}" if r + 1 < mr else "end"
+            out += [f"{chain}row{r}:",
+                    f"  %{chain}in{r} = icmp slt i64 {r}, %rows",
+                    f"  br i1 %{chain}in{r}, label %{chain}st{r}, label %end",
+                    f"{chain}st{r}:",
+                    f"  %{chain}ro{r} = mul i64 %ldc, {r}"]
+            for j in range(nv):
+                ptr = f"%{chain}cp{r}_{j}"
+                out += [f"  %{chain}co{r}_{j} = add i64 %{chain}ro{r}, {w * j}",
+                        f"  {ptr} = getelementptr float, ptr %c, i64 %{chain}co{r}_{j}"]
+                if chain == "add":
+                    out += [f"  %old{r}_{j} = load {v}, ptr {ptr}, align 4",
+                            f"  %sum{r}_{j} = fadd {v} %old{r}_{j}, %f{r}_{j}",
+                            f"  store {v} %sum{r}_{j}, ptr {ptr}, align 4"]
+                else:
+                    out.append(f"  store {v} %f{r}_{j}, ptr {ptr}, align 4")
+            out.append(f"  br label %{nxt}")
     out += ["end:", "  ret void", "}"]
     return out
 
