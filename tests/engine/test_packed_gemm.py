@@ -165,6 +165,7 @@ def test_ragged_tile_reads_only_its_own_rows(kern, m):
 
 @pytest.mark.parametrize("tq,tk,dv", [(2, 1, 64), (7, 63, 64), (97, 65, 128), (577, 577, 64)])
 def test_unmasked_attention_on_the_micro_kernel(kern, monkeypatch, tq, tk, dv):
+    # 577 queries run as four chunks of QUERY_CHUNK (192) rows, the last of one row
     """The encoder's attention (no mask) on the micro-kernel: keys packed per head with
     the last panel padded by zero keys, which must not enter the softmax; q, k and v as
     strided views of one fused projection, as the encoder makes them; large scores, where
