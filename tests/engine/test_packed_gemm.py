@@ -57,12 +57,26 @@ def test_matches_float64(kern, m, k, threads):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4 * np.sqrt(k))
 
 
-def test_epilogue_runs_on_every_row_block(kern):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_epilogue_runs_on_every_row_block(kern, threads):
+    from engine.backend.cpu.rows import GELU_ERF
+
     rng = np.random.default_rng(3)
     x = rng.standard_normal((packed.BLOCK_ROWS * 2 + 9, 40)).astype(np.float32)
     w = rng.standard_normal((kern.nr, 40)).astype(np.float32)
-    got = packed.linear_packed(x, packed.pack(w, kern), after=lambda block: np.add(block, 1, out=block))
-    np.testing.assert_allclose(got, x.astype(np.float64) @ w.T + 1, rtol=1e-5, atol=1e-4)
+    bias = rng.standard_normal(kern.nr).astype(np.float32)
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        got = packed.linear_packed(x, packed.pack(w, kern), bias)
+        gelu = packed.linear_packed(x, packed.pack(w, kern), bias, GELU_ERF)
+    finally:
+        numba.set_num_threads(before)
+    pre = x.astype(np.float64) @ w.T + bias
+    np.testing.assert_allclose(got, pre, rtol=1e-5, atol=1e-4)
+    from math import erf
+    want = 0.5 * pre * (1 + np.vectorize(erf)(pre / np.sqrt(2)))
+    np.testing.assert_allclose(gelu, want, rtol=1e-4, atol=1e-4)
 
 
 def test_what_cannot_be_packed_is_refused(kern):
@@ -111,3 +125,63 @@ def test_a_pack_for_another_weight_shape_is_not_used():
     x = engine.tensor(rng.standard_normal((40, 32)).astype(np.float32))
     np.testing.assert_allclose(F.linear(x, w, packed=other).numpy(), x.numpy() @ w.numpy().T,
                                rtol=1e-5, atol=1e-4)
+
+
+_GUARDED = r"""
+import ctypes, mmap, sys
+import numpy as np
+from engine.backend.cpu import microkernel, packed
+# A ragged last tile must not read past its matrix: x ends where an unreadable page begins.
+m, k = int(sys.argv[1]), 40
+page = mmap.PAGESIZE
+pages = -(-m * k * 4 // page) + 1
+buf = mmap.mmap(-1, pages * page)
+base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+assert libc.mprotect(base + (pages - 1) * page, page, 0) == 0
+x = np.frombuffer(buf, np.float32, m * k, (pages - 1) * page - m * k * 4).reshape(m, k)
+x[:] = np.random.default_rng(0).standard_normal((m, k))
+w = np.random.default_rng(1).standard_normal((64, k)).astype(np.float32)
+kern = microkernel.compile_kernel(sys.argv[2])
+y = packed.linear_packed(x, packed.pack(w, kern))
+assert np.allclose(y, x.astype(np.float64) @ w.T, atol=1e-3)
+print("ok")
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="mprotect through libc (CI runs Linux)")
+@pytest.mark.parametrize("m", [1, 5, 7])
+def test_ragged_tile_reads_only_its_own_rows(kern, m):
+    # A is read in place: in a ragged last tile the missing rows must not be read
+    # past the end of x (here, an unreadable page).
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _GUARDED, str(m), kern.isa],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("tq,tk,dv", [(2, 1, 64), (7, 63, 64), (97, 65, 128), (577, 577, 64)])
+def test_unmasked_attention_on_the_micro_kernel(kern, monkeypatch, tq, tk, dv):
+    # 577 queries run as four chunks of QUERY_CHUNK (192) rows, the last of one row
+    """The encoder's attention (no mask) on the micro-kernel: keys packed per head with
+    the last panel padded by zero keys, which must not enter the softmax; q, k and v as
+    strided views of one fused projection, as the encoder makes them; large scores, where
+    a wrong row maximum overflows exp."""
+    from engine.backend.cpu import attention
+
+    monkeypatch.setattr(attention.packed, "kernel", lambda: kern)
+    monkeypatch.setattr(attention, "BLOCKS_MIN_MACS", 0)
+    rng = np.random.default_rng(tq + tk + dv)
+    b, h, d = 2, 3, 64
+    qkv = rng.standard_normal((b, max(tq, tk), h, 2 * d + dv)).astype(np.float32) * 2
+    q = qkv[:, :tq, :, :d].transpose(0, 2, 1, 3)
+    k = qkv[:, :tk, :, d:2 * d].transpose(0, 2, 1, 3)
+    v = qkv[:, :tk, :, 2 * d:].transpose(0, 2, 1, 3)
+    got = attention.attention(q, k, v, None, 0.125, False)
+    s = q.astype(np.float64) @ np.swapaxes(k, -1, -2) * 0.125
+    p = np.exp(s - s.max(-1, keepdims=True))
+    expected = (p / p.sum(-1, keepdims=True)) @ v
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

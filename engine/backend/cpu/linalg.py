@@ -78,6 +78,8 @@ def linear(xa: np.ndarray, wa: np.ndarray, bias: np.ndarray | None = None,
         y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)  # decoding: a few rows
         epilogue(y, bias, act)
         return y.reshape(lead + (wa.shape[0],))
+    if use_packed:
+        return linear_packed(x2, packed, bias, act).reshape(lead + (wa.shape[0],))
     after = None  # the bias/activation epilogue, run on each block of rows while in cache
     if bias is not None or act != NO_ACT:
         bias = np.ascontiguousarray(bias if bias is not None else np.zeros(wa.shape[0]),
@@ -86,7 +88,7 @@ def linear(xa: np.ndarray, wa: np.ndarray, bias: np.ndarray | None = None,
         def after(block):
             bias_act_rows_serial(block, bias, act)
 
-    y = linear_packed(x2, packed, after) if use_packed else matmul_2d(x2, wa.T, after)
+    y = matmul_2d(x2, wa.T, after)
     return y.reshape(lead + (wa.shape[0],))
 
 

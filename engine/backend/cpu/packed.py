@@ -2,10 +2,10 @@
 
 BLAS packs both operands into cache-sized panels on every call. A layer's weight
 never changes between calls, so here it is packed once, when the model is made
-ready for inference (`pack`), into the column panels microkernel.py reads; only the
-activations are packed per call. The work is split by rows over the engine's pool;
-each thread packs its own rows (blocks of BLOCK_ROWS, so they stay in L2 beside the
-current B panel) and runs the micro-kernel over them with the GIL released.
+ready for inference (`pack`), into the column panels microkernel.py reads; the
+activations are read where they are. The work is split by rows over the engine's pool;
+each thread runs the micro-kernel over its own rows, read in place, with the GIL
+released.
 
 Used for float32 weights whose output count is a multiple of the tile width (every
 projection of the encoder); anything else stays on BLAS (linalg.py).
@@ -14,15 +14,21 @@ projection of the encoder); anything else stays on BLAS (linalg.py).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from . import num_threads
-from .blas import run_split
 from .microkernel import Kernel, kernel
+from .rows import NO_ACT, bias_act_rows_serial
 
-__all__ = ["PackedWeight", "available", "linear_packed", "pack"]
+__all__ = ["PackedWeight", "available", "linear_packed", "pack", "pack_transposed", "product_into"]
 
-BLOCK_ROWS = 192  # rows of A packed at a time: 192 x 384 floats (288 KB) sit in L2
+# Rows of A run against one B panel before the next panel: a thread's whole share of
+# an encoder's 577 rows, so each B panel comes into L2 once per thread (576 x 384
+# floats of A stream past it from L2/L3). Measured on Zen 4 (1 thread, 577 x 384 x
+# 384..1536): 576 rows 107-111 GFLOP/s, 192 rows 97-110.
+BLOCK_ROWS = 576
 K_BLOCK = 384  # depth of one pass over C: a B panel (K_BLOCK x 64 floats, 96 KB) in L2
 MIN_ROWS_PER_THREAD = 32
 
@@ -62,63 +68,101 @@ def pack(w: np.ndarray, kern: Kernel | None = None) -> PackedWeight | None:
 
 
 @njit(cache=True, nogil=True)
-def _pack_rows(x, lo, hi, mr, out):
-    """out[p, kk, r] = x[lo + p*mr + r, kk] (0 past hi): A panels of mr rows, k-major."""
-    kdim = x.shape[1]
+def _pack_rows_transposed(src, out):
+    """out[p, d, j] = src[p*nr + j, d], 0 past the last row of src (out: panels x d x nr)."""
+    count = src.shape[0]
     for p in range(out.shape[0]):
-        base = lo + p * mr
-        for r in range(mr):
-            i = base + r
-            if i < hi:
-                row = x[i]
-                for kk in range(kdim):
-                    out[p, kk, r] = row[kk]
+        for j in range(out.shape[2]):
+            i = p * out.shape[2] + j
+            if i < count:
+                for d in range(out.shape[1]):
+                    out[p, d, j] = src[i, d]
             else:
-                for kk in range(kdim):
-                    out[p, kk, r] = 0.0
+                for d in range(out.shape[1]):
+                    out[p, d, j] = 0.0
 
 
-def _rows_into(x: np.ndarray, pw: PackedWeight, out: np.ndarray, lo: int, hi: int, buf) -> None:
-    """out[lo:hi] = x[lo:hi] @ W.T, in blocks of BLOCK_ROWS rows."""
-    kern = pw.kernel
-    mr, nr = kern.mr, kern.nr
-    kdim = pw.in_features
-    npanels = pw.out_features // nr
-    ldc = out.strides[0] // 4
-    bbase = pw.panels.ctypes.data
-    bstride = kdim * nr
+def pack_transposed(src: np.ndarray, kern: Kernel, out: np.ndarray | None = None) -> np.ndarray:
+    """src (n, d) float32 as the micro-kernel's B operand for x @ src.T: ceil(n / nr)
+    panels of d x nr, the last padded with zero columns (attention's keys, packed per head)."""
+    panels = -(-src.shape[0] // kern.nr)
+    if out is None or out.shape != (panels, src.shape[1], kern.nr):
+        out = np.empty((panels, src.shape[1], kern.nr), dtype=np.float32)
+    _pack_rows_transposed(src, out)
+    return out
+
+
+def product_into(a: np.ndarray, b_panels: np.ndarray, out: np.ndarray, kern: Kernel,
+                 k: int) -> None:
+    """out[:, :panels * nr] = a[:, :k] @ B on the calling thread, B given as its panels
+    (k x nr each, contiguous); a and out need unit stride along their rows only."""
+    kern.macro(a.ctypes.data, b_panels.ctypes.data, out.ctypes.data, a.shape[0],
+               b_panels.shape[0], k, out.strides[0] // 4, a.strides[0] // 4,
+               b_panels.strides[0] // 4, 0)
+
+
+@intrinsic
+def _call_macro(typingctx, addr, a, b, c, m, npanels, k, ldc, lda, bstride, accum):
+    """Call the micro-kernel's macro(a, b, c, m, npanels, k, ldc, lda, bstride, accum) at
+    address addr from numba code (all int64), so a prange loop can drive it."""
+    sig = types.void(*([types.int64] * 11))
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fnty = ir.FunctionType(ir.VoidType(), [i64] * 10)
+        builder.call(builder.inttoptr(args[0], fnty.as_pointer()), args[1:])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(nogil=True, cache=True)
+def _rows_into(macro, x, panels, out, lo, hi, bias, act, epilogue):
+    """out[lo:hi] = act(x[lo:hi] @ W.T + bias), in blocks of BLOCK_ROWS rows and K_BLOCK
+    deep passes; x and out C-contiguous, panels as pack() makes them."""
+    kdim = x.shape[1]
+    npanels, _, nr = panels.shape
+    ldc = out.shape[1]
+    xa, pa, oa = np.int64(x.ctypes.data), np.int64(panels.ctypes.data), np.int64(out.ctypes.data)
     for r0 in range(lo, hi, BLOCK_ROWS):
         r1 = min(hi, r0 + BLOCK_ROWS)
-        mp = -(-(r1 - r0) // mr)
-        apanels = buf[:mp]
-        _pack_rows(x, r0, r1, mr, apanels)
-        abase = apanels.ctypes.data
-        cbase = out.ctypes.data + r0 * out.strides[0]
-        last = (r1 - r0) - (mp - 1) * mr
         for k0 in range(0, kdim, K_BLOCK):
-            kc = min(K_BLOCK, kdim - k0)
-            kern.macro(abase + 4 * k0 * mr, bbase + 4 * k0 * nr, cbase, mp, last, npanels, kc,
-                       ldc, kdim * mr, bstride, 1 if k0 else 0)
+            _call_macro(macro, xa + 4 * (r0 * kdim + k0), pa + 4 * k0 * nr, oa + 4 * r0 * ldc,
+                        r1 - r0, npanels, min(K_BLOCK, kdim - k0), ldc, kdim, kdim * nr,
+                        1 if k0 > 0 else 0)
+    if epilogue:  # while this thread's rows are still in its cache
+        bias_act_rows_serial(out[lo:hi], bias, act)
 
 
-def linear_packed(x: np.ndarray, pw: PackedWeight, after=None) -> np.ndarray:
-    """x (m, in) @ W.T as a new C-contiguous (m, out) float32 array; after(block), when
-    given, runs in place on each thread's block of rows once it is computed."""
+@njit(nogil=True, parallel=True, cache=True)
+def _rows_parallel(macro, x, panels, out, bias, act, epilogue, chunks):
+    """_rows_into over `chunks` row ranges on numba's threads: their hand-off costs a few
+    microseconds where a Python thread pool's cost 50-80 (an encoder makes 49 of these
+    calls)."""
+    m = x.shape[0]
+    step = -(-m // chunks)
+    for t in prange(chunks):
+        lo = t * step
+        hi = min(m, lo + step)
+        if lo < hi:
+            _rows_into(macro, x, panels, out, lo, hi, bias, act, epilogue)
+
+
+def linear_packed(x: np.ndarray, pw: PackedWeight, bias: np.ndarray | None = None,
+                  act: int = NO_ACT) -> np.ndarray:
+    """act(x (m, in) @ W.T + bias) as a new C-contiguous (m, out) float32 array; the bias
+    and activation are applied to each thread's rows right after they are computed."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     m = x.shape[0]
     out = np.empty((m, pw.out_features), dtype=np.float32)
-    mr = pw.kernel.mr
-    panels = -(-min(m, BLOCK_ROWS) // mr)
-
-    def rows(lo: int, hi: int) -> None:
-        buf = np.empty((panels, pw.in_features, mr), dtype=np.float32)
-        _rows_into(x, pw, out, lo, hi, buf)
-        if after is not None:
-            after(out[lo:hi])
-
-    threads = max(1, min(num_threads(), m // MIN_ROWS_PER_THREAD))
-    if threads == 1:
-        rows(0, m)  # no BLAS inside, so no thread setting to guard: decoding steps are short
+    epilogue = bias is not None or act != NO_ACT
+    if bias is None:
+        bias = np.zeros(pw.out_features if epilogue else 0, dtype=np.float32)
+    bias = np.ascontiguousarray(bias, dtype=np.float32)
+    macro = pw.kernel.address
+    chunks = max(1, min(num_threads(), m // MIN_ROWS_PER_THREAD))
+    if chunks == 1:  # decoding steps: no parallel region at all
+        _rows_into(macro, x, pw.panels, out, 0, m, bias, act, epilogue)
     else:
-        run_split(rows, m, threads)
+        _rows_parallel(macro, x, pw.panels, out, bias, act, epilogue, chunks)
     return out

@@ -234,6 +234,15 @@ def exp_rows_minus(s, maxes, sums):
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
+def exp_rows_upto(s, n, sums):
+    """s[i, :n] = exp(s[i, :n] - its max) in place, s[i, n:] = 0, sums[i] = the total: an
+    unmasked attention block written with a padded row stride (the micro-kernel's
+    panels are 64 keys wide), kept C-contiguous so the loops vectorise."""
+    for i in range(s.shape[0]):
+        sums[i] = _exp_in_place(s[i], n, _row_max(s, i, n))
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
 def attn_exp_block(s, mask, causal, has_mask, sums):
     """One (query, key) block of attention, scores already scaled: each row becomes
     exp(s + mask - rowmax) in place and its total goes to sums, so the caller divides
