@@ -125,6 +125,8 @@ def run_side(side: str, folder: Path, args) -> dict:
     env = dict(os.environ, NUMBA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     if args.blas:
         env["TABLESCRIBE_BLAS"] = args.blas
+    if args.precision:
+        env["TABLESCRIBE_PRECISION"] = args.precision
     cmd = [sys.executable, "-m", "benchmarks.trocr_vs_torch", "--side", side, "--folder", str(folder),
            "--threads", str(args.threads), "--repeat", str(args.repeat)]
     proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
@@ -142,6 +144,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-ort", action="store_true")
     ap.add_argument("--blas", choices=["auto", "openblas", "mkl"],
                     help="the engine's GEMM library (default: $TABLESCRIBE_BLAS, else auto)")
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                    help="the engine's packed weights (default: $TABLESCRIBE_PRECISION, else auto: "
+                         "bfloat16 where the CPU has AVX512-BF16); the header says which ran")
     ap.add_argument("--side", choices=["engine", "torch", "ort"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
