@@ -81,12 +81,15 @@ def engine_blas() -> str:
 
 def engine_microkernel() -> str:
     """The engine's own micro-kernel over packed weights (model projections), if any."""
-    from engine.backend.cpu import microkernel
+    from engine.backend.cpu import microkernel, packed
 
     k = microkernel.kernel()
     if k is None:
         return "no packed-weight micro-kernel on this CPU (BLAS for every product)"
-    return f"packed weights on our {k.isa} micro-kernel ({k.mr}x{k.nr} tiles)"
+    if packed.precision() == "bf16":
+        return (f"packed weights in bfloat16 on our avx512bf16 micro-kernel ({k.mr}x{k.nr} tiles, "
+                "float32 sums; TABLESCRIBE_PRECISION=fp32 for float32)")
+    return f"packed float32 weights on our {k.isa} micro-kernel ({k.mr}x{k.nr} tiles)"
 
 
 def report(torch_side: bool = True) -> str:

@@ -163,7 +163,10 @@ def main(argv=None) -> int:
         raise SystemExit(f"ocr_accuracy: unknown set(s) {', '.join(unknown)}")
     if {"families", "lowres"} & set(wanted):
         print(f"held-out families: {heldout_families()}")
+    from benchmarks.machine import engine_microkernel
+
     print(f"model: {args.model or 'embedded'}; {args.threads} threads for ours and Tesseract")
+    print(f"engine: {engine_microkernel()}")
     sets = [(name, *generator_crops(args.n, *SETS[name])) for name in wanted if name in SETS]
     if args.table_pages and "tables" in wanted:
         try:

@@ -114,7 +114,16 @@ def time_side(side: str, folder: Path, threads: int, repeat: int) -> dict:
             sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
             out[f"encoder b={batch}"] = median_ms(lambda sess=sess, pv=pv: sess.run(None, {"pixel_values": pv}),
                                                 repeat)
-            out["_ort"] = f"onnxruntime {ort.__version__}: its own MLAS GEMM, {threads} intra-op threads"
+            # ORT's own reduced precision: int8 weights, activations quantised per call
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            int8_path = folder / f"encoder_b{batch}_int8.onnx"
+            quantize_dynamic(str(onnx_path), str(int8_path), weight_type=QuantType.QInt8)
+            sess8 = ort.InferenceSession(str(int8_path), so, providers=["CPUExecutionProvider"])
+            out[f"int8 encoder b={batch}"] = median_ms(
+                lambda sess8=sess8, pv=pv: sess8.run(None, {"pixel_values": pv}), repeat)
+            out["_ort"] = (f"onnxruntime {ort.__version__}: its own MLAS GEMM, {threads} intra-op threads; "
+                           "ORT-i8: quantize_dynamic (int8 weights, activations quantised per call)")
     return out
 
 
@@ -125,6 +134,8 @@ def run_side(side: str, folder: Path, args) -> dict:
     env = dict(os.environ, NUMBA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     if args.blas:
         env["TABLESCRIBE_BLAS"] = args.blas
+    if args.precision:
+        env["TABLESCRIBE_PRECISION"] = args.precision
     cmd = [sys.executable, "-m", "benchmarks.trocr_vs_torch", "--side", side, "--folder", str(folder),
            "--threads", str(args.threads), "--repeat", str(args.repeat)]
     proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
@@ -142,6 +153,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-ort", action="store_true")
     ap.add_argument("--blas", choices=["auto", "openblas", "mkl"],
                     help="the engine's GEMM library (default: $TABLESCRIBE_BLAS, else auto)")
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                    help="the engine's packed weights (default: $TABLESCRIBE_PRECISION, else auto: "
+                         "bfloat16 where the CPU has AVX512-BF16); the header says which ran")
     ap.add_argument("--side", choices=["engine", "torch", "ort"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -185,12 +199,15 @@ def main(argv=None) -> int:
         print(f"  loaded here: {line}")
     print(f"threads={args.threads}  torch {torch.__version__}  repeat={args.repeat}  "
           f"rounds={args.rounds} (best median ms; each side in its own process)")
-    print(f"{'case':22} {'engine':>9} {'torch':>9} {'eng/torch':>9} {'ORT':>9} {'eng/ORT':>8}")
+    print(f"{'case':22} {'engine':>9} {'torch':>9} {'eng/torch':>9} {'ORT':>9} {'eng/ORT':>8} "
+          f"{'ORT-i8':>9} {'eng/i8':>7}")
     for case, o in best["engine"].items():
         t = best["torch"][case]
-        r = best.get("ort", {}).get(case)
-        ort_cols = f"{r:9.1f} {o / r:8.2f}" if r else f"{'-':>9} {'-':>8}"
-        print(f"{case:22} {o:9.1f} {t:9.1f} {o / t:9.2f} {ort_cols}")
+        cols = []
+        for key, width in ((case, 8), (f"int8 {case}", 7)):
+            r = best.get("ort", {}).get(key)
+            cols.append(f"{r:9.1f} {o / r:{width}.2f}" if r else f"{'-':>9} {'-':>{width}}")
+        print(f"{case:22} {o:9.1f} {t:9.1f} {o / t:9.2f} {' '.join(cols)}")
     return 0
 
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import PARALLEL_MIN, num_threads
+from . import PARALLEL_MIN, num_threads, packed
 from . import linalg as cpu_la
-from . import packed
 from . import rows as cpu_rows
 from .blas import run_split
-from .packed import _call_macro, _pack_rows_transposed
 from .gemm import gemm
+from .packed import _call_macro, _pack_rows_transposed
 
 # Below this many multiply-adds in q k^T the per-head tasks cost more than they save.
 BLOCKS_MIN_MACS = 1 << 22

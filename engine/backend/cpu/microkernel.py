@@ -28,24 +28,33 @@ import ctypes
 import threading
 from dataclasses import dataclass
 
-__all__ = ["Kernel", "compile_kernel", "host_isa", "kernel"]
+__all__ = ["Kernel", "bf16_kernel", "compile_kernel", "host_isa", "kernel"]
 
 
 @dataclass(frozen=True)
 class Kernel:
     mr: int  # rows of a tile (one A panel)
     nr: int  # columns of a tile (one B panel)
-    isa: str  # "avx512" or "avx2", for benchmark headers
+    isa: str  # "avx512", "avx2" or "avx512bf16" (bfloat16 operands), for benchmark headers
     macro: object  # ctypes function, see _macro_ir
     address: int  # of the same function, for numba code (packed._call_macro)
 
+    @property
+    def bf16(self) -> bool:
+        """Operands in bfloat16 (A and B panels), each k step a pair of depths."""
+        return self.isa == "avx512bf16"
 
-def _tile_ir(mr: int, nv: int, w: int) -> list[str]:
+
+def _tile_ir(mr: int, nv: int, w: int, bf16: bool = False) -> list[str]:
     """define internal void @tile(ptr a, ptr b, ptr c, i64 k, i64 ldc, i64 accum, i64 rows,
     i64 lda): c[r, :nr] (=|+=) sum_k a[r, k] * b[k, :nr] for r < rows (a: row-major with
-    row stride lda, read in place; b: a packed k x nr panel)."""
+    row stride lda, read in place; b: a packed k x nr panel).
+
+    bf16: a and b hold bfloat16 and each step k takes a pair of depths (2k, 2k+1) with
+    one vdpbf16ps (a float32 lane += a0*b0 + a1*b1): b's step is nr pairs, a's row is
+    read a pair at a time, sums stay float32. Twice the multiply-adds per instruction."""
     v = f"<{w} x float>"
-    nr = w * nv
+    elem = "i16" if bf16 else "float"
     accs = [(r, j) for r in range(mr) for j in range(nv)]
     out = [("define internal void @tile(ptr %a, ptr %b, ptr %c, i64 %k, i64 %ldc, i64 %accum, "
             "i64 %rows, i64 %lda) #0 {"),
@@ -57,24 +66,13 @@ def _tile_ir(mr: int, nv: int, w: int) -> list[str]:
         out += [f"  %real{r} = icmp slt i64 {r}, %rows",
                 f"  %src{r} = select i1 %real{r}, i64 {r}, i64 %lastrow",
                 f"  %roff{r} = mul i64 %src{r}, %lda",
-                f"  %arow{r} = getelementptr float, ptr %a, i64 %roff{r}"]
+                f"  %arow{r} = getelementptr {elem}, ptr %a, i64 %roff{r}"]
     out += ["  %has = icmp sgt i64 %k, 0",
             "  br i1 %has, label %loop, label %done"]
     out += ["loop:", "  %kk = phi i64 [0, %entry], [%kn, %loop]"]
     out += [f"  %acc{r}_{j} = phi {v} [zeroinitializer, %entry], [%nacc{r}_{j}, %loop]"
             for r, j in accs]
-    out.append(f"  %boff = mul i64 %kk, {nr}")
-    for j in range(nv):
-        out += [f"  %bo{j} = add i64 %boff, {w * j}",
-                f"  %bp{j} = getelementptr float, ptr %b, i64 %bo{j}",
-                f"  %bv{j} = load {v}, ptr %bp{j}, align 4"]
-    for r in range(mr):
-        out += [f"  %ap{r} = getelementptr float, ptr %arow{r}, i64 %kk",
-                f"  %as{r} = load float, ptr %ap{r}, align 4",
-                f"  %ai{r} = insertelement {v} poison, float %as{r}, i32 0",
-                f"  %av{r} = shufflevector {v} %ai{r}, {v} poison, <{w} x i32> zeroinitializer"]
-        out += [f"  %nacc{r}_{j} = call {v} @llvm.fma.v{w}f32({v} %av{r}, {v} %bv{j}, {v} %acc{r}_{j})"
-                for j in range(nv)]
+    out += _bf16_step(mr, nv, w) if bf16 else _f32_step(mr, nv, w)
     out += ["  %kn = add i64 %kk, 1",
             "  %more = icmp slt i64 %kn, %k",
             "  br i1 %more, label %loop, label %done",
@@ -105,7 +103,46 @@ def _tile_ir(mr: int, nv: int, w: int) -> list[str]:
     return out
 
 
-def _macro_ir(mr: int, nv: int, w: int) -> list[str]:
+def _f32_step(mr: int, nv: int, w: int) -> list[str]:
+    """One depth k: NV vectors of B's row k, MR broadcasts of a[r, k], MR x NV FMAs."""
+    v, nr = f"<{w} x float>", w * nv
+    out = [f"  %boff = mul i64 %kk, {nr}"]
+    for j in range(nv):
+        out += [f"  %bo{j} = add i64 %boff, {w * j}",
+                f"  %bp{j} = getelementptr float, ptr %b, i64 %bo{j}",
+                f"  %bv{j} = load {v}, ptr %bp{j}, align 4"]
+    for r in range(mr):
+        out += [f"  %ap{r} = getelementptr float, ptr %arow{r}, i64 %kk",
+                f"  %as{r} = load float, ptr %ap{r}, align 4",
+                f"  %ai{r} = insertelement {v} poison, float %as{r}, i32 0",
+                f"  %av{r} = shufflevector {v} %ai{r}, {v} poison, <{w} x i32> zeroinitializer"]
+        out += [f"  %nacc{r}_{j} = call {v} @llvm.fma.v{w}f32({v} %av{r}, {v} %bv{j}, {v} %acc{r}_{j})"
+                for j in range(nv)]
+    return out
+
+
+def _bf16_step(mr: int, nv: int, w: int) -> list[str]:
+    """One pair of depths: NV vectors of B's bfloat16 pairs, MR broadcasts of the pair
+    (a[r, 2k], a[r, 2k+1]) as one 32-bit value, MR x NV vdpbf16ps."""
+    v, vb, nr = f"<{w} x float>", f"<{2 * w} x bfloat>", w * nv
+    out = [f"  %boff = mul i64 %kk, {2 * nr}"]
+    for j in range(nv):
+        out += [f"  %bo{j} = add i64 %boff, {2 * w * j}",
+                f"  %bp{j} = getelementptr i16, ptr %b, i64 %bo{j}",
+                f"  %bv{j} = load {vb}, ptr %bp{j}, align 2"]
+    out.append("  %k2 = mul i64 %kk, 2")
+    for r in range(mr):
+        out += [f"  %ap{r} = getelementptr i16, ptr %arow{r}, i64 %k2",
+                f"  %as{r} = load i32, ptr %ap{r}, align 2",
+                f"  %ai{r} = insertelement <{w} x i32> poison, i32 %as{r}, i32 0",
+                f"  %aw{r} = shufflevector <{w} x i32> %ai{r}, <{w} x i32> poison, <{w} x i32> zeroinitializer",
+                f"  %av{r} = bitcast <{w} x i32> %aw{r} to {vb}"]
+        out += [f"  %nacc{r}_{j} = call {v} @llvm.x86.avx512bf16.dpbf16ps.512({v} %acc{r}_{j}, "
+                f"{vb} %av{r}, {vb} %bv{j})" for j in range(nv)]
+    return out
+
+
+def _macro_ir(mr: int, nv: int, w: int, elem: str = "float") -> list[str]:
     """define void @macro(i64 a, i64 b, i64 c, i64 m, i64 npanels, i64 k, i64 ldc, i64 lda,
     i64 bstride, i64 accum): every (tile of mr rows of A, B panel) pair over m rows of A;
     panel p of B starts at b + p * bstride floats."""
@@ -124,13 +161,13 @@ def _macro_ir(mr: int, nv: int, w: int) -> list[str]:
         "nloop:",
         "  %pn = phi i64 [0, %entry], [%pnn, %nnext]",
         "  %boff = mul i64 %pn, %bstride",
-        "  %bp = getelementptr float, ptr %b, i64 %boff",
+        f"  %bp = getelementptr {elem}, ptr %b, i64 %boff",
         f"  %col = mul i64 %pn, {nr}",
         "  br label %mloop",
         "mloop:",
         "  %row = phi i64 [0, %nloop], [%rown, %mloop]",
         "  %aoff = mul i64 %row, %lda",
-        "  %ap = getelementptr float, ptr %a, i64 %aoff",
+        f"  %ap = getelementptr {elem}, ptr %a, i64 %aoff",
         "  %rowoff = mul i64 %row, %ldc",
         "  %coff = add i64 %rowoff, %col",
         "  %cp = getelementptr float, ptr %c, i64 %coff",
@@ -151,10 +188,13 @@ def _macro_ir(mr: int, nv: int, w: int) -> list[str]:
     ]
 
 
-def module_ir(mr: int, nv: int, w: int) -> str:
+def module_ir(mr: int, nv: int, w: int, bf16: bool = False) -> str:
     v = f"<{w} x float>"
     lines = [f"declare {v} @llvm.fma.v{w}f32({v}, {v}, {v})"]
-    lines += _tile_ir(mr, nv, w) + _macro_ir(mr, nv, w)
+    if bf16:
+        vb = f"<{2 * w} x bfloat>"
+        lines.append(f"declare {v} @llvm.x86.avx512bf16.dpbf16ps.512({v}, {vb}, {vb})")
+    lines += _tile_ir(mr, nv, w, bf16) + _macro_ir(mr, nv, w, "i16" if bf16 else "float")
     lines.append(f'attributes #0 = {{ nounwind "prefer-vector-width"="{32 * w}" '
                  f'"min-legal-vector-width"="{32 * w}" }}')
     return "\n".join(lines)
@@ -162,7 +202,7 @@ def module_ir(mr: int, nv: int, w: int) -> str:
 
 # (vector width, MR, NV) by instruction set: MR * NV accumulators + NV B vectors + one
 # broadcast must fit the register file (32 zmm / 16 ymm).
-SHAPES = {"avx512": (16, 6, 4), "avx2": (8, 6, 2)}
+SHAPES = {"avx512": (16, 6, 4), "avx2": (8, 6, 2), "avx512bf16": (16, 6, 4)}
 
 _lock = threading.Lock()
 _kernel: Kernel | None = None
@@ -190,7 +230,7 @@ def compile_kernel(isa: str) -> Kernel:
     w, mr, nv = SHAPES[isa]
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    mod = llvm.parse_assembly(module_ir(mr, nv, w))
+    mod = llvm.parse_assembly(module_ir(mr, nv, w, bf16=isa == "avx512bf16"))
     mod.verify()
     target = llvm.Target.from_default_triple()
     tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=features.flatten(),
@@ -201,6 +241,27 @@ def compile_kernel(isa: str) -> Kernel:
     addr = ee.get_function_address("macro")
     proto = ctypes.CFUNCTYPE(None, *([ctypes.c_int64] * 10))
     return Kernel(mr, w * nv, isa, proto(addr), addr)
+
+
+_bf16_kernel: Kernel | None = None
+_bf16_tried = False
+
+
+def bf16_kernel() -> Kernel | None:
+    """The bfloat16 micro-kernel (AVX512-BF16's vdpbf16ps), or None where the CPU has no
+    such instruction or LLVM could not build it."""
+    global _bf16_kernel, _bf16_tried
+    import llvmlite.binding as llvm
+
+    with _lock:
+        if not _bf16_tried:
+            _bf16_tried = True
+            try:
+                if llvm.get_host_cpu_features().get("avx512bf16"):
+                    _bf16_kernel = compile_kernel("avx512bf16")
+            except Exception:  # noqa: BLE001 - any failure means: stay in float32
+                _bf16_kernel = None
+        return _bf16_kernel
 
 
 def kernel() -> Kernel | None:
