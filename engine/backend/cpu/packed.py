@@ -45,8 +45,10 @@ def precision() -> str:
     draw of the cell generator (split "validation", seed 11, 1000 crops each: exact-match
     73.6 -> 73.5 % on scans, 69.5 -> 69.7 % at low resolution) and then measured on
     benchmarks/ocr_accuracy.py (held-out families +0.1, low resolution 0.0, training
-    families +0.1 points), so it is the default there. TABLESCRIBE_PRECISION=fp32 keeps float32 (parity tests at 1e-4
-    do); =bf16 or =auto (the default) take bf16 wherever the CPU has it."""
+    families +0.1 points), so it is the default there. TABLESCRIBE_PRECISION=fp32 keeps
+    float32 (the parity tests at 1e-4 do); =bf16 or =auto (the default) take bf16
+    wherever the CPU has it. int8 (AVX512-VNNI) was tried and not kept: on the same
+    validation draw it lost 0.2-0.3 points of exact match."""
     import os
 
     asked = os.environ.get("TABLESCRIBE_PRECISION", "auto").lower()
