@@ -99,3 +99,24 @@ def test_bf16_products_match_float64(m, k, n, threads):
     from math import erf
     np.testing.assert_allclose(gelu, 0.5 * want * (1 + np.vectorize(erf)(want / np.sqrt(2))),
                                rtol=1e-4, atol=1e-4 * np.sqrt(k))
+
+
+@pytest.mark.skipif(BF16 is None, reason="needs AVX512-BF16 (the IR test above runs anywhere)")
+@pytest.mark.parametrize("tq,tk", [(2, 1), (7, 63), (97, 65), (577, 577)])
+def test_bf16_attention_matches_float64(monkeypatch, tq, tk):
+    """The encoder's attention in bf16: keys padded to whole panels (zero keys that must
+    stay out of the softmax), chunks of queries, q/k/v as strided views of one
+    projection; within bfloat16's rounding of float64."""
+    from engine.backend.cpu import attention
+
+    monkeypatch.setenv("TABLESCRIBE_PRECISION", "bf16")
+    monkeypatch.setattr(attention, "BLOCKS_MIN_MACS", 0)
+    rng = np.random.default_rng(tq + tk)
+    qkv = rng.standard_normal((2, max(tq, tk), 3, 3 * 64)).astype(np.float32)
+    q = qkv[:, :tq, :, :64].transpose(0, 2, 1, 3)
+    k = qkv[:, :tk, :, 64:128].transpose(0, 2, 1, 3)
+    v = qkv[:, :tk, :, 128:].transpose(0, 2, 1, 3)
+    got = attention.attention(q, k, v, None, 0.25, False)
+    s = q.astype(np.float64) @ np.swapaxes(k, -1, -2) * 0.25
+    p = np.exp(s - s.max(-1, keepdims=True))
+    np.testing.assert_allclose(got, (p / p.sum(-1, keepdims=True)) @ v, atol=0.03)
