@@ -27,7 +27,8 @@ from training.tables.split_net import SplitNet
 
 def page_maps(net: SplitNet, x: np.ndarray) -> np.ndarray:
     _, h, w = x.shape
-    xp = np.pad(x, ((0, 0), (0, -h % 8), (0, -w % 8)))
+    m = 32 if net.cfg.get("deep") else 8
+    xp = np.pad(x, ((0, 0), (0, -h % m), (0, -w % m)))
     with torch.no_grad():
         return torch.sigmoid(net(torch.from_numpy(xp[None])))[0, :, :h, :w].numpy()
 
