@@ -93,7 +93,7 @@ def test_the_rule_paths_own_word_makes_a_full_grid_through_fills_and_bands() -> 
     assert full_grid(ruled, mi)
     ruled.row_ruled = [True, False, True, True]  # line 1 (y 140) from the text
     assert not full_grid(ruled, mi)
-    x0, y0, x1, y1 = (round(v * SCALE) for v in ruled.bbox)
+    x0, y0, x1, _ = (round(v * SCALE) for v in ruled.bbox)
     mi.x[0, y0:round(160 * SCALE), x0:x1] = 0.8  # a dark band over the first two rows
     assert full_grid(ruled, mi)
     ruled.col_ruled = [False, False, False]  # a column from the text: not a grid
