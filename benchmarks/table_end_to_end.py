@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         help="hard: each page turned, photographed or scanned at 60-120 dpi "
         "(benchmarks/capture.py)",
     )
+    ap.add_argument("--rules-too", action="store_true",
+                    help="also score our structure from the rules alone (no structure model)")
     ap.add_argument("--no-img2table", action="store_true")
     ap.add_argument("--no-rapidtable", action="store_true")
     ap.add_argument("--show-errors", type=int, default=0, help="print this many of our wrong cells")
@@ -136,13 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"made {len(pages)} {args.split}/{args.style} pages via openpyxl -> LibreOffice -> "
               f"pypdfium2 in {time.perf_counter() - t0:.0f} s")
         recognizer = _load_recognizer(args.model)
+        from table.split_model import default_split_model
+
+        split = default_split_model()
+        print(f"structure model: {split.folder if split else 'none (rules alone)'}")
         ocr = None
         if not args.no_img2table:
             from img2table.ocr import TesseractOCR
 
             ocr = TesseractOCR(n_threads=args.threads, lang="eng")
         rapid = None if args.no_rapidtable else RapidTablePeer(args.threads)
-        s_ours, s_struct = Score(), Score()
+        s_ours, s_struct, s_rules = Score(), Score(), Score()
         s_i2t, s_i2t_struct, s_rapid = Score(), Score(), Score()
         failures = []
         by_kind: dict[str, Score] = {}
@@ -157,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
                 score_page(by_kind.setdefault(kind, Score()), p.tables, found, recognizer is not None)
             s_struct.seconds += before_recognizer
             score_page(s_struct, p.tables, found, False)
+            if args.rules_too:
+                found, s = ours(p.image, None, structure_model=None)
+                s_rules.seconds += s
+                score_page(s_rules, p.tables, found, False)
             if ocr is not None:
                 t = time.perf_counter()
                 found = img2table_tables(p.image, None)
@@ -181,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{max(abs(p.angle) for p in pages):.1f} deg; {args.threads} threads\n"
         )
         print(HEADER)
+        if args.rules_too:
+            print(row("tablescribe structure, rules alone", s_rules))
         if recognizer is not None:
             print(row("tablescribe structure + crops", s_struct))
             print(row("tablescribe (structure+crops+model)", s_ours))

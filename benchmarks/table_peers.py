@@ -14,10 +14,11 @@ from PIL import Image
 from benchmarks.table_scoring import Found
 
 
-def ours(image: np.ndarray, recognizer) -> tuple[list[Found], float]:
+def ours(image: np.ndarray, recognizer, structure_model="default") -> tuple[list[Found], float]:
     """Our structure and every cell cropped (the work the pipeline does before the
     recogniser) and, with a recogniser, every crop of the page read in one batch.
-    Also returns the seconds spent before the recogniser."""
+    Also returns the seconds spent before the recogniser. ``structure_model`` goes to
+    find_tables (None: the rules alone)."""
     from table.cells import page_line_crops
     from table.prepare import prepare_page
     from table.structure import find_tables
@@ -29,7 +30,7 @@ def ours(image: np.ndarray, recognizer) -> tuple[list[Found], float]:
     if recognizer is not None:
         def confidences(crops):
             return [r.confidence for r in recognizer.recognize(crops)]
-    res = find_tables(prepare_page(image, confidences=confidences).image)
+    res = find_tables(prepare_page(image, confidences=confidences).image, model=structure_model)
     cells = [c for t in res.tables for c in t.cells]
     found = dict(zip(map(id, cells), page_line_crops(res.image, cells)))
     crops = [{(c.row, c.col): found[id(c)] for c in t.cells} for t in res.tables]

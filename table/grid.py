@@ -391,6 +391,8 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
         bbox=(col_pos[0], row_pos[0], col_pos[-1], row_pos[-1]),
         row_lines=row_pos,
         col_lines=col_pos,
+        row_ruled=[s.kind == RULE for s in rows],
+        col_ruled=[s.kind == RULE for s in cols],
     )
 
 

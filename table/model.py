@@ -48,6 +48,11 @@ class Table:
     # rule ink along it), for the page view to draw differently. Empty: all drawn.
     row_inferred: list[bool] = field(default_factory=list)
     col_inferred: list[bool] = field(default_factory=list)
+    # Per row/column line: True where the rule path built it from a drawn rule (not from
+    # a white gap in the text). Set by find_tables' rule path only, for routing a full
+    # grid past the structure model; empty elsewhere.
+    row_ruled: list[bool] = field(default_factory=list)
+    col_ruled: list[bool] = field(default_factory=list)
 
     def cell_at(self, row: int, col: int) -> Cell | None:
         """The cell covering (row, col), merged cells included."""

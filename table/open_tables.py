@@ -32,12 +32,29 @@ def _line_cover(rules: np.ndarray, horizontal: bool, pos: float, a: float, b: fl
     return float((band.max(axis=1) > 0.3).mean()) if band.size else 0.0
 
 
+def _in_dark_band(t: Table, i: int, mi: ModelInput) -> bool:
+    """Whether row line i runs through a dark fill (a header band), where a rule in the
+    band's colour cannot show and the rule path set the line from the text instead."""
+    s = mi.scale
+    y = int(round(t.row_lines[i] * s))
+    x0, x1 = int(round(t.col_lines[0] * s)), int(round(t.col_lines[-1] * s))
+    band = mi.x[0][max(0, y - 1):y + 2, x0:x1]
+    return bool(band.size and (band.min(axis=0) > 0.45).mean() >= FULL_GRID_COVER)
+
+
 def full_grid(t: Table, mi: ModelInput) -> bool:
     """Whether rules draw every inner row and column line of the table (a frame is not
-    needed: the text's extent closes an inner-ruled table). Where merged cells interrupt
-    a line, the cover it needs shrinks by the share of the line they take."""
+    needed: the text's extent closes an inner-ruled table). The rule path says so itself
+    where it built the table (every inner line from a rule, but for row lines inside a
+    dark header band, whose rules cannot show); zebra fills do not hide a rule. Otherwise the model input's
+    rule channel is read along each line; where merged cells interrupt a line, the cover
+    it needs shrinks by the share of the line they take."""
     if t.n_rows < 2 or t.n_cols < 2:
         return False
+    if len(t.row_ruled) == t.n_rows + 1 and len(t.col_ruled) == t.n_cols + 1 \
+            and all(t.col_ruled[1:-1]) \
+            and all(ok or _in_dark_band(t, i, mi) for i, ok in enumerate(t.row_ruled) if 0 < i < t.n_rows):
+        return True
     s = mi.scale
     rules = mi.x[1]
     half = 2

@@ -31,6 +31,7 @@ __all__ = ["DEFAULT_MODEL", "PageTables", "SplitModel", "default_split_model"]
 DEFAULT_MODEL = ("models", "tablescribe-structure")
 LAYERS = ("enc1", "enc2a", "enc2b", "enc3a", "enc3b", "ctx0", "ctx1", "ctx2", "ctx3", "ctx4",
           "dec3", "dec2", "dec1", "head")
+FAR = ("far0", "far1", "far2", "far3", "far4", "fuse")  # the 1/32 branch (config "deep")
 
 
 def _conv(vb: VarBuilder, name: str, cin: int, cout: int, k: tuple[int, int]) -> Conv2d:
@@ -41,7 +42,7 @@ def _conv(vb: VarBuilder, name: str, cin: int, cout: int, k: tuple[int, int]) ->
 
 
 class SplitNet(Module):
-    """(N, 2, H, W), H and W multiples of 8 -> (N, 3, H, W) logits."""
+    """(N, C, H, W), H and W multiples of 8 (32 with "deep") -> (N, 3, H, W) logits."""
 
     def __init__(self, cfg: dict, vb: VarBuilder) -> None:
         super().__init__()
@@ -53,7 +54,12 @@ class SplitNet(Module):
                   "ctx0": (c3, c4, sq), "ctx1": (c4, c4, wide), "ctx2": (c4, c4, tall),
                   "ctx3": (c4, c4, wide), "ctx4": (c4, c4, tall), "dec3": (c4 + c3, c3, sq),
                   "dec2": (c3 + c2, c2, sq), "dec1": (c2 + c1, c1, sq), "head": (c1, n_out, (1, 1))}
-        for name in LAYERS:
+        self.deep = c5 = cfg.get("deep", 0)
+        if c5:
+            shapes.update({"far0": (c4, c5, sq), "far1": (c5, c5, wide), "far2": (c5, c5, tall),
+                           "far3": (c5, c5, wide), "far4": (c5, c5, tall),
+                           "fuse": (c4 + c5, c4, sq)})
+        for name in LAYERS + (FAR if c5 else ()):
             setattr(self, name, _conv(vb, name, *shapes[name]))
 
     def forward(self, x):
@@ -63,6 +69,11 @@ class SplitNet(Module):
         c = self.ctx0(F.max_pool2d(e3, 2)).relu()
         c = self.ctx2(self.ctx1(c).relu()).relu()
         c = self.ctx4(self.ctx3(c).relu()).relu()
+        if self.deep:
+            g = self.far0(F.max_pool2d(c, 4)).relu()
+            g = self.far2(self.far1(g).relu()).relu()
+            g = self.far4(self.far3(g).relu()).relu()
+            c = self.fuse(engine.cat([c, F.upsample_nearest2d(g, 4)], dim=1)).relu()
         d3 = self.dec3(engine.cat([F.upsample_nearest2d(c, 2), e3], dim=1)).relu()
         d2 = self.dec2(engine.cat([F.upsample_nearest2d(d3, 2), e2], dim=1)).relu()
         d1 = self.dec1(engine.cat([F.upsample_nearest2d(d2, 2), e1], dim=1)).relu()
@@ -122,8 +133,9 @@ class SplitModel:
         y0, x0 = max(0, int(ys.min()) - pad), max(0, int(xs.min()) - pad)
         y1, x1 = min(h, int(ys.max()) + pad + 1), min(w, int(xs.max()) + pad + 1)
         crop = x[:, y0:y1, x0:x1]
-        ph, pw = -crop.shape[1] % 8, -crop.shape[2] % 8
-        if ph or pw:  # the pooling needs multiples of 8: pad with empty paper
+        mult = 32 if self.config.get("deep") else 8
+        ph, pw = -crop.shape[1] % mult, -crop.shape[2] % mult
+        if ph or pw:  # the pooling needs multiples of 8 (32): pad with empty paper
             crop = np.pad(crop, ((0, 0), (0, ph), (0, pw)))
         with engine.no_grad():
             logits = self.net(engine.tensor(np.ascontiguousarray(crop[None]), dtype=engine.f32))

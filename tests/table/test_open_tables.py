@@ -80,3 +80,21 @@ def test_to_table_keeps_spans() -> None:
     t = to_table(f, 0)
     assert t.cell_at(0, 1).bbox == (50, 100, 350, 140)
     assert len(t.cells) == 5
+
+
+def test_the_rule_paths_own_word_makes_a_full_grid_through_fills_and_bands() -> None:
+    """A table the rule path built from rules on every inner line is a full grid even
+    where the rule channel misses them (zebra fills, a header band); a row line it set
+    from the text counts only inside a dark band, where a rule cannot show."""
+    ruled = grid_table(ROWS, COLS)
+    mi = model_input([], [], ruled.bbox)  # no rule evidence at all
+    assert not full_grid(ruled, mi)
+    ruled.row_ruled, ruled.col_ruled = [True] * 4, [False, True, False]
+    assert full_grid(ruled, mi)
+    ruled.row_ruled = [True, False, True, True]  # line 1 (y 140) from the text
+    assert not full_grid(ruled, mi)
+    x0, y0, x1, _ = (round(v * SCALE) for v in ruled.bbox)
+    mi.x[0, y0:round(160 * SCALE), x0:x1] = 0.8  # a dark band over the first two rows
+    assert full_grid(ruled, mi)
+    ruled.col_ruled = [False, False, False]  # a column from the text: not a grid
+    assert not full_grid(ruled, mi)

@@ -22,13 +22,14 @@ from training.tables.structure_data import COL_SEP, ROW_SEP, TABLE, targets
 class OracleModel(SplitModel):
     """The real SplitModel, but its maps are the truth of the page being read."""
 
-    def __init__(self, base: SplitModel, page) -> None:
+    def __init__(self, base: SplitModel, page, gaps: bool = False) -> None:
         super().__init__(base.folder, base.config, base.net)
         self.page = page
         self.scale = 1.0
+        self.gaps = gaps  # whole-gap separator bands (the training targets) or thin ones
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        y = targets(self.page, self.scale, x.shape[1:])
+        y = targets(self.page, self.scale, x.shape[1:], None, x if self.gaps else None)
         return np.stack([(y & TABLE) > 0, (y & ROW_SEP) > 0, (y & COL_SEP) > 0]).astype(np.float32)
 
     def tables(self, gray, text_h=None):
@@ -55,12 +56,13 @@ def _page(style: str, rules: str, start: int = 0):
     raise AssertionError(f"no validation page with one {rules} table")
 
 
+@pytest.mark.parametrize("gaps", [False, True])
 @pytest.mark.parametrize("rules", ["none", "booktabs", "header"])
-def test_an_open_table_comes_out_with_its_true_grid(base_model, rules) -> None:
+def test_an_open_table_comes_out_with_its_true_grid(base_model, rules, gaps) -> None:
     page = _page("open", rules)
     truth = page.tables[0]
     rules_only = find_tables(page.image, model=None)
-    res = find_tables(page.image, model=OracleModel(base_model, page))
+    res = find_tables(page.image, model=OracleModel(base_model, page, gaps))
     assert len(res.tables) == 1, [t.bbox for t in res.tables]
     t = res.tables[0]
     assert (t.n_rows, t.n_cols) == (truth.n_rows, truth.n_cols)

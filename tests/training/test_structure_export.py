@@ -24,10 +24,10 @@ def _exported(tmp_path, **cfg):
 
 
 @pytest.mark.parametrize("cfg", [{}, {"in_channels": 2, "c1": 4, "c2": 6, "c3": 8, "c4": 10,
-                                  "long_k": 5}])
+                                  "long_k": 5}, {"deep": 12}])
 def test_engine_logits_match_torch(tmp_path, cfg) -> None:
     net, folder = _exported(tmp_path, **cfg)
-    x = np.random.default_rng(1).random((net.cfg["in_channels"], 48, 64), dtype=np.float32)
+    x = np.random.default_rng(1).random((net.cfg["in_channels"], 64, 96), dtype=np.float32)
     assert parity(folder, net, x) <= PARITY_TOL
 
 
@@ -45,6 +45,20 @@ def test_probabilities_run_on_the_inked_box_padded_to_multiples_of_8(tmp_path) -
     np.testing.assert_allclose(got[:, 16:101, 26:124], want[:, :85, :98], atol=1e-5)
     assert not got[:, :16].any() and not got[:, :, 124:].any()
     assert not model.probabilities(np.zeros((2, 30, 30), np.float32)).any()
+
+
+def test_the_far_context_model_pads_the_inked_box_to_multiples_of_32(tmp_path) -> None:
+    net, folder = _exported(tmp_path, deep=8)
+    model = SplitModel.load(folder)
+    x = np.zeros((2, 120, 150), np.float32)
+    x[:, 40:77, 50:100] = np.random.default_rng(2).random((2, 37, 50), dtype=np.float32)
+    got = model.probabilities(x)
+    box = with_context(x)[:, 16:101, 26:124]
+    padded = np.pad(box, ((0, 0), (0, -box.shape[1] % 32), (0, -box.shape[2] % 32)))
+    assert padded.shape[1:] == (96, 128)
+    with torch.no_grad():
+        want = torch.sigmoid(net(torch.from_numpy(padded[None])))[0].numpy()
+    np.testing.assert_allclose(got[:, 16:101, 26:124], want[:, :85, :98], atol=1e-5)
 
 
 def test_bad_model_folders_say_what_is_wrong(tmp_path) -> None:

@@ -27,7 +27,8 @@ from training.tables.split_net import SplitNet
 
 def page_maps(net: SplitNet, x: np.ndarray) -> np.ndarray:
     _, h, w = x.shape
-    xp = np.pad(x, ((0, 0), (0, -h % 8), (0, -w % 8)))
+    m = 32 if net.cfg.get("deep") else 8
+    xp = np.pad(x, ((0, 0), (0, -h % m), (0, -w % m)))
     with torch.no_grad():
         return torch.sigmoid(net(torch.from_numpy(xp[None])))[0, :, :h, :w].numpy()
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             x = with_context(x, net.cfg["context"])
         pages.append((page_maps(net, x), x[1], json.loads(str(d["tables"]))))
     print(f"{args.checkpoint} (step {ck.get('step')}) on {len(pages)} pages of {args.pages}")
-    grid = itertools.product((0.25, 0.35, 0.45), (0.15, 0.25, 0.35)) if args.sweep else \
+    grid = itertools.product((0.25, 0.35, 0.45, 0.55), (0.15, 0.25, 0.35, 0.45)) if args.sweep else \
         [(split_decode.SPLIT_T, split_decode.MERGE_T)]
     for s, m in grid:
         print(json.dumps(score(pages, s, m)))

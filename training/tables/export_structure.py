@@ -33,7 +33,7 @@ def export(state: dict, config: dict, out: Path, extra: dict | None = None) -> N
 
 
 def parity(folder: Path, net: SplitNet, x: np.ndarray) -> float:
-    """Max |engine - torch| of the logits on x (in_channels, h, w), h and w multiples of 8."""
+    """Max |engine - torch| of the logits on x (in_channels, h, w), h and w multiples of 8 (32 with deep)."""
     import engine
     from table.split_model import SplitModel
 
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         x = np.load(args.page)["x"][:, :256, :256].astype(np.float32) / 255.0
     else:
         x = np.random.default_rng(0).random((2, 128, 128), dtype=np.float32)
-    x = np.ascontiguousarray(x[:, : x.shape[1] // 8 * 8, : x.shape[2] // 8 * 8])
+    m = 32 if net.cfg.get("deep") else 8
+    x = np.ascontiguousarray(x[:, : x.shape[1] // m * m, : x.shape[2] // m * m])
     if net.cfg["in_channels"] == 4:
         x = with_context(x, net.cfg["context"])
     diff = parity(args.out, net, x)

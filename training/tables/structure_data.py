@@ -68,35 +68,108 @@ def deskewed(page: PageTruth) -> tuple[np.ndarray, float, np.ndarray]:
     return gray, text_h, (back @ turned)[:2]
 
 
+def text_mask(x: np.ndarray) -> np.ndarray:
+    """(h, w) bool: text pixels of a model input (2, h, w): ink that stands out from its
+    surroundings either way (dark text on paper or a zebra fill, light text on a dark
+    band), rules left out."""
+    ink = np.clip(x[0] * 255.0, 0, 255).astype(np.uint8)
+    k = 2 * round(1.5 * MODEL_TEXT_H) + 1
+    background = cv2.medianBlur(ink, k)
+    mask = np.abs(ink.astype(np.int16) - background.astype(np.int16)) > 64
+    rules = cv2.dilate((x[1] > 0.3).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return mask & ~rules
+
+
+def _extent(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int):
+    """(left, top, right, bottom) of the text in a box of the mask (x1/y1 exclusive),
+    1 px inset from its edges (rules sit there); None where it holds none."""
+    x0, y0 = max(0, x0 + 1), max(0, y0 + 1)
+    x1, y1 = min(mask.shape[1], x1 - 1), min(mask.shape[0], y1 - 1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    box = mask[y0:y1, x0:x1]
+    cols, rows = np.nonzero(box.any(0))[0], np.nonzero(box.any(1))[0]
+    if not len(cols):
+        return None
+    return x0 + cols[0], y0 + rows[0], x0 + cols[-1] + 1, y0 + rows[-1] + 1
+
+
+def _gaps(t: TruthTable, ys: list[float], xs: list[float], mask: np.ndarray, half: int):
+    """Per inner row line and column line, the white gap between the text on either
+    side (SPLERGE's separator regions): [(a, b)] in model pixels, or a thin band around
+    the truth line where the text meets or is missing."""
+    boxes = {}
+    for c in t.cells:
+        e = _extent(mask, round(xs[c.col]), round(ys[c.row]), round(xs[c.col + c.colspan]),
+                    round(ys[c.row + c.rowspan]))
+        if e is not None:
+            boxes[(c.row, c.col, c.rowspan, c.colspan)] = e
+
+    def gap(before: list, after: list, at: float) -> tuple[int, int]:
+        if before and after:
+            a, b = max(before), min(after)
+            if b - a >= 2 and a - 1 <= at <= b + 1:
+                return a, b
+        return round(at) - half, round(at) + half + 1
+
+    rows = [gap([e[3] for (r, _, rs, _), e in boxes.items() if r + rs == i],
+                [e[1] for (r, _, _, _), e in boxes.items() if r == i], ys[i])
+            for i in range(t.n_rows + 1)]
+    cols = [gap([e[2] for (_, c, _, cs), e in boxes.items() if c + cs == j],
+                [e[0] for (_, c, _, _), e in boxes.items() if c == j], xs[j])
+            for j in range(t.n_cols + 1)]
+    return rows, cols
+
+
 def targets(page: PageTruth, scale: float, shape: tuple[int, int],
-            affine: np.ndarray | None = None) -> np.ndarray:
+            affine: np.ndarray | None = None, x: np.ndarray | None = None) -> np.ndarray:
     """(h, w) uint8 bit planes at model scale; ``affine`` (2x3, page pixels) maps the
-    undamaged page onto the page the model sees (skew and its correction)."""
+    undamaged page onto the page the model sees (skew and its correction). With the
+    model input ``x``, a separator's target is the whole white gap between the text on
+    either side (its centre is the line; SPLERGE's targets), not a thin band at the
+    truth line, whose place inside the gap is arbitrary and cannot be learnt."""
     h, w = shape
     # drawn unturned on a canvas as large as the page at model scale, then mapped
     src_h = max(h, *(round(t.bbox[3] * scale) + 2 for t in page.tables)) if page.tables else h
     src_w = max(w, *(round(t.bbox[2] * scale) + 2 for t in page.tables)) if page.tables else w
     planes = np.zeros((3, src_h, src_w), np.uint8)
     half = max(1, round(0.2 * MODEL_TEXT_H))  # a band of 3 px at 8 px text
+    turn = affine is not None and not np.allclose(affine, [[1, 0, 0], [0, 1, 0]])
+    m = None
+    if turn:
+        m = affine.astype(np.float64).copy()
+        m[:, 2] *= scale  # the same map in model pixels
+    mask = None
+    if x is not None:
+        mask = text_mask(x).astype(np.uint8)
+        if turn:  # back onto the unturned canvas the lines are drawn on
+            mask = cv2.warpAffine(mask, m, (src_w, src_h),
+                                  flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        else:
+            mask = np.pad(mask, ((0, src_h - h), (0, src_w - w)))
+        mask = mask > 0
     for t in page.tables:
         ys = [v * scale for v in t.row_lines]
         xs = [v * scale for v in t.col_lines]
         x0, y0, x1, y1 = (round(v * scale) for v in t.bbox)
         planes[0, max(0, y0):y1, max(0, x0):x1] = 1
         hseg, vseg = separator_segments(t.n_rows, t.n_cols, _merges(t))
+        if mask is not None:
+            rgap, cgap = _gaps(t, ys, xs, mask, half)
+        else:
+            rgap = [(round(y) - half, round(y) + half + 1) for y in ys]
+            cgap = [(round(v) - half, round(v) + half + 1) for v in xs]
         for i in range(1, t.n_rows):
-            y = round(ys[i])
+            a, b = rgap[i]
             for c in range(t.n_cols):
                 if hseg[i][c]:
-                    planes[1, max(0, y - half):y + half + 1, round(xs[c]):round(xs[c + 1])] = 1
+                    planes[1, max(0, a):b, round(xs[c]):round(xs[c + 1])] = 1
         for j in range(1, t.n_cols):
-            x = round(xs[j])
+            a, b = cgap[j]
             for r in range(t.n_rows):
                 if vseg[r][j]:
-                    planes[2, round(ys[r]):round(ys[r + 1]), max(0, x - half):x + half + 1] = 1
-    if affine is not None and not np.allclose(affine, [[1, 0, 0], [0, 1, 0]]):
-        m = affine.astype(np.float64).copy()
-        m[:, 2] *= scale  # the same map in model pixels
+                    planes[2, round(ys[r]):round(ys[r + 1]), max(0, a):b] = 1
+    if turn:
         planes = np.stack([cv2.warpAffine(p, m, (w, h), flags=cv2.INTER_NEAREST) for p in planes])
     else:
         planes = planes[:, :h, :w]
@@ -114,7 +187,7 @@ def table_json(page: PageTruth, scale: float) -> str:
 def write_page(page: PageTruth, out: Path) -> None:
     gray, text_h, affine = deskewed(page)
     mi = model_input(gray, text_h)
-    y = targets(page, mi.scale, mi.x.shape[1:], affine)
+    y = targets(page, mi.scale, mi.x.shape[1:], affine, mi.x)
     x = np.clip(mi.x * 255.0 + 0.5, 0, 255).astype(np.uint8)
     np.savez_compressed(out, x=x, y=y, tables=np.array(table_json(page, mi.scale)))
 

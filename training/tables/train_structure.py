@@ -83,17 +83,17 @@ def _centre(t, rng, h, w):
     return rng.randrange(h), rng.randrange(w)
 
 
-def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits, target, pos_weight=POS_WEIGHT)
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, pos_weight=POS_WEIGHT) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
 
 
-def validate(net, val_set) -> tuple[float, list[float]]:
+def validate(net, val_set, pos_weight=POS_WEIGHT) -> tuple[float, list[float]]:
     net.eval()
     total, tp, fp, fn = 0.0, np.zeros(3), np.zeros(3), np.zeros(3)
     with torch.no_grad():
         for xb, tb in val_set:
             logits = net(xb)
-            total += float(loss_fn(logits, tb))
+            total += float(loss_fn(logits, tb, pos_weight))
             p = (logits > 0).numpy()
             t = tb.numpy() > 0.5
             tp += (p & t).sum((0, 2, 3))
@@ -120,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rescan", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--deep", type=int, default=0,
+                    help="channels of the 1/32 far-context branch (0: none; crop a multiple of 32)")
+    ap.add_argument("--sep-weight", type=float, default=4.0,
+                    help="positive weight of the separator maps in the loss")
     ap.add_argument("--init-from", type=Path, default=None,
                     help="a checkpoint to start from (matching tensors; a first conv with fewer "
                          "input channels is widened with zeros)")
@@ -129,14 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     args.ckpt.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
 
-    ctx = DEFAULT_CONFIG["context"] if DEFAULT_CONFIG["in_channels"] == 4 else None
+    cfg = dict(DEFAULT_CONFIG, deep=args.deep)
+    if args.deep and args.crop % 32:
+        raise SystemExit(f"--crop {args.crop}: the far-context branch needs a multiple of 32")
+    pos_weight = torch.tensor([1.0, args.sep_weight, args.sep_weight]).view(1, 3, 1, 1)
+    ctx = cfg["context"] if cfg["in_channels"] == 4 else None
     # A fixed validation set: 4 crops per validation page, no jitter, seeded.
     vrng = random.Random(1234)
     vx, vt = [], []
     for f in sorted(args.val.glob("*.npz")):
         x, t = load(f, ctx)
         for _ in range(4):
-            a, b = crop(x, t, vrng, jitter=False)
+            a, b = crop(x, t, vrng, args.crop, jitter=False)
             vx.append(a)
             vt.append(b)
     if not vx:
@@ -144,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     val_set = [(torch.from_numpy(np.stack(vx[i:i + 16])), torch.from_numpy(np.stack(vt[i:i + 16])))
                for i in range(0, len(vx), 16)]
 
-    net = SplitNet(DEFAULT_CONFIG)
+    net = SplitNet(cfg)
     if args.init_from is not None and not (args.ckpt / "last.pt").exists():
         init = torch.load(args.init_from, map_location="cpu")["model"]
         own = net.state_dict()
@@ -186,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 xs.append(a)
                 ts.append(b)
         xb, tb = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ts))
-        loss = loss_fn(net(xb), tb)
+        loss = loss_fn(net(xb), tb, pos_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -195,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         run_loss += loss.item()
         n_loss += 1
         if step % args.val_every == 0 or step == args.steps:
-            vl, f1 = validate(net, val_set)
+            vl, f1 = validate(net, val_set, pos_weight)
             line = {"step": step, "train": round(run_loss / n_loss, 4), "val": round(vl, 4),
                     "f1_table_row_col": f1, "pages": len(files),
                     "lr": round(sched.get_last_lr()[0], 6), "s": round(time.time() - t0)}
