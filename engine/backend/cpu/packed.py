@@ -3,9 +3,12 @@
 BLAS packs both operands into cache-sized panels on every call. A layer's weight
 never changes between calls, so here it is packed once, when the model is made
 ready for inference (`pack`), into the column panels microkernel.py reads; the
-activations are read where they are. The work is split by rows over the engine's pool;
-each thread runs the micro-kernel over its own rows, read in place, with the GIL
-released.
+activations are read where they are. The work is split by rows over numba's threads
+(a prange loop that calls the compiled kernel by address), each thread running the
+micro-kernel over its own rows and then the bias/activation epilogue on them.
+
+The precision (`precision()`): float32, or on CPUs with AVX512-BF16 bfloat16 operands
+with float32 sums, where each thread rounds its rows of activations first.
 
 Used for float32 weights whose output count is a multiple of the tile width (every
 projection of the encoder); anything else stays on BLAS (linalg.py).
@@ -58,7 +61,9 @@ def precision() -> str:
 
 
 class PackedWeight:
-    """W (out, in) as panels[p, k, :] = W[p*nr:(p+1)*nr, k]: each B panel (k x nr) contiguous."""
+    """W (out, in) as panels[p, k, :] = W[p*nr:(p+1)*nr, k]: each B panel (k x nr)
+    contiguous; for the bf16 kernel panels[p, k2, j, :] holds the pair of depths 2*k2 and
+    2*k2 + 1 of output p*nr + j, as uint16 bfloat16."""
 
     __slots__ = ("in_features", "kernel", "out_features", "panels")
 
