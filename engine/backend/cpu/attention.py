@@ -21,7 +21,7 @@ from . import linalg as cpu_la
 from . import rows as cpu_rows
 from .blas import run_split
 from .gemm import gemm
-from .packed import _call_macro, _pack_rows_transposed, _to_bf16_rows
+from .packed import _call_macro, _pack_rows_transposed, _to_bf16_rows, chunk_bounds
 
 # Below this many multiply-adds in q k^T the per-head tasks cost more than they save.
 BLOCKS_MIN_MACS = 1 << 22
@@ -214,10 +214,7 @@ def _unmasked_heads(macro, q4, k4, v4, out, nr, lo, hi, qchunk, bf16):
 
 @njit(nogil=True, parallel=True, cache=True)
 def _unmasked_heads_parallel(macro, q4, k4, v4, out, nr, chunks, qchunk, bf16):
-    count = q4.shape[0] * q4.shape[1]
-    step = -(-count // chunks)
     for t in prange(chunks):
-        lo = t * step
-        hi = min(count, lo + step)
+        lo, hi = chunk_bounds(t, q4.shape[0] * q4.shape[1], chunks)
         if lo < hi:
             _unmasked_heads(macro, q4, k4, v4, out, nr, lo, hi, qchunk, bf16)

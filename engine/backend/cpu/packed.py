@@ -197,16 +197,21 @@ def _rows_into(macro, x, panels, out, lo, hi, bias, act, epilogue, bf16):
         bias_act_rows_serial(out[lo:hi], bias, act)
 
 
+@njit(inline="always")
+def chunk_bounds(t, count, chunks):
+    """[lo, hi) of chunk t when [0, count) is cut into `chunks` near-equal contiguous
+    pieces (the last may be shorter or empty): each prange iteration's share."""
+    step = -(-count // chunks)
+    return t * step, min(count, (t + 1) * step)
+
+
 @njit(nogil=True, parallel=True, cache=True)
 def _rows_parallel(macro, x, panels, out, bias, act, epilogue, bf16, chunks):
     """_rows_into over `chunks` row ranges on numba's threads: their hand-off costs a few
     microseconds where a Python thread pool's cost 50-80 (an encoder makes 49 of these
     calls)."""
-    m = x.shape[0]
-    step = -(-m // chunks)
     for t in prange(chunks):
-        lo = t * step
-        hi = min(m, lo + step)
+        lo, hi = chunk_bounds(t, x.shape[0], chunks)
         if lo < hi:
             _rows_into(macro, x, panels, out, lo, hi, bias, act, epilogue, bf16)
 
