@@ -21,7 +21,13 @@ from . import linalg as cpu_la
 from . import rows as cpu_rows
 from .blas import run_split
 from .gemm import gemm
-from .packed import _call_macro, _pack_rows_transposed, _to_bf16_rows, chunk_bounds
+from .packed import (
+    _call_macro,
+    _pack_pairs_transposed,
+    _pack_rows_transposed,
+    _to_bf16_rows,
+    chunk_bounds,
+)
 
 # Below this many multiply-adds in q k^T the per-head tasks cost more than they save.
 BLOCKS_MIN_MACS = 1 << 22
@@ -132,21 +138,14 @@ def _heads_f32(macro, q4, k4, v4, out, nr, lo, hi, qchunk):
     for i in range(lo, hi):
         b, h = i // heads, i % heads
         _pack_rows_transposed(k4[b, h], kp)
-        for p in range(dv // nr):
-            for t in range(tk):
-                for j in range(nr):
-                    vp[p, t, j] = v4[b, h, t, p * nr + j]
+        _pack_rows_transposed(v4[b, h].T, vp)  # B of p v: values, tk deep
         for r0 in range(0, tq, rows):
             n = min(rows, tq - r0)
             _call_macro(macro, q0 + 4 * (i * tq + r0) * d, kk, bk, n, npk, d, npk * nr, d, d * nr, 0)
             cpu_rows.exp_rows_upto(block[:n], tk, sums)
             _call_macro(macro, bk, vk, o0 + 4 * (i * tq + r0) * dv, n, dv // nr, tk, dv, npk * nr,
                         tk * nr, 0)
-            o = out[b, h]
-            for r in range(n):
-                inv = np.float32(1.0) / sums[r]  # sums >= 1: each row's maximum gives exp(0)
-                for c in range(dv):
-                    o[r0 + r, c] *= inv
+            _divide_rows(out[b, h], r0, n, sums)
 
 
 @njit(nogil=True, cache=True)
@@ -163,9 +162,7 @@ def _heads_bf16(macro, q4, k4, v4, out, nr, lo, hi, qchunk):
     pb = np.empty((rows, kpad), dtype=np.uint16)
     qb = np.empty((rows, d + d % 2), dtype=np.uint16)
     sums = np.empty(rows, dtype=np.float32)
-    kt = np.zeros((kpad, d + d % 2), dtype=np.uint16)  # keys in bf16, then as B panels
     kp = np.empty((npk, (d + d % 2) // 2, nr, 2), dtype=np.uint16)
-    vt = np.zeros((dv, kpad), dtype=np.uint16)  # values transposed: a row per output column
     vp = np.empty((dv // nr, kpad // 2, nr, 2), dtype=np.uint16)
     o0 = np.int64(out.ctypes.data)
     bk, pk, qk = np.int64(block.ctypes.data), np.int64(pb.ctypes.data), np.int64(qb.ctypes.data)
@@ -173,19 +170,8 @@ def _heads_bf16(macro, q4, k4, v4, out, nr, lo, hi, qchunk):
     dp = (d + d % 2) // 2
     for i in range(lo, hi):
         b, h = i // heads, i % heads
-        _to_bf16_rows(k4[b, h], 0, tk, kt)
-        for p in range(npk):
-            for dd in range(dp):
-                for j in range(nr):
-                    kp[p, dd, j, 0] = kt[p * nr + j, 2 * dd]
-                    kp[p, dd, j, 1] = kt[p * nr + j, 2 * dd + 1]
-        vh = np.ascontiguousarray(v4[b, h].T)
-        _to_bf16_rows(vh, 0, dv, vt)
-        for p in range(dv // nr):
-            for t in range(kpad // 2):
-                for j in range(nr):
-                    vp[p, t, j, 0] = vt[p * nr + j, 2 * t]
-                    vp[p, t, j, 1] = vt[p * nr + j, 2 * t + 1]
+        _pack_pairs_transposed(k4[b, h], kp)  # B of q k^T: keys, depths in pairs
+        _pack_pairs_transposed(v4[b, h].T, vp)  # B of p v: values, keys in pairs
         for r0 in range(0, tq, rows):
             n = min(rows, tq - r0)
             _to_bf16_rows(q4[b, h], r0, r0 + n, qb)
@@ -194,11 +180,16 @@ def _heads_bf16(macro, q4, k4, v4, out, nr, lo, hi, qchunk):
             _to_bf16_rows(block, 0, n, pb)
             _call_macro(macro, pk, vk, o0 + 4 * (i * tq + r0) * dv, n, dv // nr, kpad // 2, dv,
                         kpad, kpad * nr, 0)
-            o = out[b, h]
-            for r in range(n):
-                inv = np.float32(1.0) / sums[r]
-                for c in range(dv):
-                    o[r0 + r, c] *= inv
+            _divide_rows(out[b, h], r0, n, sums)
+
+
+@njit(inline="always")
+def _divide_rows(o, r0, n, sums):
+    """o[r0 + r] /= sums[r] for r < n (sums >= 1: each row's maximum gives exp(0))."""
+    for r in range(n):
+        inv = np.float32(1.0) / sums[r]
+        for c in range(o.shape[1]):
+            o[r0 + r, c] *= inv
 
 
 @njit(nogil=True, cache=True)

@@ -26,6 +26,17 @@ def _int32_bits_as_float32(typingctx, bits):
     return sig, codegen
 
 
+@intrinsic
+def float32_bits(typingctx, x):
+    """The bits of a float32 as a uint32 (a bit cast, no conversion)."""
+    sig = types.uint32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return sig, codegen
+
+
 @njit(inline="always")
 def expf(x):
     """exp for float32: 2**n * p(r), x = n*ln2 + r (Cephes polynomial).

@@ -22,10 +22,11 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from . import num_threads
+from .fastmath import float32_bits
 from .microkernel import Kernel, bf16_kernel, kernel
 from .rows import NO_ACT, bias_act_rows_serial
 
-__all__ = ["PackedWeight", "available", "linear_packed", "pack", "pack_transposed", "product_into"]
+__all__ = ["PackedWeight", "available", "linear_packed", "pack"]
 
 # Rows of A run against one B panel before the next panel: a thread's whole share of
 # an encoder's 577 rows, so each B panel comes into L2 once per thread (576 x 384
@@ -86,15 +87,21 @@ def pack(w: np.ndarray, kern: Kernel | None = None) -> PackedWeight | None:
     k = kern if kern is not None else (bf16_kernel() if precision() == "bf16" else kernel())
     if k is None or w.dtype != np.float32 or w.ndim != 2 or w.shape[0] % k.nr or not w.size:
         return None
-    w = np.ascontiguousarray(w)
     out_f, in_f = w.shape
-    if k.bf16:  # panels[p, k2, j, :] = the pair W[p*nr + j, 2*k2 : 2*k2 + 2]
-        wb = np.zeros((out_f, in_f + in_f % 2), dtype=np.uint16)
-        _to_bf16_rows(w, 0, out_f, wb)
-        panels = wb.reshape(out_f // k.nr, k.nr, wb.shape[1] // 2, 2).transpose(0, 2, 1, 3)
-        return PackedWeight(np.ascontiguousarray(panels), in_f, out_f, k)
-    panels = np.ascontiguousarray(w.reshape(out_f // k.nr, k.nr, in_f).transpose(0, 2, 1))
+    if k.bf16:
+        panels = np.empty((out_f // k.nr, -(-in_f // 2), k.nr, 2), dtype=np.uint16)
+        _pack_pairs_transposed(w, panels)
+    else:
+        panels = np.empty((out_f // k.nr, in_f, k.nr), dtype=np.float32)
+        _pack_rows_transposed(w, panels)
     return PackedWeight(panels, in_f, out_f, k)
+
+
+@njit(inline="always")
+def _bf16(x):
+    """The bfloat16 bits of float32 x: rounded to nearest, ties to even."""
+    b = float32_bits(np.float32(x))
+    return np.uint16((b + np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16))
 
 
 @njit(cache=True, nogil=True)
@@ -102,22 +109,18 @@ def _to_bf16_rows(x, lo, hi, out):
     """out[i - lo, :k] = x[i] rounded to bfloat16 (nearest, ties to even) for lo <= i < hi;
     a padding column past k (odd depths: the kernel reads pairs) is set to 0."""
     k = x.shape[1]
-    half = np.uint32(0x7FFF)
-    one = np.uint32(1)
-    sixteen = np.uint32(16)
     for i in range(lo, hi):
-        bits = x[i].view(np.uint32)
         row = out[i - lo]
         for j in range(k):
-            b = bits[j]
-            row[j] = np.uint16((b + half + ((b >> sixteen) & one)) >> sixteen)
+            row[j] = _bf16(x[i, j])
         for j in range(k, out.shape[1]):
             row[j] = 0
 
 
 @njit(cache=True, nogil=True)
 def _pack_rows_transposed(src, out):
-    """out[p, d, j] = src[p*nr + j, d], 0 past the last row of src (out: panels x d x nr)."""
+    """out[p, d, j] = src[p*nr + j, d], 0 past the last row of src (out: panels x d x nr):
+    src (a weight, or attention's keys) as the B panels of x @ src.T."""
     count = src.shape[0]
     for p in range(out.shape[0]):
         for j in range(out.shape[2]):
@@ -130,23 +133,18 @@ def _pack_rows_transposed(src, out):
                     out[p, d, j] = 0.0
 
 
-def pack_transposed(src: np.ndarray, kern: Kernel, out: np.ndarray | None = None) -> np.ndarray:
-    """src (n, d) float32 as the micro-kernel's B operand for x @ src.T: ceil(n / nr)
-    panels of d x nr, the last padded with zero columns (attention's keys, packed per head)."""
-    panels = -(-src.shape[0] // kern.nr)
-    if out is None or out.shape != (panels, src.shape[1], kern.nr):
-        out = np.empty((panels, src.shape[1], kern.nr), dtype=np.float32)
-    _pack_rows_transposed(src, out)
-    return out
-
-
-def product_into(a: np.ndarray, b_panels: np.ndarray, out: np.ndarray, kern: Kernel,
-                 k: int) -> None:
-    """out[:, :panels * nr] = a[:, :k] @ B on the calling thread, B given as its panels
-    (k x nr each, contiguous); a and out need unit stride along their rows only."""
-    kern.macro(a.ctypes.data, b_panels.ctypes.data, out.ctypes.data, a.shape[0],
-               b_panels.shape[0], k, out.strides[0] // 4, a.strides[0] // 4,
-               b_panels.strides[0] // 4, 0)
+@njit(cache=True, nogil=True)
+def _pack_pairs_transposed(src, out):
+    """The bfloat16 form of _pack_rows_transposed: out[p, d2, j, e] = src[p*nr + j, 2*d2 + e]
+    rounded to bfloat16, 0 past src's last row or column (out: panels x depth pairs x nr x 2)."""
+    count, depth = src.shape
+    for p in range(out.shape[0]):
+        for j in range(out.shape[2]):
+            i = p * out.shape[2] + j
+            for d2 in range(out.shape[1]):
+                for e in range(2):
+                    d = 2 * d2 + e
+                    out[p, d2, j, e] = _bf16(src[i, d]) if i < count and d < depth else 0
 
 
 @intrinsic
