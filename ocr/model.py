@@ -105,8 +105,11 @@ class Linear(nn.Linear):
             object.__setattr__(self, "_cache", (weight, packed))
         return self._cache
 
-    def forward(self, x):
-        return F.linear(x, self.inference_weight(), self.bias, packed=self.inference_packed())
+    def forward(self, x, residual=None):
+        """x @ W.T + b, plus `residual` (a skip connection of the output's shape) when
+        given: on the CPU's inference path the add is fused into the GEMM's epilogue."""
+        return F.linear(x, self.inference_weight(), self.bias, packed=self.inference_packed(),
+                        residual=residual)
 
 
 class Projections(nn.Module):
@@ -166,12 +169,13 @@ def _activation(name: str):
     raise ValueError(f"unsupported activation function {name!r}")
 
 
-def _feed_forward(x, fc1: Linear, fc2: Linear, act: str):
+def _feed_forward(x, fc1: Linear, fc2: Linear, act: str, residual=None):
+    """fc2(act(fc1(x))) + residual."""
     if act in ("gelu", "gelu_python"):
         h = F.linear_gelu(x, fc1.inference_weight(), fc1.bias, packed=fc1.inference_packed())
     else:
         h = _activation(act)(fc1(x))
-    return fc2(h)
+    return fc2(h, residual=residual)
 
 
 # --------------------------------------------------------------------------- encoder
@@ -198,9 +202,10 @@ class ViTLayer(nn.Module):
     def forward(self, x):
         qkv = self.attention.attention(self.layernorm_before(x))
         q, k, v = (_split_heads(p, self.heads) for p in qkv)
-        x = x + self.attention.output.dense(_merge_heads(F.scaled_dot_product_attention(q, k, v)))
+        attended = _merge_heads(F.scaled_dot_product_attention(q, k, v))
+        x = self.attention.output.dense(attended, residual=x)
         h = self.layernorm_after(x)
-        return x + _feed_forward(h, self.intermediate.dense, self.output.dense, self.act)
+        return _feed_forward(h, self.intermediate.dense, self.output.dense, self.act, residual=x)
 
 
 class ViTEmbeddings(nn.Module):
@@ -296,7 +301,7 @@ class TrOCRAttention(nn.Module):
         k, v = self.kv(states)
         return _split_heads(k, self.heads), _split_heads(v, self.heads)
 
-    def self_attention(self, x, cache: LayerCache | None, causal: bool):
+    def self_attention(self, x, cache: LayerCache | None, causal: bool, residual=None):
         q, k, v = (_split_heads(p, self.heads) for p in self.qkv(x))
         if cache is not None:
             if cache.self_k is not None:
@@ -307,12 +312,12 @@ class TrOCRAttention(nn.Module):
         # when one token is decoded at a time.
         is_causal = causal and q.shape[2] > 1
         out = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal, scale=self.scale)
-        return self.out_proj(_merge_heads(out))
+        return self.out_proj(_merge_heads(out), residual=residual)
 
-    def cross_attention(self, x, k, v):
+    def cross_attention(self, x, k, v, residual=None):
         q = _split_heads(self.q_proj(x), self.heads)
         out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
-        return self.out_proj(_merge_heads(out))
+        return self.out_proj(_merge_heads(out), residual=residual)
 
 
 class TrOCRDecoderLayer(nn.Module):
@@ -330,10 +335,12 @@ class TrOCRDecoderLayer(nn.Module):
         self.activation = cfg.activation
 
     def forward(self, x, cache: LayerCache, causal: bool):
-        x = self.self_attn_layer_norm(x + self.self_attn.self_attention(x, cache, causal))
+        # Each sublayer's output projection adds the skip connection (x + sublayer(x)).
+        x = self.self_attn_layer_norm(self.self_attn.self_attention(x, cache, causal, residual=x))
         x = self.encoder_attn_layer_norm(
-            x + self.encoder_attn.cross_attention(x, cache.cross_k, cache.cross_v))
-        return self.final_layer_norm(x + _feed_forward(x, self.fc1, self.fc2, self.activation))
+            self.encoder_attn.cross_attention(x, cache.cross_k, cache.cross_v, residual=x))
+        return self.final_layer_norm(
+            _feed_forward(x, self.fc1, self.fc2, self.activation, residual=x))
 
 
 def sinusoidal_table(num_positions: int, dim: int, padding_idx: int | None) -> np.ndarray:

@@ -143,10 +143,25 @@ def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
     return out
 
 
-def linear(x: TensorBase, w: TensorBase, b: TensorBase | None = None, packed=None) -> TensorBase:
+def linear(x: TensorBase, w: TensorBase, b: TensorBase | None = None, packed=None,
+           residual: TensorBase | None = None) -> TensorBase:
     """x @ w.T + b with w of shape (out, in), like torch.nn.functional.linear. `packed`:
-    pack_linear_weight(w), made once, for inference on the CPU."""
-    return _linear_op(LINEAR, x, w, b, {} if packed is None else {"packed": packed})
+    pack_linear_weight(w), made once, for inference on the CPU. `residual`: a tensor of
+    the output's shape added to it (a transformer's skip connection, x + linear(h)); on
+    the packed CPU inference path it is added in the GEMM's epilogue, while each thread's
+    rows are in its cache, else by a separate add."""
+    attrs = {} if packed is None else {"packed": packed}
+    if residual is None:
+        return _linear_op(LINEAR, x, w, b, attrs)
+    grad = _mode.enabled and (x.requires_grad or w.requires_grad or residual.requires_grad
+                              or (b is not None and b.requires_grad))
+    fused = (not grad and x._storage.device.type == "cpu" and x.dtype is f32
+             and w.dtype is f32 and residual.dtype is f32 and (b is None or b.dtype is f32)
+             and residual._storage.device is x._storage.device
+             and residual.shape == x.shape[:-1] + (w.shape[0],))
+    if not fused:  # training, the GPU, other dtypes or a broadcast residual: two ops
+        return _linear_op(LINEAR, x, w, b, attrs) + residual
+    return _linear_op(LINEAR, x, w, b, {**attrs, "residual": residual.numpy()})
 
 
 def linear_gelu(x: TensorBase, w: TensorBase, b: TensorBase | None = None,

@@ -79,6 +79,49 @@ def test_epilogue_runs_on_every_row_block(kern, threads):
     np.testing.assert_allclose(gelu, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_residual_is_added_on_every_row_block(kern, threads):
+    """The skip connection added in the epilogue, after the bias, on each thread's rows."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((packed.BLOCK_ROWS * 2 + 9, 40)).astype(np.float32)
+    w = rng.standard_normal((2 * kern.nr, 40)).astype(np.float32)
+    bias = rng.standard_normal(2 * kern.nr).astype(np.float32)
+    res = rng.standard_normal((x.shape[0], 2 * kern.nr)).astype(np.float32)
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with_bias = packed.linear_packed(x, packed.pack(w, kern), bias, residual=res)
+        bare = packed.linear_packed(x, packed.pack(w, kern), residual=res)
+    finally:
+        numba.set_num_threads(before)
+    prod = x.astype(np.float64) @ w.T
+    np.testing.assert_allclose(with_bias, prod + bias + res, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(bare, prod + res, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("layout", ["rows", "strided rows", "transposed view"])
+@pytest.mark.parametrize("count", [64, 100, 577])
+def test_panels_match_the_definition_in_any_memory_order(layout, count):
+    """panels[p, d, j] = src[p*64 + j, d], zero past the last row, however src is laid out
+    (a weight, keys inside a joined q/k/v output, or values read as v.T)."""
+    rng = np.random.default_rng(count)
+    base = rng.standard_normal((count, 3 * 48)).astype(np.float32)
+    src = {"rows": np.ascontiguousarray(base[:, :48]), "strided rows": base[:, 48:96],
+           "transposed view": np.ascontiguousarray(base[:, :48].T).T}[layout]
+    npanels = -(-count // 64)
+    want = np.zeros((npanels * 64, 48), np.float32)
+    want[:count] = src
+    want = want.reshape(npanels, 64, 48).transpose(0, 2, 1)
+    got = np.full((npanels, 48, 64), np.nan, np.float32)
+    packed._pack_rows_transposed(src, got)
+    np.testing.assert_array_equal(got, want)
+    pairs = np.full((npanels, 24, 64, 2), 7, np.uint16)
+    packed._pack_pairs_transposed(src, pairs)
+    bits = (want.astype(np.float32).view(np.uint32) + 0x7FFF
+            + ((want.view(np.uint32) >> 16) & 1)) >> 16
+    np.testing.assert_array_equal(pairs, bits.reshape(npanels, 24, 2, 64).transpose(0, 1, 3, 2))
+
+
 def test_what_cannot_be_packed_is_refused(kern):
     assert packed.pack(np.ones((kern.nr + 1, 8), np.float32), kern) is None  # ragged outputs
     assert packed.pack(np.ones((kern.nr, 8), np.float64), kern) is None
@@ -98,6 +141,37 @@ def test_linear_op_with_a_packed_weight(gelu, rows):
     assert pw is not None
     op = F.linear_gelu if gelu else F.linear
     np.testing.assert_allclose(op(x, w, b, packed=pw).numpy(), op(x, w, b).numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not X86, reason="the micro-kernel is built for x86 (AVX2/AVX-512)")
+@pytest.mark.parametrize("rows", [1, 2, 45])  # the few-row kernel, then the packed epilogue
+def test_linear_op_adds_a_residual(rows):
+    rng = np.random.default_rng(9)
+    n = packed.kernel().nr * 2
+    x = engine.tensor(rng.standard_normal((2, rows, 96)).astype(np.float32))
+    w = engine.tensor(rng.standard_normal((n, 96)).astype(np.float32))
+    b = engine.tensor(rng.standard_normal(n).astype(np.float32))
+    r = engine.tensor(rng.standard_normal((2, rows, n)).astype(np.float32))
+    want = x.numpy() @ w.numpy().T + b.numpy() + r.numpy()
+    for pw in (F.pack_linear_weight(w), None):
+        got = F.linear(x, w, b, packed=pw, residual=r).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    # a residual that broadcasts is added by a separate op, as `x + linear(...)` would be
+    row = engine.tensor(rng.standard_normal(n).astype(np.float32))
+    np.testing.assert_allclose(F.linear(x, w, b, packed=F.pack_linear_weight(w), residual=row).numpy(),
+                               x.numpy() @ w.numpy().T + b.numpy() + row.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_residual_gets_its_gradient_when_training():
+    rng = np.random.default_rng(10)
+    x = engine.tensor(rng.standard_normal((40, 32)).astype(np.float32), requires_grad=True)
+    w = engine.tensor(rng.standard_normal((64, 32)).astype(np.float32), requires_grad=True)
+    r = engine.tensor(rng.standard_normal((40, 64)).astype(np.float32), requires_grad=True)
+    y = F.linear(x, w, packed=F.pack_linear_weight(w), residual=r)
+    (y * y).sum().backward()
+    g = 2 * (x.numpy() @ w.numpy().T + r.numpy())
+    np.testing.assert_allclose(r.grad.numpy(), g, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(x.grad.numpy(), g @ w.numpy(), rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.skipif(not X86, reason="the micro-kernel is built for x86 (AVX2/AVX-512)")

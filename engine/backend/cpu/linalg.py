@@ -68,27 +68,32 @@ def epilogue(y: np.ndarray, bias: np.ndarray | None, act: int) -> None:
 
 
 def linear(xa: np.ndarray, wa: np.ndarray, bias: np.ndarray | None = None,
-           act: int = NO_ACT, packed: PackedWeight | None = None) -> np.ndarray:
-    """act(x @ w.T + b) with x (..., in), w (out, in) as in PyTorch; `packed`, when
-    given, is w packed once for the micro-kernel (packed.py), used for many rows."""
+           act: int = NO_ACT, packed: PackedWeight | None = None,
+           residual: np.ndarray | None = None) -> np.ndarray:
+    """act(x @ w.T + b) (+ residual, of the output's shape) with x (..., in), w (out, in)
+    as in PyTorch; `packed`, when given, is w packed once for the micro-kernel
+    (packed.py), used for many rows, which then adds the residual in its epilogue."""
     lead = xa.shape[:-1]
     x2 = xa.reshape(-1, xa.shape[-1])
     use_packed = packed is not None and x2.dtype == np.float32 and x2.shape[0] >= PACKED_MIN_ROWS
-    if not use_packed and skinny.suits(x2, wa):
+    if use_packed:
+        res2 = None if residual is None else residual.reshape(x2.shape[0], -1)
+        return linear_packed(x2, packed, bias, act, res2).reshape(lead + (wa.shape[0],))
+    if skinny.suits(x2, wa):
         y = skinny.matmul_wt(np.ascontiguousarray(x2), wa)  # decoding: a few rows
         epilogue(y, bias, act)
-        return y.reshape(lead + (wa.shape[0],))
-    if use_packed:
-        return linear_packed(x2, packed, bias, act).reshape(lead + (wa.shape[0],))
-    after = None  # the bias/activation epilogue, run on each block of rows while in cache
-    if bias is not None or act != NO_ACT:
-        bias = np.ascontiguousarray(bias if bias is not None else np.zeros(wa.shape[0]),
-                                    dtype=np.result_type(x2, wa))
+    else:
+        after = None  # the bias/activation epilogue, run on each block of rows while in cache
+        if bias is not None or act != NO_ACT:
+            bias = np.ascontiguousarray(bias if bias is not None else np.zeros(wa.shape[0]),
+                                        dtype=np.result_type(x2, wa))
 
-        def after(block):
-            bias_act_rows_serial(block, bias, act)
+            def after(block):
+                bias_act_rows_serial(block, bias, act)
 
-    y = matmul_2d(x2, wa.T, after)
+        y = matmul_2d(x2, wa.T, after)
+    if residual is not None:
+        y += residual.reshape(y.shape)
     return y.reshape(lead + (wa.shape[0],))
 
 

@@ -160,6 +160,14 @@ def bias_act_rows_serial(y, bias, act):
         _epilogue_row(y, bias, r, act)
 
 
+@njit(cache=True, fastmath=_FM, error_model="numpy", nogil=True)
+def add_rows_serial(y, r):
+    """y += r, both C-contiguous (rows, n): a residual added in a GEMM's epilogue."""
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            y[i, j] += r[i, j]
+
+
 # ---- attention: softmax(scale * scores + mask) over the last dim, in place ----
 
 @njit(inline="always")
