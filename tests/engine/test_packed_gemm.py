@@ -259,3 +259,46 @@ def test_unmasked_attention_on_the_micro_kernel(kern, monkeypatch, tq, tk, dv):
     p = np.exp(s - s.max(-1, keepdims=True))
     expected = (p / p.sum(-1, keepdims=True)) @ v
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not X86, reason="the micro-kernel is built for x86 (AVX2/AVX-512)")
+def test_avx2_kernel_is_the_code_an_avx2_cpu_runs():
+    """Built on an AVX-512 CPU too, it must keep to AVX2: no zmm registers, no EVEX-only
+    ymm16-31, so TABLESCRIBE_ISA=avx2 measures what an older CPU gets."""
+    import re
+
+    before = len(microkernel._keep)
+    microkernel.compile_kernel("avx2")
+    _engine, mod, tm = microkernel._keep[before]
+    asm = tm.emit_assembly(mod)
+    assert "vfmadd" in asm and "zmm" not in asm
+    assert max(int(r) for r in re.findall(r"%ymm(\d+)", asm)) <= 15
+
+
+_ISA_PROBE = r"""
+from engine.backend.cpu import microkernel, packed
+k = microkernel.kernel()
+print(None if k is None else k.isa, microkernel.bf16_kernel(), packed.precision())
+"""
+
+
+@pytest.mark.skipif(not X86, reason="the micro-kernel is built for x86 (AVX2/AVX-512)")
+def test_isa_can_be_capped_for_older_cpus():
+    """TABLESCRIBE_ISA=avx2 gives the AVX2 kernel in float32 (no bfloat16), =none gives
+    BLAS; a value outside the list is refused by name. Fresh processes: the kernel is
+    chosen once per process."""
+    import os
+    import subprocess
+    import sys
+
+    def probe(value):
+        env = {**os.environ, "TABLESCRIBE_ISA": value}
+        env.pop("TABLESCRIBE_PRECISION", None)
+        return subprocess.run([sys.executable, "-c", _ISA_PROBE], env=env, capture_output=True,
+                              check=False,
+                              text=True, timeout=300)
+
+    assert probe("avx2").stdout.split() == ["avx2", "None", "fp32"]
+    assert probe("none").stdout.split() == ["None", "None", "fp32"]
+    bad = probe("sse9")
+    assert bad.returncode != 0 and "TABLESCRIBE_ISA='sse9'" in bad.stderr

@@ -210,12 +210,28 @@ _tried = False
 _keep: list = []  # the JIT engines: the compiled code lives as long as they do
 
 
+def _isa_override() -> str:
+    """TABLESCRIBE_ISA: "auto" (the default), or "avx2" / "none" to run on an AVX-512 CPU
+    what an older one gets (the AVX2 kernel, or BLAS): for benchmarks, or to step around
+    a kernel suspected of a fault."""
+    import os
+
+    asked = os.environ.get("TABLESCRIBE_ISA", "auto").lower()
+    if asked not in ("auto", "avx2", "none"):
+        raise ValueError(f"TABLESCRIBE_ISA={asked!r}: expected auto, avx2 or none")
+    return asked
+
+
 def host_isa() -> str | None:
-    """"avx512", "avx2" (with FMA) or None: the widest micro-kernel this CPU runs."""
+    """"avx512", "avx2" (with FMA) or None: the widest micro-kernel this CPU runs, capped
+    by TABLESCRIBE_ISA."""
     import llvmlite.binding as llvm
 
+    cap = _isa_override()
     features = llvm.get_host_cpu_features()
-    if features.get("avx512f"):
+    if cap == "none":
+        return None
+    if features.get("avx512f") and cap == "auto":
         return "avx512"
     if features.get("avx2") and features.get("fma"):
         return "avx2"
@@ -223,10 +239,16 @@ def host_isa() -> str | None:
 
 
 def compile_kernel(isa: str) -> Kernel:
-    """Build the micro-kernel for `isa` (which the host must support)."""
+    """Build the micro-kernel for `isa` (which the host must support). The AVX2 kernel is
+    built with AVX-512 turned off, so on any CPU it is the code an AVX2 CPU runs (16
+    vector registers, VEX encodings)."""
     import llvmlite.binding as llvm
 
     features = llvm.get_host_cpu_features()
+    if isa == "avx2":
+        for name in list(features):
+            if name.startswith(("avx512", "avx10", "amx", "evex512")):
+                features[name] = False
     w, mr, nv = SHAPES[isa]
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
@@ -257,7 +279,8 @@ def bf16_kernel() -> Kernel | None:
         if not _bf16_tried:
             _bf16_tried = True
             try:
-                if llvm.get_host_cpu_features().get("avx512bf16"):
+                if (llvm.get_host_cpu_features().get("avx512bf16")
+                        and _isa_override() == "auto"):
                     _bf16_kernel = compile_kernel("avx512bf16")
             except Exception:  # noqa: BLE001 - any failure means: stay in float32
                 _bf16_kernel = None
@@ -271,8 +294,8 @@ def kernel() -> Kernel | None:
     with _lock:
         if not _tried:
             _tried = True
+            isa = host_isa()  # a bad TABLESCRIBE_ISA is the user's to hear of
             try:
-                isa = host_isa()
                 _kernel = None if isa is None else compile_kernel(isa)
             except Exception:  # noqa: BLE001 - any failure means: use BLAS
                 _kernel = None
