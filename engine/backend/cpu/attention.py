@@ -141,10 +141,11 @@ def _heads_f32(macro, q4, k4, v4, out, nr, lo, hi, qchunk):
         _pack_rows_transposed(v4[b, h].T, vp)  # B of p v: values, tk deep
         for r0 in range(0, tq, rows):
             n = min(rows, tq - r0)
-            _call_macro(macro, q0 + 4 * (i * tq + r0) * d, kk, bk, n, npk, d, npk * nr, d, d * nr, 0)
+            _call_macro(macro, q0 + 4 * (i * tq + r0) * d, kk, bk, n, npk, d, npk * nr, d, d * nr, 0,
+                        nr)
             cpu_rows.exp_rows_upto(block[:n], tk, sums)
             _call_macro(macro, bk, vk, o0 + 4 * (i * tq + r0) * dv, n, dv // nr, tk, dv, npk * nr,
-                        tk * nr, 0)
+                        tk * nr, 0, nr)
             _divide_rows(out[b, h], r0, n, sums)
 
 
@@ -175,11 +176,11 @@ def _heads_bf16(macro, q4, k4, v4, out, nr, lo, hi, qchunk):
         for r0 in range(0, tq, rows):
             n = min(rows, tq - r0)
             _to_bf16_rows(q4[b, h], r0, r0 + n, qb)
-            _call_macro(macro, qk, kk, bk, n, npk, dp, kpad, qb.shape[1], dp * 2 * nr, 0)
+            _call_macro(macro, qk, kk, bk, n, npk, dp, kpad, qb.shape[1], dp * 2 * nr, 0, 2 * nr)
             cpu_rows.exp_rows_upto(block[:n], tk, sums)
             _to_bf16_rows(block, 0, n, pb)
             _call_macro(macro, pk, vk, o0 + 4 * (i * tq + r0) * dv, n, dv // nr, kpad // 2, dv,
-                        kpad, kpad * nr, 0)
+                        kpad, kpad * nr, 0, 2 * nr)
             _divide_rows(out[b, h], r0, n, sums)
 
 

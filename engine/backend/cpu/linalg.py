@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import PARALLEL_MIN, skinny
+from . import PARALLEL_MIN, conv_panels, skinny
 from .blas import gemm_batch, matmul_2d
+from .conv_panels import conv2d_panels
 from .packed import PackedWeight, linear_packed
 from .rows import GELU_ERF, GELU_TANH, NO_ACT, bias_act_rows_parallel, bias_act_rows_serial
 
@@ -191,7 +192,10 @@ CONV_COLS_BUDGET = 32 << 20  # bytes of im2col columns per GEMM (a whole page wo
 
 def conv2d(x: np.ndarray, wa: np.ndarray, b: np.ndarray | None = None, stride=(1, 1),
            padding=(1, 1)) -> np.ndarray:
-    """NCHW convolution: x (N, C, H, W), w (O, C, kh, kw) -> (N, O, oh, ow)."""
+    """NCHW convolution: x (N, C, H, W), w (O, C, kh, kw) -> (N, O, oh, ow). Stride-1
+    float32 convolutions run on the micro-kernel with no im2col (conv_panels.py)."""
+    if conv_panels.available(x, wa, stride):
+        return conv2d_panels(x, wa, b, padding)
     O, C, kh, kw = wa.shape
     N, _, H, W = x.shape
     oh = _out_size(H, kh, stride[0], padding[0])

@@ -47,8 +47,9 @@ class Kernel:
 
 def _tile_ir(mr: int, nv: int, w: int, bf16: bool = False) -> list[str]:
     """define internal void @tile(ptr a, ptr b, ptr c, i64 k, i64 ldc, i64 accum, i64 rows,
-    i64 lda): c[r, :nr] (=|+=) sum_k a[r, k] * b[k, :nr] for r < rows (a: row-major with
-    row stride lda, read in place; b: a packed k x nr panel).
+    i64 lda, i64 ldb): c[r, :nr] (=|+=) sum_k a[r, k] * b[k, :nr] for r < rows (a:
+    row-major with row stride lda, read in place; b: k rows of nr values, ldb apart: nr
+    for a packed panel, or the channel stride of an image read in place by a convolution).
 
     bf16: a and b hold bfloat16 and each step k takes a pair of depths (2k, 2k+1) with
     one vdpbf16ps (a float32 lane += a0*b0 + a1*b1): b's step is nr pairs, a's row is
@@ -57,7 +58,7 @@ def _tile_ir(mr: int, nv: int, w: int, bf16: bool = False) -> list[str]:
     elem = "i16" if bf16 else "float"
     accs = [(r, j) for r in range(mr) for j in range(nv)]
     out = [("define internal void @tile(ptr %a, ptr %b, ptr %c, i64 %k, i64 %ldc, i64 %accum, "
-            "i64 %rows, i64 %lda) #0 {"),
+            "i64 %rows, i64 %lda, i64 %ldb) #0 {"),
            "entry:",
            "  %lastrow = sub i64 %rows, 1"]
     # One pointer per row of A. In a ragged last tile the missing rows read the last real
@@ -105,8 +106,8 @@ def _tile_ir(mr: int, nv: int, w: int, bf16: bool = False) -> list[str]:
 
 def _f32_step(mr: int, nv: int, w: int) -> list[str]:
     """One depth k: NV vectors of B's row k, MR broadcasts of a[r, k], MR x NV FMAs."""
-    v, nr = f"<{w} x float>", w * nv
-    out = [f"  %boff = mul i64 %kk, {nr}"]
+    v = f"<{w} x float>"
+    out = ["  %boff = mul i64 %kk, %ldb"]
     for j in range(nv):
         out += [f"  %bo{j} = add i64 %boff, {w * j}",
                 f"  %bp{j} = getelementptr float, ptr %b, i64 %bo{j}",
@@ -124,8 +125,8 @@ def _f32_step(mr: int, nv: int, w: int) -> list[str]:
 def _bf16_step(mr: int, nv: int, w: int) -> list[str]:
     """One pair of depths: NV vectors of B's bfloat16 pairs, MR broadcasts of the pair
     (a[r, 2k], a[r, 2k+1]) as one 32-bit value, MR x NV vdpbf16ps."""
-    v, vb, nr = f"<{w} x float>", f"<{2 * w} x bfloat>", w * nv
-    out = [f"  %boff = mul i64 %kk, {2 * nr}"]
+    v, vb = f"<{w} x float>", f"<{2 * w} x bfloat>"
+    out = ["  %boff = mul i64 %kk, %ldb"]  # i16 elements: 2 * nr for a packed panel
     for j in range(nv):
         out += [f"  %bo{j} = add i64 %boff, {2 * w * j}",
                 f"  %bp{j} = getelementptr i16, ptr %b, i64 %bo{j}",
@@ -144,12 +145,12 @@ def _bf16_step(mr: int, nv: int, w: int) -> list[str]:
 
 def _macro_ir(mr: int, nv: int, w: int, elem: str = "float") -> list[str]:
     """define void @macro(i64 a, i64 b, i64 c, i64 m, i64 npanels, i64 k, i64 ldc, i64 lda,
-    i64 bstride, i64 accum): every (tile of mr rows of A, B panel) pair over m rows of A;
-    panel p of B starts at b + p * bstride floats."""
+    i64 bstride, i64 accum, i64 ldb): every (tile of mr rows of A, B panel) pair over m rows
+    of A; panel p of B starts at b + p * bstride elements, its rows ldb elements apart."""
     nr = w * nv
     return [
         ("define void @macro(i64 %ai, i64 %bi, i64 %ci, i64 %m, i64 %np, i64 %k, i64 %ldc, "
-         "i64 %lda, i64 %bstride, i64 %accum) #0 {"),
+         "i64 %lda, i64 %bstride, i64 %accum, i64 %ldb) #0 {"),
         "entry:",
         "  %a = inttoptr i64 %ai to ptr",
         "  %b = inttoptr i64 %bi to ptr",
@@ -174,7 +175,8 @@ def _macro_ir(mr: int, nv: int, w: int, elem: str = "float") -> list[str]:
         "  %left = sub i64 %m, %row",
         f"  %full = icmp sgt i64 %left, {mr}",
         f"  %rows = select i1 %full, i64 {mr}, i64 %left",
-        "  call void @tile(ptr %ap, ptr %bp, ptr %cp, i64 %k, i64 %ldc, i64 %accum, i64 %rows, i64 %lda)",
+        ("  call void @tile(ptr %ap, ptr %bp, ptr %cp, i64 %k, i64 %ldc, i64 %accum, i64 %rows, "
+         "i64 %lda, i64 %ldb)"),
         f"  %rown = add i64 %row, {mr}",
         "  %mmore = icmp slt i64 %rown, %m",
         "  br i1 %mmore, label %mloop, label %nnext",
@@ -216,7 +218,7 @@ def _isa_override() -> str:
     a kernel suspected of a fault."""
     import os
 
-    asked = os.environ.get("TABLESCRIBE_ISA", "auto").lower()
+    asked = (os.environ.get("TABLESCRIBE_ISA") or "auto").lower()
     if asked not in ("auto", "avx2", "none"):
         raise ValueError(f"TABLESCRIBE_ISA={asked!r}: expected auto, avx2 or none")
     return asked
@@ -261,7 +263,7 @@ def compile_kernel(isa: str) -> Kernel:
     ee.finalize_object()
     _keep.append((ee, mod, tm))
     addr = ee.get_function_address("macro")
-    proto = ctypes.CFUNCTYPE(None, *([ctypes.c_int64] * 10))
+    proto = ctypes.CFUNCTYPE(None, *([ctypes.c_int64] * 11))
     return Kernel(mr, w * nv, isa, proto(addr), addr)
 
 

@@ -55,7 +55,7 @@ def precision() -> str:
     validation draw it lost 0.2-0.3 points of exact match."""
     import os
 
-    asked = os.environ.get("TABLESCRIBE_PRECISION", "auto").lower()
+    asked = (os.environ.get("TABLESCRIBE_PRECISION") or "auto").lower()
     if asked not in ("auto", "bf16", "fp32"):
         raise ValueError(f"TABLESCRIBE_PRECISION={asked!r}: expected auto, bf16 or fp32")
     return "bf16" if asked != "fp32" and bf16_kernel() is not None else "fp32"
@@ -168,14 +168,14 @@ def _pack_pairs_transposed(src, out):
 
 
 @intrinsic
-def _call_macro(typingctx, addr, a, b, c, m, npanels, k, ldc, lda, bstride, accum):
-    """Call the micro-kernel's macro(a, b, c, m, npanels, k, ldc, lda, bstride, accum) at
-    address addr from numba code (all int64), so a prange loop can drive it."""
-    sig = types.void(*([types.int64] * 11))
+def _call_macro(typingctx, addr, a, b, c, m, npanels, k, ldc, lda, bstride, accum, ldb):
+    """Call the micro-kernel's macro(a, b, c, m, npanels, k, ldc, lda, bstride, accum, ldb)
+    at address addr from numba code (all int64), so a prange loop can drive it."""
+    sig = types.void(*([types.int64] * 12))
 
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
-        fnty = ir.FunctionType(ir.VoidType(), [i64] * 10)
+        fnty = ir.FunctionType(ir.VoidType(), [i64] * 11)
         builder.call(builder.inttoptr(args[0], fnty.as_pointer()), args[1:])
         return context.get_dummy_value()
 
@@ -195,7 +195,8 @@ def _products(macro, a, lda, esize, step, panels, out, row0, m, kdim):
         for k0 in range(0, kdim, K_BLOCK):
             _call_macro(macro, a + esize * (r0 * lda + k0), pa + esize * k0 * nr,
                         oa + 4 * (row0 + r0) * ldc, r1 - r0, npanels,
-                        min(K_BLOCK, kdim - k0) // step, ldc, lda, kdim * nr, 1 if k0 > 0 else 0)
+                        min(K_BLOCK, kdim - k0) // step, ldc, lda, kdim * nr, 1 if k0 > 0 else 0,
+                        step * nr)
 
 
 @njit(nogil=True, cache=True)

@@ -1,0 +1,133 @@
+"""Stride-1 convolution on the GEMM micro-kernel (engine/backend/cpu/conv_panels.py):
+one GEMM per tap reading the padded input in place, full 64-pixel panels written into
+the result and a row's partial panel through a scratch tile. Checked against a float64
+im2col-free reference on widths below, at and past one panel, kernels the structure
+model uses (3x3, 1x9, 9x1, 1x1) and others, output counts that leave a ragged tile,
+one and two threads, and through F.conv2d."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import engine
+import engine.functional as F
+from engine.backend.cpu import conv_panels
+from tests.engine.test_nn_ops import np_conv2d
+
+pytestmark = pytest.mark.skipif(conv_panels.kernel() is None,
+                                reason="no micro-kernel on this CPU (x86 CI runners have AVX2)")
+
+
+def _with_threads(threads, fn):
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("width", [5, 64, 128, 150])  # partial only, one, two, two + partial
+@pytest.mark.parametrize("k,pad", [((3, 3), (1, 1)), ((1, 9), (0, 4)), ((9, 1), (4, 0)),
+                                   ((1, 1), (0, 0)), ((2, 5), (0, 1))])
+@pytest.mark.parametrize("o", [1, 8, 13])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_matches_float64(width, k, pad, o, threads):
+    rng = np.random.default_rng(width * 100 + o)
+    x = rng.standard_normal((2, 5, 11, width)).astype(np.float32)
+    w = rng.standard_normal((o, 5) + k).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    got = _with_threads(threads, lambda: conv_panels.conv2d_panels(x, w, b, pad))
+    want = np_conv2d(x.astype(np.float64), w.astype(np.float64), b, (1, 1), pad)
+    assert got.shape == want.shape and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_relu_and_no_bias():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 3, 6, 70)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    got = conv_panels.conv2d_panels(x, w, None, (1, 1), relu=True)
+    want = np.maximum(np_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1),
+                                (1, 1)), 0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_strided_input_view_and_a_page_sized_plane():
+    """A channel slice (not contiguous) and a plane wider than a few panels."""
+    rng = np.random.default_rng(2)
+    base = rng.standard_normal((1, 6, 40, 300)).astype(np.float32)
+    x = base[:, 1:5]
+    w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)
+    got = _with_threads(2, lambda: conv_panels.conv2d_panels(x, w, None, (1, 1)))
+    want = np_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1), (1, 1))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_conv2d_op_takes_this_path_for_stride_one_only(monkeypatch):
+    calls = []
+    real = conv_panels.conv2d_panels
+
+    def spy(*args, **kwargs):
+        calls.append(args[1].shape)
+        return real(*args, **kwargs)
+
+    from engine.backend.cpu import linalg
+
+    monkeypatch.setattr(linalg, "conv2d_panels", spy)
+    rng = np.random.default_rng(3)
+    x = engine.from_numpy(rng.standard_normal((1, 2, 9, 80)).astype(np.float32))
+    w = engine.from_numpy(rng.standard_normal((3, 2, 3, 3)).astype(np.float32))
+    one = F.conv2d(x, w, None, 1, 1)
+    two = F.conv2d(x, w, None, 2, 1)
+    assert calls == [(3, 2, 3, 3)]  # stride 2 stays on im2col + BLAS
+    np.testing.assert_allclose(one.numpy(), np_conv2d(x.numpy().astype(np.float64),
+                               w.numpy(), None, (1, 1), (1, 1)), rtol=1e-5, atol=1e-4)
+    assert two.shape == (1, 3, 5, 40)
+
+
+_GUARDED = r"""
+import ctypes, mmap, sys
+import numpy as np
+from engine.backend.cpu import conv_panels
+# The panels read xp in place: nothing past the width _conv_rows documents may be read,
+# so xp here ends where an unreadable page begins.
+c, oh, ow, kh, kw = 3, 4, 65, 3, 3  # one column past a panel: the widest read
+nr = conv_panels.kernel().nr
+hp, wp = oh + kh - 1, ow + kw - 1 + nr - int(sys.argv[1])
+page = mmap.PAGESIZE
+size = c * hp * wp * 4
+pages = -(-size // page) + 1
+buf = mmap.mmap(-1, pages * page)
+base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+assert libc.mprotect(base + (pages - 1) * page, page, 0) == 0
+xp = np.frombuffer(buf, np.float32, c * hp * wp, (pages - 1) * page - size).reshape(c, hp, wp)
+xp[:] = np.random.default_rng(0).standard_normal(xp.shape)
+w = np.random.default_rng(1).standard_normal((5, c, kh, kw)).astype(np.float32)
+taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, 5, c))
+out = np.empty((5, oh, ow), np.float32)
+kern = conv_panels.kernel()
+conv_panels._conv_chunk(kern.address, xp, taps, out, np.zeros(5, np.float32), False, kh, kw,
+                        0, oh, nr)
+want = np.zeros((5, oh, ow))
+for i in range(kh):
+    for j in range(kw):
+        want += np.einsum("oc,chw->ohw", w[:, :, i, j], xp[:, i:i + oh, j:j + ow])
+assert np.allclose(out, want, atol=1e-3)
+print("ok")
+"""
+
+
+@pytest.mark.skipif(__import__("platform").system() != "Linux",
+                    reason="mprotect through libc (CI runs Linux)")
+def test_panels_read_nothing_past_the_documented_padding():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _GUARDED, "0"], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
