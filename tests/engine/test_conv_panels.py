@@ -16,7 +16,7 @@ import engine.functional as F
 from engine.backend.cpu import conv_panels
 from tests.engine.test_nn_ops import np_conv2d
 
-pytestmark = pytest.mark.skipif(conv_panels.kernel() is None,
+pytestmark = pytest.mark.skipif(conv_panels.conv_kernel() is None,
                                 reason="no micro-kernel on this CPU (x86 CI runners have AVX2)")
 
 
@@ -29,7 +29,7 @@ def _with_threads(threads, fn):
         numba.set_num_threads(before)
 
 
-@pytest.mark.parametrize("width", [5, 64, 128, 150])  # partial only, one, two, two + partial
+@pytest.mark.parametrize("width", [5, 48, 64, 128, 150])  # partial only, one or more panels (48 or 64 wide), with a partial
 @pytest.mark.parametrize("k,pad", [((3, 3), (1, 1)), ((1, 9), (0, 4)), ((9, 1), (4, 0)),
                                    ((1, 1), (0, 0)), ((2, 5), (0, 1))])
 @pytest.mark.parametrize("o", [1, 8, 13])
@@ -94,8 +94,9 @@ import numpy as np
 from engine.backend.cpu import conv_panels
 # The panels read xp in place: nothing past the width _conv_rows documents may be read,
 # so xp here ends where an unreadable page begins.
-c, oh, ow, kh, kw = 3, 4, 65, 3, 3  # one column past a panel: the widest read
-nr = conv_panels.kernel().nr
+kern = getattr(conv_panels, sys.argv[2])()  # the GEMM tile or the convolutions' tile
+nr = kern.nr
+c, oh, ow, kh, kw = 3, 4, nr + 1, 3, 3  # one column past a panel: the widest read
 hp, wp = oh + kh - 1, ow + kw - 1 + nr - int(sys.argv[1])
 page = mmap.PAGESIZE
 size = c * hp * wp * 4
@@ -110,7 +111,6 @@ xp[:] = np.random.default_rng(0).standard_normal(xp.shape)
 w = np.random.default_rng(1).standard_normal((5, c, kh, kw)).astype(np.float32)
 taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, 5, c))
 out = np.empty((5, oh, ow), np.float32)
-kern = conv_panels.kernel()
 conv_panels._conv_chunk(kern.address, xp, taps, out, np.zeros(5, np.float32), False, kh, kw,
                         0, oh, nr)
 want = np.zeros((5, oh, ow))
@@ -124,10 +124,22 @@ print("ok")
 
 @pytest.mark.skipif(__import__("platform").system() != "Linux",
                     reason="mprotect through libc (CI runs Linux)")
-def test_panels_read_nothing_past_the_documented_padding():
+@pytest.mark.parametrize("tile", ["kernel", "conv_kernel"])
+def test_panels_read_nothing_past_the_documented_padding(tile):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", _GUARDED, "0"], capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = subprocess.run([sys.executable, "-c", _GUARDED, "0", tile], capture_output=True,
+                          text=True, timeout=300, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_tile_with_least_row_waste_is_chosen():
+    base, conv = conv_panels.kernel(), conv_panels.conv_kernel()
+    if conv.mr == base.mr:
+        assert conv_panels._kernel_for(8) is base  # AVX2: one tile shape
+        return
+    assert (base.mr, conv.mr) == (6, 8)
+    assert conv_panels._kernel_for(8) is conv and conv_panels._kernel_for(32) is conv
+    assert conv_panels._kernel_for(48) is base and conv_panels._kernel_for(24) is base  # ties
+    assert conv_panels._kernel_for(3) is base

@@ -240,9 +240,10 @@ def host_isa() -> str | None:
     return None
 
 
-def compile_kernel(isa: str) -> Kernel:
-    """Build the micro-kernel for `isa` (which the host must support). The AVX2 kernel is
-    built with AVX-512 turned off, so on any CPU it is the code an AVX2 CPU runs (16
+def compile_kernel(isa: str, shape: tuple[int, int, int] | None = None) -> Kernel:
+    """Build the micro-kernel for `isa` (which the host must support), with the tile
+    shape (vector width, MR, NV) of SHAPES unless `shape` names another. The AVX2 kernel
+    is built with AVX-512 turned off, so on any CPU it is the code an AVX2 CPU runs (16
     vector registers, VEX encodings)."""
     import llvmlite.binding as llvm
 
@@ -251,7 +252,7 @@ def compile_kernel(isa: str) -> Kernel:
         for name in list(features):
             if name.startswith(("avx512", "avx10", "amx", "evex512")):
                 features[name] = False
-    w, mr, nv = SHAPES[isa]
+    w, mr, nv = shape or SHAPES[isa]
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     mod = llvm.parse_assembly(module_ir(mr, nv, w, bf16=isa == "avx512bf16"))
@@ -302,3 +303,24 @@ def kernel() -> Kernel | None:
             except Exception:  # noqa: BLE001 - any failure means: use BLAS
                 _kernel = None
         return _kernel
+
+
+# Convolutions multiply few output channels (A's rows: 8, 24, 32, 48 in the structure
+# model) by many pixels: an 8-row tile wastes nothing on those counts where the 6-row
+# one spends a third of dec1's work on padding rows (AVX-512: 8 x 48, 24 accumulators).
+CONV_SHAPES = {"avx512": (16, 8, 3)}
+_conv_kernel: list = []
+
+
+def conv_kernel() -> Kernel | None:
+    """The micro-kernel with the tile shape for convolutions (CONV_SHAPES; elsewhere the
+    GEMM kernel itself), or None where there is no micro-kernel."""
+    base = kernel()
+    with _lock:
+        if not _conv_kernel:
+            shape = CONV_SHAPES.get(base.isa) if base is not None else None
+            try:
+                _conv_kernel.append(compile_kernel(base.isa, shape) if shape else base)
+            except Exception:  # noqa: BLE001 - the GEMM kernel serves then
+                _conv_kernel.append(base)
+        return _conv_kernel[0]
