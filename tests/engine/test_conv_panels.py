@@ -136,10 +136,10 @@ def test_panels_read_nothing_past_the_documented_padding(tile):
 
 def test_tile_with_least_row_waste_is_chosen():
     base, conv = conv_panels.kernel(), conv_panels.conv_kernel()
-    if conv.mr == base.mr:
-        assert conv_panels._kernel_for(8) is base  # AVX2: one tile shape
-        return
-    assert (base.mr, conv.mr) == (6, 8)
-    assert conv_panels._kernel_for(8) is conv and conv_panels._kernel_for(32) is conv
-    assert conv_panels._kernel_for(48) is base and conv_panels._kernel_for(24) is base  # ties
-    assert conv_panels._kernel_for(3) is base
+    if conv.mr == base.mr:  # AVX2: one tile shape serves every convolution
+        assert conv is base and conv_panels._kernel_for(8) is base
+    else:
+        assert (base.mr, conv.mr) == (6, 8)
+        assert conv_panels._kernel_for(8) is conv and conv_panels._kernel_for(32) is conv
+        assert conv_panels._kernel_for(48) is base and conv_panels._kernel_for(24) is base
+        assert conv_panels._kernel_for(3) is base
