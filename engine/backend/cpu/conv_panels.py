@@ -1,18 +1,20 @@
-"""Stride-1 convolution on the GEMM micro-kernel, with no im2col matrix.
+"""Stride-1 convolution on the GEMM micro-kernel, with no im2col matrix and no padded copy.
 
 im2col writes C*kh*kw copies of the input before BLAS reads them back; for the structure
 model's convolutions (8-48 output channels over a whole page) that traffic, not the
 multiply-adds, was the cost: 12-40 GFLOP/s against the kernel's ~100.
 
 Here a convolution is kh*kw GEMMs, one per tap (i, j), summed in place: for output row y,
-    out[:, y, x0:x0+64] += W[:, :, i, j] (O x C)  @  xp[:, y+i, x0+j : x0+j+64] (C x 64)
+    out[:, y, x0:x0+64] += W[:, :, i, j] (O x C)  @  x[:, y+i-ph, x0+j-pw : +64] (C x 64)
 The weights of a tap are the kernel's A operand (O rows, C deep); the B panel is read
-straight from the padded input: its C rows are one channel plane apart (the kernel's
-ldb), its 64 columns consecutive pixels of one input row, shifted by the tap. So nothing
-is packed or copied, and the kernel writes into the NCHW result (row stride oh*ow). A
-row's last, partial panel is computed into a scratch tile and its valid columns copied,
-so nothing is written past the row. Rows are spread over numba's threads; bias (and
-ReLU, when asked) is applied to each row while it is in cache.
+straight from the input: its C rows are one channel plane apart (the kernel's ldb), its
+64 columns consecutive pixels of one input row, shifted by the tap. Taps whose input row
+falls in the padding are skipped; the few panels of a row that reach into the left or
+right padding read a zero-padded copy of their window instead, so the input is never
+copied whole. The kernel writes into the NCHW result (row stride oh*ow); a row's last,
+partial panel goes through a scratch tile, so nothing is written past the row. Rows are
+spread over numba's threads; bias (and ReLU, when asked) is applied to each row while it
+is in cache.
 """
 
 from __future__ import annotations
@@ -32,55 +34,87 @@ def available(x: np.ndarray, w: np.ndarray, stride) -> bool:
 
 
 @njit(nogil=True, cache=True)
-def _conv_rows(macro, xp, taps, out, bias, relu, kh, kw, y0, y1, nr, tile):
-    """Output rows y0..y1 of one image: out (O, oh, ow) C-contiguous; xp (C, oh+kh-1,
-    >= ow+kw-1+nr) the padded input, C-contiguous; taps (kh*kw, O, C) the weights by tap;
-    tile (O, nr) scratch."""
-    n_taps, o_count, c_count = taps.shape
-    _, hp, wp = xp.shape
-    oh, ow = out.shape[1], out.shape[2]
-    full = ow // nr
-    rest = ow - full * nr
-    plane = hp * wp  # B's row stride: one input channel to the next
-    xa, wa = np.int64(xp.ctypes.data), np.int64(taps.ctypes.data)
-    ta, oa = np.int64(tile.ctypes.data), np.int64(out.ctypes.data)
-    for y in range(y0, y1):
-        for t in range(n_taps):
-            i, j = t // kw, t % kw
-            a = wa + 4 * t * o_count * c_count
-            b = xa + 4 * ((y + i) * wp + j)
-            acc = 1 if t > 0 else 0
-            if full:
-                _call_macro(macro, a, b, oa + 4 * y * ow, o_count, full, c_count, oh * ow,
-                            c_count, nr, acc, plane)
-            if rest:
-                _call_macro(macro, a, b + 4 * full * nr, ta, o_count, 1, c_count, nr, c_count,
-                            nr, acc, plane)
-        for o in range(o_count):
-            for x in range(rest):
-                out[o, y, full * nr + x] = tile[o, x]
-            bo = bias[o]
-            r = out[o, y]
-            if relu:
-                for x in range(ow):
-                    r[x] = max(r[x] + bo, np.float32(0.0))
-            else:
-                for x in range(ow):
-                    r[x] += bo
+def _edge_rows(x, yr, x0, edge):
+    """edge[c, t] = x[c, yr, x0 + t], 0 outside the image: one panel's input rows (all
+    its taps' columns) where they cross the image's left or right border."""
+    w = x.shape[2]
+    for c in range(x.shape[0]):
+        for t in range(edge.shape[1]):
+            xs = x0 + t
+            edge[c, t] = x[c, yr, xs] if 0 <= xs < w else np.float32(0.0)
 
 
 @njit(nogil=True, cache=True)
-def _conv_chunk(macro, xp, taps, out, bias, relu, kh, kw, y0, y1, nr):
+def _conv_rows(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr, tile, edge):
+    """Output rows y0..y1 of one image. x (C, H, W) and out (O, oh, ow) C-contiguous;
+    taps (kh*kw, O, C) the weights by tap; tile (O, nr) and edge (C, nr + kw - 1)
+    scratch. Panels whose reads stay inside the image read it in place; the others
+    (at most a few per row: padding, the row's partial panel) read a zero-padded copy
+    of their window in `edge`."""
+    o_count, c_count = taps.shape[1], taps.shape[2]
+    h, w = x.shape[1], x.shape[2]
+    oh, ow = out.shape[1], out.shape[2]
+    panels = -(-ow // nr)
+    full = ow // nr
+    # interior panels p: p*nr - pw >= 0 and p*nr - pw + nr + kw - 1 <= w, and whole in out
+    p_lo = -(-pw // nr)
+    p_hi = min(full, (w + pw - kw + 1 - nr) // nr + 1) if w + pw - kw + 1 >= nr else 0
+    p_hi = max(p_hi, p_lo)
+    xa, wa = np.int64(x.ctypes.data), np.int64(taps.ctypes.data)
+    ta, oa, ea = np.int64(tile.ctypes.data), np.int64(out.ctypes.data), np.int64(edge.ctypes.data)
+    ew = edge.shape[1]
+    for y in range(y0, y1):
+        i_lo, i_hi = max(0, ph - y), min(kh, h + ph - y)  # tap rows inside the image
+        if i_lo >= i_hi:
+            out[:, y, :] = 0.0
+        elif p_hi > p_lo:
+            for i in range(i_lo, i_hi):
+                for j in range(kw):
+                    t = i * kw + j
+                    _call_macro(macro, wa + 4 * t * o_count * c_count,
+                                xa + 4 * ((y + i - ph) * w + p_lo * nr - pw + j),
+                                oa + 4 * (y * ow + p_lo * nr), o_count, p_hi - p_lo, c_count,
+                                oh * ow, c_count, nr, 1 if t > i_lo * kw else 0, h * w)
+        for p in range(panels):
+            if p_lo <= p < p_hi or i_lo >= i_hi:
+                continue
+            whole = p < full
+            c_at = oa + 4 * (y * ow + p * nr) if whole else ta
+            for i in range(i_lo, i_hi):
+                _edge_rows(x, y + i - ph, p * nr - pw, edge)
+                for j in range(kw):
+                    t = i * kw + j
+                    _call_macro(macro, wa + 4 * t * o_count * c_count, ea + 4 * j, c_at,
+                                o_count, 1, c_count, oh * ow if whole else nr, c_count, nr,
+                                1 if t > i_lo * kw else 0, ew)
+            if not whole:
+                for o in range(o_count):
+                    for xx in range(ow - full * nr):
+                        out[o, y, full * nr + xx] = tile[o, xx]
+        for o in range(o_count):
+            bo = bias[o]
+            r = out[o, y]
+            if relu:
+                for xx in range(ow):
+                    r[xx] = max(r[xx] + bo, np.float32(0.0))
+            else:
+                for xx in range(ow):
+                    r[xx] += bo
+
+
+@njit(nogil=True, cache=True)
+def _conv_chunk(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr):
     tile = np.empty((taps.shape[1], nr), dtype=np.float32)
-    _conv_rows(macro, xp, taps, out, bias, relu, kh, kw, y0, y1, nr, tile)
+    edge = np.empty((x.shape[0], nr + kw - 1), dtype=np.float32)
+    _conv_rows(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr, tile, edge)
 
 
 @njit(nogil=True, parallel=True, cache=True)
-def _conv_parallel(macro, xp, taps, out, bias, relu, kh, kw, nr, chunks):
+def _conv_parallel(macro, x, taps, out, bias, relu, kh, kw, ph, pw, nr, chunks):
     for t in prange(chunks):
         y0, y1 = chunk_bounds(t, out.shape[1], chunks)
         if y0 < y1:
-            _conv_chunk(macro, xp, taps, out, bias, relu, kh, kw, y0, y1, nr)
+            _conv_chunk(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr)
 
 
 def _kernel_for(o_count: int) -> Kernel:
@@ -105,15 +139,15 @@ def conv2d_panels(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, padding,
     out = np.empty((n_img, o_count, max(oh, 0), max(ow, 0)), dtype=np.float32)
     if oh <= 0 or ow <= 0:
         return out
-    # right padding: the last panel of a row reads nr columns from its start
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw + nr)))
+    x = np.ascontiguousarray(x, dtype=np.float32)
     taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, o_count, c_count),
                                 dtype=np.float32)
     bias = np.zeros(o_count, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
     chunks = max(1, min(num_threads(), oh))
     for i in range(n_img):
         if chunks == 1:
-            _conv_chunk(kern.address, xp[i], taps, out[i], bias, relu, kh, kw, 0, oh, nr)
+            _conv_chunk(kern.address, x[i], taps, out[i], bias, relu, kh, kw, ph, pw, 0, oh, nr)
         else:
-            _conv_parallel(kern.address, xp[i], taps, out[i], bias, relu, kh, kw, nr, chunks)
+            _conv_parallel(kern.address, x[i], taps, out[i], bias, relu, kh, kw, ph, pw, nr,
+                           chunks)
     return out
