@@ -146,10 +146,11 @@ def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
 def linear(x: TensorBase, w: TensorBase, b: TensorBase | None = None, packed=None,
            residual: TensorBase | None = None) -> TensorBase:
     """x @ w.T + b with w of shape (out, in), like torch.nn.functional.linear. `packed`:
-    pack_linear_weight(w), made once, for inference on the CPU. `residual`: a tensor of
-    the output's shape added to it (a transformer's skip connection, x + linear(h)); on
-    the packed CPU inference path it is added in the GEMM's epilogue, while each thread's
-    rows are in its cache, else by a separate add."""
+    pack_linear_weight(w), made once, for inference on the CPU. `residual`: a tensor
+    added to the result (a transformer's skip connection, x + linear(h)). Of the output's
+    shape, in float32 CPU inference, the kernel adds it (the packed path in its epilogue,
+    while each thread's rows are in cache); otherwise, a broadcast residual included, it
+    is the separate add `linear(...) + residual`."""
     attrs = {} if packed is None else {"packed": packed}
     if residual is None:
         return _linear_op(LINEAR, x, w, b, attrs)

@@ -138,7 +138,7 @@ def _conv2d_bw(node, out, g):
     return gx, gw
 
 
-CONV2D = register_op("conv2d", backward=_conv2d_bw, doc="NCHW 2-D convolution (im2col + GEMM)")
+CONV2D = register_op("conv2d", backward=_conv2d_bw, doc="NCHW 2-D convolution (CPU float32 stride 1: one GEMM per tap; else im2col + GEMM)")
 
 
 def conv2d(x: TensorBase, weight: TensorBase, bias: TensorBase | None = None, stride=1,

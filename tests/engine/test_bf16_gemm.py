@@ -4,11 +4,12 @@ its products against float64."""
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 
 from engine.backend.cpu import microkernel, packed
+
+from .helpers import numba_threads
 
 # What bf16_kernel() returns on a CPU with AVX512-BF16, for choosing (never run here).
 BF16_STAND_IN = microkernel.Kernel(6, 64, "avx512bf16", None, 0)
@@ -83,14 +84,10 @@ def test_bf16_products_match_float64(m, k, n, threads):
     x = rng.standard_normal((m, k)).astype(np.float32)
     w = rng.standard_normal((n, k)).astype(np.float32)
     bias = rng.standard_normal(n).astype(np.float32)
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
+    with numba_threads(threads):
         pw = packed.pack(w, BF16)
         got = packed.linear_packed(x, pw, bias)
         gelu = packed.linear_packed(x, pw, bias, GELU_ERF)
-    finally:
-        numba.set_num_threads(before)
     xb = _bf16_reference(x).astype(np.uint32) << 16
     wb = _bf16_reference(w).astype(np.uint32) << 16
     want = xb.view(np.float32).astype(np.float64) @ wb.view(np.float32).astype(np.float64).T + bias

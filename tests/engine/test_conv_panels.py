@@ -1,32 +1,43 @@
 """Stride-1 convolution on the GEMM micro-kernel (engine/backend/cpu/conv_panels.py):
-one GEMM per tap reading the padded input in place, full 64-pixel panels written into
-the result and a row's partial panel through a scratch tile. Checked against a float64
-im2col-free reference on widths below, at and past one panel, kernels the structure
-model uses (3x3, 1x9, 9x1, 1x1) and others, output counts that leave a ragged tile,
-one and two threads, and through F.conv2d."""
+one GEMM per tap reading the input in place, full panels written into the result, a
+row's partial panel through a scratch tile and the padding through a zero-padded window.
+Checked against a float64 reference on widths below, at and past one panel, kernels the
+structure model uses (3x3, 1x9, 9x1, 1x1) and others, padding wider than the kernel,
+output counts that leave a ragged tile, every tile this CPU has, one and two threads,
+and through F.conv2d."""
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 
 import engine
 import engine.functional as F
-from engine.backend.cpu import conv_panels
-from tests.engine.test_nn_ops import np_conv2d
+from engine.backend.cpu import conv_panels, microkernel
+
+from .helpers import np_conv2d, numba_threads
 
 pytestmark = pytest.mark.skipif(conv_panels.conv_kernel() is None,
                                 reason="no micro-kernel on this CPU (x86 CI runners have AVX2)")
 
 
-def _with_threads(threads, fn):
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        return fn()
-    finally:
-        numba.set_num_threads(before)
+def _tiles():
+    """Every tile this CPU runs: the GEMM and convolution tiles of its widest instruction
+    set and, on AVX-512 CPUs, the AVX2 tile (what an older CPU runs)."""
+    tiles = {(k.isa, k.mr, k.nr): k for k in (conv_panels.kernel(), conv_panels.conv_kernel())}
+    if microkernel.host_isa() == "avx512":
+        k = microkernel.compile_kernel("avx2")
+        tiles[(k.isa, k.mr, k.nr)] = k
+    return tiles
+
+
+TILES = _tiles()
+
+
+@pytest.fixture(params=sorted(TILES), ids=lambda key: f"{key[0]}-{key[1]}x{key[2]}")
+def tile(request, monkeypatch):
+    monkeypatch.setattr(conv_panels, "_kernel_for", lambda o: TILES[request.param])
+    return TILES[request.param]
 
 
 @pytest.mark.parametrize("width", [5, 48, 64, 128, 150])  # partial only, one or more panels (48 or 64 wide), with a partial
@@ -35,19 +46,20 @@ def _with_threads(threads, fn):
                                    ((1, 1), (2, 3)), ((5, 3), (2, 4))])  # padding >= kernel
 @pytest.mark.parametrize("o", [1, 8, 13])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_matches_float64(width, k, pad, o, threads):
+def test_matches_float64(tile, width, k, pad, o, threads):
     rng = np.random.default_rng(width * 100 + o)
     x = rng.standard_normal((2, 5, 11, width)).astype(np.float32)
     w = rng.standard_normal((o, 5) + k).astype(np.float32)
     b = rng.standard_normal(o).astype(np.float32)
-    got = _with_threads(threads, lambda: conv_panels.conv2d_panels(x, w, b, pad))
+    with numba_threads(threads):
+        got = conv_panels.conv2d_panels(x, w, b, pad)
     want = np_conv2d(x.astype(np.float64), w.astype(np.float64), b, (1, 1), pad)
     assert got.shape == want.shape and got.flags.c_contiguous
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("h,w", [(1, 3), (2, 70), (3, 200)])
-def test_images_smaller_than_the_kernel(h, w):
+def test_images_smaller_than_the_kernel(tile, h, w):
     """Rows whose taps all fall in the padding still get the bias; narrow rows are all edge."""
     rng = np.random.default_rng(h * w)
     x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
@@ -59,13 +71,12 @@ def test_images_smaller_than_the_kernel(h, w):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
-def test_relu_and_no_bias():
+def test_no_bias():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1, 3, 6, 70)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    got = conv_panels.conv2d_panels(x, w, None, (1, 1), relu=True)
-    want = np.maximum(np_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1),
-                                (1, 1)), 0)
+    got = conv_panels.conv2d_panels(x, w, None, (1, 1))
+    want = np_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1), (1, 1))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
@@ -75,7 +86,8 @@ def test_strided_input_view_and_a_page_sized_plane():
     base = rng.standard_normal((1, 6, 40, 300)).astype(np.float32)
     x = base[:, 1:5]
     w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)
-    got = _with_threads(2, lambda: conv_panels.conv2d_panels(x, w, None, (1, 1)))
+    with numba_threads(2):
+        got = conv_panels.conv2d_panels(x, w, None, (1, 1))
     want = np_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1), (1, 1))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
@@ -136,22 +148,25 @@ print("ok")
 
 @pytest.mark.skipif(__import__("platform").system() != "Linux",
                     reason="mprotect through libc (CI runs Linux)")
-@pytest.mark.parametrize("tile", ["kernel", "conv_kernel"])
-def test_panels_read_nothing_past_the_input(tile):
+@pytest.mark.parametrize("which", ["kernel", "conv_kernel"])
+def test_panels_read_nothing_past_the_input(which):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", _GUARDED, tile], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", _GUARDED, which], capture_output=True,
                           text=True, timeout=300, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 
-def test_tile_with_least_row_waste_is_chosen():
-    base, conv = conv_panels.kernel(), conv_panels.conv_kernel()
-    if conv.mr == base.mr:  # AVX2: one tile shape serves every convolution
-        assert conv is base and conv_panels._kernel_for(8) is base
-    else:
-        assert (base.mr, conv.mr) == (6, 8)
-        assert conv_panels._kernel_for(8) is conv and conv_panels._kernel_for(32) is conv
-        assert conv_panels._kernel_for(48) is base and conv_panels._kernel_for(24) is base
-        assert conv_panels._kernel_for(3) is base
+def test_tile_with_least_row_waste_is_chosen(monkeypatch):
+    """Pure choice, on stand-in tiles, so every CPU checks both outcomes."""
+    six = microkernel.Kernel(6, 64, "avx512", None, 0)
+    eight = microkernel.Kernel(8, 48, "avx512", None, 0)
+    monkeypatch.setattr(conv_panels, "kernel", lambda: six)
+    monkeypatch.setattr(conv_panels, "conv_kernel", lambda: eight)
+    assert conv_panels._kernel_for(8) is eight and conv_panels._kernel_for(32) is eight
+    assert conv_panels._kernel_for(13) is eight  # 16 rows computed, not 18
+    assert conv_panels._kernel_for(48) is six and conv_panels._kernel_for(24) is six  # ties
+    assert conv_panels._kernel_for(3) is six
+    monkeypatch.setattr(conv_panels, "conv_kernel", lambda: six)  # AVX2: one tile shape
+    assert conv_panels._kernel_for(8) is six

@@ -14,6 +14,7 @@ import engine
 import engine.functional as F
 
 from .gradcheck import attention_blocks, parallel_kernels
+from .helpers import np_conv2d
 
 SETTINGS = settings(max_examples=20, deadline=None)
 _erf = np.vectorize(math.erf)
@@ -222,20 +223,6 @@ def test_encoder_attention_blocks_without_mask(tq, tk) -> None:
         out = F.scaled_dot_product_attention(*map(engine.from_numpy, (q, k, v)))
     expected = np_attention(q.astype(np.float64), k, v, None, False)
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
-
-
-def np_conv2d(x, w, b, stride, padding):
-    n, _, hh, ww = x.shape
-    o, _, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    oh = (hh + 2 * padding[0] - kh) // stride[0] + 1
-    ow = (ww + 2 * padding[1] - kw) // stride[1] + 1
-    out = np.zeros((n, o, oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            patch = xp[:, :, i * stride[0]:i * stride[0] + kh, j * stride[1]:j * stride[1] + kw]
-            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
-    return out + (b.reshape(1, -1, 1, 1) if b is not None else 0)
 
 
 @settings(max_examples=20, deadline=None)

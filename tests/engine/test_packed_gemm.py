@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import platform
 
-import numba
 import numpy as np
 import pytest
 
 import engine
 import engine.functional as F
 from engine.backend.cpu import microkernel, packed
+
+from .helpers import numba_threads
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -46,12 +47,8 @@ def test_matches_float64(kern, m, k, threads):
     x = rng.standard_normal((m, k)).astype(np.float32)
     w = rng.standard_normal((n, k)).astype(np.float32)
     pw = packed.pack(w, kern)
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
+    with numba_threads(threads):
         got = packed.linear_packed(x, pw)
-    finally:
-        numba.set_num_threads(before)
     want = x.astype(np.float64) @ w.T.astype(np.float64)
     assert got.shape == (m, n) and got.flags.c_contiguous
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4 * np.sqrt(k))
@@ -65,13 +62,9 @@ def test_epilogue_runs_on_every_row_block(kern, threads):
     x = rng.standard_normal((packed.BLOCK_ROWS * 2 + 9, 40)).astype(np.float32)
     w = rng.standard_normal((kern.nr, 40)).astype(np.float32)
     bias = rng.standard_normal(kern.nr).astype(np.float32)
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
+    with numba_threads(threads):
         got = packed.linear_packed(x, packed.pack(w, kern), bias)
         gelu = packed.linear_packed(x, packed.pack(w, kern), bias, GELU_ERF)
-    finally:
-        numba.set_num_threads(before)
     pre = x.astype(np.float64) @ w.T + bias
     np.testing.assert_allclose(got, pre, rtol=1e-5, atol=1e-4)
     from math import erf
@@ -87,13 +80,9 @@ def test_residual_is_added_on_every_row_block(kern, threads):
     w = rng.standard_normal((2 * kern.nr, 40)).astype(np.float32)
     bias = rng.standard_normal(2 * kern.nr).astype(np.float32)
     res = rng.standard_normal((x.shape[0], 2 * kern.nr)).astype(np.float32)
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
+    with numba_threads(threads):
         with_bias = packed.linear_packed(x, packed.pack(w, kern), bias, residual=res)
         bare = packed.linear_packed(x, packed.pack(w, kern), residual=res)
-    finally:
-        numba.set_num_threads(before)
     prod = x.astype(np.float64) @ w.T
     np.testing.assert_allclose(with_bias, prod + bias + res, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(bare, prod + res, rtol=1e-5, atol=1e-4)
@@ -101,20 +90,22 @@ def test_residual_is_added_on_every_row_block(kern, threads):
 
 @pytest.mark.parametrize("layout", ["rows", "strided rows", "transposed view"])
 @pytest.mark.parametrize("count", [64, 100, 577])
-def test_panels_match_the_definition_in_any_memory_order(layout, count):
-    """panels[p, d, j] = src[p*64 + j, d], zero past the last row, however src is laid out
-    (a weight, keys inside a joined q/k/v output, or values read as v.T)."""
+@pytest.mark.parametrize("depth", [48, 47])  # an odd depth: the last bf16 pair is padded
+def test_panels_match_the_definition_in_any_memory_order(layout, count, depth):
+    """panels[p, d, j] = src[p*64 + j, d], zero past the last row (and, in bfloat16
+    pairs, past the last depth), however src is laid out (a weight, keys inside a joined
+    q/k/v output, or values read as v.T)."""
     rng = np.random.default_rng(count)
     base = rng.standard_normal((count, 3 * 48)).astype(np.float32)
-    src = {"rows": np.ascontiguousarray(base[:, :48]), "strided rows": base[:, 48:96],
-           "transposed view": np.ascontiguousarray(base[:, :48].T).T}[layout]
+    src = {"rows": np.ascontiguousarray(base[:, :depth]), "strided rows": base[:, 48:48 + depth],
+           "transposed view": np.ascontiguousarray(base[:, :depth].T).T}[layout]
     npanels = -(-count // 64)
     want = np.zeros((npanels * 64, 48), np.float32)
-    want[:count] = src
+    want[:count, :depth] = src
     want = want.reshape(npanels, 64, 48).transpose(0, 2, 1)
-    got = np.full((npanels, 48, 64), np.nan, np.float32)
+    got = np.full((npanels, depth, 64), np.nan, np.float32)
     packed._pack_rows_transposed(src, got)
-    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got, want[:, :depth])
     pairs = np.full((npanels, 24, 64, 2), 7, np.uint16)
     packed._pack_pairs_transposed(src, pairs)
     bits = (want.astype(np.float32).view(np.uint32) + 0x7FFF
@@ -282,6 +273,17 @@ print(None if k is None else k.isa, microkernel.bf16_kernel(), packed.precision(
 """
 
 
+_ISA_ASKED_TWICE = r"""
+from engine.backend.cpu import microkernel
+for _ in range(2):
+    try:
+        microkernel.kernel()
+        print("served")
+    except ValueError:
+        print("refused")
+"""
+
+
 @pytest.mark.skipif(not X86, reason="the micro-kernel is built for x86 (AVX2/AVX-512)")
 def test_isa_can_be_capped_for_older_cpus():
     """TABLESCRIBE_ISA=avx2 gives the AVX2 kernel in float32 (no bfloat16), =none gives
@@ -302,3 +304,33 @@ def test_isa_can_be_capped_for_older_cpus():
     assert probe("none").stdout.split() == ["None", "None", "fp32"]
     bad = probe("sse9")
     assert bad.returncode != 0 and "TABLESCRIBE_ISA='sse9'" in bad.stderr
+    # and on every call, not only the first (a later call must not fall back to BLAS)
+    again = subprocess.run([sys.executable, "-c", _ISA_ASKED_TWICE], capture_output=True, text=True,
+                           timeout=300, check=False, env={**os.environ, "TABLESCRIBE_ISA": "sse9"})
+    assert again.stdout.split() == ["refused", "refused"], again.stderr[-2000:]
+
+
+@pytest.mark.skipif(not X86, reason="the micro-kernel is built for x86 (AVX2/AVX-512)")
+def test_residual_reaches_the_packed_epilogue(monkeypatch):
+    """Not only the right sum: in inference the packed kernel adds the residual itself,
+    and with gradients on it is left to a separate (recorded) add."""
+    from engine.backend.cpu import linalg
+
+    seen = []
+    real = linalg.linear_packed
+
+    def spy(x, pw, bias=None, act=0, residual=None):
+        seen.append(residual is not None)
+        return real(x, pw, bias, act, residual)
+
+    monkeypatch.setattr(linalg, "linear_packed", spy)
+    rng = np.random.default_rng(11)
+    n = packed.kernel().nr
+    x = engine.tensor(rng.standard_normal((9, 32)).astype(np.float32))
+    w = engine.tensor(rng.standard_normal((n, 32)).astype(np.float32))
+    r = engine.tensor(rng.standard_normal((9, n)).astype(np.float32))
+    F.linear(x, w, packed=F.pack_linear_weight(w), residual=r)
+    assert seen == [True]
+    w.requires_grad = True
+    F.linear(x, w, packed=F.pack_linear_weight(w), residual=r)
+    assert seen == [True]  # training multiplies the live weight through BLAS, then adds

@@ -119,3 +119,25 @@ def test_training_gradients_match_transformers(pair):
         assert np.abs(g - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max())), (name, tname)
         checked += 1
     assert checked >= len(list(ours.parameters())) // 2  # every weight matrix, most vectors
+
+
+def test_skip_connections_are_fused_into_the_projections(pair, monkeypatch):
+    """In inference each encoder and decoder sublayer's output projection adds x itself
+    (F.linear residual=): no separate add op per skip connection."""
+    from engine.ops import registry
+
+    _, _, folder = pair
+    ours = TrOCRModel.from_pretrained(folder)
+    pv, ids = _inputs(ours, batch=2)
+    counts: dict[str, int] = {}
+    run = registry.OpDef.run
+
+    def counting(self, device, *args, **attrs):
+        counts[self.name] = counts.get(self.name, 0) + 1
+        return run(self, device, *args, **attrs)
+
+    monkeypatch.setattr(registry.OpDef, "run", counting)
+    ours.forward(pv, ids)
+    # left: the position embeddings' adds (patches, prefix tokens, decoder tokens), none
+    # of the 2 per encoder layer and 3 per decoder layer
+    assert counts.get("add", 0) <= 3, counts

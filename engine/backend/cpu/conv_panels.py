@@ -5,16 +5,16 @@ model's convolutions (8-48 output channels over a whole page) that traffic, not 
 multiply-adds, was the cost: 12-40 GFLOP/s against the kernel's ~100.
 
 Here a convolution is kh*kw GEMMs, one per tap (i, j), summed in place: for output row y,
-    out[:, y, x0:x0+64] += W[:, :, i, j] (O x C)  @  x[:, y+i-ph, x0+j-pw : +64] (C x 64)
+    out[:, y, x0:x0+nr] += W[:, :, i, j] (O x C)  @  x[:, y+i-ph, x0+j-pw : +nr] (C x nr)
 The weights of a tap are the kernel's A operand (O rows, C deep); the B panel is read
 straight from the input: its C rows are one channel plane apart (the kernel's ldb), its
-64 columns consecutive pixels of one input row, shifted by the tap. Taps whose input row
+nr columns (the tile's width: 64 or 48 with AVX-512, 16 with AVX2) consecutive pixels of
+one input row, shifted by the tap. Taps whose input row
 falls in the padding are skipped; the few panels of a row that reach into the left or
 right padding read a zero-padded copy of their window instead, so the input is never
 copied whole. The kernel writes into the NCHW result (row stride oh*ow); a row's last,
 partial panel goes through a scratch tile, so nothing is written past the row. Rows are
-spread over numba's threads; bias (and ReLU, when asked) is applied to each row while it
-is in cache.
+spread over numba's threads; the bias is added to each row while it is in cache.
 """
 
 from __future__ import annotations
@@ -45,13 +45,14 @@ def _edge_rows(x, yr, x0, edge):
 
 
 @njit(nogil=True, cache=True)
-def _conv_rows(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr, tile, edge):
+def _conv_rows(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr, tile, edge):
     """Output rows y0..y1 of one image. x (C, H, W) and out (O, oh, ow) C-contiguous;
     taps (kh*kw, O, C) the weights by tap; tile (O, nr) and edge (C, nr + kw - 1)
     scratch. Panels whose reads stay inside the image read it in place; the others
     (at most a few per row: padding, the row's partial panel) read a zero-padded copy
     of their window in `edge`."""
     o_count, c_count = taps.shape[1], taps.shape[2]
+    n_rows = taps.shape[0] // kw  # the kernel's height
     h, w = x.shape[1], x.shape[2]
     oh, ow = out.shape[1], out.shape[2]
     panels = -(-ow // nr)
@@ -64,7 +65,7 @@ def _conv_rows(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr, tile
     ta, oa, ea = np.int64(tile.ctypes.data), np.int64(out.ctypes.data), np.int64(edge.ctypes.data)
     ew = edge.shape[1]
     for y in range(y0, y1):
-        i_lo, i_hi = max(0, ph - y), min(kh, h + ph - y)  # tap rows inside the image
+        i_lo, i_hi = max(0, ph - y), min(n_rows, h + ph - y)  # tap rows inside the image
         if i_lo >= i_hi:
             out[:, y, :] = 0.0
         elif p_hi > p_lo:
@@ -94,27 +95,23 @@ def _conv_rows(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr, tile
         for o in range(o_count):
             bo = bias[o]
             r = out[o, y]
-            if relu:
-                for xx in range(ow):
-                    r[xx] = max(r[xx] + bo, np.float32(0.0))
-            else:
-                for xx in range(ow):
-                    r[xx] += bo
+            for xx in range(ow):
+                r[xx] += bo
 
 
 @njit(nogil=True, cache=True)
-def _conv_chunk(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr):
+def _conv_chunk(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr):
     tile = np.empty((taps.shape[1], nr), dtype=np.float32)
     edge = np.empty((x.shape[0], nr + kw - 1), dtype=np.float32)
-    _conv_rows(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr, tile, edge)
+    _conv_rows(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr, tile, edge)
 
 
 @njit(nogil=True, parallel=True, cache=True)
-def _conv_parallel(macro, x, taps, out, bias, relu, kh, kw, ph, pw, nr, chunks):
+def _conv_parallel(macro, x, taps, out, bias, kw, ph, pw, nr, chunks):
     for t in prange(chunks):
         y0, y1 = chunk_bounds(t, out.shape[1], chunks)
         if y0 < y1:
-            _conv_chunk(macro, x, taps, out, bias, relu, kh, kw, ph, pw, y0, y1, nr)
+            _conv_chunk(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr)
 
 
 def _kernel_for(o_count: int) -> Kernel:
@@ -126,10 +123,9 @@ def _kernel_for(o_count: int) -> Kernel:
     return conv if rows[1] < rows[0] else base
 
 
-def conv2d_panels(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, padding,
-                  relu: bool = False) -> np.ndarray:
-    """NCHW stride-1 convolution x (N, C, H, W) * w (O, C, kh, kw) (+ b, then ReLU when
-    `relu`) -> (N, O, oh, ow) float32, on the micro-kernel (see available())."""
+def conv2d_panels(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, padding) -> np.ndarray:
+    """NCHW stride-1 convolution x (N, C, H, W) * w (O, C, kh, kw) (+ b) -> (N, O, oh, ow)
+    float32, on the micro-kernel (see available())."""
     o_count, c_count, kh, kw = w.shape
     kern = _kernel_for(o_count)
     nr = kern.nr
@@ -146,8 +142,7 @@ def conv2d_panels(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, padding,
     chunks = max(1, min(num_threads(), oh))
     for i in range(n_img):
         if chunks == 1:
-            _conv_chunk(kern.address, x[i], taps, out[i], bias, relu, kh, kw, ph, pw, 0, oh, nr)
+            _conv_chunk(kern.address, x[i], taps, out[i], bias, kw, ph, pw, 0, oh, nr)
         else:
-            _conv_parallel(kern.address, x[i], taps, out[i], bias, relu, kh, kw, ph, pw, nr,
-                           chunks)
+            _conv_parallel(kern.address, x[i], taps, out[i], bias, kw, ph, pw, nr, chunks)
     return out

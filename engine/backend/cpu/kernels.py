@@ -55,10 +55,10 @@ def cast(a: np.ndarray, dtype: DType) -> np.ndarray:
 
 # ---- rows: softmax, layer_norm ----
 
-# Row kernels make two or three passes over each row, so threads pay from fewer elements
-# than an elementwise op's PARALLEL_MIN: an encoder's 577 x 384 layer_norm, 56 -> 32 us
-# on 2 threads (Zen 4).
-ROWS_PARALLEL_MIN = 1 << 16
+# layer_norm makes three passes over each row, so threads pay from fewer elements than
+# an elementwise op's PARALLEL_MIN: an encoder's 577 x 384 layer_norm, 56 -> 32 us on 2
+# threads (Zen 4).
+LAYER_NORM_PARALLEL_MIN = 1 << 16
 
 
 def softmax(x: np.ndarray, log: bool = False) -> np.ndarray:
@@ -79,7 +79,7 @@ def layer_norm(x: np.ndarray, w=None, b=None, n=1, eps=1e-5):
     affine = w is not None
     wa = w.reshape(-1) if affine else a[0]  # (unused when not affine)
     ba = b.reshape(-1) if b is not None else np.zeros(n, a.dtype)
-    if a.size >= ROWS_PARALLEL_MIN and a.shape[0] > 1:
+    if a.size >= LAYER_NORM_PARALLEL_MIN and a.shape[0] > 1:
         cpu_rows.layer_norm_rows_parallel(a, wa, ba, out, mean, rstd, eps, affine)
     else:
         cpu_rows.layer_norm_rows_serial(a, wa, ba, out, mean, rstd, eps, affine)

@@ -16,8 +16,8 @@ written once per tile (AVX-512: 6 x 64 tile, 24 of the 32 zmm registers).
 so one B panel stays in L2 while the rows of A stream through). A is read in place,
 MR row streams at a time, as ONNX Runtime's MLAS does: packing it into k-major panels
 first cost 1.5-4 % of each product and bought nothing. The last tile may have fewer
-than MR rows: only those are stored. It is called through ctypes,
-which releases the GIL, so the engine's threads run blocks side by side.
+than MR rows: only those are stored. numba code calls it by address
+(packed._call_macro) from prange loops, so the engine's threads run blocks side by side.
 
 CPUs without FMA (or a failed compile) get `KERNEL = None`; callers then use BLAS.
 """
@@ -28,7 +28,7 @@ import ctypes
 import threading
 from dataclasses import dataclass
 
-__all__ = ["Kernel", "bf16_kernel", "compile_kernel", "host_isa", "kernel"]
+__all__ = ["Kernel", "bf16_kernel", "compile_kernel", "conv_kernel", "host_isa", "kernel"]
 
 
 @dataclass(frozen=True)
@@ -214,8 +214,9 @@ _keep: list = []  # the JIT engines: the compiled code lives as long as they do
 
 def _isa_override() -> str:
     """TABLESCRIBE_ISA: "auto" (the default), or "avx2" / "none" to run on an AVX-512 CPU
-    what an older one gets (the AVX2 kernel, or BLAS): for benchmarks, or to step around
-    a kernel suspected of a fault."""
+    the micro-kernel an older one gets (the AVX2 tile, or BLAS): for benchmarks, or to
+    step around a kernel suspected of a fault. Only the micro-kernel is capped: numba's
+    own kernels follow NUMBA_CPU_NAME (e.g. haswell) and OpenBLAS OPENBLAS_CORETYPE."""
     import os
 
     asked = (os.environ.get("TABLESCRIBE_ISA") or "auto").lower()
@@ -296,8 +297,8 @@ def kernel() -> Kernel | None:
     global _kernel, _tried
     with _lock:
         if not _tried:
+            isa = host_isa()  # a bad TABLESCRIBE_ISA raises here, on every call
             _tried = True
-            isa = host_isa()  # a bad TABLESCRIBE_ISA is the user's to hear of
             try:
                 _kernel = None if isa is None else compile_kernel(isa)
             except Exception:  # noqa: BLE001 - any failure means: use BLAS

@@ -167,6 +167,9 @@ def _pack_pairs_transposed(src, out):
                     out[p, d2, j, e] = _bf16(src[i, d]) if i < count and d < depth else 0
 
 
+# numba caches the functions that call this intrinsic (attention.py, conv_panels.py,
+# below) keyed on their own source files only: change its arguments and those files must
+# change too, or their cached machine code calls the kernel the old way.
 @intrinsic
 def _call_macro(typingctx, addr, a, b, c, m, npanels, k, ldc, lda, bstride, accum, ldb):
     """Call the micro-kernel's macro(a, b, c, m, npanels, k, ldc, lda, bstride, accum, ldb)
