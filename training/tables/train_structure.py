@@ -3,7 +3,8 @@ training/tables/structure_data.py. CPU friendly: one thread, random 256 px crops
 (most of them on a table), Adam. Resumable: ``--ckpt`` keeps last.pt (every
 ``--save-every`` steps) and best.pt (lowest validation loss); rerunning the same command
 continues from last.pt. The training folder may still be growing: it is listed again
-every ``--rescan`` steps.
+every ``--rescan`` steps. ``--device cuda`` trains on a GPU (crops are still cut on the
+CPU, so raise --batch there); checkpoints are written for loading on any device.
 
     python3 -m training.tables.train_structure --train /work/data/struct17/train \
         --val /work/data/struct17/val --ckpt /work/ckpt/struct17 --steps 4000
@@ -87,14 +88,14 @@ def loss_fn(logits: torch.Tensor, target: torch.Tensor, pos_weight=POS_WEIGHT) -
     return F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
 
 
-def validate(net, val_set, pos_weight=POS_WEIGHT) -> tuple[float, list[float]]:
+def validate(net, val_set, pos_weight=POS_WEIGHT, device="cpu") -> tuple[float, list[float]]:
     net.eval()
     total, tp, fp, fn = 0.0, np.zeros(3), np.zeros(3), np.zeros(3)
     with torch.no_grad():
         for xb, tb in val_set:
-            logits = net(xb)
-            total += float(loss_fn(logits, tb, pos_weight))
-            p = (logits > 0).numpy()
+            logits = net(xb.to(device))
+            total += float(loss_fn(logits, tb.to(device), pos_weight))
+            p = (logits > 0).cpu().numpy()
             t = tb.numpy() > 0.5
             tp += (p & t).sum((0, 2, 3))
             fp += (p & ~t).sum((0, 2, 3))
@@ -124,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="channels of the 1/32 far-context branch (0: none; crop a multiple of 32)")
     ap.add_argument("--sep-weight", type=float, default=4.0,
                     help="positive weight of the separator maps in the loss")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (PyTorch's device)")
     ap.add_argument("--init-from", type=Path, default=None,
                     help="a checkpoint to start from (matching tensors; a first conv with fewer "
                          "input channels is widened with zeros)")
     args = ap.parse_args(argv)
+    device = _device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.ckpt.mkdir(parents=True, exist_ok=True)
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dict(DEFAULT_CONFIG, deep=args.deep)
     if args.deep and args.crop % 32:
         raise SystemExit(f"--crop {args.crop}: the far-context branch needs a multiple of 32")
-    pos_weight = torch.tensor([1.0, args.sep_weight, args.sep_weight]).view(1, 3, 1, 1)
+    pos_weight = torch.tensor([1.0, args.sep_weight, args.sep_weight]).view(1, 3, 1, 1).to(device)
     ctx = cfg["context"] if cfg["in_channels"] == 4 else None
     # A fixed validation set: 4 crops per validation page, no jitter, seeded.
     vrng = random.Random(1234)
@@ -164,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
                 own[k][:, : v.shape[1]] = v
         net.load_state_dict(own)
         print(f"initialised from {args.init_from}", flush=True)
+    net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, best = 0, float("inf")
     last = args.ckpt / "last.pt"
     if last.exists():
         state = torch.load(last, map_location="cpu")
         net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
+        opt.load_state_dict(state["opt"])  # Adam's moments follow the parameters' device
         step, best = state["step"], state["best"]
         rng.setstate(state["rng"])
         print(f"resumed at step {step} (best validation loss {best:.4f})", flush=True)
@@ -193,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                 a, b = crop(x, t, rng, args.crop)
                 xs.append(a)
                 ts.append(b)
-        xb, tb = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ts))
+        xb = torch.from_numpy(np.stack(xs)).to(device)
+        tb = torch.from_numpy(np.stack(ts)).to(device)
         loss = loss_fn(net(xb), tb, pos_weight)
         opt.zero_grad()
         loss.backward()
@@ -203,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         run_loss += loss.item()
         n_loss += 1
         if step % args.val_every == 0 or step == args.steps:
-            vl, f1 = validate(net, val_set, pos_weight)
+            vl, f1 = validate(net, val_set, pos_weight, device)
             line = {"step": step, "train": round(run_loss / n_loss, 4), "val": round(vl, 4),
                     "f1_table_row_col": f1, "pages": len(files),
                     "lr": round(sched.get_last_lr()[0], 6), "s": round(time.time() - t0)}
@@ -213,14 +218,32 @@ def main(argv: list[str] | None = None) -> int:
             run_loss, n_loss = 0.0, 0
             if vl < best:
                 best = vl
-                torch.save({"model": net.state_dict(), "config": net.cfg, "step": step,
-                            "val": vl, "f1": f1}, args.ckpt / "best.pt")
+                torch.save({"model": _on_cpu(net.state_dict()), "config": net.cfg,
+                            "step": step, "val": vl, "f1": f1}, args.ckpt / "best.pt")
         if step % args.save_every == 0 or step == args.steps:
-            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
+            torch.save({"model": _on_cpu(net.state_dict()), "opt": opt.state_dict(), "step": step,
                         "best": best, "rng": rng.getstate(), "config": net.cfg},
                        args.ckpt / ".last.pt")
             (args.ckpt / ".last.pt").replace(last)
     return 0
+
+
+def _device(name: str) -> torch.device:
+    """The training device, or a clear exit where it cannot be used."""
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise SystemExit(f"--device {name!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name!r}: PyTorch sees no CUDA GPU on this machine")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise SystemExit(f"--device {name!r}: this machine has {torch.cuda.device_count()} GPU(s)")
+    return device
+
+
+def _on_cpu(state: dict) -> dict:
+    """A state dict with every tensor on the CPU: checkpoints load anywhere."""
+    return {k: v.detach().cpu() for k, v in state.items()}
 
 
 if __name__ == "__main__":
