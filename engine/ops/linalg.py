@@ -113,11 +113,15 @@ def pack_linear_weight(w: TensorBase):
     return pack(w.numpy())
 
 
+def _records_grad(*tensors) -> bool:
+    """Autograd is on and one of the tensors (None: absent) wants a gradient."""
+    return _mode.enabled and any(t is not None and t.requires_grad for t in tensors)
+
+
 def _linear_op(op, x: TensorBase, w: TensorBase, b, attrs: dict) -> TensorBase:
     _check_linear(x, w, b)
     dt = x.dtype
-    grad = _mode.enabled and (x.requires_grad or w.requires_grad
-                              or (b is not None and b.requires_grad))
+    grad = _records_grad(x, w, b)
     packed = attrs.get("packed")
     # A pack serves the float32 CPU inference of its own weight only: training reads the
     # live weight, never a packed copy.
@@ -154,10 +158,8 @@ def linear(x: TensorBase, w: TensorBase, b: TensorBase | None = None, packed=Non
     attrs = {} if packed is None else {"packed": packed}
     if residual is None:
         return _linear_op(LINEAR, x, w, b, attrs)
-    grad = _mode.enabled and (x.requires_grad or w.requires_grad or residual.requires_grad
-                              or (b is not None and b.requires_grad))
-    fused = (not grad and x._storage.device.type == "cpu" and x.dtype is f32
-             and w.dtype is f32 and residual.dtype is f32 and (b is None or b.dtype is f32)
+    fused = (not _records_grad(x, w, b, residual) and x._storage.device.type == "cpu"
+             and all(t.dtype is f32 for t in (x, w, residual) + ((b,) if b is not None else ()))
              and residual._storage.device is x._storage.device
              and residual.shape == x.shape[:-1] + (w.shape[0],))
     if not fused:  # training, the GPU, other dtypes or a broadcast residual: two ops

@@ -65,7 +65,7 @@ def test_images_smaller_than_the_kernel(tile, h, w):
     x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
     wt = rng.standard_normal((7, 2, 5, 5)).astype(np.float32)
     b = rng.standard_normal(7).astype(np.float32)
-    for pad in ((2, 2), (4, 4)):
+    for pad in ((2, 2), (4, 4), (6, 6)):  # (6, 6): the first and last rows see only padding
         got = conv_panels.conv2d_panels(x, wt, b, pad)
         want = np_conv2d(x.astype(np.float64), wt.astype(np.float64), b, (1, 1), pad)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
@@ -81,10 +81,12 @@ def test_no_bias():
 
 
 def test_strided_input_view_and_a_page_sized_plane():
-    """A channel slice (not contiguous) and a plane wider than a few panels."""
+    """A window of a bigger image (channels and columns sliced: rows not contiguous) and
+    a plane wider than a few panels. (A channel slice alone of one image is contiguous.)"""
     rng = np.random.default_rng(2)
-    base = rng.standard_normal((1, 6, 40, 300)).astype(np.float32)
-    x = base[:, 1:5]
+    base = rng.standard_normal((1, 6, 40, 320)).astype(np.float32)
+    x = base[:, 1:5, :, 7:307]
+    assert not x[0].flags.c_contiguous
     w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)
     with numba_threads(2):
         got = conv_panels.conv2d_panels(x, w, None, (1, 1))
