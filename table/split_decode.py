@@ -20,12 +20,19 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from table.text_gaps import crosses, line_cover, rivers, text_lines, text_mask
+
 __all__ = ["DecodedCell", "DecodedTable", "decode"]
 
 TABLE_T = 0.5  # table map threshold
 SPLIT_T = 0.35  # a profile run above this is a separator
 MERGE_T = 0.25  # a segment whose mean probability is under this is absent
 DRAWN_T = 0.5  # rule evidence along a separator above this: drawn, not inferred
+# Columns from whitespace rivers (table.text_gaps), chosen on validation pages:
+RIVER_T = 0.45  # the column map's peak inside a river that makes it a separator
+WIDE_RIVER = 2.5  # text heights: a river this wide is a separator whatever the map says
+RIVER_MIN = 0.6  # text heights: the narrowest river considered
+LONE_T = 0.6  # a map separator with text across it (no river) is kept above this peak
 
 
 @dataclass
@@ -160,14 +167,56 @@ def _rectangles(n_rows: int, n_cols: int, joined_h, joined_v) -> list[tuple[int,
     return out
 
 
+def _place(profile: np.ndarray, ruled: np.ndarray, cover: np.ndarray, a: int) -> float:
+    """Where in a river (from x = a) its separator goes: where the fewest text lines
+    cross it (a header wider than its column reaches into the river; the boundary is
+    beside it, not through it), and among those places the nearest to a rule drawn
+    there, else to the column map's peak where the map sees one, else to the middle."""
+    if ruled.max() > DRAWN_T:
+        want = float(np.argmax(ruled))
+    elif profile.max() > RIVER_T:
+        w = np.where(profile > 0.5 * profile.max(), profile, 0.0)
+        want = float((np.arange(len(w)) * w).sum() / w.sum())
+    else:
+        want = (len(profile) - 1) / 2.0
+    free = np.flatnonzero(cover == cover.min())
+    return a + float(free[np.argmin(np.abs(free - want))])
+
+
+def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: tuple[int, int, int, int],
+                   text_h: float, model_cols: list[tuple[float, float]]
+                   ) -> tuple[list[tuple[float, float]], list[tuple[int, int] | None]]:
+    """Column separators of one region from its whitespace rivers, confirmed by the
+    column map, plus the map's own strong separators that no river explains (a column
+    whose cells touch). Returns (position, peak) pairs and, per separator, the river
+    it stands in (x0, x1), or None for a separator of the map alone."""
+    x0, y0, x1, y1 = box
+    profile = p_col[y0:y1, x0:x1].mean(axis=0)
+    ruled = rules[y0:y1, x0:x1].mean(axis=0)
+    gaps = rivers(text[y0:y1, x0:x1], RIVER_MIN * text_h)
+    cover = line_cover(text[y0:y1, x0:x1])
+    found = [(x0 + _place(profile[a:b], ruled[a:b], cover[a:b], a), float(profile[a:b].max()),
+              (x0 + a, x0 + b))
+             for a, b in gaps if profile[a:b].max() > RIVER_T or b - a >= WIDE_RIVER * text_h]
+    near = [(x0 + a - 2, x0 + b + 2) for a, b in gaps]
+    found += [(pos, peak, None) for pos, peak in model_cols
+              if peak > LONE_T and not any(a <= pos <= b for a, b in near)]
+    found.sort(key=lambda f: f[0])
+    return [(p, k) for p, k, _ in found], [r for _, _, r in found]
+
+
 def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
-                  text_h: float, split_t: float = SPLIT_T, merge_t: float = MERGE_T
-                  ) -> DecodedTable:
-    """One table region of the maps (3, h, w) -> its grid and cells."""
+                  text_h: float, split_t: float = SPLIT_T, merge_t: float = MERGE_T,
+                  text: np.ndarray | None = None) -> DecodedTable:
+    """One table region of the maps (3, h, w) -> its grid and cells. With ``text`` (the
+    page's text mask, table.text_gaps), columns follow the whitespace rivers."""
     x0, y0, x1, y1 = box
     p_row, p_col = probs[1], probs[2]
     rows = _splits(p_row[y0:y1, x0:x1].mean(axis=1), y0, 0.8 * text_h, split_t)
     cols = _splits(p_col[y0:y1, x0:x1].mean(axis=0), x0, 1.0 * text_h, split_t)
+    from_river: list[tuple[int, int] | None] = [None] * len(cols)
+    if text is not None:
+        cols, from_river = _river_columns(p_col, rules, text, box, text_h, cols)
     row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
     col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
     row_peak = [1.0] + [k for _, k in rows] + [1.0]
@@ -184,6 +233,15 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
             seg_v[r][j] = _segment(p_col, False, col_lines[j], row_lines[r], row_lines[r + 1], half)
     joined_h = [[s < merge_t for s in line] for line in seg_h]
     joined_v = [[s < merge_t for s in line] for line in seg_v]
+    for j, river in enumerate(from_river, start=1):
+        if river is None:
+            continue
+        # A river splits a row unless text runs right across it there, or the map itself
+        # saw a separator here and finds this segment absent (a short spanning header).
+        model_sees = col_peak[j] > split_t
+        for r in range(nr):
+            joined_v[r][j] = (model_sees and seg_v[r][j] < merge_t) or crosses(
+                text, col_lines[j], row_lines[r] + 1, row_lines[r + 1] - 1, 0.5 * text_h)
 
     def sure(p: float, t: float) -> float:  # 0 at the threshold, 1 far from it
         return float(min(1.0, abs(p - t) / max(t, 1.0 - t)))
@@ -215,9 +273,44 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
 
 
 def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float = SPLIT_T,
-           merge_t: float = MERGE_T) -> list[DecodedTable]:
+           merge_t: float = MERGE_T, ink: np.ndarray | None = None) -> list[DecodedTable]:
     """All tables of a page's maps (3, h, w) in model pixels; rules is the input's rule
     channel (h, w) and text_h the character height in model pixels. The thresholds come
-    from the model's config.json where it has them (chosen on validation pages)."""
-    return [decode_region(probs, rules, box, text_h, split_t, merge_t)
-            for box in _regions(probs[0], text_h)]
+    from the model's config.json where it has them (chosen on validation pages). With
+    ``ink`` (the input's darkness channel), columns follow the text's whitespace rivers."""
+    text = None if ink is None else text_mask(ink, rules, text_h)
+    boxes = _regions(probs[0], text_h)
+    if text is not None:
+        boxes = [_without_captions(text, box, text_h) for box in boxes]
+    return [decode_region(probs, rules, box, text_h, split_t, merge_t, text) for box in boxes]
+
+
+def _without_captions(text: np.ndarray, box: tuple[int, int, int, int], text_h: float
+                      ) -> tuple[int, int, int, int]:
+    """The region less a caption above it or a footnote below it that the table map took
+    in: an end line of text that starts at the table's left edge and runs across every
+    column river it reaches, as running text does and a row of cells does not."""
+    x0, y0, x1, y1 = box
+    region = text[y0:y1, x0:x1]
+    gaps = rivers(region, RIVER_MIN * text_h)
+    lines = text_lines(region)
+    if not gaps or len(lines) < 3:
+        return box
+    left = int(np.flatnonzero(region.any(axis=0))[0])
+
+    def running_text(line: tuple[int, int]) -> bool:
+        inked = np.flatnonzero(region[line[0]:line[1]].any(axis=0))
+        if inked[0] > left + text_h:
+            return False
+        reached = [(a + b) / 2.0 for a, b in gaps if (a + b) / 2.0 < inked[-1]]
+        return bool(reached) and all(crosses(region, x, line[0], line[1], 0.5 * text_h)
+                                     for x in reached)
+
+    top, bottom = 0, len(lines)
+    while bottom - top > 2 and running_text(lines[top]):
+        top += 1
+    while bottom - top > 2 and running_text(lines[bottom - 1]):
+        bottom -= 1
+    new_y0 = y0 if top == 0 else y0 + (lines[top - 1][1] + lines[top][0]) // 2
+    new_y1 = y1 if bottom == len(lines) else y0 + (lines[bottom - 1][1] + lines[bottom][0] + 1) // 2
+    return (x0, new_y0, x1, new_y1)

@@ -152,7 +152,7 @@ class SplitModel:
         h, w = gray.shape
         out = []
         for t in decode(probs, mi.x[1], MODEL_TEXT_H, self.config.get("split_t", SPLIT_T),
-                        self.config.get("merge_t", MERGE_T)):
+                        self.config.get("merge_t", MERGE_T), ink=mi.x[0]):
             rows = [min(h, max(0, int(round(v / mi.scale)))) for v in t.row_lines]
             cols = [min(w, max(0, int(round(v / mi.scale)))) for v in t.col_lines]
             out.append(PageTables(t, rows, cols, (cols[0], rows[0], cols[-1], rows[-1])))

@@ -2,6 +2,7 @@
 structure_data folder (validation pages only), decoded by table/split_decode.py, against
 the truth stored with the page. Prints grid exact (same number of tables, each with the
 right rows, columns and spans), rows/columns right, and the decoder thresholds tried.
+The decoder reads columns from the page's whitespace rivers too, as the app does.
 
     python3 -m training.tables.eval_structure /work/ckpt/struct17/best.pt \
         /work/data/struct17/val --pages 24 --sweep
@@ -35,8 +36,8 @@ def page_maps(net: SplitNet, x: np.ndarray) -> np.ndarray:
 
 def score(pages, split_t: float, merge_t: float) -> dict:
     grid = rows = cols = n_tables = 0
-    for probs, rules, truth in pages:
-        got = split_decode.decode(probs, rules, MODEL_TEXT_H, split_t, merge_t)
+    for probs, rules, ink, truth in pages:
+        got = split_decode.decode(probs, rules, MODEL_TEXT_H, split_t, merge_t, ink)
         ok = len(got) == len(truth)
         for t, g in zip(truth, got):
             n_tables += 1
@@ -49,9 +50,9 @@ def score(pages, split_t: float, merge_t: float) -> dict:
     return {"split_t": split_t, "merge_t": merge_t, "grid_exact": round(grid / n, 3),
             "rows_right": round(rows / max(1, n_tables), 3),
             "cols_right": round(cols / max(1, n_tables), 3),
-            "tables_found": sum(len(split_decode.decode(p, r, MODEL_TEXT_H, split_t, merge_t))
-                                for p, r, _ in pages),
-            "tables_true": sum(len(t) for _, _, t in pages)}
+            "tables_found": sum(len(split_decode.decode(p, r, MODEL_TEXT_H, split_t, merge_t, i))
+                                for p, r, i, _ in pages),
+            "tables_true": sum(len(t) for *_, t in pages)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         x = d["x"].astype(np.float32) / 255.0
         if net.cfg["in_channels"] == 4:
             x = with_context(x, net.cfg["context"])
-        pages.append((page_maps(net, x), x[1], json.loads(str(d["tables"]))))
+        pages.append((page_maps(net, x), x[1], x[0], json.loads(str(d["tables"]))))
     print(f"{args.checkpoint} (step {ck.get('step')}) on {len(pages)} pages of {args.pages}")
     grid = itertools.product((0.25, 0.35, 0.45, 0.55), (0.15, 0.25, 0.35, 0.45)) if args.sweep else \
         [(split_decode.SPLIT_T, split_decode.MERGE_T)]

@@ -1,0 +1,87 @@
+"""Whitespace between columns of text: what a reader uses to see the columns of a table
+drawn without rules.
+
+A table's columns leave vertical "rivers" of paper that run through (nearly) every text
+line of the table; a word gap inside a cell does not line up from line to line. The
+split model's column map sees this only through a 15-character context window, and it
+misses or merges columns where cells are short or numbers are right-aligned. Here the
+rivers are read from the page itself, at the model's scale, so that the decoder can
+place a column separator in each river the model agrees with (table.split_decode).
+
+Text is told from fills by local contrast: zebra stripes, header bands and grey total
+rows are wide, smooth areas that an opening removes, while strokes (dark on light, or
+light on a dark band) are thin. Rule pixels are not text.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["RIVER_CROSS", "crosses", "line_cover", "rivers", "text_lines", "text_mask"]
+
+STROKE_CONTRAST = 0.2  # darkness a stroke stands out from its local background by
+RIVER_CROSS = 0.2  # share of a table's text lines that may cross a river (titles, spans)
+
+
+def text_mask(ink: np.ndarray, rules: np.ndarray, text_h: float) -> np.ndarray:
+    """(h, w) bool: text strokes of a page at the model's scale. ``ink`` is darkness in
+    [0, 1], ``rules`` the rule evidence channel; text_h the character height in pixels."""
+    k = np.ones((max(3, int(round(0.6 * text_h))) | 1,) * 2, np.uint8)  # wider than a stroke
+    ink = np.ascontiguousarray(ink, np.float32)
+    dark_strokes = ink - cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
+    light_strokes = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, k) - ink  # text on a dark band
+    strokes = np.maximum(dark_strokes, light_strokes) > STROKE_CONTRAST
+    ruled = cv2.dilate((rules > 0.2).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return strokes & ~ruled
+
+
+def text_lines(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(y0, y1) of each run of rows that hold text, top to bottom (y1 exclusive)."""
+    has = mask.any(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], has.astype(np.int8), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def line_cover(mask: np.ndarray) -> np.ndarray:
+    """(w,) int: for each x, how many text lines have text there."""
+    cover = np.zeros(mask.shape[1], np.int32)
+    for y0, y1 in text_lines(mask):
+        cover += mask[y0:y1].any(axis=0)
+    return cover
+
+
+def rivers(mask: np.ndarray, min_width: float, cross: float = RIVER_CROSS
+           ) -> list[tuple[int, int]]:
+    """(x0, x1) of each vertical gap in a table region's text mask that at most ``cross``
+    of its text lines cross, at least min_width pixels wide, between the region's first
+    and last text (x1 exclusive)."""
+    lines = text_lines(mask)
+    if not lines:
+        return []
+    inked = line_cover(mask) > int(cross * len(lines))
+    xs = np.flatnonzero(inked)
+    if len(xs) == 0:
+        return []
+    free = ~inked[xs[0]:xs[-1] + 1]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], free.astype(np.int8), [0]])))
+    return [(int(xs[0] + a), int(xs[0] + b)) for a, b in zip(edges[::2], edges[1::2])
+            if b - a >= min_width]
+
+
+def crosses(mask: np.ndarray, x: float, y0: float, y1: float, word_gap: float) -> bool:
+    """Whether a line of text runs across the vertical line x between y0 and y1 (a cell
+    spanning the column boundary there): x is on text, or the white gap around x is no
+    wider than a word gap. A header that only reaches into a river stops short of it."""
+    band = mask[max(0, int(round(y0))):max(0, int(round(y1)))]
+    if not band.size:
+        return False
+    inked = band.any(axis=0)
+    xi = int(round(x))
+    if not 0 <= xi < len(inked):
+        return False
+    if inked[xi]:
+        return True
+    left = np.flatnonzero(inked[:xi])
+    right = np.flatnonzero(inked[xi + 1:])
+    return bool(len(left) and len(right) and (xi + 1 + right[0]) - left[-1] - 1 <= word_gap)

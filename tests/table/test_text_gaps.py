@@ -1,0 +1,147 @@
+"""table.text_gaps and the decoder's columns from whitespace rivers, on pages the tests
+draw at the model's scale (text about 8 px high) with real glyphs (cv2.putText)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from table.split_decode import decode
+from table.text_gaps import crosses, rivers, text_lines, text_mask
+
+TEXT_H = 8.0
+FONT = cv2.FONT_HERSHEY_PLAIN
+
+
+def write(ink: np.ndarray, text: str, x: int, baseline: int, *, right: bool = False,
+          value: float = 1.0) -> tuple[int, int]:
+    """Draws text onto a darkness image; returns its (x0, x1)."""
+    (w, _), _ = cv2.getTextSize(text, FONT, 0.6, 1)
+    x0 = x - w if right else x
+    glyphs = np.zeros(ink.shape, np.uint8)
+    cv2.putText(glyphs, text, (x0, baseline), FONT, 0.6, 255, 1, cv2.LINE_8)
+    ink[glyphs > 0] = value
+    return x0, x0 + w
+
+
+PITCH, TOP = 20, 30  # row height and the table's top, in model pixels
+BODY = [("Apples", "12.50", "fresh"), ("Pears", "7.25", "ripe"), ("Plums", "103.00", "dried"),
+        ("Figs", "9.10", "fresh"), ("Limes", "0.75", "sour"), ("Dates", "41.00", "sweet")]
+
+
+def page(header=("Item", "Price", "State"), caption: str | None = None):
+    """A three-column table without rules, 7 rows: left-aligned names, right-aligned
+    prices; a header given as ((text, x), ...) is drawn where it says."""
+    ink = np.zeros((200, 300), np.float32)
+    for r, cells in enumerate([header, *BODY]):
+        base = TOP + PITCH * r + 14
+        if isinstance(cells[0], tuple):
+            for text, x in cells:
+                write(ink, text, x, base)
+            continue
+        write(ink, cells[0], 25, base)
+        write(ink, cells[1], 180, base, right=True)
+        write(ink, cells[2], 215, base)
+    if caption:
+        write(ink, caption, 25, TOP - 8)
+    return ink
+
+
+def maps(cols: list[int], p_col: float = 0.9, top: int = TOP, shape=(200, 300)):
+    """The model's maps for the drawn table: its region from y = top, every row
+    separator, and column separators at ``cols`` only."""
+    h, w = shape
+    x0, y0, x1, y1 = 20, top, 280, TOP + PITCH * (len(BODY) + 1)
+    probs = np.zeros((3, h, w), np.float32)
+    probs[0, y0:y1, x0:x1] = 0.9
+    for r in range(1, len(BODY) + 1):
+        y = TOP + PITCH * r
+        probs[1, y - 1:y + 2, x0:x1] = 0.9
+    for x in cols:
+        probs[2, y0:y1, x - 1:x + 2] = p_col
+    return probs
+
+
+def test_text_mask_keeps_strokes_not_fills_or_rules() -> None:
+    ink = np.zeros((60, 200), np.float32)
+    ink[5:25, :100] = 0.15  # a zebra stripe
+    ink[30:55, :] = 0.85  # a dark header band
+    write(ink, "dark", 10, 20)
+    write(ink, "light", 20, 48, value=0.0)  # white text on the band
+    rules = np.zeros_like(ink)
+    rules[27, :] = 1.0
+    ink[27, :] = 1.0  # a rule
+    mask = text_mask(ink, rules, TEXT_H)
+    assert mask[5:25, :100].sum() > 20 and mask[30:55, 15:70].sum() > 20
+    assert not mask[5:25, 60:100].any()  # the stripe beyond the word
+    assert not mask[30:55, 100:].any()  # the band beyond the word
+    assert not mask[26:29].any()  # the rule
+
+
+def test_rivers_run_between_columns_not_between_words() -> None:
+    ink = page()
+    mask = text_mask(ink, np.zeros_like(ink), TEXT_H)
+    region = mask[TOP:TOP + 7 * PITCH, 20:280]
+    assert len(text_lines(region)) == 7
+    gaps = rivers(region, 0.6 * TEXT_H)
+    assert len(gaps) == 2
+    (a1, b1), (a2, b2) = gaps
+    assert 20 + a1 < 130 < 20 + b1 + 60 and 20 + a2 <= 200 <= 20 + b2  # between the columns
+    # A word gap inside the first column's cells does not line up: no river there.
+    ink2 = ink.copy()
+    ink2[TOP + 3 * PITCH:TOP + 4 * PITCH, 20:150] = 0
+    write(ink2, "Red plums", 25, TOP + 3 * PITCH + 14)
+    assert len(rivers(text_mask(ink2, np.zeros_like(ink2), TEXT_H)[TOP:TOP + 7 * PITCH, 20:280],
+                      0.6 * TEXT_H)) == 2
+
+
+def test_crosses_tells_a_spanning_line_from_one_reaching_in() -> None:
+    mask = np.zeros((10, 100), bool)
+    mask[2:8, 10:40] = True
+    mask[2:8, 44:70] = True  # a word gap of 3 px at 41..43
+    assert crosses(mask, 42, 0, 10, 4)
+    assert not crosses(mask, 55 + 20, 0, 10, 4)
+    mask2 = np.zeros((10, 100), bool)
+    mask2[2:8, 10:40] = True
+    mask2[2:8, 60:90] = True  # a 20 px river
+    assert not crosses(mask2, 50, 0, 10, 4)
+
+
+def test_columns_the_map_misses_come_from_the_rivers() -> None:
+    ink = page()
+    probs = maps([195])  # the map sees only the second column boundary
+    rules = np.zeros_like(ink)
+    (without,) = decode(probs, rules, TEXT_H)
+    assert without.n_cols == 2
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3)
+    assert all(c.rowspan == c.colspan == 1 for c in t.cells)
+    assert 70 < t.col_lines[1] < 140 and 180 < t.col_lines[2] < 215
+
+
+def test_a_river_joins_the_cells_a_header_runs_across() -> None:
+    ink = page(header=(("Item", 25), ("Price and state of it", 140)))
+    (t,) = decode(maps([195]), np.zeros_like(ink), TEXT_H, ink=ink)
+    assert t.n_cols == 3
+    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells}
+    assert (0, 1, 1, 2) in spans  # the header spans the two columns it runs across
+    assert all(c.colspan == 1 for c in t.cells if c.row > 0)
+
+
+def test_a_caption_taken_in_by_the_table_map_is_not_a_row() -> None:
+    ink = page(caption="Table 3. Fruit prices at the market")
+    probs = maps([195], top=12)  # the map's region reaches the caption
+    probs[1, TOP - 1:TOP + 2, 20:280] = 0.9  # and sees a row separator under it
+    (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
+    assert t.n_rows == 7 and t.row_lines[0] > TOP - 8
+    (untrimmed,) = decode(probs, np.zeros_like(ink), TEXT_H)
+    assert untrimmed.n_rows == 8
+
+
+def test_a_header_wider_than_its_column_keeps_its_own_cell() -> None:
+    (w, _), _ = cv2.getTextSize("Prices per kilogram", FONT, 0.6, 1)
+    ink = page(header=(("Item", 25), ("Prices per kilogram", 180 - w), ("State", 215)))
+    (t,) = decode(maps([195]), np.zeros_like(ink), TEXT_H, ink=ink)
+    assert t.n_cols == 3
+    assert t.col_lines[1] < 180 - w  # the separator passes left of the header, not through it
+    assert all(c.colspan == 1 for c in t.cells)
