@@ -193,8 +193,10 @@ def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: 
     x0, y0, x1, y1 = box
     profile = p_col[y0:y1, x0:x1].mean(axis=0)
     ruled = rules[y0:y1, x0:x1].mean(axis=0)
-    gaps = rivers(text[y0:y1, x0:x1], RIVER_MIN * text_h)
-    cover = line_cover(text[y0:y1, x0:x1])
+    region = text[y0:y1, x0:x1]
+    lines = text_lines(region)
+    cover = line_cover(region, lines)
+    gaps = rivers(cover, len(lines), RIVER_MIN * text_h)
     found = [(x0 + _place(profile[a:b], ruled[a:b], cover[a:b], a), float(profile[a:b].max()),
               (x0 + a, x0 + b))
              for a, b in gaps if profile[a:b].max() > RIVER_T or b - a >= WIDE_RIVER * text_h]
@@ -278,8 +280,8 @@ def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float =
     channel (h, w) and text_h the character height in model pixels. The thresholds come
     from the model's config.json where it has them (chosen on validation pages). With
     ``ink`` (the input's darkness channel), columns follow the text's whitespace rivers."""
-    text = None if ink is None else text_mask(ink, rules, text_h)
     boxes = _regions(probs[0], text_h)
+    text = None if ink is None or not boxes else text_mask(ink, rules, text_h)
     if text is not None:
         boxes = [_without_captions(text, box, text_h) for box in boxes]
     return [decode_region(probs, rules, box, text_h, split_t, merge_t, text) for box in boxes]
@@ -292,8 +294,8 @@ def _without_captions(text: np.ndarray, box: tuple[int, int, int, int], text_h: 
     column river it reaches, as running text does and a row of cells does not."""
     x0, y0, x1, y1 = box
     region = text[y0:y1, x0:x1]
-    gaps = rivers(region, RIVER_MIN * text_h)
     lines = text_lines(region)
+    gaps = rivers(line_cover(region, lines), len(lines), RIVER_MIN * text_h)
     if not gaps or len(lines) < 3:
         return box
     left = int(np.flatnonzero(region.any(axis=0))[0])

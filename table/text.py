@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Blobs", "column_gaps", "crosses", "text_blobs", "text_lines", "word_runs"]
+__all__ = ["Blobs", "column_gaps", "crosses", "text_blobs", "text_lines", "true_runs", "word_runs"]
 
 
 @dataclass
@@ -89,7 +89,7 @@ def text_lines(blobs: Blobs, y0: float, y1: float) -> list[tuple[int, int]]:
             cov[a] += 1
             cov[c] -= 1
     occupied = np.cumsum(cov)[:-1] > 0
-    runs = _runs(occupied)
+    runs = true_runs(occupied)
     lines = [(a + lo, c + lo) for a, c in runs]
     # Fold small runs (dots, dashes, accents) into a close neighbour.
     changed = True
@@ -119,7 +119,7 @@ def text_lines(blobs: Blobs, y0: float, y1: float) -> list[tuple[int, int]]:
     ]
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True."""
     if flags.size == 0:
         return []
@@ -182,7 +182,7 @@ def column_gaps(
         return []
     first, last = int(inked[0]), int(inked[-1])
     gaps = []
-    for a, c in _runs(count_body[first : last + 1] == 0):
+    for a, c in true_runs(count_body[first : last + 1] == 0):
         if c - a < min_gap:
             continue
         a, c = a + first, c + first
@@ -198,7 +198,7 @@ def column_gaps(
             gaps.append(lo + min(middle, key=lambda m: abs(m - (a + c) / 2.0)))
             continue
         best = min(
-            _runs(inside == inside.min()),
+            true_runs(inside == inside.min()),
             key=lambda r: (_placement_cost(r, a, c, within), -(r[1] - r[0])),
         )
         gaps.append(lo + a + (best[0] + best[1]) / 2.0)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from table.split_decode import decode
-from table.text_gaps import crosses, rivers, text_lines, text_mask
+from table.text_gaps import crosses, line_cover, rivers, text_lines, text_mask
 
 TEXT_H = 8.0
 FONT = cv2.FONT_HERSHEY_PLAIN
@@ -78,21 +78,41 @@ def test_text_mask_keeps_strokes_not_fills_or_rules() -> None:
     assert not mask[26:29].any()  # the rule
 
 
+def table_rivers(ink: np.ndarray) -> tuple[int, list[tuple[int, int]]]:
+    """The drawn table's text lines and rivers, in page x."""
+    region = text_mask(ink, np.zeros_like(ink), TEXT_H)[TOP:TOP + 7 * PITCH, 20:280]
+    lines = text_lines(region)
+    gaps = rivers(line_cover(region, lines), len(lines), 0.6 * TEXT_H)
+    return len(lines), [(20 + a, 20 + b) for a, b in gaps]
+
+
+def width(text: str) -> int:
+    return cv2.getTextSize(text, FONT, 0.6, 1)[0][0]
+
+
 def test_rivers_run_between_columns_not_between_words() -> None:
-    ink = page()
-    mask = text_mask(ink, np.zeros_like(ink), TEXT_H)
-    region = mask[TOP:TOP + 7 * PITCH, 20:280]
-    assert len(text_lines(region)) == 7
-    gaps = rivers(region, 0.6 * TEXT_H)
+    n_lines, gaps = table_rivers(page())
+    assert n_lines == 7
     assert len(gaps) == 2
     (a1, b1), (a2, b2) = gaps
-    assert 20 + a1 < 130 < 20 + b1 + 60 and 20 + a2 <= 200 <= 20 + b2  # between the columns
+    # One line in five may cross a river: it starts after all names but the longest
+    # (the header's are shorter) and ends before all prices but the longest.
+    names_end = 25 + sorted(width(r[0]) for r in BODY)[-2] - 1
+    prices_start = 180 - sorted(width(r[1]) for r in BODY)[-2]
+    assert names_end <= a1 and b1 <= prices_start + 1  # names | prices, ±1 px
+    assert 177 <= a2 and b2 <= 216  # between the prices (ending at 180) and the states
     # A word gap inside the first column's cells does not line up: no river there.
-    ink2 = ink.copy()
+    ink2 = page()
     ink2[TOP + 3 * PITCH:TOP + 4 * PITCH, 20:150] = 0
     write(ink2, "Red plums", 25, TOP + 3 * PITCH + 14)
-    assert len(rivers(text_mask(ink2, np.zeros_like(ink2), TEXT_H)[TOP:TOP + 7 * PITCH, 20:280],
-                      0.6 * TEXT_H)) == 2
+    assert len(table_rivers(ink2)[1]) == 2
+    # Nor does a gap that lines up but is narrower than a river (a code like "AB 12").
+    ink3 = page()
+    ink3[TOP:TOP + 7 * PITCH, 20:140] = 0
+    for r in range(7):
+        write(ink3, "AB", 25, TOP + PITCH * r + 14)
+        write(ink3, "12", 25 + width("AB") + 3, TOP + PITCH * r + 14)
+    assert len(table_rivers(ink3)[1]) == 2
 
 
 def test_crosses_tells_a_spanning_line_from_one_reaching_in() -> None:
