@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("torch", reason="eval_structure loads checkpoints with torch")
 
-from tests.table.test_text_gaps import BODY, maps, page  # noqa: E402
-from training.tables.eval_structure import score  # noqa: E402
+from tests.table.test_text_gaps import BODY, maps, page
+from training.tables.eval_structure import score
 
 
 def test_score_decodes_with_the_ink_and_counts_each_table_once() -> None:
