@@ -10,6 +10,12 @@ slots whose mean probability stays under MERGE_T does not exist, and the two slo
 (drawn) or only the model (inferred), and every cell gets a structure confidence: how
 clearly its own boundaries were decided.
 
+Where the page itself is given (the input's ink channel), its evidence corrects the
+maps: regions of the table map are cut where two stacked tables join, captions and
+footnotes are trimmed, columns follow the whitespace rivers (table.text_gaps), and a
+table that draws its row lines (rules, fill edges) keeps its multi-line cells whole.
+Every threshold here was chosen on the validation pages (eval_structure).
+
 Works in model pixels; the caller maps lines back to page pixels.
 """
 
@@ -25,6 +31,7 @@ from table.text_gaps import crosses, line_cover, rivers, text_lines, text_mask
 __all__ = ["DecodedCell", "DecodedTable", "decode"]
 
 TABLE_T = 0.5  # table map threshold
+CUT_T = 0.5  # the table map's mean across a region's width between two stacked tables
 SPLIT_T = 0.35  # a profile run above this is a separator
 MERGE_T = 0.25  # a segment whose mean probability is under this is absent
 DRAWN_T = 0.5  # rule evidence along a separator above this: drawn, not inferred
@@ -33,6 +40,8 @@ RIVER_T = 0.45  # the column map's peak inside a river that makes it a separator
 WIDE_RIVER = 2.5  # text heights: a river this wide is a separator whatever the map says
 RIVER_MIN = 0.6  # text heights: the narrowest river considered
 LONE_T = 0.6  # a map separator with text across it (no river) is kept above this peak
+DRAWN_SHARE = 0.6  # a table drawing this share of its row lines draws all of them
+FILL_EDGE = 0.04  # change of background darkness across a row line: a fill's edge
 
 
 @dataclass
@@ -67,13 +76,39 @@ def _regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, in
     mask = (p_table > TABLE_T).astype(np.uint8)
     k = 2 * int(round(0.25 * text_h)) + 1  # odd: an even kernel shifts the opening
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     out = []
     for i in range(1, n):
-        x, y, w, h, area = stats[i]
-        if h >= 2 * text_h and w >= 3 * text_h and area >= 0.5 * w * h:
-            out.append((int(x), int(y), int(x + w), int(y + h)))
+        x, y, w, h, _ = stats[i]
+        out += _cut(labels == i, p_table, (int(x), int(y), int(x + w), int(y + h)), text_h)
     return sorted(out, key=lambda b: (b[1], b[0]))
+
+
+def _cut(mask: np.ndarray, p_table: np.ndarray, box: tuple[int, int, int, int],
+         text_h: float) -> list[tuple[int, int, int, int]]:
+    """One connected area of the table map as tables: two tables stacked close together
+    join through a thin bridge of the map, yet its mean across the area's width dips
+    between them. The area is cut where that mean is lowest, if it is under CUT_T, and
+    each part, fitted to its own extent, is cut again."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    part = mask[y0:y1, x0:x1]
+    if h < 2 * text_h or w < 3 * text_h or part.sum() < 0.5 * w * h:
+        return []
+    margin = int(round(2 * text_h))  # a table holds at least two lines of text
+    profile = p_table[y0:y1, x0:x1].mean(axis=1)
+    if h <= 2 * margin or profile[margin:h - margin].min() >= CUT_T:
+        return [box]
+    at = margin + int(np.argmin(profile[margin:h - margin]))
+    out = []
+    for a, b in ((0, at), (at + 1, h)):
+        piece = part[a:b]
+        cols = np.flatnonzero(piece.mean(axis=0) > 0.5)
+        rows = np.flatnonzero(piece.mean(axis=1) > 0.5 * max(1e-6, piece.mean(axis=1).max()))
+        if len(cols) and len(rows):
+            out += _cut(mask, p_table, (x0 + int(cols[0]), y0 + a + int(rows[0]),
+                                        x0 + int(cols[-1]) + 1, y0 + a + int(rows[-1]) + 1), text_h)
+    return out
 
 
 def _splits(profile: np.ndarray, lo: int, min_gap: float, split_t: float
@@ -183,6 +218,29 @@ def _place(profile: np.ndarray, ruled: np.ndarray, cover: np.ndarray, a: int) ->
     return a + float(free[np.argmin(np.abs(free - want))])
 
 
+def _without_spills(found: list, region: np.ndarray, lines: list[tuple[int, int]], x0: int,
+                    text_h: float) -> list:
+    """A column has text of its own: a band between two separators whose every text line
+    runs in across one of them is the spill of a long cell into a wide gap, which the
+    cell's tail splits into two rivers. The separator those lines cross goes (the weaker
+    by the map, where they cross both). ``found``: (x, peak, river) sorted by x."""
+    found = list(found)
+    k = 1
+    while k < len(found):
+        a, b = found[k - 1][0] - x0, found[k][0] - x0
+        inside = [ln for ln in lines if region[ln[0]:ln[1], int(a) + 1:int(b)].any()]
+        cross_a = [crosses(region, a, *ln, 0.25 * text_h) for ln in inside]
+        cross_b = [crosses(region, b, *ln, 0.25 * text_h) for ln in inside]
+        if inside and all(ca or cb for ca, cb in zip(cross_a, cross_b)):
+            if not any(cross_b) or (any(cross_a) and found[k - 1][1] < found[k][1]):
+                del found[k - 1]
+            else:
+                del found[k]
+            continue
+        k += 1
+    return found
+
+
 def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: tuple[int, int, int, int],
                    text_h: float, model_cols: list[tuple[float, float]]
                    ) -> tuple[list[tuple[float, float]], list[tuple[int, int] | None]]:
@@ -204,14 +262,48 @@ def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: 
     found += [(pos, peak, None) for pos, peak in model_cols
               if peak > LONE_T and not any(a <= pos <= b for a, b in near)]
     found.sort(key=lambda f: f[0])
+    found = _without_spills(found, region, lines, x0, text_h)
     return [(p, k) for p, k, _ in found], [r for _, _, r in found]
+
+
+def _drawn_rows(rows: list[tuple[float, float]], rules: np.ndarray, ink: np.ndarray,
+                text: np.ndarray, box: tuple[int, int, int, int], text_h: float
+                ) -> list[tuple[float, float]]:
+    """A table that draws most of its row lines, as rules or as the edges of zebra or
+    band fills, draws them all: between its first and last drawn line, a row separator
+    of the map with neither is a line break inside a multi-line cell. Above the first
+    and below the last (a header of several levels, a total row) the map decides."""
+    if len(rows) < 3:
+        return rows
+    x0, y0, x1, y1 = box
+    half = max(1, int(round(0.5 * text_h)))
+    ruled = (rules[y0:y1, x0:x1] > 0.3).mean(axis=1)
+    # The paper's darkness per pixel row, text strokes left out: a fill's level.
+    paper = np.ma.masked_array(ink[y0:y1, x0:x1], text[y0:y1, x0:x1])
+    level = np.ma.median(paper, axis=1).filled(0.0)
+    n = y1 - y0
+
+    def drawn(pos: float) -> bool:
+        p = int(round(pos)) - y0
+        lo, hi = max(0, p - half), min(n, p + half + 1)
+        if ruled[lo:hi].max(initial=0.0) > DRAWN_T:
+            return True
+        return any(abs(level[q - 2:q].mean() - level[q:q + 2].mean()) > FILL_EDGE
+                   for q in range(max(2, lo), min(n - 2, hi)))
+
+    marks = [drawn(p) for p, _ in rows]
+    if sum(marks) < 3 or sum(marks) < DRAWN_SHARE * len(rows):
+        return rows
+    first, last = marks.index(True), len(marks) - 1 - marks[::-1].index(True)
+    return [r for i, (r, m) in enumerate(zip(rows, marks)) if m or not first < i < last]
 
 
 def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
                   text_h: float, split_t: float = SPLIT_T, merge_t: float = MERGE_T,
-                  text: np.ndarray | None = None) -> DecodedTable:
+                  text: np.ndarray | None = None, ink: np.ndarray | None = None) -> DecodedTable:
     """One table region of the maps (3, h, w) -> its grid and cells. With ``text`` (the
-    page's text mask, table.text_gaps), columns follow the whitespace rivers."""
+    page's text mask, table.text_gaps), columns follow the whitespace rivers; with the
+    ``ink`` channel too, a table that draws its row lines keeps its multi-line cells."""
     x0, y0, x1, y1 = box
     p_row, p_col = probs[1], probs[2]
     rows = _splits(p_row[y0:y1, x0:x1].mean(axis=1), y0, 0.8 * text_h, split_t)
@@ -219,6 +311,8 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     from_river: list[tuple[int, int] | None] = [None] * len(cols)
     if text is not None:
         cols, from_river = _river_columns(p_col, rules, text, box, text_h, cols)
+        if ink is not None:
+            rows = _drawn_rows(rows, rules, ink, text, box, text_h)
     row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
     col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
     row_peak = [1.0] + [k for _, k in rows] + [1.0]
@@ -283,35 +377,44 @@ def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float =
     boxes = _regions(probs[0], text_h)
     text = None if ink is None or not boxes else text_mask(ink, rules, text_h)
     if text is not None:
-        boxes = [_without_captions(text, box, text_h) for box in boxes]
-    return [decode_region(probs, rules, box, text_h, split_t, merge_t, text) for box in boxes]
+        boxes = [_without_captions(text, rules, box, text_h) for box in boxes]
+    tables = [decode_region(probs, rules, box, text_h, split_t, merge_t, text, ink) for box in boxes]
+    # A region with one row or one column is a stray patch of the table map (a
+    # heading, a paragraph's fragment), not a table.
+    return [t for t in tables if t.n_rows >= 2 and t.n_cols >= 2]
 
 
-def _without_captions(text: np.ndarray, box: tuple[int, int, int, int], text_h: float
-                      ) -> tuple[int, int, int, int]:
+def _without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
+                      text_h: float) -> tuple[int, int, int, int]:
     """The region less a caption above it or a footnote below it that the table map took
-    in: an end line of text that starts at the table's left edge and runs across every
-    column river it reaches, as running text does and a row of cells does not."""
+    in: an end line of text that starts at the table's left edge and either runs across
+    every column river it reaches, as running text does and a row of cells does not, or
+    lies beside none of the table's column rules where it has some."""
     x0, y0, x1, y1 = box
     region = text[y0:y1, x0:x1]
+    ruled = rules[y0:y1, x0:x1] > 0.3
     lines = text_lines(region)
     gaps = rivers(line_cover(region, lines), len(lines), RIVER_MIN * text_h)
     if not gaps or len(lines) < 3:
         return box
     left = int(np.flatnonzero(region.any(axis=0))[0])
+    verticals = np.flatnonzero(ruled.mean(axis=0) > 0.5)
 
-    def running_text(line: tuple[int, int]) -> bool:
-        inked = np.flatnonzero(region[line[0]:line[1]].any(axis=0))
+    def caption(k: int) -> bool:
+        a, b = lines[k]
+        inked = np.flatnonzero(region[a:b].any(axis=0))
         if inked[0] > left + text_h:
             return False
-        reached = [(a + b) / 2.0 for a, b in gaps if (a + b) / 2.0 < inked[-1]]
-        return bool(reached) and all(crosses(region, x, line[0], line[1], 0.5 * text_h)
-                                     for x in reached)
+        reached = [(g0 + g1) / 2.0 for g0, g1 in gaps if (g0 + g1) / 2.0 < inked[-1]]
+        if reached and all(crosses(region, x, a, b, 0.5 * text_h) for x in reached):
+            return True
+        # Beside none of the column rules (a caption over a table ruled by columns).
+        return bool(len(verticals)) and ruled[a:b][:, verticals].mean(axis=0).max() < 0.5
 
     top, bottom = 0, len(lines)
-    while bottom - top > 2 and running_text(lines[top]):
+    while bottom - top > 2 and caption(top):
         top += 1
-    while bottom - top > 2 and running_text(lines[bottom - 1]):
+    while bottom - top > 2 and caption(bottom - 1):
         bottom -= 1
     new_y0 = y0 if top == 0 else y0 + (lines[top - 1][1] + lines[top][0]) // 2
     new_y1 = y1 if bottom == len(lines) else y0 + (lines[bottom - 1][1] + lines[bottom][0] + 1) // 2

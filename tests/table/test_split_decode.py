@@ -81,3 +81,22 @@ def test_two_tables_and_no_table() -> None:
     assert found[1].bbox[1] >= 200
     assert decode(np.zeros((3, 100, 100), np.float32), np.zeros((100, 100), np.float32),
                   TEXT_H) == []
+
+
+def test_two_stacked_tables_joined_by_the_map_are_cut_apart() -> None:
+    # The map joins a 3 x 3 table and a 2 x 4 table below it through a thin bridge.
+    probs = np.zeros((3, 260, 300), np.float32)
+    probs[:, :130] = maps([60, 95], [100, 200], shape=(130, 300), box=(20, 30, 280, 125))
+    probs[:, 130:] = maps([60], [80, 140, 200], shape=(130, 300), box=(40, 10, 260, 100))
+    probs[0, 120:145, 40:60] = 0.9
+    found = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    assert [(t.n_rows, t.n_cols) for t in found] == [(3, 3), (2, 4)]
+    assert found[0].bbox[3] <= 140 <= found[1].bbox[1]
+    assert found[1].bbox[0] >= 38  # the lower table fitted to its own width
+
+
+def test_a_region_of_one_row_or_one_column_is_not_a_table() -> None:
+    probs = maps([60, 100, 140], [])  # rows, no column
+    assert decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H) == []
+    probs = maps([], [100, 200])
+    assert decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H) == []

@@ -165,3 +165,97 @@ def test_a_header_wider_than_its_column_keeps_its_own_cell() -> None:
     assert t.n_cols == 3
     assert t.col_lines[1] < 180 - w  # the separator passes left of the header, not through it
     assert all(c.colspan == 1 for c in t.cells)
+
+
+def tall_rows_page(fills: bool = False):
+    """Five rows 28 px high with rules under every row (or, with ``fills``, zebra
+    stripes and no rules); row 2's first cell holds two lines of text. Returns the ink,
+    the rule channel, and the y between the two lines of that cell."""
+    ink = np.zeros((220, 300), np.float32)
+    rules = np.zeros_like(ink)
+    top, pitch = 30, 28
+    rows = [("Item", "Price", "State"), ("Apples", "12.50", "fresh"),
+            (("Pears from", "the south"), "7.25", "ripe"), ("Plums", "103.00", "dried"),
+            ("Figs", "9.10", "fresh")]
+    for r, (name, price, state) in enumerate(rows):
+        y = top + pitch * r
+        if fills and r % 2:
+            ink[y:y + pitch, 20:280] = 0.15
+        if not fills and r:
+            rules[y - 1:y + 1, 20:280] = 1.0
+        if isinstance(name, tuple):
+            write(ink, name[0], 25, y + 11)
+            write(ink, name[1], 25, y + 23)
+        else:
+            write(ink, name, 25, y + 18)
+        write(ink, price, 180, y + 18, right=True)
+        write(ink, state, 215, y + 18)
+    return ink, rules, top + 2 * pitch + 14
+
+
+def tall_rows_maps(inside: int):
+    """The maps of tall_rows_page, with a row separator at every row line and one more
+    where the map mistakes the break inside row 2's first cell for a row line."""
+    probs = np.zeros((3, 220, 300), np.float32)
+    probs[0, 30:170, 20:280] = 0.9
+    for y in (58, 86, 114, 142, inside):
+        probs[1, y - 1:y + 2, 20:280] = 0.9
+    for x in (110, 195):
+        probs[2, 30:170, x - 1:x + 2] = 0.9
+    return probs
+
+
+def test_a_table_that_draws_its_row_lines_keeps_a_multi_line_cell_whole() -> None:
+    for fills in (False, True):
+        ink, rules, inside = tall_rows_page(fills)
+        probs = tall_rows_maps(inside)
+        (untold,) = decode(probs, rules, TEXT_H)
+        assert untold.n_rows == 6
+        (t,) = decode(probs, rules, TEXT_H, ink=ink)
+        assert t.n_rows == 5, fills
+        assert not any(abs(y - inside) < 4 for y in t.row_lines)
+
+
+def test_an_undrawn_row_line_stays_where_the_table_draws_few() -> None:
+    ink, rules, inside = tall_rows_page()
+    rules[:] = 0.0
+    rules[57:59, 20:280] = 1.0  # the header's rule and the last row's: two of five
+    rules[141:143, 20:280] = 1.0
+    (t,) = decode(tall_rows_maps(inside), rules, TEXT_H, ink=ink)
+    assert t.n_rows == 6
+
+
+def test_a_short_caption_over_a_table_ruled_by_columns_is_not_a_row() -> None:
+    ink = page(caption="Table 3.")
+    probs = maps([195], top=12)
+    probs[1, TOP - 1:TOP + 2, 20:280] = 0.9
+    rules = np.zeros_like(ink)
+    (untrimmed,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert untrimmed.n_rows == 8  # it reaches no river: it could be a cell
+    rules[TOP:TOP + PITCH * (len(BODY) + 1), 194:196] = 1.0  # a column rule below it
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert t.n_rows == 7 and t.row_lines[0] > TOP - 8
+
+
+def test_a_band_holding_only_the_spill_of_long_cells_is_not_a_column() -> None:
+    from table.split_decode import _without_spills
+
+    region = np.zeros((60, 200), bool)
+    lines = [(0, 8), (12, 20), (24, 32), (36, 44), (48, 56)]
+    for y0, y1 in lines:
+        region[y0:y1, 5:40] = True  # the first column
+        region[y0:y1, 150:190] = True  # the last
+    region[12:20, 40:95] = True  # two long first cells reach into the gap
+    region[36:44, 40:80] = True
+    found = [(70.0, 0.3, None), (120.0, 0.6, None)]  # a separator in the spill, one after
+    assert [f[0] for f in _without_spills(found, region, lines, 0, TEXT_H)] == [120.0]
+    region[0:8, 100:110] = True  # text of its own between them: a column after all
+    assert len(_without_spills(found, region, lines, 0, TEXT_H)) == 2
+
+
+def test_a_map_separator_through_the_first_cells_is_not_a_column() -> None:
+    ink = page()
+    rules = np.zeros_like(ink)
+    probs = maps([195, 45], p_col=0.9)  # x = 45 cuts through most names: they spill over it
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert t.n_cols == 3 and not any(abs(x - 45) < 3 for x in t.col_lines)
