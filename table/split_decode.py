@@ -218,6 +218,17 @@ def _place(profile: np.ndarray, ruled: np.ndarray, cover: np.ndarray, a: int) ->
     return a + float(free[np.argmin(np.abs(free - want))])
 
 
+def _within_text(seps: list, inked: np.ndarray, lo: int) -> list:
+    """Separators (position first) strictly between the first and last text of a region
+    (``inked``: whether each pixel row, or column, from ``lo`` on holds text). A region
+    may overhang its text (the map's blur, rules longer than the table): a band at
+    either end with no text at all is margin, not a row or column."""
+    at = np.flatnonzero(inked)
+    if not len(at):
+        return seps
+    return [s for s in seps if lo + at[0] < s[0] < lo + at[-1]]
+
+
 def _without_spills(found: list, region: np.ndarray, lines: list[tuple[int, int]], x0: int,
                     text_h: float) -> list:
     """A column has text of its own: a band between two separators whose every text line
@@ -262,7 +273,7 @@ def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: 
     found += [(pos, peak, None) for pos, peak in model_cols
               if peak > LONE_T and not any(a <= pos <= b for a, b in near)]
     found.sort(key=lambda f: f[0])
-    found = _without_spills(found, region, lines, x0, text_h)
+    found = _within_text(_without_spills(found, region, lines, x0, text_h), region.any(axis=0), x0)
     return [(p, k) for p, k, _ in found], [r for _, _, r in found]
 
 
@@ -313,6 +324,7 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         cols, from_river = _river_columns(p_col, rules, text, box, text_h, cols)
         if ink is not None:
             rows = _drawn_rows(rows, rules, ink, text, box, text_h)
+        rows = _within_text(rows, text[y0:y1, x0:x1].any(axis=1), y0)
     row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
     col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
     row_peak = [1.0] + [k for _, k in rows] + [1.0]

@@ -259,3 +259,20 @@ def test_a_map_separator_through_the_first_cells_is_not_a_column() -> None:
     probs = maps([195, 45], p_col=0.9)  # x = 45 cuts through most names: they spill over it
     (t,) = decode(probs, rules, TEXT_H, ink=ink)
     assert t.n_cols == 3 and not any(abs(x - 45) < 3 for x in t.col_lines)
+
+
+def test_a_band_of_the_region_beyond_all_text_is_margin_not_a_row_or_column() -> None:
+    ink = page()
+    # The map's region overhangs the table by 30 px left and 20 px below, and it sees
+    # separators at the text's edges there.
+    probs = np.zeros((3, 200, 300), np.float32)
+    y1 = TOP + PITCH * (len(BODY) + 1)
+    probs[0, TOP:y1 + 20, 0:280] = 0.9
+    for r in range(1, len(BODY) + 2):
+        probs[1, TOP + PITCH * r - 1:TOP + PITCH * r + 2, 0:280] = 0.9
+    for x in (20, 195):
+        probs[2, TOP:y1 + 20, x - 1:x + 2] = 0.9
+    (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3)
+    (untold,) = decode(probs, np.zeros_like(ink), TEXT_H)
+    assert (untold.n_rows, untold.n_cols) == (8, 3)
