@@ -42,6 +42,7 @@ RIVER_MIN = 0.6  # text heights: the narrowest river considered
 LONE_T = 0.6  # a map separator with text across it (no river) is kept above this peak
 DRAWN_SHARE = 0.6  # a table drawing this share of its row lines draws all of them
 FILL_EDGE = 0.04  # change of background darkness across a row line: a fill's edge
+CENTRED = 0.1  # a header text this near a centre (share of its column, at least a text height)
 
 
 @dataclass
@@ -309,6 +310,60 @@ def _drawn_rows(rows: list[tuple[float, float]], rules: np.ndarray, ink: np.ndar
     return [r for i, (r, m) in enumerate(zip(rows, marks)) if m or not first < i < last]
 
 
+def _row_text(text: np.ndarray, ya: float, yb: float, col_lines: list[float]
+              ) -> list[tuple[float, float] | None]:
+    """Per slot of one row, the x extent of its text (None where the slot is empty)."""
+    band = text[int(ya) + 1:max(int(ya) + 2, int(yb) - 1)].any(axis=0)
+    out: list[tuple[float, float] | None] = []
+    for a, b in zip(col_lines, col_lines[1:]):
+        xs = np.flatnonzero(band[int(a) + 1:max(int(a) + 2, int(b) - 1)])
+        out.append((a + 1 + xs[0], a + 1 + xs[-1]) if len(xs) else None)
+    return out
+
+
+def _centred_spans(extent: list[tuple[float, float] | None], col_lines: list[float],
+                   text_h: float) -> list[tuple[int, int]]:
+    """Column ranges (c0, c1) that header texts span: a text centred over several
+    columns whose other slots in its row are empty, and not centred on its own column
+    (a spanning header is centred over what it heads; the model's column map, which
+    sees 15 characters around, cannot tell)."""
+    out = []
+    for c, ext in enumerate(extent):
+        if ext is None:
+            continue
+        mid = (ext[0] + ext[1]) / 2.0
+
+        def off(a: int, b: int, mid: float = mid) -> float:
+            return abs((col_lines[a] + col_lines[b]) / 2.0 - mid)
+
+        tol = max(text_h, CENTRED * (col_lines[c + 1] - col_lines[c]))
+        if off(c, c + 1) <= tol:
+            continue
+        lo, hi = c, c + 1
+        while lo > 0 and extent[lo - 1] is None:
+            lo -= 1
+        while hi < len(extent) and extent[hi] is None:
+            hi += 1
+        spans = [(a, b) for a in range(lo, c + 1) for b in range(c + 1, hi + 1) if b - a > 1]
+        best = min(spans, key=lambda ab: off(*ab), default=None)
+        if best is not None and off(*best) <= tol:
+            out.append(best)
+    return out
+
+
+def _header_spans(text: np.ndarray, row_lines: list[float], col_lines: list[float],
+                  text_h: float) -> list[tuple[int, int, int]]:
+    """(row, c0, c1) of the header's centred spanning texts. The header is the rows
+    above the first row with text in every column (its lowest level names them all)."""
+    out = []
+    for r in range(len(row_lines) - 1):
+        extent = _row_text(text, row_lines[r], row_lines[r + 1], col_lines)
+        if all(e is not None for e in extent):
+            break
+        out += [(r, c0, c1) for c0, c1 in _centred_spans(extent, col_lines, text_h)]
+    return out
+
+
 def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
                   text_h: float, split_t: float = SPLIT_T, merge_t: float = MERGE_T,
                   text: np.ndarray | None = None, ink: np.ndarray | None = None) -> DecodedTable:
@@ -350,6 +405,10 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         for r in range(nr):
             joined_v[r][j] = (model_sees and seg_v[r][j] < merge_t) or crosses(
                 text, col_lines[j], row_lines[r] + 1, row_lines[r + 1] - 1, 0.5 * text_h)
+    if text is not None:
+        for r, c0, c1 in _header_spans(text, row_lines, col_lines, text_h):
+            for j in range(c0 + 1, c1):
+                joined_v[r][j] = True
 
     def sure(p: float, t: float) -> float:  # 0 at the threshold, 1 far from it
         return float(min(1.0, abs(p - t) / max(t, 1.0 - t)))

@@ -276,3 +276,21 @@ def test_a_band_of_the_region_beyond_all_text_is_margin_not_a_row_or_column() ->
     assert (t.n_rows, t.n_cols) == (7, 3)
     (untold,) = decode(probs, np.zeros_like(ink), TEXT_H)
     assert (untold.n_rows, untold.n_cols) == (8, 3)
+
+
+def test_a_header_centred_over_two_columns_spans_them() -> None:
+    # "Fresh fruit" centred over the price and state columns (x ~100..280), alone in
+    # its row; the first body row below names every column. The map sees the boundary
+    # between those columns as a broad band through every row.
+    probs = maps([195])
+    probs[2, TOP:TOP + PITCH * (len(BODY) + 1), 184:217] = 0.9
+    ink = page(header=(("Fresh fruit", 190 - width("Fresh fruit") // 2),))
+    (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
+    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells}
+    assert t.n_cols == 3 and (0, 1, 1, 2) in spans
+    assert all(c.colspan == 1 for c in t.cells if c.row > 0)
+    # A text centred on its own column stays its own cell, though it is as near the
+    # centre of all three (its neighbours in the row are empty).
+    ink = page(header=(("Price", 157 - width("Price") // 2),))
+    (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
+    assert t.n_cols == 3 and all(c.colspan == 1 for c in t.cells), t.col_lines
