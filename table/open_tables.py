@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from table.model import Cell, Table
-from table.split_input import ModelInput
+from table.split_input import MODEL_TEXT_H, ModelInput
 from table.split_model import PageTables
 
 __all__ = ["FULL_GRID_COVER", "full_grid", "reconcile", "to_table"]
@@ -49,8 +49,12 @@ def full_grid(t: Table, mi: ModelInput) -> bool:
     dark header band, whose rules cannot show); zebra fills do not hide a rule. Otherwise the model input's
     rule channel is read along each line; where merged cells interrupt a line, the cover
     it needs shrinks by the share of the line they take."""
-    if t.n_rows < 2 or t.n_cols < 2:
-        return False
+    if t.n_rows * t.n_cols < 2:
+        return False  # a box is not a grid
+    if min(t.n_rows, t.n_cols) < 2 and not (
+            len(t.row_ruled) == t.n_rows + 1 and len(t.col_ruled) == t.n_cols + 1
+            and all(t.row_ruled) and all(t.col_ruled)):
+        return False  # a single row (column) of cells is a grid only when boxed all round
     if len(t.row_ruled) == t.n_rows + 1 and len(t.col_ruled) == t.n_cols + 1 \
             and all(t.col_ruled[1:-1]) \
             and all(ok or _in_dark_band(t, i, mi) for i, ok in enumerate(t.row_ruled) if 0 < i < t.n_rows):
@@ -93,10 +97,42 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     return w * h / max(1, small)
 
 
+def _snap(lines: list[int], ruled: list[tuple[int, bool]], tol: float) -> list[int]:
+    """Each line moved onto the nearest rule the rule path drew within tol pixels: the
+    model's lines are a model pixel (two or three page pixels) off, which would leave
+    a rule's edge in a cell's crop."""
+    out = []
+    for v in lines:
+        near = [r for r, drawn in ruled if drawn and abs(r - v) <= tol]
+        out.append(min(near, key=lambda r: abs(r - v)) if near else v)
+    return out
+
+
+def _with_rules(f: PageTables, rule_tables: list[Table], mi: ModelInput) -> PageTables:
+    """The model's table with its lines on the rules of the rule-built tables it overlaps."""
+    tol = 0.5 * MODEL_TEXT_H / mi.scale  # half a text height, in page pixels
+    near = [t for t in rule_tables if _overlap(f.bbox, t.bbox) > 0.3]
+    if not near:
+        return f
+    rows = [(v, ok) for t in near for v, ok in zip(t.row_lines, t.row_ruled)]
+    cols = [(v, ok) for t in near for v, ok in zip(t.col_lines, t.col_ruled)]
+    r, c = _snap(f.row_lines, rows, tol), _snap(f.col_lines, cols, tol)
+    # The outer lines onto the rule-built table's extent, drawn or not: where column
+    # rules stop, the rule path's top is exact, and a cell reaching above it would
+    # carry a stub of the rule into its crop.
+    r[0], r[-1] = _snap([r[0]], [(t.bbox[1], True) for t in near], 2 * tol)[0], \
+        _snap([r[-1]], [(t.bbox[3], True) for t in near], 2 * tol)[0]
+    c[0], c[-1] = _snap([c[0]], [(t.bbox[0], True) for t in near], 2 * tol)[0], \
+        _snap([c[-1]], [(t.bbox[2], True) for t in near], 2 * tol)[0]
+    if r != sorted(r) or c != sorted(c) or len(set(r)) < len(r) or len(set(c)) < len(c):
+        return f  # two lines onto one rule: leave the model's as they are
+    return PageTables(f.decoded, r, c, (c[0], r[0], c[-1], r[-1]))
+
+
 def reconcile(rule_tables: list[Table], found: list[PageTables], mi: ModelInput,
               page: int) -> list[Table]:
     grids = [t for t in rule_tables if full_grid(t, mi)]
-    model = [to_table(f, page) for f in found
+    model = [to_table(_with_rules(f, rule_tables, mi), page) for f in found
              if not any(_overlap(f.bbox, g.bbox) > 0.5 for g in grids)]
     rest = [t for t in rule_tables if t not in grids
             and not any(_overlap(t.bbox, m.bbox) > 0.3 for m in model)]

@@ -39,6 +39,7 @@ DRAWN_T = 0.5  # rule evidence along a separator above this: drawn, not inferred
 RIVER_T = 0.45  # the column map's peak inside a river that makes it a separator
 WIDE_RIVER = 2.5  # text heights: a river this wide is a separator whatever the map says
 RIVER_MIN = 0.6  # text heights: the narrowest river considered
+RIVER_LINES = 2  # text lines with text on both sides of a river, for it to part cells
 LONE_T = 0.6  # a map separator with text across it (no river) is kept above this peak
 DRAWN_SHARE = 0.6  # a table drawing this share of its row lines draws all of them
 FILL_EDGE = 0.04  # change of background darkness across a row line: a fill's edge
@@ -253,6 +254,13 @@ def _without_spills(found: list, region: np.ndarray, lines: list[tuple[int, int]
     return found
 
 
+def _between_text(region: np.ndarray, lines: list[tuple[int, int]], gap: tuple[int, int]) -> int:
+    """How many text lines have text on both sides of a river (x0, x1): the lines that
+    show it is a gap between cells, not the end of a short line."""
+    a, b = gap
+    return sum(bool(region[y0:y1, :a].any() and region[y0:y1, b:].any()) for y0, y1 in lines)
+
+
 def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: tuple[int, int, int, int],
                    text_h: float, model_cols: list[tuple[float, float]]
                    ) -> tuple[list[tuple[float, float]], list[tuple[int, int] | None]]:
@@ -266,13 +274,15 @@ def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: 
     region = text[y0:y1, x0:x1]
     lines = text_lines(region)
     cover = line_cover(region, lines)
-    gaps = rivers(cover, len(lines), RIVER_MIN * text_h)
+    gaps = [g for g in rivers(cover, len(lines), RIVER_MIN * text_h)
+            if _between_text(region, lines, g) >= RIVER_LINES]
     found = [(x0 + _place(profile[a:b], ruled[a:b], cover[a:b], a), float(profile[a:b].max()),
               (x0 + a, x0 + b))
              for a, b in gaps if profile[a:b].max() > RIVER_T or b - a >= WIDE_RIVER * text_h]
     near = [(x0 + a - 2, x0 + b + 2) for a, b in gaps]
     found += [(pos, peak, None) for pos, peak in model_cols
-              if peak > LONE_T and not any(a <= pos <= b for a, b in near)]
+              if peak > LONE_T and not any(a <= pos <= b for a, b in near)
+              and _between_text(region, lines, (int(pos) - x0, int(pos) - x0 + 1)) >= RIVER_LINES]
     found.sort(key=lambda f: f[0])
     found = _within_text(_without_spills(found, region, lines, x0, text_h), region.any(axis=0), x0)
     return [(p, k) for p, k, _ in found], [r for _, _, r in found]
@@ -449,10 +459,22 @@ def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float =
     text = None if ink is None or not boxes else text_mask(ink, rules, text_h)
     if text is not None:
         boxes = [_without_captions(text, rules, box, text_h) for box in boxes]
+        boxes = [box for box in boxes if not _inside_prose(text, box, text_h)]
     tables = [decode_region(probs, rules, box, text_h, split_t, merge_t, text, ink) for box in boxes]
     # A region with one row or one column is a stray patch of the table map (a
     # heading, a paragraph's fragment), not a table.
     return [t for t in tables if t.n_rows >= 2 and t.n_cols >= 2]
+
+
+def _inside_prose(text: np.ndarray, box: tuple[int, int, int, int], text_h: float) -> bool:
+    """Whether a region is a piece of running text: most of its lines go on past its
+    left or right edge within a word gap, where a table is set apart from the page."""
+    x0, y0, x1, y1 = box
+    lines = text_lines(text[y0:y1, x0:x1])
+    reach = max(1, int(round(0.5 * text_h)))
+    beyond = sum(bool(text[y0 + a:y0 + b, max(0, x0 - reach):x0].any()
+                      or text[y0 + a:y0 + b, x1:x1 + reach].any()) for a, b in lines)
+    return beyond > 0.5 * len(lines)
 
 
 def _without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
@@ -470,6 +492,7 @@ def _without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, 
         return box
     left = int(np.flatnonzero(region.any(axis=0))[0])
     verticals = np.flatnonzero(ruled.mean(axis=0) > 0.5)
+    beside = cv2.dilate(ruled.astype(np.uint8), np.ones((1, 5), np.uint8)) > 0
 
     def caption(k: int) -> bool:
         a, b = lines[k]
@@ -479,8 +502,9 @@ def _without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, 
         reached = [(g0 + g1) / 2.0 for g0, g1 in gaps if (g0 + g1) / 2.0 < inked[-1]]
         if reached and all(crosses(region, x, a, b, 0.5 * text_h) for x in reached):
             return True
-        # Beside none of the column rules (a caption over a table ruled by columns).
-        return bool(len(verticals)) and ruled[a:b][:, verticals].mean(axis=0).max() < 0.5
+        # Beside none of the column rules (a caption over a table ruled by columns); a
+        # rule may drift a pixel or two sideways down a bowed or skewed page.
+        return bool(len(verticals)) and beside[a:b][:, verticals].mean(axis=0).max() < 0.5
 
     top, bottom = 0, len(lines)
     while bottom - top > 2 and caption(top):

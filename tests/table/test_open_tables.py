@@ -98,3 +98,32 @@ def test_the_rule_paths_own_word_makes_a_full_grid_through_fills_and_bands() -> 
     assert full_grid(ruled, mi)
     ruled.col_ruled = [False, False, False]  # a column from the text: not a grid
     assert not full_grid(ruled, mi)
+
+
+def test_a_single_row_of_cells_is_a_grid_only_when_boxed_all_round() -> None:
+    row = grid_table([100, 140], COLS)  # one row, two cells
+    mi = model_input([], [], row.bbox)
+    row.row_ruled, row.col_ruled = [True, True], [True, True, True]
+    assert full_grid(row, mi)
+    row.col_ruled = [False, True, False]  # one rule between two texts: not a grid
+    assert not full_grid(row, mi)
+    box = grid_table([100, 140], [50, 350])  # a boxed note
+    box.row_ruled, box.col_ruled = [True, True], [True, True]
+    assert not full_grid(box, mi)
+
+
+def test_the_models_lines_go_onto_the_rules_the_rule_path_drew() -> None:
+    # Column rules only: the rule path's rows come from the text, so the model decides,
+    # but its column line 3 px off the rule, and its top 12 px above the rules' top,
+    # are moved onto them; a row line with no rule near stays the model's.
+    ruled = grid_table(ROWS, COLS)
+    ruled.row_ruled, ruled.col_ruled = [False] * 4, [False, True, False]
+    mi = model_input([], [200], ruled.bbox)
+    assert not full_grid(ruled, mi)
+    [t] = reconcile([ruled], [found([88, 150, 220], [50, 203, 350])], mi, 0)
+    assert t.col_lines == [50, 200, 350]
+    assert t.row_lines == [100, 150, 220]
+    assert t.cells[0].bbox == (50, 100, 200, 150)
+    # Far from every rule (over half a text height: 8 px here), lines stay.
+    [t] = reconcile([ruled], [found([70, 150, 220], [50, 215, 350])], mi, 0)
+    assert t.col_lines == [50, 215, 350] and t.row_lines[0] == 70

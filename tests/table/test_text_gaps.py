@@ -294,3 +294,59 @@ def test_a_header_centred_over_two_columns_spans_them() -> None:
     ink = page(header=(("Price", 157 - width("Price") // 2),))
     (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
     assert t.n_cols == 3 and all(c.colspan == 1 for c in t.cells), t.col_lines
+
+
+def gap_centres(ink: np.ndarray, box: tuple[int, int, int, int]) -> list[int]:
+    """The x centres of the white gaps every text line of ``box`` (x0, y0, x1, y1) has."""
+    x0, y0, x1, y1 = box
+    region = text_mask(ink, np.zeros_like(ink), TEXT_H)[y0:y1, x0:x1]
+    lines = text_lines(region)
+    return [x0 + (a + b) // 2 for a, b in rivers(line_cover(region, lines), len(lines), 4)]
+
+
+def test_a_piece_of_running_text_is_not_a_table() -> None:
+    # Six identical lines of prose, whose word gaps line up; the maps take their right
+    # part for a table, with column separators in those gaps.
+    ink = np.zeros((200, 300), np.float32)
+    for k in range(6):
+        x = 10
+        for word in ["the", "lazy", "dog", "jumps", "over", "the", "big", "fox", "again"]:
+            x = write(ink, word, x, 40 + 14 * k)[1] + 8  # wide word gaps, all in line
+    probs = np.zeros((3, 200, 300), np.float32)
+    probs[0, 28:120, 90:200] = 0.9
+    for x in gap_centres(ink, (90, 28, 200, 120)):
+        probs[2, 28:120, x - 1:x + 2] = 0.9
+    probs[1, 54:57, 90:200] = probs[1, 82:85, 90:200] = 0.9
+    [alone] = decode(probs, np.zeros_like(ink), TEXT_H)  # the maps alone: a table
+    assert alone.n_cols >= 2
+    assert decode(probs, np.zeros_like(ink), TEXT_H, ink=ink) == []
+
+
+def test_the_word_gaps_of_one_line_are_not_columns() -> None:
+    # A heading and one sentence under it, which the maps take for a table with
+    # columns at the sentence's word gaps: no other line has text on both sides.
+    ink = np.zeros((200, 300), np.float32)
+    write(ink, "Summary", 25, 44)
+    write(ink, "Please pay    within    30    days", 25, 74)
+    probs = np.zeros((3, 200, 300), np.float32)
+    probs[0, 28:90, 20:280] = 0.9
+    probs[1, 56:59, 20:280] = 0.9
+    for x in gap_centres(ink, (20, 60, 280, 90)):
+        probs[2, 28:90, x - 1:x + 2] = 0.9
+    assert decode(probs, np.zeros_like(ink), TEXT_H)[0].n_cols >= 3
+    assert decode(probs, np.zeros_like(ink), TEXT_H, ink=ink) == []
+
+
+def test_a_column_rule_with_a_kink_keeps_the_bottom_rows() -> None:
+    # The rule under a caption steps 3 px right two thirds of the way down, as one
+    # straightened from a bowed page can: the rows beside its lower part stay.
+    ink = page(caption="Table 3.")
+    probs = maps([195], top=12)
+    probs[1, TOP - 1:TOP + 2, 20:280] = 0.9
+    rules = np.zeros_like(ink)
+    y1 = TOP + PITCH * (len(BODY) + 1)
+    kink = TOP + (y1 - TOP) * 3 // 5
+    rules[TOP:kink, 193:196] = 1.0
+    rules[kink:y1, 196:199] = 1.0
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert t.n_rows == 7 and t.row_lines[0] > TOP - 8 and t.row_lines[-1] >= y1 - 2

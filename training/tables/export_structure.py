@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     net = SplitNet(ck["config"]).eval()
     net.load_state_dict(ck["model"])
     extra = {"trained_steps": int(ck.get("step", 0)),
-             "validation_loss": float(ck.get("val", float("nan")))}
+             # JSON has no NaN: a checkpoint saved without a validation loss says null
+             "validation_loss": float(ck["val"]) if ck.get("val") is not None else None}
     if args.split_t is not None:
         extra["split_t"] = args.split_t
     if args.merge_t is not None:
