@@ -1,7 +1,7 @@
 """From the split model's three probability maps to tables of cells with spans.
 
 SPLERGE's split stage projects row and column separator evidence along the table:
-here, per table region (the connected areas of the "table" map), the row-separator map
+here, per table region (table.split_regions), the row-separator map
 is averaged along x and the column-separator map along y; each run of the profile above
 SPLIT_T is one separator, placed at the run's probability-weighted centre. The merge
 stage reads the same maps segment by segment: a separator segment between two grid
@@ -11,9 +11,10 @@ slots whose mean probability stays under MERGE_T does not exist, and the two slo
 clearly its own boundaries were decided.
 
 Where the page itself is given (the input's ink channel), its evidence corrects the
-maps: regions of the table map are cut where two stacked tables join, captions and
-footnotes are trimmed, columns follow the whitespace rivers (table.text_gaps), and a
-table that draws its row lines (rules, fill edges) keeps its multi-line cells whole.
+maps: captions, footnotes and running text leave the regions (table.split_regions),
+columns follow the whitespace rivers (table.text_gaps), a table that draws its row
+lines (rules, fill edges) keeps its multi-line cells whole, and a header centred over
+several columns spans them.
 Every threshold here was chosen on the validation pages (eval_structure).
 
 Works in model pixels; the caller maps lines back to page pixels.
@@ -23,22 +24,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-from table.text_gaps import crosses, line_cover, rivers, text_lines, text_mask
+from table.split_regions import inside_prose, regions, without_captions
+from table.text_gaps import RIVER_MIN, crosses, line_cover, rivers, text_lines, text_mask
 
 __all__ = ["DecodedCell", "DecodedTable", "decode"]
 
-TABLE_T = 0.5  # table map threshold
-CUT_T = 0.5  # the table map's mean across a region's width between two stacked tables
 SPLIT_T = 0.35  # a profile run above this is a separator
 MERGE_T = 0.25  # a segment whose mean probability is under this is absent
 DRAWN_T = 0.5  # rule evidence along a separator above this: drawn, not inferred
 # Columns from whitespace rivers (table.text_gaps), chosen on validation pages:
 RIVER_T = 0.45  # the column map's peak inside a river that makes it a separator
 WIDE_RIVER = 2.5  # text heights: a river this wide is a separator whatever the map says
-RIVER_MIN = 0.6  # text heights: the narrowest river considered
 RIVER_LINES = 2  # text lines with text on both sides of a river, for it to part cells
 LONE_T = 0.6  # a map separator with text across it (no river) is kept above this peak
 DRAWN_SHARE = 0.6  # a table drawing this share of its row lines draws all of them
@@ -72,45 +70,6 @@ class DecodedTable:
     @property
     def n_cols(self) -> int:
         return len(self.col_lines) - 1
-
-
-def _regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, int]]:
-    mask = (p_table > TABLE_T).astype(np.uint8)
-    k = 2 * int(round(0.25 * text_h)) + 1  # odd: an even kernel shifts the opening
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
-    out = []
-    for i in range(1, n):
-        x, y, w, h, _ = stats[i]
-        out += _cut(labels == i, p_table, (int(x), int(y), int(x + w), int(y + h)), text_h)
-    return sorted(out, key=lambda b: (b[1], b[0]))
-
-
-def _cut(mask: np.ndarray, p_table: np.ndarray, box: tuple[int, int, int, int],
-         text_h: float) -> list[tuple[int, int, int, int]]:
-    """One connected area of the table map as tables: two tables stacked close together
-    join through a thin bridge of the map, yet its mean across the area's width dips
-    between them. The area is cut where that mean is lowest, if it is under CUT_T, and
-    each part, fitted to its own extent, is cut again."""
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    part = mask[y0:y1, x0:x1]
-    if h < 2 * text_h or w < 3 * text_h or part.sum() < 0.5 * w * h:
-        return []
-    margin = int(round(2 * text_h))  # a table holds at least two lines of text
-    profile = p_table[y0:y1, x0:x1].mean(axis=1)
-    if h <= 2 * margin or profile[margin:h - margin].min() >= CUT_T:
-        return [box]
-    at = margin + int(np.argmin(profile[margin:h - margin]))
-    out = []
-    for a, b in ((0, at), (at + 1, h)):
-        piece = part[a:b]
-        cols = np.flatnonzero(piece.mean(axis=0) > 0.5)
-        rows = np.flatnonzero(piece.mean(axis=1) > 0.5 * max(1e-6, piece.mean(axis=1).max()))
-        if len(cols) and len(rows):
-            out += _cut(mask, p_table, (x0 + int(cols[0]), y0 + a + int(rows[0]),
-                                        x0 + int(cols[-1]) + 1, y0 + a + int(rows[-1]) + 1), text_h)
-    return out
 
 
 def _splits(profile: np.ndarray, lo: int, min_gap: float, split_t: float
@@ -455,62 +414,12 @@ def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float =
     channel (h, w) and text_h the character height in model pixels. The thresholds come
     from the model's config.json where it has them (chosen on validation pages). With
     ``ink`` (the input's darkness channel), columns follow the text's whitespace rivers."""
-    boxes = _regions(probs[0], text_h)
+    boxes = regions(probs[0], text_h)
     text = None if ink is None or not boxes else text_mask(ink, rules, text_h)
     if text is not None:
-        boxes = [_without_captions(text, rules, box, text_h) for box in boxes]
-        boxes = [box for box in boxes if not _inside_prose(text, box, text_h)]
+        boxes = [without_captions(text, rules, box, text_h) for box in boxes]
+        boxes = [box for box in boxes if not inside_prose(text, box, text_h)]
     tables = [decode_region(probs, rules, box, text_h, split_t, merge_t, text, ink) for box in boxes]
     # A region with one row or one column is a stray patch of the table map (a
     # heading, a paragraph's fragment), not a table.
     return [t for t in tables if t.n_rows >= 2 and t.n_cols >= 2]
-
-
-def _inside_prose(text: np.ndarray, box: tuple[int, int, int, int], text_h: float) -> bool:
-    """Whether a region is a piece of running text: most of its lines go on past its
-    left or right edge within a word gap, where a table is set apart from the page."""
-    x0, y0, x1, y1 = box
-    lines = text_lines(text[y0:y1, x0:x1])
-    reach = max(1, int(round(0.5 * text_h)))
-    beyond = sum(bool(text[y0 + a:y0 + b, max(0, x0 - reach):x0].any()
-                      or text[y0 + a:y0 + b, x1:x1 + reach].any()) for a, b in lines)
-    return beyond > 0.5 * len(lines)
-
-
-def _without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
-                      text_h: float) -> tuple[int, int, int, int]:
-    """The region less a caption above it or a footnote below it that the table map took
-    in: an end line of text that starts at the table's left edge and either runs across
-    every column river it reaches, as running text does and a row of cells does not, or
-    lies beside none of the table's column rules where it has some."""
-    x0, y0, x1, y1 = box
-    region = text[y0:y1, x0:x1]
-    ruled = rules[y0:y1, x0:x1] > 0.3
-    lines = text_lines(region)
-    gaps = rivers(line_cover(region, lines), len(lines), RIVER_MIN * text_h)
-    if not gaps or len(lines) < 3:
-        return box
-    left = int(np.flatnonzero(region.any(axis=0))[0])
-    verticals = np.flatnonzero(ruled.mean(axis=0) > 0.5)
-    beside = cv2.dilate(ruled.astype(np.uint8), np.ones((1, 5), np.uint8)) > 0
-
-    def caption(k: int) -> bool:
-        a, b = lines[k]
-        inked = np.flatnonzero(region[a:b].any(axis=0))
-        if inked[0] > left + text_h:
-            return False
-        reached = [(g0 + g1) / 2.0 for g0, g1 in gaps if (g0 + g1) / 2.0 < inked[-1]]
-        if reached and all(crosses(region, x, a, b, 0.5 * text_h) for x in reached):
-            return True
-        # Beside none of the column rules (a caption over a table ruled by columns); a
-        # rule may drift a pixel or two sideways down a bowed or skewed page.
-        return bool(len(verticals)) and beside[a:b][:, verticals].mean(axis=0).max() < 0.5
-
-    top, bottom = 0, len(lines)
-    while bottom - top > 2 and caption(top):
-        top += 1
-    while bottom - top > 2 and caption(bottom - 1):
-        bottom -= 1
-    new_y0 = y0 if top == 0 else y0 + (lines[top - 1][1] + lines[top][0]) // 2
-    new_y1 = y1 if bottom == len(lines) else y0 + (lines[bottom - 1][1] + lines[bottom][0] + 1) // 2
-    return (x0, new_y0, x1, new_y1)

@@ -26,10 +26,11 @@ import numpy as np
 
 from table.text import true_runs
 
-__all__ = ["RIVER_CROSS", "crosses", "line_cover", "rivers", "text_lines", "text_mask"]
+__all__ = ["RIVER_CROSS", "RIVER_MIN", "crosses", "line_cover", "rivers", "text_lines", "text_mask"]
 
 STROKE_CONTRAST = 0.2  # darkness a stroke stands out from its local background by
 RIVER_CROSS = 0.2  # share of a table's text lines that may cross a river (titles, spans)
+RIVER_MIN = 0.6  # text heights: the narrowest river a table's columns are parted by
 
 
 def text_mask(ink: np.ndarray, rules: np.ndarray, text_h: float) -> np.ndarray:
