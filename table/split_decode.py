@@ -247,6 +247,61 @@ def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: 
     return [(p, k) for p, k, _ in found], [r for _, _, r in found]
 
 
+def _row_evidence(rules: np.ndarray, ink: np.ndarray, text: np.ndarray,
+                  box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel row of a region: the share of it that is rule, and how much the paper's
+    darkness (text strokes left out: a fill's level) changes there, between the two rows
+    above and the two from it on (a fill's edge)."""
+    x0, y0, x1, y1 = box
+    ruled = (rules[y0:y1, x0:x1] > 0.3).mean(axis=1)
+    paper = np.ma.masked_array(ink[y0:y1, x0:x1], text[y0:y1, x0:x1])
+    level = np.ma.median(paper, axis=1).filled(0.0)
+    edge = np.zeros(len(level))
+    for q in range(2, len(level) - 1):
+        edge[q] = abs(level[q - 2:q].mean() - level[q:q + 2].mean())
+    return ruled, edge
+
+
+def _rows_through_paper(rows: list[tuple[float, float]], rules: np.ndarray, ink: np.ndarray,
+                        text: np.ndarray, box: tuple[int, int, int, int], text_h: float
+                        ) -> tuple[list[tuple[float, float]], int, int]:
+    """Row lines where a cell's crop can end: each separator on the rule or fill edge
+    nearest to it within half a text height, else on the nearest pixel row without text
+    (the map's line, a model pixel off, can cut the tops off a row's letters); the
+    region's top and bottom close on its text, onto a rule or fill edge within a text
+    height of it (a total row's fill, the bottom rule), else half a text height away.
+    Returns the rows and the new top and bottom."""
+    x0, y0, x1, y1 = box
+    n = y1 - y0
+    ruled, edge = _row_evidence(rules, ink, text, box)
+    marked = (ruled > DRAWN_T) | (edge > FILL_EDGE)
+    inked = text[y0:y1, x0:x1].any(axis=1)
+    half = max(1, int(round(0.5 * text_h)))
+
+    def nearest(p: int, ok: np.ndarray, lo: int, hi: int) -> int | None:
+        at = np.flatnonzero(ok[max(0, lo):min(n, hi)]) + max(0, lo)
+        return int(at[np.argmin(np.abs(at - p))]) if len(at) else None
+
+    out = []
+    for pos, peak in rows:
+        p = int(round(pos)) - y0
+        q = nearest(p, marked & ~inked, p - half, p + half + 1)
+        if q is None:
+            q = nearest(p, ~inked, p - half, p + half + 1)
+        out.append((float(y0 + (p if q is None else q)), peak))
+    at = np.flatnonzero(inked)
+    if not len(at):
+        return out, y0, y1
+    first, last = int(at[0]), int(at[-1])
+    reach = int(round(text_h))
+    top = nearest(first, marked, first - reach, first)  # the closest above the text
+    bottom = nearest(last, marked, last + 1, last + reach + 1)
+    top = max(0, first - half) if top is None else top
+    bottom = min(n, last + 1 + half) if bottom is None else bottom + 1
+    inner = [r for r in out if y0 + top < r[0] < y0 + bottom]
+    return inner, y0 + top, y0 + bottom
+
+
 def _drawn_rows(rows: list[tuple[float, float]], rules: np.ndarray, ink: np.ndarray,
                 text: np.ndarray, box: tuple[int, int, int, int], text_h: float
                 ) -> list[tuple[float, float]]:
@@ -256,21 +311,15 @@ def _drawn_rows(rows: list[tuple[float, float]], rules: np.ndarray, ink: np.ndar
     and below the last (a header of several levels, a total row) the map decides."""
     if len(rows) < 3:
         return rows
-    x0, y0, x1, y1 = box
+    _, y0, _, y1 = box
     half = max(1, int(round(0.5 * text_h)))
-    ruled = (rules[y0:y1, x0:x1] > 0.3).mean(axis=1)
-    # The paper's darkness per pixel row, text strokes left out: a fill's level.
-    paper = np.ma.masked_array(ink[y0:y1, x0:x1], text[y0:y1, x0:x1])
-    level = np.ma.median(paper, axis=1).filled(0.0)
+    ruled, edge = _row_evidence(rules, ink, text, box)
     n = y1 - y0
 
     def drawn(pos: float) -> bool:
         p = int(round(pos)) - y0
         lo, hi = max(0, p - half), min(n, p + half + 1)
-        if ruled[lo:hi].max(initial=0.0) > DRAWN_T:
-            return True
-        return any(abs(level[q - 2:q].mean() - level[q:q + 2].mean()) > FILL_EDGE
-                   for q in range(max(2, lo), min(n - 2, hi)))
+        return bool(ruled[lo:hi].max(initial=0.0) > DRAWN_T or edge[lo:hi].max(initial=0.0) > FILL_EDGE)
 
     marks = [drawn(p) for p, _ in rows]
     if sum(marks) < 3 or sum(marks) < DRAWN_SHARE * len(rows):
@@ -349,6 +398,9 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         if ink is not None:
             rows = _drawn_rows(rows, rules, ink, text, box, text_h)
         rows = _within_text(rows, text[y0:y1, x0:x1].any(axis=1), y0)
+        if ink is not None:
+            rows, y0, y1 = _rows_through_paper(rows, rules, ink, text, box, text_h)
+            box = (x0, y0, x1, y1)
     row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
     col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
     row_peak = [1.0] + [k for _, k in rows] + [1.0]

@@ -350,3 +350,24 @@ def test_a_column_rule_with_a_kink_keeps_the_bottom_rows() -> None:
     rules[kink:y1, 196:199] = 1.0
     (t,) = decode(probs, rules, TEXT_H, ink=ink)
     assert t.n_rows == 7 and t.row_lines[0] > TOP - 8 and t.row_lines[-1] >= y1 - 2
+
+
+def test_row_lines_go_through_paper_and_the_region_closes_on_its_rule() -> None:
+    ink = page()
+    rules = np.zeros_like(ink)
+    y1 = TOP + PITCH * (len(BODY) + 1)
+    rules[y1:y1 + 2, 20:280] = 1.0  # the bottom rule under the last row
+    probs = maps([195])
+    probs[0, y1:y1 + 16, 20:280] = 0.9  # the map's region overhangs the rule
+    # The map's line between rows 1 and 2 lies 8 px low: on row 2's letters.
+    probs[1, TOP + 2 * PITCH - 1:TOP + 2 * PITCH + 2] = 0.0
+    probs[1, TOP + 2 * PITCH + 7:TOP + 2 * PITCH + 10, 20:280] = 0.9
+    text = text_mask(ink, rules, TEXT_H)
+    assert text[TOP + 2 * PITCH + 8, 20:280].any()
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    line = int(round(t.row_lines[2]))
+    assert abs(line - (TOP + 2 * PITCH + 8)) <= 4  # the map's line, moved a little
+    assert not text[line, 20:280].any()  # through paper, not letters
+    assert abs(t.row_lines[-1] - (y1 + 1)) <= 1 and t.bbox[3] == t.row_lines[-1]
+    (untold,) = decode(probs, rules, TEXT_H)
+    assert untold.row_lines[-1] >= y1 + 15
