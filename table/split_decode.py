@@ -247,6 +247,11 @@ def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: 
     return [(p, k) for p, k, _ in found], [r for _, _, r in found]
 
 
+def sure(p: float, t: float) -> float:
+    """How clearly probability p is on its side of threshold t: 0 at t, 1 at 0 or 1."""
+    return float(min(1.0, (t - p) / t if p < t else (p - t) / (1.0 - t)))
+
+
 def _row_evidence(rules: np.ndarray, ink: np.ndarray, text: np.ndarray,
                   box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel row of a region: the share of it that is rule, and how much the paper's
@@ -417,33 +422,38 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
             seg_v[r][j] = _segment(p_col, False, col_lines[j], row_lines[r], row_lines[r + 1], half)
     joined_h = [[s < merge_t for s in line] for line in seg_h]
     joined_v = [[s < merge_t for s in line] for line in seg_v]
+    # How sure each line and segment is: by the map's margin from its threshold, but a
+    # river's separator and its segments were decided by the page's whitespace.
+    col_sure = [sure(k, split_t) for k in col_peak]
+    seg_v_sure = [[sure(p, merge_t) for p in line] for line in seg_v]
     for j, river in enumerate(from_river, start=1):
         if river is None:
             continue
         # A river splits a row unless text runs right across it there, or the map itself
         # saw a separator here and finds this segment absent (a short spanning header).
         model_sees = col_peak[j] > split_t
+        col_sure[j] = 1.0
         for r in range(nr):
-            joined_v[r][j] = (model_sees and seg_v[r][j] < merge_t) or crosses(
+            by_map = model_sees and seg_v[r][j] < merge_t
+            joined_v[r][j] = by_map or crosses(
                 text, col_lines[j], row_lines[r] + 1, row_lines[r + 1] - 1, 0.5 * text_h)
+            if not by_map:
+                seg_v_sure[r][j] = 1.0
     if text is not None:
         for r, c0, c1 in _header_spans(text, row_lines, col_lines, text_h):
             for j in range(c0 + 1, c1):
                 joined_v[r][j] = True
 
-    def sure(p: float, t: float) -> float:  # 0 at the threshold, 1 far from it
-        return float(min(1.0, abs(p - t) / max(t, 1.0 - t)))
-
     cells = []
     for r, c, rs, cs in _rectangles(nr, nc, joined_h, joined_v):
         conf = [sure(row_peak[i], split_t) for i in (r, r + rs)]
-        conf += [sure(col_peak[j], split_t) for j in (c, c + cs)]
+        conf += [col_sure[j] for j in (c, c + cs)]
         conf += [sure(seg_h[i][cc], merge_t) for i in (r, r + rs) if 0 < i < nr
                  for cc in range(c, c + cs)]
-        conf += [sure(seg_v[rr][j], merge_t) for j in (c, c + cs) if 0 < j < nc
+        conf += [seg_v_sure[rr][j] for j in (c, c + cs) if 0 < j < nc
                  for rr in range(r, r + rs)]
         conf += [sure(seg_h[i][cc], merge_t) for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
-        conf += [sure(seg_v[rr][j], merge_t) for j in range(c + 1, c + cs) for rr in range(r, r + rs)]
+        conf += [seg_v_sure[rr][j] for j in range(c + 1, c + cs) for rr in range(r, r + rs)]
         cells.append(DecodedCell(r, c, rs, cs, min(conf)))
 
     def drawn(pos: float, horizontal: bool) -> bool:

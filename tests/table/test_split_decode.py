@@ -74,6 +74,14 @@ def test_weak_evidence_lowers_the_structure_confidence() -> None:
     assert min(c.confidence for c in sure[0].cells) > 0.5
 
 
+def test_a_clearly_absent_segment_makes_a_sure_span() -> None:
+    # a header over columns 1-2: the map has no separator there at all (0)
+    probs = maps([60, 100, 140], [100, 200], missing_v={(0, 2)})
+    (t,) = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    span = next(c for c in t.cells if c.colspan == 2)
+    assert span.confidence > 0.8
+
+
 def test_two_tables_and_no_table() -> None:
     probs = np.concatenate([maps([60], [150]), maps([100, 120], [60, 120, 200])], axis=1)
     found = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)

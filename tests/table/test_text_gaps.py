@@ -371,3 +371,16 @@ def test_row_lines_go_through_paper_and_the_region_closes_on_its_rule() -> None:
     assert abs(t.row_lines[-1] - (y1 + 1)) <= 1 and t.bbox[3] == t.row_lines[-1]
     (untold,) = decode(probs, rules, TEXT_H)
     assert untold.row_lines[-1] >= y1 + 15
+
+
+def test_a_column_the_whitespace_decides_is_sure() -> None:
+    # The map sees the second column boundary clearly and the first only faintly (0.5,
+    # near its threshold); the first stands in a clear river of the page.
+    ink = page()
+    probs = maps([195])
+    probs[2, TOP:TOP + PITCH * (len(BODY) + 1), 99:102] = 0.5
+    (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
+    assert t.n_cols == 3
+    assert min(c.confidence for c in t.cells) > 0.8  # as sure as the map's clear lines
+    (maps_alone,) = decode(probs, np.zeros_like(ink), TEXT_H)
+    assert maps_alone.n_cols == 3 and min(c.confidence for c in maps_alone.cells) < 0.5
