@@ -247,27 +247,29 @@ def _river_columns(p_col: np.ndarray, rules: np.ndarray, text: np.ndarray, box: 
     return [(p, k) for p, k, _ in found], [r for _, _, r in found]
 
 
-def sure(p: float, t: float) -> float:
+def _sure(p: float, t: float) -> float:
     """How clearly probability p is on its side of threshold t: 0 at t, 1 at 0 or 1."""
     return float(min(1.0, (t - p) / t if p < t else (p - t) / (1.0 - t)))
 
 
-def _row_evidence(rules: np.ndarray, ink: np.ndarray, text: np.ndarray,
-                  box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel row of a region: the share of it that is rule, and how much the paper's
-    darkness (text strokes left out: a fill's level) changes there, between the two rows
-    above and the two from it on (a fill's edge)."""
+def _drawn_rows_mask(rules: np.ndarray, ink: np.ndarray, text: np.ndarray,
+                     box: tuple[int, int, int, int]) -> np.ndarray:
+    """Per pixel row of a region: whether a row line is drawn there, as a rule across
+    the region or as a fill's edge (the paper's darkness, text strokes left out, changes
+    between the two rows above and the two from it on)."""
     x0, y0, x1, y1 = box
-    ruled = (rules[y0:y1, x0:x1] > 0.3).mean(axis=1)
+    ruled = (rules[y0:y1, x0:x1] > 0.3).mean(axis=1) > DRAWN_T
     paper = np.ma.masked_array(ink[y0:y1, x0:x1], text[y0:y1, x0:x1])
     level = np.ma.median(paper, axis=1).filled(0.0)
-    edge = np.zeros(len(level))
-    for q in range(2, len(level) - 1):
-        edge[q] = abs(level[q - 2:q].mean() - level[q:q + 2].mean())
-    return ruled, edge
+    edge = np.zeros(len(level), bool)
+    if len(level) > 3:
+        above = (level[:-3] + level[1:-2]) / 2.0  # rows q-2, q-1 for q = 2 .. n-2
+        below = (level[2:-1] + level[3:]) / 2.0  # rows q, q+1
+        edge[2:-1] = np.abs(above - below) > FILL_EDGE
+    return ruled | edge
 
 
-def _rows_through_paper(rows: list[tuple[float, float]], rules: np.ndarray, ink: np.ndarray,
+def _rows_through_paper(rows: list[tuple[float, float]], marked: np.ndarray,
                         text: np.ndarray, box: tuple[int, int, int, int], text_h: float
                         ) -> tuple[list[tuple[float, float]], int, int]:
     """Row lines where a cell's crop can end: each separator on the rule or fill edge
@@ -275,11 +277,9 @@ def _rows_through_paper(rows: list[tuple[float, float]], rules: np.ndarray, ink:
     (the map's line, a model pixel off, can cut the tops off a row's letters); the
     region's top and bottom close on its text, onto a rule or fill edge within a text
     height of it (a total row's fill, the bottom rule), else half a text height away.
-    Returns the rows and the new top and bottom."""
+    ``marked``: _drawn_rows_mask. Returns the rows and the new top and bottom."""
     x0, y0, x1, y1 = box
     n = y1 - y0
-    ruled, edge = _row_evidence(rules, ink, text, box)
-    marked = (ruled > DRAWN_T) | (edge > FILL_EDGE)
     inked = text[y0:y1, x0:x1].any(axis=1)
     half = max(1, int(round(0.5 * text_h)))
 
@@ -307,24 +307,20 @@ def _rows_through_paper(rows: list[tuple[float, float]], rules: np.ndarray, ink:
     return inner, y0 + top, y0 + bottom
 
 
-def _drawn_rows(rows: list[tuple[float, float]], rules: np.ndarray, ink: np.ndarray,
-                text: np.ndarray, box: tuple[int, int, int, int], text_h: float
+def _drawn_rows(rows: list[tuple[float, float]], marked: np.ndarray, y0: int, text_h: float
                 ) -> list[tuple[float, float]]:
     """A table that draws most of its row lines, as rules or as the edges of zebra or
     band fills, draws them all: between its first and last drawn line, a row separator
     of the map with neither is a line break inside a multi-line cell. Above the first
-    and below the last (a header of several levels, a total row) the map decides."""
+    and below the last (a header of several levels, a total row) the map decides.
+    ``marked``: _drawn_rows_mask of the region, whose top is y0."""
     if len(rows) < 3:
         return rows
-    _, y0, _, y1 = box
     half = max(1, int(round(0.5 * text_h)))
-    ruled, edge = _row_evidence(rules, ink, text, box)
-    n = y1 - y0
 
     def drawn(pos: float) -> bool:
         p = int(round(pos)) - y0
-        lo, hi = max(0, p - half), min(n, p + half + 1)
-        return bool(ruled[lo:hi].max(initial=0.0) > DRAWN_T or edge[lo:hi].max(initial=0.0) > FILL_EDGE)
+        return bool(marked[max(0, p - half):p + half + 1].any())
 
     marks = [drawn(p) for p, _ in rows]
     if sum(marks) < 3 or sum(marks) < DRAWN_SHARE * len(rows):
@@ -400,11 +396,12 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     from_river: list[tuple[int, int] | None] = [None] * len(cols)
     if text is not None:
         cols, from_river = _river_columns(p_col, rules, text, box, text_h, cols)
-        if ink is not None:
-            rows = _drawn_rows(rows, rules, ink, text, box, text_h)
+        marked = None if ink is None else _drawn_rows_mask(rules, ink, text, box)
+        if marked is not None:
+            rows = _drawn_rows(rows, marked, y0, text_h)
         rows = _within_text(rows, text[y0:y1, x0:x1].any(axis=1), y0)
-        if ink is not None:
-            rows, y0, y1 = _rows_through_paper(rows, rules, ink, text, box, text_h)
+        if marked is not None:
+            rows, y0, y1 = _rows_through_paper(rows, marked, text, box, text_h)
             box = (x0, y0, x1, y1)
     row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
     col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
@@ -424,8 +421,8 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     joined_v = [[s < merge_t for s in line] for line in seg_v]
     # How sure each line and segment is: by the map's margin from its threshold, but a
     # river's separator and its segments were decided by the page's whitespace.
-    col_sure = [sure(k, split_t) for k in col_peak]
-    seg_v_sure = [[sure(p, merge_t) for p in line] for line in seg_v]
+    col_sure = [_sure(k, split_t) for k in col_peak]
+    seg_v_sure = [[_sure(p, merge_t) for p in line] for line in seg_v]
     for j, river in enumerate(from_river, start=1):
         if river is None:
             continue
@@ -446,13 +443,13 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
 
     cells = []
     for r, c, rs, cs in _rectangles(nr, nc, joined_h, joined_v):
-        conf = [sure(row_peak[i], split_t) for i in (r, r + rs)]
+        conf = [_sure(row_peak[i], split_t) for i in (r, r + rs)]
         conf += [col_sure[j] for j in (c, c + cs)]
-        conf += [sure(seg_h[i][cc], merge_t) for i in (r, r + rs) if 0 < i < nr
+        conf += [_sure(seg_h[i][cc], merge_t) for i in (r, r + rs) if 0 < i < nr
                  for cc in range(c, c + cs)]
         conf += [seg_v_sure[rr][j] for j in (c, c + cs) if 0 < j < nc
                  for rr in range(r, r + rs)]
-        conf += [sure(seg_h[i][cc], merge_t) for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
+        conf += [_sure(seg_h[i][cc], merge_t) for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
         conf += [seg_v_sure[rr][j] for j in range(c + 1, c + cs) for rr in range(r, r + rs)]
         cells.append(DecodedCell(r, c, rs, cs, min(conf)))
 

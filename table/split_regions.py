@@ -30,19 +30,20 @@ def regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, int
     out = []
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
-        out += _cut(labels == i, p_table, (int(x), int(y), int(x + w), int(y + h)), text_h)
+        out += _cut(labels, i, p_table, (int(x), int(y), int(x + w), int(y + h)), text_h)
     return sorted(out, key=lambda b: (b[1], b[0]))
 
 
-def _cut(mask: np.ndarray, p_table: np.ndarray, box: tuple[int, int, int, int],
+def _cut(labels: np.ndarray, label: int, p_table: np.ndarray, box: tuple[int, int, int, int],
          text_h: float) -> list[tuple[int, int, int, int]]:
     """One connected area of the table map as tables: two tables stacked close together
     join through a thin bridge of the map, yet its mean across the area's width dips
     between them. The area is cut where that mean is lowest, if it is under CUT_T, and
-    each part, fitted to its own extent, is cut again."""
+    each part, fitted to its own extent, is cut again. ``labels``: the map's connected
+    areas (cv2.connectedComponents), of which this one is ``label``."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
-    part = mask[y0:y1, x0:x1]
+    part = labels[y0:y1, x0:x1] == label
     if h < 2 * text_h or w < 3 * text_h or part.sum() < 0.5 * w * h:
         return []
     margin = int(round(2 * text_h))  # a table holds at least two lines of text
@@ -56,7 +57,7 @@ def _cut(mask: np.ndarray, p_table: np.ndarray, box: tuple[int, int, int, int],
         cols = np.flatnonzero(piece.mean(axis=0) > 0.5)
         rows = np.flatnonzero(piece.mean(axis=1) > 0.5 * max(1e-6, piece.mean(axis=1).max()))
         if len(cols) and len(rows):
-            out += _cut(mask, p_table, (x0 + int(cols[0]), y0 + a + int(rows[0]),
+            out += _cut(labels, label, p_table, (x0 + int(cols[0]), y0 + a + int(rows[0]),
                                         x0 + int(cols[-1]) + 1, y0 + a + int(rows[-1]) + 1), text_h)
     return out
 
