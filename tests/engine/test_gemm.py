@@ -138,3 +138,31 @@ def test_the_environment_variable_forces_the_choice(monkeypatch, library) -> Non
     choice = library(None)
     assert choice.name == "openblas" and gemm.ENV in choice.reason
     assert gemm.describe().startswith("openblas: TABLESCRIBE_BLAS=openblas")
+
+
+def test_the_first_choice_made_inside_a_split_product_does_not_deadlock() -> None:
+    """The library is chosen at first use. On an Intel CPU with MKL that choice times
+    both libraries under the BLAS thread lock, which a split product holds while its
+    pool threads run their first GEMM. Run in a child process (a deadlock would leave
+    locks held in this one); the probe is made to take that lock on every CPU."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import numpy as np
+        from engine.backend.cpu import blas, gemm
+
+        def choose(setting=None, vendor=None, mkl_path="find"):
+            with gemm.single_threaded_blas():  # as probe() does
+                return gemm.Choice("openblas", gemm._openblas_gemm, "test")
+
+        gemm.choose, gemm._choice = choose, None
+        hits = []
+        blas.run_split(lambda lo, hi: hits.append(gemm.current().name), 512, 2)
+        print(hits)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['openblas', 'openblas']"

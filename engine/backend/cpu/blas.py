@@ -59,6 +59,10 @@ def run_split(work, count: int, threads: int) -> None:
     """work(lo, hi) over [0, count) split into `threads` contiguous chunks run on the
     pool, with single-threaded BLAS inside (work should release the GIL: numpy
     GEMMs and nogil numba kernels do)."""
+    # Choose the GEMM library before holding the BLAS thread lock: the first choice
+    # may time both libraries under that lock, and a pool thread making it would wait
+    # for this thread, which waits for the pool (a deadlock on Intel CPUs with MKL).
+    _gemm.current()
     with single_threaded_blas():
         if threads <= 1:
             work(0, count)
