@@ -74,6 +74,20 @@ def test_weak_evidence_lowers_the_structure_confidence() -> None:
     assert min(c.confidence for c in sure[0].cells) > 0.5
 
 
+def test_a_row_line_as_strong_as_row_maps_get_is_sure() -> None:
+    # the row map's mean along a whole line rarely nears 1 (here it fades where the
+    # column lines cross it: a mean of 0.83): its cells are not to check; a line just
+    # over the threshold still makes its cells unsure
+    probs = maps([60, 100, 140], [100, 200], p=0.95)
+    for x in (100, 200):
+        probs[1, :, x - 8:x + 8] = 0.0
+    (t,) = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    assert t.n_rows == 4 and min(c.confidence for c in t.cells) > 0.8
+    probs[1, 99:102] = np.where(probs[1, 99:102] > 0, SPLIT_T + 0.05, 0)
+    (t,) = decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H)
+    assert max(c.confidence for c in t.cells if c.row in (1, 2)) < 0.2
+
+
 def test_a_clearly_absent_segment_makes_a_sure_span() -> None:
     # a header over columns 1-2: the map has no separator there at all (0)
     probs = maps([60, 100, 140], [100, 200], missing_v={(0, 2)})
