@@ -97,15 +97,10 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     return w * h / max(1, small)
 
 
-def _snap(lines: list[int], ruled: list[tuple[int, bool]], tol: float) -> list[int]:
-    """Each line moved onto the nearest rule the rule path drew within tol pixels: the
-    model's lines are a model pixel (two or three page pixels) off, which would leave
-    a rule's edge in a cell's crop."""
-    out = []
-    for v in lines:
-        near = [r for r, drawn in ruled if drawn and abs(r - v) <= tol]
-        out.append(min(near, key=lambda r: abs(r - v)) if near else v)
-    return out
+def _snap(v: int, targets: list[int], tol: float) -> int:
+    """v moved onto the nearest target within tol pixels (else left where it is)."""
+    near = [t for t in targets if abs(t - v) <= tol]
+    return min(near, key=lambda t: abs(t - v)) if near else v
 
 
 def _with_rules(f: PageTables, rule_tables: list[Table], mi: ModelInput) -> PageTables:
@@ -114,16 +109,19 @@ def _with_rules(f: PageTables, rule_tables: list[Table], mi: ModelInput) -> Page
     near = [t for t in rule_tables if _overlap(f.bbox, t.bbox) > 0.3]
     if not near:
         return f
-    rows = [(v, ok) for t in near for v, ok in zip(t.row_lines, t.row_ruled)]
-    cols = [(v, ok) for t in near for v, ok in zip(t.col_lines, t.col_ruled)]
-    r, c = _snap(f.row_lines, rows, tol), _snap(f.col_lines, cols, tol)
+    # The model's lines are a model pixel (two or three page pixels) off the rules the
+    # rule path drew, which would leave a rule's edge in a cell's crop.
+    rules_h = [v for t in near for v, ok in zip(t.row_lines, t.row_ruled) if ok]
+    rules_v = [v for t in near for v, ok in zip(t.col_lines, t.col_ruled) if ok]
+    r = [_snap(v, rules_h, tol) for v in f.row_lines]
+    c = [_snap(v, rules_v, tol) for v in f.col_lines]
     # The outer lines onto the rule-built table's extent, drawn or not: where column
     # rules stop, the rule path's top is exact, and a cell reaching above it would
     # carry a stub of the rule into its crop.
-    r[0], r[-1] = _snap([r[0]], [(t.bbox[1], True) for t in near], 2 * tol)[0], \
-        _snap([r[-1]], [(t.bbox[3], True) for t in near], 2 * tol)[0]
-    c[0], c[-1] = _snap([c[0]], [(t.bbox[0], True) for t in near], 2 * tol)[0], \
-        _snap([c[-1]], [(t.bbox[2], True) for t in near], 2 * tol)[0]
+    r[0], r[-1] = (_snap(r[0], [t.bbox[1] for t in near], 2 * tol),
+                   _snap(r[-1], [t.bbox[3] for t in near], 2 * tol))
+    c[0], c[-1] = (_snap(c[0], [t.bbox[0] for t in near], 2 * tol),
+                   _snap(c[-1], [t.bbox[2] for t in near], 2 * tol))
     if r != sorted(r) or c != sorted(c) or len(set(r)) < len(r) or len(set(c)) < len(c):
         return f  # two lines onto one rule: leave the model's as they are
     return PageTables(f.decoded, r, c, (c[0], r[0], c[-1], r[-1]))

@@ -428,7 +428,9 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     joined_v = [[s < merge_t for s in line] for line in seg_v]
     # How sure each line and segment is: by the map's margin from its threshold, but a
     # river's separator and its segments were decided by the page's whitespace.
+    row_sure = [_sure(k, split_t, ROW_SURE) for k in row_peak]
     col_sure = [_sure(k, split_t) for k in col_peak]
+    seg_h_sure = [[_sure(p, merge_t) for p in line] for line in seg_h]
     seg_v_sure = [[_sure(p, merge_t) for p in line] for line in seg_v]
     for j, river in enumerate(from_river, start=1):
         if river is None:
@@ -450,13 +452,11 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
 
     cells = []
     for r, c, rs, cs in _rectangles(nr, nc, joined_h, joined_v):
-        conf = [_sure(row_peak[i], split_t, ROW_SURE) for i in (r, r + rs)]
+        conf = [row_sure[i] for i in (r, r + rs)]
         conf += [col_sure[j] for j in (c, c + cs)]
-        conf += [_sure(seg_h[i][cc], merge_t) for i in (r, r + rs) if 0 < i < nr
-                 for cc in range(c, c + cs)]
-        conf += [seg_v_sure[rr][j] for j in (c, c + cs) if 0 < j < nc
-                 for rr in range(r, r + rs)]
-        conf += [_sure(seg_h[i][cc], merge_t) for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
+        conf += [seg_h_sure[i][cc] for i in (r, r + rs) if 0 < i < nr for cc in range(c, c + cs)]
+        conf += [seg_v_sure[rr][j] for j in (c, c + cs) if 0 < j < nc for rr in range(r, r + rs)]
+        conf += [seg_h_sure[i][cc] for i in range(r + 1, r + rs) for cc in range(c, c + cs)]
         conf += [seg_v_sure[rr][j] for j in range(c + 1, c + cs) for rr in range(r, r + rs)]
         cells.append(DecodedCell(r, c, rs, cs, min(conf)))
 
