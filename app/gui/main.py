@@ -66,6 +66,14 @@ def main(argv: list[str] | None = None, *, settings=None, recognizer_factory=Non
 
     from PySide6.QtWidgets import QApplication
 
+    if QApplication.instance() is None:
+        # Qt aborts the process when its X11 plugin lacks a library; say which first.
+        from app.gui.display_check import xcb_problem
+        problem = xcb_problem()
+        if problem:
+            print(f"tablescribe gui: {problem}", file=sys.stderr)
+            return 1
+
     from app.gui.icon import app_icon
     from app.gui.main_window import MainWindow
     from app.gui.settings import AppSettings
