@@ -111,6 +111,21 @@ def _drop_thin(seps: list[_Sep], min_size: float) -> list[_Sep]:
     return out
 
 
+SLIVER_ROW = 0.8  # text heights; tight low-resolution rows measure one (text_h runs high there)
+
+
+def _drop_outer_slivers(rows: list[_Sep], text_h: float) -> list[_Sep]:
+    """Drop a first or last row lower than a line of text beyond a rule: no row of a
+    table is that low, but a caption or footnote printed right against the table is
+    (its letters, bars at low resolution, pass for one more rule)."""
+    low = SLIVER_ROW * text_h
+    while len(rows) > 3 and rows[-1].pos - rows[-2].pos < low and rows[-2].kind == RULE:
+        rows = rows[:-1]
+    while len(rows) > 3 and rows[1].pos - rows[0].pos < low and rows[1].kind == RULE:
+        rows = rows[1:]
+    return rows
+
+
 def _half_band(sep: _Sep, text_h: float) -> float:
     return sep.thickness / 2 + max(2.0, 0.2 * text_h)
 
@@ -297,7 +312,7 @@ def build_table(hs: list[Line], vs: list[Line], layout: PageLayout) -> Table | N
     rows = _rows_from_text(rows, cols, blobs, lines, interior_rows)
 
     cols = _drop_thin(cols, 0.5 * th)
-    rows = _drop_thin(rows, 0.5 * th)
+    rows = _drop_outer_slivers(_drop_thin(rows, 0.5 * th), th)
     n_rows, n_cols = len(rows) - 1, len(cols) - 1
     if n_rows < 1 or n_cols < 1 or n_rows * n_cols < 2:
         return None

@@ -137,7 +137,8 @@ def find_lines(
         if (
             horizontal
             and binary is not None
-            and _inside_text(binary, ch.pos, ch.start, ch.end, thickness, text_h)
+            and (_inside_text(binary, ch.pos, ch.start, ch.end, thickness, text_h)
+                 or (fill < _SOLID and _hugged(binary, ch.pos, ch.start, ch.end, thickness)))
         ):
             continue
         if (
@@ -176,6 +177,24 @@ def _contrast(
     # Upper quartile: text crowding a rule (spreadsheets print it touching the vertical
     # rules) darkens a side in many places, a shade darkens its side everywhere.
     return float(np.percentile(paper - line, 75))
+
+
+_SOLID = 0.97  # share of its length a rule inks; a line of words has gaps between them
+_HUGGED = 0.3  # share of a line with ink right against it on both sides: letters, not a rule
+
+
+def _hugged(binary: np.ndarray, pos: float, start: float, end: float, thickness: float) -> bool:
+    """Whether ink lies right against both edges of the line along much of it. Small
+    print (a footnote, a caption, a paragraph in a low-resolution scan) binarises into
+    broken bars as long as a rule: letters' x-height bodies, with their tops, bottoms
+    and ascenders just outside the bar on both sides in most places. A rule's edges
+    have paper beside them, but for a thick rule's ragged edge, which is unbroken."""
+    a, b = int(start), int(end)
+    d = thickness / 2 + 0.5
+    above, below = int(round(pos - d)), int(round(pos + d))
+    if b <= a or above < 0 or below >= binary.shape[0]:
+        return False
+    return float(((binary[above, a:b] > 0) & (binary[below, a:b] > 0)).mean()) > _HUGGED
 
 
 def _inside_text(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFilter
 
+from table.grid import EDGE, RULE, TEXT, _drop_outer_slivers, _Sep
 from table.model import Table
 from table.structure import StructureResult, find_tables
 from tests.table.render import (
@@ -18,6 +20,7 @@ from tests.table.render import (
     TruthTable,
     bordered_spec,
     columns_only_spec,
+    font,
     merged_spec,
     multiline_spec,
     render_page,
@@ -263,3 +266,63 @@ def test_large_table_many_rows():
     spec = bordered_spec(30, 6, seed=21)
     spec.texts = sample_texts(30, 6, seed=21)
     assert_structure(render_page([spec], dpi=150, noise=3))
+
+
+def _print_on(page, lines: list[tuple[float, float, str]], face: str, size_pt: float,
+              blur: float = 0.0) -> None:
+    """Small print (a footnote, a paragraph) drawn on a rendered page, at points."""
+    px = page.dpi / 72
+    img = Image.fromarray(page.image)
+    draw = ImageDraw.Draw(img)
+    for x, y, text in lines:
+        draw.text((x * px, y * px), text, font=font(face, round(size_pt * px)), fill=(0, 0, 0))
+    if blur:
+        img = img.filter(ImageFilter.GaussianBlur(blur))
+    page.image = np.asarray(img).copy()
+
+
+@pytest.mark.parametrize("dpi", [100, 150, 200])
+@pytest.mark.parametrize("face", ["mono", "sans-bold"])
+def test_a_footnote_printed_right_under_the_table_is_not_a_row(dpi, face):
+    # Its letters binarise into bars as long as a rule, a few pixels under the bottom
+    # rule: they had made a thin last row (validation pages, 75-200 dpi).
+    page = render_page([bordered_spec(6, 5, seed=3)], dpi=dpi, size_pt=(452, 216))
+    bottom = page.tables[0].row_lines[-1] / (dpi / 72)
+    note = "* Source: annual returns, restated figures exclude the discontinued operations"
+    _print_on(page, [(36, bottom + 2, note), (36, bottom + 10, note)], face, 6)
+    assert_structure(page, find_tables(page.image, model=None))
+
+
+@pytest.mark.parametrize("dpi", [100, 150])
+def test_a_blurred_footnote_against_the_table_is_not_a_row(dpi):
+    # Blurred, its letters make one solid bar: no rule test tells it from a rule, but a
+    # row lower than a line of text beyond the table's last rule is not a row.
+    page = render_page([bordered_spec(6, 5, seed=3)], dpi=dpi, size_pt=(452, 216))
+    bottom = page.tables[0].row_lines[-1] / (dpi / 72)
+    note = "Source: annual returns, restated figures exclude the discontinued operations"
+    _print_on(page, [(36, bottom + 1.5, note)], "serif", 6, blur=1.0)
+    assert_structure(page, find_tables(page.image, model=None))
+
+
+def test_outer_rows_lower_than_a_text_line_beyond_a_rule_are_dropped_at_both_ends():
+    rule, text, edge = (lambda p: _Sep(p, RULE, 1.0)), (lambda p: _Sep(p, TEXT)), (lambda p: _Sep(p, EDGE))
+    rows = [rule(93), rule(100), rule(130), rule(160), rule(166)]
+    assert [s.pos for s in _drop_outer_slivers(rows, 10.0)] == [100, 130, 160]
+    # Beyond a line the text drew, or an open edge, the thin band may be a real row's
+    # part: kept. A row of one text height is a row.
+    rows = [edge(93), text(100), rule(130), rule(160), rule(170)]
+    assert [s.pos for s in _drop_outer_slivers(rows, 10.0)] == [93, 100, 130, 160, 170]
+    # Never down to a single row.
+    rows = [rule(100), rule(130), rule(135)]
+    assert len(_drop_outer_slivers(rows, 10.0)) == 3
+
+
+@pytest.mark.parametrize("dpi", [96, 100, 120])
+def test_a_small_print_paragraph_over_a_low_resolution_table_is_not_part_of_it(dpi):
+    page = render_page([bordered_spec(5, 5, seed=4, origin=(36, 70))], dpi=dpi, size_pt=(452, 210))
+    prose = ["Negative smidge archangels innkeeper upwards permuted scrappier sadness sheered",
+             "denominator extirpate. Billy bulkiness ciabatta describable moldings equidistant",
+             "scullion exemplified regressions boundless ovals. Scumbags wheeling ambiances."]
+    _print_on(page, [(36, 36 + 9 * k, line) for k, line in enumerate(prose)], "serif", 7.5,
+              blur=0.7)
+    assert_structure(page, find_tables(page.image, model=None))
