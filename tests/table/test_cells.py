@@ -243,6 +243,35 @@ def test_text_against_a_side_rule_keeps_its_first_and_last_letters(text, align):
     assert abs((got[-1] + 1 - got[0]) - ink.shape[1]) <= 1, "a letter at the rule was cut"
 
 
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("inside", [1, 3])
+def test_a_side_rule_a_few_pixels_inside_the_bbox_is_not_read(side, inside):
+    """The grid line found a few pixels beside the printed rule (a 300 dpi page, its
+    residual skew): the rule lies inside the cell's bbox with paper between it and the
+    edge, so the edge strip cannot reach it. It was kept as ink, and "-37.4%" beyond it
+    read "J. Janson" (office-printed validation pages, seed 8: a 93 px row at 300 dpi)."""
+    cell_h, cell_w = 93, 380
+    f = font("sans", 26)
+    alone = Image.new("L", (400, cell_h), 255)
+    ImageDraw.Draw(alone).text((10, cell_h // 2), "-37.4%", font=f, fill=0, anchor="lm")
+    arr = np.asarray(alone)
+    cols = np.flatnonzero((arr < 128).any(axis=0))
+    ink = arr[:, cols[0] : cols[-1] + 1]
+    page = np.full((cell_h + 40, cell_w + 40), 255, np.uint8)
+    x0, y0, x1, y1 = 20, 20, 20 + cell_w, 20 + cell_h
+    page[y0 - 1 : y0 + 2, x0 - 1 : x1 + 2] = 0  # rules 3 px wide
+    page[y1 - 1 : y1 + 2, x0 - 1 : x1 + 2] = 0
+    page[y0 - 1 : y1 + 2, x0 - 1 : x0 + 2] = 0
+    page[y0 - 1 : y1 + 2, x1 - 1 : x1 + 2] = 0
+    x = x1 - 12 - ink.shape[1] if side == "left" else x0 + 12  # the text away from that rule
+    page[y0 + 2 : y1 - 1, x : x + ink.shape[1]] = ink[2 : cell_h - 1]
+    bbox = (x0 - 1 - inside, y0, x1, y1) if side == "left" else (x0, y0, x1 + 2 + inside, y1)
+    crops = line_crops(page, Cell(0, 0, bbox=bbox))
+    assert len(crops) == 1
+    got = np.flatnonzero((crops[0] < 128).any(axis=0))
+    assert abs((got[-1] + 1 - got[0]) - ink.shape[1]) <= 1, "the rule is in the crop"
+
+
 def test_decimal_points_and_commas_of_a_low_resolution_scan_are_kept():
     """At 150 dpi a 9 pt decimal point is a pixel or two of faint grey: below the size
     of any letter, but inside the text line, where dust seldom falls."""
