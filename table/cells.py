@@ -91,22 +91,22 @@ def cell_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     min_area = max(3.0, (0.035 * min(h, 3 * w)) ** 2)
     keep = (area >= min_area) & (np.maximum(bw, bh) >= 2)
     # Rule remnants the edge strip missed: pieces touching the border that lie almost
-    # wholly in a thin band along it (an L where two rules meet included). A letter
-    # touching a rule reaches well inside.
+    # wholly in a thin band along it (an L where two rules meet included), their side
+    # at the border or a few pixels inside it (the grid line found beside the printed
+    # rule: paper parts the rule from the side edge, yet it runs to the top and bottom
+    # ones). A letter touching a rule reaches well inside.
     touching = (bx == 0) | (by == 0) | (bx + bw >= w) | (by + bh >= h)
-    band = max(2, round(0.08 * min(h, w)))
-    # A rule the edge strip could not reach, a few pixels inside the bbox (the grid line
-    # found beside the printed rule), is a remnant too: near the border, not on it.
-    sides = (bx < band) | (bx + bw > w - band)
-    ends = (by < band) | (by + bh > h - band)
-    if (sides | ends).any():
+    if touching.any():
+        band = max(2, round(0.08 * min(h, w)))
         rim = np.zeros((h, w), bool)
         rim[:band], rim[-band:], rim[:, :band], rim[:, -band:] = True, True, True, True
         on_rim = np.bincount(labels[rim], minlength=n)[1:]
         # ...and run along the edge further than a letter standing against it would
         # (at low resolution a whole letter fits in the band).
+        sides = (bx < band) | (bx + bw > w - band)
+        ends = (by < band) | (by + bh > h - band)
         along = (sides & (bh >= 0.75 * h)) | (ends & (bw >= 0.75 * h))
-        keep &= ~((on_rim >= 0.8 * area) & along)
+        keep &= ~(touching & (on_rim >= 0.8 * area) & along)
     if not keep.any():
         return None
     # Decimal points and commas of a low-resolution scan come out a pixel or two:

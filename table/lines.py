@@ -183,18 +183,25 @@ _SOLID = 0.97  # share of its length a rule inks; a line of words has gaps betwe
 _HUGGED = 0.3  # share of a line with ink right against it on both sides: letters, not a rule
 
 
+def _beside(binary: np.ndarray, pos: float, start: float, end: float, d: float
+            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ink d pixels above and below a horizontal line, along [start, end) (None
+    where a probe falls off the page or the line has no length)."""
+    a, b = int(start), int(end)
+    above, below = int(round(pos - d)), int(round(pos + d))
+    if b <= a or above < 0 or below >= binary.shape[0]:
+        return None
+    return binary[above, a:b] > 0, binary[below, a:b] > 0
+
+
 def _hugged(binary: np.ndarray, pos: float, start: float, end: float, thickness: float) -> bool:
     """Whether ink lies right against both edges of the line along much of it. Small
     print (a footnote, a caption, a paragraph in a low-resolution scan) binarises into
     broken bars as long as a rule: letters' x-height bodies, with their tops, bottoms
     and ascenders just outside the bar on both sides in most places. A rule's edges
     have paper beside them, but for a thick rule's ragged edge, which is unbroken."""
-    a, b = int(start), int(end)
-    d = thickness / 2 + 0.5
-    above, below = int(round(pos - d)), int(round(pos + d))
-    if b <= a or above < 0 or below >= binary.shape[0]:
-        return False
-    return float(((binary[above, a:b] > 0) & (binary[below, a:b] > 0)).mean()) > _HUGGED
+    sides = _beside(binary, pos, start, end, thickness / 2 + 0.5)
+    return sides is not None and float((sides[0] & sides[1]).mean()) > _HUGGED
 
 
 def _inside_text(
@@ -204,16 +211,11 @@ def _inside_text(
     (bold letters' bars joined up), or densely on one side (serifs on a baseline, an
     underline). A table rule has cell padding on both sides, so probes a fifth to a
     third of a text height away from it find paper."""
-    a, b = int(start), int(end)
-    if b <= a:
-        return False
     for f in (0.2, 0.3):
-        d = thickness / 2 + max(1.5, f * text_h)
-        above, below = int(round(pos - d)), int(round(pos + d))
-        if above < 0 or below >= binary.shape[0]:
+        sides = _beside(binary, pos, start, end, thickness / 2 + max(1.5, f * text_h))
+        if sides is None:
             continue
-        side_a = binary[above, a:b] > 0
-        side_b = binary[below, a:b] > 0
+        side_a, side_b = sides
         if (
             float((side_a & side_b).mean()) > 0.2
             or max(float(side_a.mean()), float(side_b.mean())) > 0.35

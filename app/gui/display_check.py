@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$")
@@ -57,7 +58,7 @@ def debian_package(soname: str) -> str:
     return f"{name}{'-' if name[-1].isdigit() else ''}{major}".lower()
 
 
-def uses_xcb(env: dict | os._Environ = os.environ) -> bool:
+def uses_xcb(env: Mapping[str, str] = os.environ) -> bool:
     """Whether Qt will start its X11 platform: on Linux, asked for it by
     QT_QPA_PLATFORM, or by default on an X display outside a Wayland session."""
     if not sys.platform.startswith("linux"):
@@ -69,7 +70,7 @@ def uses_xcb(env: dict | os._Environ = os.environ) -> bool:
     return bool(env.get("DISPLAY")) and not wayland
 
 
-def xcb_problem(env: dict | os._Environ = os.environ, plugin: Path | None = None) -> str | None:
+def xcb_problem(env: Mapping[str, str] = os.environ, plugin: Path | None = None) -> str | None:
     """A message naming what keeps Qt's X11 platform from loading, or None."""
     if not uses_xcb(env):
         return None
