@@ -118,8 +118,10 @@ class CellStream(IterableDataset):
     loop widens them to the model's three on the device, a third of the copying.
     """
 
-    def __init__(self, seed: int, start: int, batch: int, shape: dict, focus: float = 0.0):
+    def __init__(self, seed: int, start: int, batch: int, shape: dict, focus: float = 0.0,
+                 printed: list | None = None, printed_share: float = 0.0):
         self.seed, self.start, self.batch, self.focus = seed, start, batch, focus
+        self.printed, self.printed_share = printed or [], printed_share
         self.tokenizer = char_tokenizer()
         self.pre = preprocess_config(shape)
         self.max_len = shape["max_len"]
@@ -131,7 +133,7 @@ class CellStream(IterableDataset):
         i = self.start + worker * self.batch
         max_len = self.max_len
         while True:
-            cells = [gen.sample(i + k, self.focus_text_for(i + k)) for k in range(self.batch)]
+            cells = [self.sample(gen, i + k) for k in range(self.batch)]
             i += self.batch * workers
             images = [c.image for c in cells]
             ids = [self.tokenizer.encode(c.text).ids[1:][: max_len] for c in cells]  # drop <s>
@@ -142,6 +144,15 @@ class CellStream(IterableDataset):
                 labels[r, : len(x)] = x
             grey = pixel_values(images, self.pre)[:, :1]
             yield torch.from_numpy(np.ascontiguousarray(grey)), torch.from_numpy(labels)
+
+    def sample(self, gen: CellGenerator, index: int):
+        """Sample ``index``: for a ``printed_share`` of them a cell cut from office print
+        (training/printed_cells.py), otherwise the generator's."""
+        if self.printed:
+            rng = random.Random(hash((self.seed, 3_000_017, index)) & 0xFFFFFFFFFFFF)
+            if rng.random() < self.printed_share:
+                return self.printed[rng.randrange(len(self.printed))]
+        return gen.sample(index, self.focus_text_for(index))
 
     def focus_text_for(self, index: int) -> str | None:
         """For a ``focus`` fraction of the samples, text from ``focus_text`` (the
@@ -222,6 +233,22 @@ def evaluate(model, cells, tokenizer, pre, batch: int = 64, device: str = "cpu")
     return {"cer": dist / max(total, 1), "exact": exact / len(cells)}
 
 
+def printed_training_cells(folder: Path, tokenizer) -> list:
+    """The crops of a corrections-format folder whose text the vocabulary spells, as
+    samples with .image and .text; those it cannot are counted and left out."""
+    from app.corrections import read_corrections
+    from training.printed_cells import PrintedCell
+
+    found = read_corrections(folder)
+    vocab = tokenizer.get_vocab()
+    cells = [PrintedCell(np.asarray(im.convert("L")), text)
+             for im, text in zip(found.images, found.texts) if all(ch in vocab for ch in text)]
+    print(f"printed cells: {len(cells)} of {len(found)} from {folder} "
+          f"({len(found) - len(cells)} outside the vocabulary, {len(found.skipped)} unreadable)",
+          flush=True)
+    return cells
+
+
 def lr_at(step: int, base: float, warmup: int, total: int, start: int = 0,
           progress: float | None = None) -> float:
     """Warm-up then cosine down to 5 % of ``base`` at step ``total``, for a schedule
@@ -294,6 +321,11 @@ def main(argv=None) -> int:
     ap.add_argument("--focus", type=float, default=0.0,
                     help="fraction of training cells drawn from training.cells.focus_text "
                          "(diacritics, lone letters, look-alike codes) instead of the usual mix")
+    ap.add_argument("--printed", type=Path, default=None,
+                    help="a folder of cells cut from office print (training/printed_cells.py; "
+                         "PNG crops + labels.jsonl)")
+    ap.add_argument("--printed-share", type=float, default=0.25,
+                    help="fraction of training cells drawn from --printed")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--eval-every", type=int, default=1000)
@@ -345,7 +377,8 @@ def main(argv=None) -> int:
 
     pre = preprocess_config(shape)
     validation = validation_sets(args.eval_size)
-    stream = CellStream(args.seed, samples, args.batch, shape, args.focus)
+    printed = printed_training_cells(args.printed, tokenizer) if args.printed else None
+    stream = CellStream(args.seed, samples, args.batch, shape, args.focus, printed, args.printed_share)
     loader = DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=4 if args.workers else None,
                         pin_memory=args.device.startswith("cuda"))
     log = open(os.path.join(args.workdir, "log.jsonl"), "a")  # noqa: SIM115 (open for the run)

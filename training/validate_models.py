@@ -24,48 +24,21 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
 
 from ocr.metrics import cer
+from training.printed_cells import PrintedCell, cut_cells, workbook_pages
 from training.train_recognizer import validation_sets
 
 PRINTED_SEED = 8  # the table benchmark's development pages are seed 7
 
 
-class PrintedCell(NamedTuple):
-    image: object  # the crop as the pipeline cuts it (numpy array)
-    text: str
-
-
 def printed_cells(pages: int, seed: int = PRINTED_SEED) -> list[PrintedCell]:
     """Single-line cells cut by the app's own structure detection and cropping from
     ``pages`` spreadsheets printed by LibreOffice (xlsx -> PDF -> scan), with their true
-    text; tables whose grid or spans are found wrong are left out (the structure's
-    business, and a cell cut elsewhere would not be the text's)."""
-    from benchmarks import table_workbooks as wb
-    from table.cells import page_line_crops
-    from table.prepare import prepare_page
-    from table.structure import find_tables
-
+    text (training/printed_cells.py)."""
     work = Path(tempfile.mkdtemp(prefix="validate_printed_"))
     try:
-        bench = wb.make_workbooks(pages, work, seed)
-        wb.print_to_pdf(work)
-        wb.scan(bench, work, seed)
-        out = []
-        for page in bench:
-            result = find_tables(prepare_page(page.image).image)  # as the pipeline does
-            if len(result.tables) != len(page.tables):
-                continue
-            for table, truth in zip(result.tables, page.tables):
-                if {(c.row, c.col, c.rowspan, c.colspan) for c in table.cells} != truth.spans:
-                    continue
-                cells = [c for c in table.cells if truth.texts.get((c.row, c.col), "").strip()
-                         and "\n" not in truth.texts[(c.row, c.col)]]
-                for cell, crops in zip(cells, page_line_crops(result.image, cells)):
-                    if len(crops) == 1:
-                        out.append(PrintedCell(crops[0], " ".join(truth.texts[(cell.row, cell.col)].split())))
-        return out
+        return cut_cells(workbook_pages(pages, seed, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
