@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from table.components import components
+
 __all__ = [
     "Ink",
     "analyse_ink",
@@ -79,7 +81,9 @@ def estimate_text_height(binary: np.ndarray, default: float | None = None) -> fl
 def dark_fill_mask(gray: np.ndarray, text_h: float) -> np.ndarray:
     """255 inside dark filled areas (header bands, inverted cells); text and rules excluded."""
     paper = float(np.percentile(gray[::4, ::4], 90))
-    dark = (gray < min(110.0, paper * 0.5)).astype(np.uint8) * 255
+    # 255 where gray < limit: for whole grey levels, those up to ceil(limit) - 1.
+    limit = min(110.0, paper * 0.5)
+    _, dark = cv2.threshold(gray, float(np.ceil(limit) - 1), 255, cv2.THRESH_BINARY_INV)
     k = max(3, int(round(0.45 * text_h)))
     # Opening wipes strokes and rules (thinner than k) and keeps solid areas.
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
@@ -90,12 +94,10 @@ def dark_fill_mask(gray: np.ndarray, text_h: float) -> np.ndarray:
     solid = cv2.morphologyEx(
         solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * k + 1, 2 * k + 1))
     )
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
-    keep = np.zeros(n, dtype=bool)
-    for i in range(1, n):
-        w, h = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
-        keep[i] = min(w, h) >= 0.8 * text_h and w * h >= 3 * text_h * text_h
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+    for c in list(components(solid, connectivity=4)):
+        if not (min(c.width, c.height) >= 0.8 * text_h and c.width * c.height >= 3 * text_h * text_h):
+            solid[c.box][c.pixels] = 0  # too small for a fill
+    return solid
 
 
 def estimate_noise(gray: np.ndarray) -> float:
@@ -124,10 +126,9 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
             fill, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))
         )
         normalized = gray.copy()
-        n, labels = cv2.connectedComponents(inner, connectivity=4)
-        for i in range(1, n):
-            where = labels == i
-            values = gray[where].astype(np.float32)
+        for fill_area in components(inner, connectivity=4):
+            box, where = fill_area.box, fill_area.pixels
+            values = gray[box][where].astype(np.float32)
             # The fill's own colour becomes white paper (no edge for the adaptive
             # threshold to trip over); whatever departs from it, its light text and
             # any rule drawn darker than the fill, becomes dark ink.
@@ -143,7 +144,7 @@ def analyse_ink(gray: np.ndarray, text_h: float | None = None) -> Ink:
             deep = max(bg, 40.0)
             dead = min(0.3 * deep, max(6.0, 3.0 * noise))
             darker = np.clip(bg - values - dead, 0, None) * (255.0 / (deep - dead))
-            normalized[where] = np.clip(255.0 - lighter - darker, 0, 255).astype(np.uint8)
+            normalized[box][where] = np.clip(255.0 - lighter - darker, 0, 255).astype(np.uint8)
     # Smoothing tames scanner noise and halftone screens; at low resolution only as
     # much as the noise needs, since it washes out one-pixel strokes and rules.
     sigma = min(1.2, max(text_h / 25.0, 0.35 + noise / 10.0 if noise > 2.5 else 0.0))

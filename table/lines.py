@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from table.components import component_stats
+
 __all__ = ["Line", "LineMasks", "coverage", "find_lines", "line_masks", "rule_mask"]
 
 
@@ -84,18 +86,20 @@ def find_lines(
     just above and below it, a line of letters has ink there. With the grey page
     ``gray``, chains no darker than the paper on one side of them are dropped: the
     edge of a lightly shaded band, not a rule."""
-    if not horizontal:
-        mask = np.ascontiguousarray(mask.T)  # one code path: lines always run along x
-        if binary is not None:
-            binary = np.ascontiguousarray(binary.T)
-        if gray is not None:
-            gray = np.ascontiguousarray(gray.T)
-    n, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if n <= 1:
+    stats, centroids = component_stats(mask, along_rows=horizontal)
+    if not len(stats):
         return []
+    if not horizontal:
+        # One code path: lines always run along x. The components of the page are those
+        # of its transpose, so their boxes are swapped instead of the page copied; the
+        # grey page is read through a transposed view.
+        stats = stats[:, [1, 0, 3, 2, 4]]
+        centroids = centroids[:, ::-1]
+        if gray is not None:
+            gray = gray.T
     max_thickness = max(4.0, 0.6 * text_h)
     frags = []
-    for i in range(1, n):
+    for i in range(len(stats)):
         x, y, w, _h, area = stats[i]
         thickness = area / max(w, 1)
         if thickness > max_thickness or w < 2 * thickness:
