@@ -65,7 +65,7 @@ def model_input(gray: np.ndarray, text_h: float | None = None) -> ModelInput:
     ink = 1.0 - _resize(gray, size).astype(np.float32) / 255.0
     rules = rule_evidence(gray, text_h)
     rules = np.clip(_resize(rules, size) * 2.0, 0.0, 1.0)  # a thin rule survives averaging
-    return ModelInput(np.stack([ink, rules]).astype(np.float32), scale, float(text_h))
+    return ModelInput(np.stack([ink, rules]).astype(np.float32, copy=False), scale, float(text_h))
 
 
 def with_context(x: np.ndarray, context: int = CONTEXT) -> np.ndarray:
@@ -76,4 +76,4 @@ def with_context(x: np.ndarray, context: int = CONTEXT) -> np.ndarray:
     ink = np.ascontiguousarray(x[0], dtype=np.float32)
     rows = np.clip(cv2.blur(ink, (context, 1), borderType=cv2.BORDER_CONSTANT) * 4.0, 0, 1)
     cols = np.clip(cv2.blur(ink, (1, context), borderType=cv2.BORDER_CONSTANT) * 4.0, 0, 1)
-    return np.concatenate([x, rows[None], cols[None]]).astype(np.float32)
+    return np.concatenate([x, rows[None], cols[None]]).astype(np.float32, copy=False)
