@@ -530,31 +530,30 @@ def _spans(h_present: np.ndarray, v_present: np.ndarray) -> list[tuple[int, int,
             i = parent[i]
         return i
 
+    v_rows, h_rows = v_present.tolist(), h_present.tolist()  # (numpy scalars are slow here)
     for r in range(n_rows):
         for c in range(n_cols):
-            if c + 1 < n_cols and not v_present[r, c + 1]:
+            if c + 1 < n_cols and not v_rows[r][c + 1]:
                 parent[find(r * n_cols + c)] = find(r * n_cols + c + 1)
-            if r + 1 < n_rows and not h_present[r + 1, c]:
+            if r + 1 < n_rows and not h_rows[r + 1][c]:
                 parent[find(r * n_cols + c)] = find((r + 1) * n_cols + c)
     boxes: dict[int, list[int]] = {}
     for r in range(n_rows):
         for c in range(n_cols):
             b = boxes.setdefault(find(r * n_cols + c), [r, c, r, c])
             b[0], b[1], b[2], b[3] = min(b[0], r), min(b[1], c), max(b[2], r), max(b[3], c)
-    rects = list(boxes.values())
+    rects = np.array(list(boxes.values())).reshape(-1, 4)  # r0, c0, r1, c1
     # A joined group that is not a rectangle (a detection slip) becomes its bounding box;
-    # repeat until no two boxes overlap.
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(rects)):
-            for j in range(i + 1, len(rects)):
-                a, b = rects[i], rects[j]
-                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
-                    rects[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del rects[j]
-                    changed = True
-                    break
-            if changed:
-                break
-    return sorted((r0, c0, r1 - r0 + 1, c1 - c0 + 1) for r0, c0, r1, c1 in rects)
+    # the first overlapping pair is merged until no two boxes overlap (all pairs tested
+    # at once: one by one, it took a twentieth of the structure's time on large tables).
+    while len(rects) > 1:
+        a, b = rects[:, None, :], rects[None, :, :]
+        overlap = np.triu((a[..., 0] <= b[..., 2]) & (b[..., 0] <= a[..., 2])
+                          & (a[..., 1] <= b[..., 3]) & (b[..., 1] <= a[..., 3]), 1)
+        if not overlap.any():
+            break
+        i, j = np.argwhere(overlap)[0]
+        rects[i, :2] = np.minimum(rects[i, :2], rects[j, :2])
+        rects[i, 2:] = np.maximum(rects[i, 2:], rects[j, 2:])
+        rects = np.delete(rects, j, axis=0)
+    return sorted((r0, c0, r1 - r0 + 1, c1 - c0 + 1) for r0, c0, r1, c1 in rects.tolist())
