@@ -132,8 +132,11 @@ def reconcile(rule_tables: list[Table], found: list[PageTables], mi: ModelInput,
     grids = [t for t in rule_tables if full_grid(t, mi)]
     model = [to_table(_with_rules(f, rule_tables, mi), page) for f in found
              if not any(_overlap(f.bbox, g.bbox) > 0.5 for g in grids)]
+    # A rule-built table that is not a grid gives way to the tables over it: the model's,
+    # and a grid's (two tables do not share a page's area; the grid is exact, and the
+    # other is small print over or under it read as rules).
     rest = [t for t in rule_tables if t not in grids
-            and not any(_overlap(t.bbox, m.bbox) > 0.3 for m in model)]
+            and not any(_overlap(t.bbox, m.bbox) > 0.3 for m in model + grids)]
     out = grids + model + rest
     out.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
     return out

@@ -74,6 +74,22 @@ def test_model_tables_elsewhere_are_added_and_unseen_rule_tables_kept() -> None:
     assert [t.bbox for t in out] == [(50, 100, 350, 220), ruled.bbox]
 
 
+def test_a_rule_table_over_a_full_grid_gives_way_to_it() -> None:
+    # Small print above and below a grid, read as three rules at low resolution: a
+    # one-column "table" of the paragraphs around the grid (validation page
+    # mixed-99-00006 at 96 dpi). The model's table over the grid yields to the grid, so
+    # nothing else removed the paragraphs' table.
+    grid = grid_table(ROWS, COLS)
+    prose = grid_table([80, 160, 240], [40, 260])
+    prose.row_ruled, prose.col_ruled = [True, True, True], [False, False]
+    mi = model_input(ROWS, COLS, grid.bbox)
+    assert full_grid(grid, mi) and not full_grid(prose, mi)
+    assert reconcile([prose, grid], [found(ROWS, COLS)], mi, 0) == [grid]
+    # a rule table beside the grid, not over it, stays
+    beside = grid_table([400, 440, 480], [50, 200])
+    assert reconcile([grid, beside], [], mi, 0) == [grid, beside]
+
+
 def test_to_table_keeps_spans() -> None:
     f = found(ROWS, COLS)
     f.decoded.cells = [DecodedCell(0, 0, 1, 2, 0.5)] + [c for c in f.decoded.cells if c.row > 0]
@@ -127,3 +143,19 @@ def test_the_models_lines_go_onto_the_rules_the_rule_path_drew() -> None:
     # Far from every rule (over half a text height: 8 px here), lines stay.
     [t] = reconcile([ruled], [found([70, 150, 220], [50, 215, 350])], mi, 0)
     assert t.col_lines == [50, 215, 350] and t.row_lines[0] == 70
+
+
+def test_small_print_around_a_low_resolution_grid_is_not_a_table(tmp_path) -> None:
+    # Validation page mixed-99-00006 (printed by LibreOffice, 96 dpi): a paragraph above
+    # and one below a ruled grid with a dark header band. Their lines binarise into bars
+    # the rule path took for three rules, a one-column table around the grid.
+    from table.prepare import prepare_page
+    from table.structure import find_tables
+    from training.tables.design import design_page
+    from training.tables.office_page import render_office
+
+    [page] = render_office([design_page("validation", 99, 6, "mixed")], tmp_path)
+    [truth] = page.tables
+    found = find_tables(prepare_page(page.image).image).tables
+    assert [(t.n_rows, t.n_cols) for t in found] == [(truth.n_rows, truth.n_cols)]
+    assert {(c.row, c.col, c.rowspan, c.colspan) for c in found[0].cells} == truth.spans()
