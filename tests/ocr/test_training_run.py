@@ -69,6 +69,9 @@ def test_a_focus_mix_swaps_a_fraction_of_training_texts_and_leaves_the_heldout_s
     accented = sum(any(ch in "àáâäåèéêëìíîïòóôöøùúûüçñßÀÁÂÄÅÈÉÊËÒÓÔÖØÙÚÛÜ" for ch in t) for t in swapped)
     assert accented / len(swapped) > 0.4
     assert sum(len(t) == 1 for t in swapped) / len(swapped) > 0.08
+    # a spreadsheet's accounting negatives: the symbol outside the parentheses
+    accounting = [t for t in swapped if t[0] in "$€£" and t[1:].lstrip().startswith("(")]
+    assert len(accounting) / len(swapped) > 0.02 and all(t.endswith(")") for t in accounting)
     # a swapped text is what the generator renders
     index = next(i for i, t in enumerate(texts) if t)
     cell = CellGenerator(3, "train").sample(index, texts[index])
