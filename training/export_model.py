@@ -66,6 +66,11 @@ from the sharp render); the rest as phone photos (grey paper, falling light, def
 shake, JPEG) and photocopies (thickened or thinned strokes, faint ink, streaks, toner
 specks).
 
+A run given `--printed` also draws that share of its cells from office print: cells the
+app's own structure detection and cropping cut from spreadsheets printed by LibreOffice
+and scanned, half of the pages turned, photographed or scanned at 60-120 dpi first
+(`training/printed_cells.py`, training families only, page seeds from 1000).
+
 Fonts are split by family (every weight, width and clone of a design together;
 `training/tables/fonts.py` RECOGNISER_SPLITS):
 - train: {train_families}
