@@ -120,14 +120,14 @@ def training_cells(pages: int, seed: int = TRAIN_SEED, capture: float = 0.0) -> 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def write_folder(cells: list[PrintedCell], out: Path, prefix: str = "") -> int:
+def write_folder(cells: list[PrintedCell], out: Path) -> int:
     """Append ``cells`` to a corrections-format folder; returns how many were written."""
     out.mkdir(parents=True, exist_ok=True)
     labels = out / "labels.jsonl"
     start = sum(1 for _ in labels.open(encoding="utf-8")) if labels.is_file() else 0
     lines = []
     for i, cell in enumerate(cells, start):
-        name = f"{prefix}{i:06d}.png"
+        name = f"{i:06d}.png"
         Image.fromarray(cell.image).save(out / name)
         lines.append(json.dumps({"image": name, "text": cell.text}, ensure_ascii=False))
     with labels.open("a", encoding="utf-8") as f:
