@@ -76,6 +76,26 @@ def test_export_of_averaged_checkpoints_is_a_model_the_engine_reads(tmp_path):
     assert isinstance(recognizer.recognize([page])[0].text, str)  # reads end to end
 
 
+def test_export_writes_the_second_look_chosen_for_the_model_or_none(tmp_path):
+    from training.cells import char_tokenizer
+    from training.export_model import main
+    from training.train_recognizer import build_model, model_shape
+
+    shape = model_shape(32)
+    torch.manual_seed(0)
+    ckpt = _save(tmp_path / "c.pt", build_model(char_tokenizer().get_vocab_size(), shape).state_dict(),
+                 10, shape)
+    assert main(["--checkpoint", ckpt, "--out", str(tmp_path / "lower"), "--second-look-below", "0.6"]) == 0
+    chosen = Recognizer.from_pretrained(tmp_path / "lower", device="cpu").second_look
+    assert chosen.below_confidence == 0.6 and chosen == SecondLook.from_dict({**SECOND_LOOK, "below_confidence": 0.6})
+    assert "less likely than 0.6" in (tmp_path / "lower" / "README.md").read_text()
+
+    assert main(["--checkpoint", ckpt, "--out", str(tmp_path / "none"), "--second-look-below", "0"]) == 0
+    assert "second_look" not in json.loads((tmp_path / "none" / "generation_config.json").read_text())
+    assert Recognizer.from_pretrained(tmp_path / "none", device="cpu").second_look is None
+    assert "one reading per crop" in (tmp_path / "none" / "README.md").read_text()
+
+
 def test_resized_patch_kernel_answers_an_upsampled_patch_as_the_old_one_did():
     from training.patch_resize import resize_patch_kernel, upsampling_matrix
 
