@@ -91,18 +91,18 @@ samples seen.{averaged}
 SECOND_LOOK = {"below_confidence": 0.8,
                "views": [{"stretch_x": 1.15}, {"stretch_x": 0.87}, {"trim_rows": 0.05}, {"pad_rows": 0.05}]}
 
+_VIEW_WORDS = {"stretch_x": "{:g}x as wide", "trim_rows": "{:.0%} of the height cut off top and bottom",
+               "pad_rows": "{:.0%} of the height of paper added top and bottom"}
+
 
 def _decoding_text(second_look: dict | None) -> str:
     if not second_look:
-        return ("Greedy, one reading per crop (no `second_look` in generation_config.json: "
-                "on the validation draw a second look did not help this model).")
+        return "Greedy, one reading per crop (no `second_look` in generation_config.json)."
     views = "\n".join("- " + _VIEW_WORDS[k].format(v) for view in second_look["views"] for k, v in view.items())
     return (f"Greedy. A crop read with a token less likely than {second_look['below_confidence']:g} "
             "(`second_look` in\ngeneration_config.json) is read again in other views of it, one after "
             "the other,\nkeeping the reading with the highest mean log-probability per token, until "
             "the\nreading kept is sure (`ocr/second_look.py`). The views, in order:\n" + views)
-_VIEW_WORDS = {"stretch_x": "{:g}x as wide", "trim_rows": "{:.0%} of the height cut off top and bottom",
-               "pad_rows": "{:.0%} of the height of paper added top and bottom"}
 
 
 def average_checkpoints(paths: list[str]) -> dict:
