@@ -194,6 +194,7 @@ def _recipe_words(s) -> str:
             f"{s.batch} x {s.accumulate} with {s.replay_fraction:.0%} replay, weight average "
             f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}, "
             f"jitter strength {s.augment:g}, {s.splice:.0%} of corrections spliced to another"
+            + (f", {s.recombine:.0%} swapped for a new line of their words" if s.recombine else "")
             + (f"; also {', '.join(s.slow)} at {s.slow_lr:g}x the rate" if s.slow else ""))
 
 

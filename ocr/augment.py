@@ -6,6 +6,11 @@ other margins and scale, a little rotation and shear; ``strength`` >= 1 adds wha
 any worn or badly scanned print varies in: thinner or bolder strokes, ink that
 drops out in specks, a baseline that bends, blur, contrast and noise. None of it
 is specific to one typeface or one kind of wear.
+
+``splice`` and ``words``/``line_of_words`` make new lines out of the corrections
+themselves: two crops side by side, or words cut from several crops at the gaps
+between them and set in a new order, so the model reads each glyph in new company
+instead of learning whole lines by heart.
 """
 
 from __future__ import annotations
@@ -109,3 +114,78 @@ def splice(first, first_text: str, second, second_text: str, rng: random.Random,
     out.paste(a, (0, 0))
     out.paste(b, (a.width + gap, 0))
     return out, f"{first_text} {second_text}"
+
+
+def _ink_columns(arr: np.ndarray) -> np.ndarray:
+    """Which columns hold ink: pixels well below the paper's level, ignoring lone specks
+    of noise (a column needs two such pixels)."""
+    bg = float(np.median(arr))
+    dark = float(np.percentile(arr, 1))
+    if bg - dark < 20:
+        return np.zeros(arr.shape[1], bool)
+    ink = arr < bg - 0.4 * (bg - dark)
+    return ink.sum(axis=0) >= 2
+
+
+def words(img, text: str, min_gap: float = 0.2, margin: float = 1.5
+          ) -> list[tuple[Image.Image, str]] | None:
+    """The crop cut into its words, each with its text, at the gaps between words. None
+    unless the picture shows exactly as many clearly wide gaps as the text has spaces
+    (each at least min_gap x the crop height and margin x wider than any gap within a
+    word): a cut in the wrong place would teach the model a wrong reading."""
+    parts = text.split(" ")
+    if len(parts) < 2 or any(not p for p in parts):
+        return None  # one word, or spaces at an end or doubled: no safe cut
+    a = to_pil(img).convert("L")
+    arr = np.asarray(a, np.float32)
+    cols = _ink_columns(arr)
+    inked = np.flatnonzero(cols)
+    if inked.size == 0:
+        return None
+    # runs of blank columns between the first and last inked column
+    runs, start = [], None
+    for x in range(int(inked[0]), int(inked[-1]) + 1):
+        if not cols[x] and start is None:
+            start = x
+        elif cols[x] and start is not None:
+            runs.append((x - start, start, x))
+            start = None
+    need = len(parts) - 1
+    if len(runs) < need:
+        return None
+    runs.sort(reverse=True)
+    gaps, rest = runs[:need], runs[need:]
+    if gaps[-1][0] < min_gap * a.height or (rest and gaps[-1][0] < margin * rest[0][0]):
+        return None
+    cuts = sorted((lo + hi) // 2 for _, lo, hi in gaps)
+    edges = [0, *cuts, a.width]
+    return [(a.crop((x0, 0, x1, a.height)), word)
+            for x0, x1, word in zip(edges, edges[1:], parts)]
+
+
+def line_of_words(pieces: list[tuple[Image.Image, str]], rng: random.Random, max_aspect: float,
+                  most: int = 4) -> tuple[Image.Image, str] | None:
+    """A new line of 1 to ``most`` words drawn from ``pieces`` (words() of several crops),
+    scaled to the first one's height with a word space between them. None when even the
+    first word alone is wider than max_aspect times its height."""
+    if not pieces:
+        return None
+    chosen = [pieces[rng.randrange(len(pieces))] for _ in range(rng.randint(1, most))]
+    h = chosen[0][0].height
+    scaled = [(p.resize((max(1, round(p.width * h / p.height)), h), Image.Resampling.BILINEAR), t)
+              for p, t in chosen]
+    kept, width = [], 0
+    for p, t in scaled:  # as many words as fit
+        if width + p.width > max_aspect * h:
+            break
+        kept.append((p, t))
+        width += p.width
+    if not kept:
+        return None
+    bg = int(np.median(np.asarray(kept[0][0])))
+    out = Image.new("L", (width, h), bg)
+    x = 0
+    for p, _ in kept:
+        out.paste(p, (x, 0))
+        x += p.width
+    return out, " ".join(t for _, t in kept)

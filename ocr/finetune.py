@@ -25,7 +25,7 @@ from PIL import Image
 import engine
 import engine.functional as F
 from engine.optim import AdamW
-from ocr.augment import jitter, splice
+from ocr.augment import jitter, line_of_words, splice, words
 from ocr.preprocess import PreprocessConfig, pixel_values
 from ocr.recognizer import Recognizer
 
@@ -76,6 +76,9 @@ class TuneSettings:
     # learnt by heart (validation: style CER 4.6% -> 3.0% at the same steps).
     augment: float = 2.0  # jitter strength (ocr.augment.jitter; 0: margins, scale, blur)
     splice: float = 0.5  # share of corrections read joined to another one (ocr.augment.splice)
+    # share of corrections replaced by a new line of words cut from several of them
+    # (ocr.augment.words, line_of_words)
+    recombine: float = 0.0
     slow: Sequence[str] = ()  # parameters also trained, at slow_lr x the learning rate
     slow_lr: float = 0.1
 
@@ -176,6 +179,7 @@ class FineTuner:
         if settings.anchor > 0 or tuple(settings.blends) != (1.0,):
             self.base = [p.detach().clone() for _, p in self.trainable]
         self.tuned = None
+        self._pieces: list = []  # words cut from the corrections (recombine), set by run()
         cfg = self.model.config
         self.ids = (cfg.decoder_start_token_id, cfg.eos_token_id, cfg.pad_token_id)
         # Crops are read as the recogniser reads one line: margins trimmed, aspect kept.
@@ -205,6 +209,8 @@ class FineTuner:
         start = time.perf_counter()
         order: list[int] = []
         params = [p for _, p in self.trainable]
+        self._pieces = [w for e in examples for w in (words(e.image, e.text) or [])] \
+            if s.recombine > 0 else []
         average = WeightAverage(params, s.ema) if s.ema > 0 else None
 
         def done() -> float:  # the share of the budget spent
@@ -262,14 +268,20 @@ class FineTuner:
 
     def _maybe_spliced(self, examples: Sequence[Example], e: Example, rng: random.Random
                        ) -> Example:
-        if self.settings.splice <= 0 or rng.random() >= self.settings.splice:
+        """The correction as it is, joined to another one, or (recombine) swapped for a
+        new line of words cut from several."""
+        s, aspect = self.settings, self.pre.split_aspect or 7.0
+        roll = rng.random()
+        if roll < s.recombine and self._pieces:
+            made = line_of_words(self._pieces, rng, aspect)
+        elif roll < s.recombine + s.splice:
+            other = examples[rng.randrange(len(examples))]
+            made = splice(e.image, e.text, other.image, other.text, rng, aspect)
+        else:
             return e
-        other = examples[rng.randrange(len(examples))]
-        joined = splice(e.image, e.text, other.image, other.text, rng,
-                        self.pre.split_aspect or 7.0)
-        if joined is None or len(self.rec.tokenizer.encode(joined[1])) + 1 > self.rec.max_new_tokens:
+        if made is None or len(self.rec.tokenizer.encode(made[1])) + 1 > self.rec.max_new_tokens:
             return e
-        return Example(*joined)
+        return Example(*made)
 
     def _pull_to_base(self, rate: float) -> None:
         """p -= rate * (p - base): decay towards the base weights rather than to zero."""
