@@ -175,7 +175,7 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
         say(0.9, "Choosing how much of the change to keep…")
         report.blend = _choose_blend(tuner, rec, judged, check, before["general"])
     say(0.9, "Writing the tuned model…")
-    save_tuned(rec.model, base, out, _card(report))
+    save_tuned(rec.model, base, out, _card(report), trust_base_above=settings.trust_base_above)
     tuned = Recognizer.from_pretrained(out, device=dev, second_look=False)  # as saved (f16)
     say(0.95, "Reading the kept-apart corrections with the tuned model…")
     after = {"corrections": judge(tuned, *zip(*judged)), "general": judge(tuned, *zip(*check))}
@@ -195,7 +195,9 @@ def _recipe_words(s) -> str:
             f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}, "
             f"jitter strength {s.augment:g}, {s.splice:.0%} of corrections spliced to another"
             + (f", {s.recombine:.0%} swapped for a new line of their words" if s.recombine else "")
-            + (f"; also {', '.join(s.slow)} at {s.slow_lr:g}x the rate" if s.slow else ""))
+            + (f"; also {', '.join(s.slow)} at {s.slow_lr:g}x the rate" if s.slow else "")
+            + (f"; the base model reads first and is trusted where it is at least "
+               f"{s.trust_base_above:g} sure" if s.trust_base_above is not None else ""))
 
 
 def _choose_blend(tuner, rec, judged, check, general_before: Figures) -> float:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ocr.base_reading import BaseReading
 from ocr.second_look import SecondLook
 
 
@@ -92,6 +93,7 @@ class GenerationConfig:
     length_penalty: float = 1.0
     early_stopping: bool | str = False
     second_look: SecondLook | None = None  # read unsure crops again (ocr.second_look)
+    base_reading: BaseReading | None = None  # a tuned model's base reads first (ocr.base_reading)
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> GenerationConfig:
@@ -112,6 +114,12 @@ class GenerationConfig:
         else:
             max_new_tokens = cls.max_new_tokens
         entry = gen.get("second_look")
+        base = gen.get("base_reading")
+        try:
+            base_reading = (BaseReading.from_dict(base, f"{path}: base_reading")
+                            if base is not None else None)
+        except ValueError as exc:
+            raise ModelConfigError(str(exc)) from None
         return cls(
             token_ids=tuple((k, int(gen[k])) for k in _TOKEN_IDS if isinstance(gen.get(k), int)),
             max_new_tokens=max_new_tokens,
@@ -119,6 +127,7 @@ class GenerationConfig:
             early_stopping=gen.get("early_stopping", False),
             second_look=(SecondLook.from_dict(entry, f"{path}: second_look")
                          if entry is not None else None),
+            base_reading=base_reading,
         )
 
 

@@ -81,6 +81,12 @@ class TuneSettings:
     recombine: float = 0.0
     slow: Sequence[str] = ()  # parameters also trained, at slow_lr x the learning rate
     slow_lr: float = 0.1
+    # The tuned folder keeps its base, which reads first; the tuned weights read the crops
+    # the base is less sure of than this (ocr.base_reading; None: the tuned weights read
+    # alone). Validation (typewriter seed 2, 600 crops of the validation families): of
+    # the crops the base read right, the tuned model alone read 11 wrong, with its base
+    # reading first 2; the style read 85.5 % alone, 85.0 % so (0.95: 83.5 %).
+    trust_base_above: float | None = 0.99
 
 
 @dataclass
@@ -308,12 +314,14 @@ class FineTuner:
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
-def save_tuned(model, base: Path, out: Path, card: str, extra_files: dict[str, str] | None = None
-               ) -> None:
+def save_tuned(model, base: Path, out: Path, card: str, extra_files: dict[str, str] | None = None,
+               trust_base_above: float | None = None) -> None:
     """A complete model folder at ``out``: the base folder's files (config, tokenizer,
     preprocessor, generation config), model.safetensors with every tensor of the base
-    file in its own dtype, trained ones replaced, and ``card`` as README.md. Written
-    beside ``out`` and moved into place, so a failed write leaves no half folder."""
+    file in its own dtype, trained ones replaced, and ``card`` as README.md. With
+    ``trust_base_above``, a copy of the base goes into its ``base`` subfolder and reads
+    first (ocr.base_reading). Written beside ``out`` and moved into place, so a failed
+    write leaves no half folder."""
     from ocr.weights import WeightFile
 
     base, out = Path(base), Path(out)
@@ -337,6 +345,7 @@ def save_tuned(model, base: Path, out: Path, card: str, extra_files: dict[str, s
         engine.save_safetensors(tensors, tmp / "model.safetensors",
                                 metadata={"format": "pt", "tuned_from": base.name})
         (tmp / "README.md").write_text(card, encoding="utf-8")
+        _write_base_reading(base, tmp, trust_base_above)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
         if out.exists():
@@ -345,3 +354,36 @@ def save_tuned(model, base: Path, out: Path, card: str, extra_files: dict[str, s
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _write_base_reading(base: Path, out: Path, trust_above: float | None) -> None:
+    """Keep a copy of ``base`` in ``out/base`` and name it in out's generation config
+    (``trust_above``), or, with None, name no base. A base that was itself tuned with
+    its own base is copied as the weights it reads with, without that base of its own."""
+    import json
+
+    from ocr.base_reading import BASE_FOLDER, BaseReading
+    from ocr.config import GENERATION_FILE
+
+    def settings(folder: Path) -> dict:
+        path = folder / GENERATION_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def write(folder: Path, gen: dict) -> None:
+        (folder / GENERATION_FILE).write_text(json.dumps(gen, indent=2, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
+
+    gen = settings(out)
+    gen.pop("base_reading", None)
+    if trust_above is not None:
+        copy = out / BASE_FOLDER
+        copy.mkdir()
+        for f in base.iterdir():
+            if f.is_file():
+                shutil.copy2(f, copy / f.name)
+        base_gen = settings(copy)
+        if base_gen.pop("base_reading", None) is not None:
+            write(copy, base_gen)
+        gen["base_reading"] = BaseReading(BASE_FOLDER, trust_above).to_dict()
+    if gen or (out / GENERATION_FILE).is_file():
+        write(out, gen)

@@ -54,10 +54,12 @@ def _read_json(path: Path) -> dict:
 class Recognizer:
     def __init__(self, model: TrOCRModel | None = None, *, batch_size: int = 48,
                  max_new_tokens: int | None = None, device=None,
-                 second_look: SecondLook | bool = True):
+                 second_look: SecondLook | bool = True, base_reading: bool = True):
         """``second_look``: True reads unsure crops again as the model folder's
         generation_config.json asks (``ocr.second_look``), False never does, and a
-        ``SecondLook`` replaces the folder's."""
+        ``SecondLook`` replaces the folder's. ``base_reading``: a tuned model whose
+        folder keeps its base lets the base read first (``ocr.base_reading``); False
+        reads with the tuned weights alone."""
         if model is None:  # the one place the embedded model is loaded
             model = TrOCRModel.from_pretrained(DEFAULT_MODEL_DIR, device=device or "cpu")
         self.model = model
@@ -78,9 +80,23 @@ class Recognizer:
         self.length_penalty = gen.length_penalty
         self.early_stopping = gen.early_stopping
         self.batch_size = batch_size
+        asked_second_look = second_look  # as asked: the base reads the same way
         if second_look is True:
             second_look = gen.second_look
         self.second_look: SecondLook | None = second_look or None
+        self.base: Recognizer | None = None  # reads first (a tuned model's base)
+        self.trust_base_above = 1.0
+        if base_reading and gen.base_reading is not None:
+            entry = gen.base_reading
+            base_folder = Path(folder) / entry.folder
+            if not base_folder.is_dir():
+                raise ValueError(f"{folder}: generation_config.json names the base model "
+                                 f"folder {entry.folder!r}, which is not there")
+            # The base's own settings apply to its reading, but never a base of its own.
+            self.base = Recognizer(TrOCRModel.from_pretrained(base_folder, device=model.device),
+                                   batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                   second_look=asked_second_look, base_reading=False)
+            self.trust_base_above = entry.trust_above
 
     @classmethod
     def default(cls, device=None) -> Recognizer:
@@ -101,7 +117,21 @@ class Recognizer:
         pieces cut at word spaces, joined by a space, as unsure as its least sure piece.
         With a second look, an unsure crop is read again in other views, one after
         the other until the reading kept is sure; the reading kept is the one the
-        model is surest of."""
+        model is surest of. A tuned model that keeps its base lets the base read
+        first and reads only the crops the base is unsure of, keeping the surer."""
+        if self.base is None:
+            return self._recognize_alone(images, beams)
+        readings = self.base.recognize(images, beams)
+        unsure = [i for i, r in enumerate(readings) if r.confidence < self.trust_base_above]
+        if unsure:
+            own = self._recognize_alone([images[i] for i in unsure], beams)
+            for i, reading in zip(unsure, own):
+                if reading.confidence >= readings[i].confidence:
+                    readings[i] = reading
+        return readings
+
+    def _recognize_alone(self, images: Sequence, beams: int) -> list[Recognition]:
+        """This model's own readings (with its second look)."""
         readings = self._read(images, beams)
         if self.second_look is not None:
             self._look_again(images, readings, beams, self.second_look)

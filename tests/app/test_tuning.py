@@ -73,6 +73,11 @@ def test_a_run_writes_a_complete_model_folder_and_leaves_the_base(tmp_path, corr
     for frozen in ("encoder.embeddings.patch_embeddings.projection.weight",
                    "encoder.encoder.layer.2.output.dense.weight"):
         assert (new[frozen].numpy() == old[frozen].numpy()).all()
+    # the base goes with it, unchanged, and reads first (ocr.base_reading)
+    assert (out / "base" / "model.safetensors").read_bytes() == (base / "model.safetensors").read_bytes()
+    gen = json.loads((out / "generation_config.json").read_text())
+    assert gen["base_reading"] == {"folder": "base", "trust_above": 0.99}
+    assert gen["second_look"] == json.loads((base / "generation_config.json").read_text())["second_look"]
 
 
 def test_bad_input_is_a_clear_error(tmp_path, corrections, capsys):
