@@ -23,11 +23,11 @@ def _blurred_copy(folder, out):
     weights = WeightFile(folder)
     rng = np.random.default_rng(0)
     tensors = {}
-    for name in weights.names():
+    for name in sorted(weights.names()):  # a set: sorted, so the noise is the same each run
         t = weights[name]
         if name.startswith("encoder.encoder.layer.") and name.endswith("dense.weight"):
             a = t.numpy().astype(np.float32)
-            a = a + rng.normal(0, 0.25 * a.std(), a.shape).astype(np.float32)
+            a = a + rng.normal(0, 0.6 * a.std(), a.shape).astype(np.float32)
             t = engine.tensor(a).to(t.dtype)
         tensors[name] = t
     engine.save_safetensors(tensors, out / "model.safetensors", metadata={"format": "pt"})
@@ -37,7 +37,7 @@ def _blurred_copy(folder, out):
 @pytest.fixture(scope="module")
 def crops():
     gen = CellGenerator(5, "heldout")
-    cells = [gen.sample(i) for i in range(24)]
+    cells = [gen.sample(i) for i in range(64)]
     return [c.image for c in cells if c.text and "\n" not in c.text]
 
 
@@ -74,14 +74,17 @@ def test_the_base_reads_first_and_the_surer_reading_is_kept(folders, crops):
     asked = Recognizer.from_pretrained(_gated(root, "asked", DEFAULT_MODEL_DIR, weak, 1.0),
                                        second_look=False)
     got = _texts(asked.recognize(crops))
-    # (a crop read in another batch may differ in the last bits: compare clear choices)
+    # (a crop read in another batch, or with the other BLAS, may differ in the last bits:
+    # compare the clear choices only)
     clear = [i for i, (s, w) in enumerate(zip(strong_alone, weak_alone))
-             if abs(s.confidence - w.confidence) > 1e-3]
+             if abs(s.confidence - w.confidence) > 0.02]
     surer = [(s if s.confidence > w.confidence else w).text
              for s, w in zip(strong_alone, weak_alone)]
     assert len(clear) > len(crops) // 2
     assert [got[i] for i in clear] == [surer[i] for i in clear]
+    # each model wins somewhere with a reading of its own
     assert any(got[i] == strong_alone[i].text != weak_alone[i].text for i in clear)
+    assert any(got[i] == weak_alone[i].text != strong_alone[i].text for i in clear)
     # base_reading=False reads with the tuned weights alone
     alone = Recognizer.from_pretrained(root / "asked", second_look=False, base_reading=False)
     assert alone.base is None and _texts(alone.recognize(crops)) == _texts(strong_alone)
