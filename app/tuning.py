@@ -196,8 +196,8 @@ def _recipe_words(s) -> str:
             f"jitter strength {s.augment:g}, {s.splice:.0%} of corrections spliced to another"
             + (f", {s.recombine:.0%} swapped for a new line of their words" if s.recombine else "")
             + (f"; also {', '.join(s.slow)} at {s.slow_lr:g}x the rate" if s.slow else "")
-            + (f"; the base model reads first and is trusted where it is at least "
-               f"{s.trust_base_above:g} sure" if s.trust_base_above is not None else ""))
+            + (f"; the base model (a copy is in base/) reads first and is trusted where it "
+               f"is at least {s.trust_base_above:g} sure" if s.trust_base_above is not None else ""))
 
 
 def _choose_blend(tuner, rec, judged, check, general_before: Figures) -> float:
