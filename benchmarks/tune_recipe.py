@@ -152,10 +152,10 @@ def _sweep(recipe: dict, shares, args, corrections, style, general) -> None:
     wall = time.perf_counter() - t
     for share in shares:
         tuner.blend(share)
+        tuned_reads = [rec.recognize(crops) for crops, _ in (style, general)]  # read once
         for alone in (True, False) if trust is not None else (True,):
             scores = []
-            for (crops, refs), before in zip((style, general), base_reads):
-                got = rec.recognize(crops)
+            for (_, refs), before, got in zip((style, general), base_reads, tuned_reads):
                 if not alone:  # as the saved folder reads: the base first
                     got = [b if b.confidence >= trust or b.confidence > g.confidence else g
                            for b, g in zip(before, got)]

@@ -11,6 +11,7 @@ dtype, and replaces only the trained ones.
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
 import random
 import shutil
@@ -26,6 +27,8 @@ import engine
 import engine.functional as F
 from engine.optim import AdamW
 from ocr.augment import jitter, line_of_words, splice, words
+from ocr.base_reading import BASE_FOLDER, BaseReading
+from ocr.config import GENERATION_FILE
 from ocr.preprocess import PreprocessConfig, pixel_values
 from ocr.recognizer import Recognizer
 
@@ -242,7 +245,7 @@ class FineTuner:
                         if not order:
                             order = list(range(len(examples)))
                             rng.shuffle(order)
-                        batch.append(self._maybe_spliced(examples, examples[order.pop()], rng))
+                        batch.append(self._varied(examples, examples[order.pop()], rng))
                     batch += [replay[rng.randrange(len(replay))] for _ in range(n_replay)]
                     loss = self.loss([jitter(e.image, rng, s.augment) for e in batch], [e.text for e in batch])
                     (loss * (1.0 / s.accumulate)).backward()
@@ -272,8 +275,7 @@ class FineTuner:
         log.seconds = time.perf_counter() - start
         return log
 
-    def _maybe_spliced(self, examples: Sequence[Example], e: Example, rng: random.Random
-                       ) -> Example:
+    def _varied(self, examples: Sequence[Example], e: Example, rng: random.Random) -> Example:
         """The correction as it is, joined to another one, or (recombine) swapped for a
         new line of words cut from several."""
         s, aspect = self.settings, self.pre.split_aspect or 7.0
@@ -345,7 +347,7 @@ def save_tuned(model, base: Path, out: Path, card: str, extra_files: dict[str, s
         engine.save_safetensors(tensors, tmp / "model.safetensors",
                                 metadata={"format": "pt", "tuned_from": base.name})
         (tmp / "README.md").write_text(card, encoding="utf-8")
-        _write_base_reading(base, tmp, trust_base_above)
+        write_base_reading(base, tmp, trust_base_above)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
         if out.exists():
@@ -356,14 +358,10 @@ def save_tuned(model, base: Path, out: Path, card: str, extra_files: dict[str, s
         raise
 
 
-def _write_base_reading(base: Path, out: Path, trust_above: float | None) -> None:
+def write_base_reading(base: Path, out: Path, trust_above: float | None) -> None:
     """Keep a copy of ``base`` in ``out/base`` and name it in out's generation config
     (``trust_above``), or, with None, name no base. A base that was itself tuned with
     its own base is copied as the weights it reads with, without that base of its own."""
-    import json
-
-    from ocr.base_reading import BASE_FOLDER, BaseReading
-    from ocr.config import GENERATION_FILE
 
     def settings(folder: Path) -> dict:
         path = folder / GENERATION_FILE
@@ -374,7 +372,7 @@ def _write_base_reading(base: Path, out: Path, trust_above: float | None) -> Non
                                               encoding="utf-8")
 
     gen = settings(out)
-    gen.pop("base_reading", None)
+    changed = gen.pop("base_reading", None) is not None
     if trust_above is not None:
         copy = out / BASE_FOLDER
         copy.mkdir()
@@ -385,5 +383,6 @@ def _write_base_reading(base: Path, out: Path, trust_above: float | None) -> Non
         if base_gen.pop("base_reading", None) is not None:
             write(copy, base_gen)
         gen["base_reading"] = BaseReading(BASE_FOLDER, trust_above).to_dict()
-    if gen or (out / GENERATION_FILE).is_file():
+        changed = True
+    if changed:
         write(out, gen)

@@ -12,7 +12,7 @@ import pytest
 import engine
 from ocr import DEFAULT_MODEL_DIR, Recognizer
 from ocr.config import GenerationConfig, ModelConfigError
-from ocr.finetune import _write_base_reading
+from ocr.finetune import write_base_reading
 from ocr.weights import WeightFile
 from training.cells import CellGenerator
 
@@ -56,7 +56,7 @@ def _gated(root, name, tuned, base, trust):
     out = root / name
     if not out.exists():
         shutil.copytree(tuned, out)
-        _write_base_reading(base, out, trust)
+        write_base_reading(base, out, trust)
     return out
 
 
@@ -95,13 +95,13 @@ def test_a_base_that_had_a_base_of_its_own_is_copied_without_it(folders):
     first = _gated(root, "first", weak, DEFAULT_MODEL_DIR, 0.9)
     second = root / "second"
     shutil.copytree(DEFAULT_MODEL_DIR, second)
-    _write_base_reading(first, second, 0.5)
+    write_base_reading(first, second, 0.5)
     assert GenerationConfig.from_folder(second).base_reading.trust_above == 0.5
     assert GenerationConfig.from_folder(second / "base").base_reading is None
     assert not (second / "base" / "base").exists()
     third = root / "third"
     shutil.copytree(first, third, ignore=shutil.ignore_patterns("base"))
-    _write_base_reading(DEFAULT_MODEL_DIR, third, None)  # no base: the entry goes
+    write_base_reading(DEFAULT_MODEL_DIR, third, None)  # no base: the entry goes
     assert GenerationConfig.from_folder(third).base_reading is None
 
 
