@@ -21,6 +21,9 @@ if ON_DEVICE:
         # thread polls them; with the default 5 ms GIL switch interval most of the time
         # goes to that polling. Short intervals make the suite about 10x faster.
         sys.setswitchinterval(2e-4)
+        # Two races in the simulator's own helpers (see simulator_races.py).
+        from .simulator_races import install
+        install()
 else:
     collect_ignore = [f for f in os.listdir(HERE)
                       if f.startswith("test_") and f.endswith(".py") and f != RUNNER]
