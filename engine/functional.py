@@ -26,6 +26,7 @@ from .tensor import Tensor
 
 __all__ = [
     "conv2d",
+    "conv2d_fused",
     "cross_entropy",
     "dropout",
     "embedding",
@@ -51,6 +52,7 @@ linear_gelu = _la.linear_gelu
 pack_linear_weight = _la.pack_linear_weight
 layer_norm = _nn.layer_norm
 conv2d = _nn.conv2d
+conv2d_fused = _nn.conv2d_fused
 embedding = _ix.embedding
 max_pool2d = _pool.max_pool2d
 upsample_nearest2d = _pool.upsample_nearest2d

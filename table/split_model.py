@@ -63,20 +63,22 @@ class SplitNet(Module):
             setattr(self, name, _conv(vb, name, *shapes[name]))
 
     def forward(self, x):
-        e1 = self.enc1(x).relu()
-        e2 = self.enc2b(self.enc2a(F.max_pool2d(e1, 2)).relu()).relu()
-        e3 = self.enc3b(self.enc3a(F.max_pool2d(e2, 2)).relu()).relu()
-        c = self.ctx0(F.max_pool2d(e3, 2)).relu()
-        c = self.ctx2(self.ctx1(c).relu()).relu()
-        c = self.ctx4(self.ctx3(c).relu()).relu()
+        # each convolution applies its ReLU as it adds its bias, and the decoders read the
+        # upsampled features and the skip without joining them (Conv2d.fused)
+        e1 = self.enc1.fused(x, relu=True)
+        e2 = self.enc2b.fused(self.enc2a.fused(F.max_pool2d(e1, 2), relu=True), relu=True)
+        e3 = self.enc3b.fused(self.enc3a.fused(F.max_pool2d(e2, 2), relu=True), relu=True)
+        c = self.ctx0.fused(F.max_pool2d(e3, 2), relu=True)
+        c = self.ctx2.fused(self.ctx1.fused(c, relu=True), relu=True)
+        c = self.ctx4.fused(self.ctx3.fused(c, relu=True), relu=True)
         if self.deep:
-            g = self.far0(F.max_pool2d(c, 4)).relu()
-            g = self.far2(self.far1(g).relu()).relu()
-            g = self.far4(self.far3(g).relu()).relu()
-            c = self.fuse(engine.cat([c, F.upsample_nearest2d(g, 4)], dim=1)).relu()
-        d3 = self.dec3(engine.cat([F.upsample_nearest2d(c, 2), e3], dim=1)).relu()
-        d2 = self.dec2(engine.cat([F.upsample_nearest2d(d3, 2), e2], dim=1)).relu()
-        d1 = self.dec1(engine.cat([F.upsample_nearest2d(d2, 2), e1], dim=1)).relu()
+            g = self.far0.fused(F.max_pool2d(c, 4), relu=True)
+            g = self.far2.fused(self.far1.fused(g, relu=True), relu=True)
+            g = self.far4.fused(self.far3.fused(g, relu=True), relu=True)
+            c = self.fuse.fused(c, F.upsample_nearest2d(g, 4), relu=True)
+        d3 = self.dec3.fused(F.upsample_nearest2d(c, 2), e3, relu=True)
+        d2 = self.dec2.fused(F.upsample_nearest2d(d3, 2), e2, relu=True)
+        d1 = self.dec1.fused(F.upsample_nearest2d(d2, 2), e1, relu=True)
         return self.head(d1)
 
 

@@ -6,7 +6,7 @@ import math
 
 from ..creation import ones, rand, randn, zeros
 from ..dtype import f32
-from ..functional import conv2d, dropout, embedding, layer_norm, linear
+from ..functional import conv2d, conv2d_fused, dropout, embedding, layer_norm, linear
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -120,6 +120,13 @@ class Conv2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def fused(self, *inputs: Tensor, relu: bool = False) -> Tensor:
+        """This convolution over the channel concatenation of one or two inputs, with an
+        optional ReLU, in one kernel where the backend has it (F.conv2d_fused); stride 1."""
+        if self.stride not in (1, (1, 1)):
+            raise ValueError(f"Conv2d.fused is for stride 1, this one has {self.stride}")
+        return conv2d_fused(inputs, self.weight, self.bias, self.padding, relu)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \

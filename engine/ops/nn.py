@@ -141,22 +141,27 @@ def _conv2d_bw(node, out, g):
 CONV2D = register_op("conv2d", backward=_conv2d_bw, doc="NCHW 2-D convolution (CPU float32 stride 1: one GEMM per tap; else im2col + GEMM)")
 
 
-def conv2d(x: TensorBase, weight: TensorBase, bias: TensorBase | None = None, stride=1,
-           padding=0) -> TensorBase:
-    """x (N, C, H, W) * weight (O, C, kh, kw) -> (N, O, oh, ow)."""
-    stride, padding = _pair(stride), _pair(padding)
-    if x.ndim != 4 or weight.ndim != 4:
-        raise ValueError(f"conv2d expects 4-D input and weight, got {x.shape} and {weight.shape}")
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"conv2d: input has {x.shape[1]} channels, weight expects "
+def _check_conv(x_shape: tuple, weight: TensorBase, bias: TensorBase | None, stride,
+                padding) -> None:
+    if len(x_shape) != 4 or weight.ndim != 4:
+        raise ValueError(f"conv2d expects 4-D input and weight, got {x_shape} and {weight.shape}")
+    if x_shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: input has {x_shape[1]} channels, weight expects "
                          f"{weight.shape[1]}")
     if min(stride) < 1 or min(padding) < 0:
         raise ValueError("conv2d: stride must be >= 1 and padding >= 0")
     kh, kw = weight.shape[2:]
-    if x.shape[2] + 2 * padding[0] < kh or x.shape[3] + 2 * padding[1] < kw:
-        raise ValueError(f"conv2d: kernel {kh}x{kw} larger than padded input {x.shape[2:]}")
+    if x_shape[2] + 2 * padding[0] < kh or x_shape[3] + 2 * padding[1] < kw:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} larger than padded input {x_shape[2:]}")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"conv2d: bias of shape {bias.shape}, expected ({weight.shape[0]},)")
+
+
+def conv2d(x: TensorBase, weight: TensorBase, bias: TensorBase | None = None, stride=1,
+           padding=0) -> TensorBase:
+    """x (N, C, H, W) * weight (O, C, kh, kw) -> (N, O, oh, ow)."""
+    stride, padding = _pair(stride), _pair(padding)
+    _check_conv(x.shape, weight, bias, stride, padding)
     dt = x.dtype
     if dt.is_half or not dt.is_float or weight.dtype is not dt:
         cd = f32 if (dt.is_half or not dt.is_float) else dt
@@ -172,6 +177,45 @@ def conv2d(x: TensorBase, weight: TensorBase, bias: TensorBase | None = None, st
     if _mode.enabled and any(t.requires_grad for t in inputs):
         out._record(CONV2D, inputs, attrs)
     return out
+
+
+CONV2D_FUSED = register_op(
+    "conv2d_fused",
+    doc="stride-1 conv2d over the channel concatenation of one or two inputs, + bias, "
+        "optional ReLU, in one kernel (inference only)")
+
+
+def conv2d_fused(inputs, weight: TensorBase, bias: TensorBase | None = None, padding=0,
+                 relu: bool = False) -> TensorBase:
+    """relu(conv2d(cat(inputs, dim=1), weight, bias, 1, padding)) for one or two inputs:
+    a U-Net's decoder step (upsampled features joined to the skip) without the joined
+    copy, and its ReLU applied with the bias. Where gradients are recorded, or the
+    dtypes differ, it is that composition, so the same model code trains."""
+    from .shape import cat
+
+    inputs = tuple(inputs)
+    if not 1 <= len(inputs) <= 2:
+        raise ValueError(f"conv2d_fused takes one or two inputs, got {len(inputs)}")
+    padding = _pair(padding)
+    first = inputs[0]
+    if len(inputs) == 2 and (inputs[1].ndim != 4 or first.ndim != 4
+                             or inputs[1].shape[0] != first.shape[0]
+                             or inputs[1].shape[2:] != first.shape[2:]):
+        raise ValueError(f"conv2d_fused: inputs {first.shape} and {inputs[1].shape} differ "
+                         "in batch or size")
+    tensors = (*inputs, weight) if bias is None else (*inputs, weight, bias)
+    dt = first.dtype
+    if ((_mode.enabled and any(t.requires_grad for t in tensors))
+            or any(t.dtype is not dt for t in tensors) or dt.is_half or not dt.is_float):
+        x = first if len(inputs) == 1 else cat(inputs, dim=1)
+        out = conv2d(x, weight, bias, 1, padding)
+        return out.relu() if relu else out
+    joined = (first.shape[0], sum(t.shape[1] for t in inputs), *first.shape[2:])
+    _check_conv(joined, weight, bias, (1, 1), padding)
+    second = inputs[1] if len(inputs) == 2 else None
+    device = first._storage.device
+    arr = CONV2D_FUSED.run(device, first, second, weight, bias, padding=padding, relu=relu)
+    return first._constructor._from_backend(arr, dt, device)
 
 
 # ---- fused attention (inference) ----

@@ -4,7 +4,8 @@ row's partial panel through a scratch tile and the padding through a zero-padded
 Checked against a float64 reference on widths below, at and past one panel, kernels the
 structure model uses (3x3, 1x9, 9x1, 1x1) and others, padding wider than the kernel,
 output counts that leave a ragged tile, every tile this CPU has, one and two threads,
-and through F.conv2d."""
+and through F.conv2d. A second input (the channels of a U-Net's skip) and the ReLU in the
+epilogue are checked the same way, and through F.conv2d_fused."""
 
 from __future__ import annotations
 
@@ -56,6 +57,58 @@ def test_matches_float64(tile, width, k, pad, o, threads):
     want = np_conv2d(x.astype(np.float64), w.astype(np.float64), b, (1, 1), pad)
     assert got.shape == want.shape and got.flags.c_contiguous
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("width", [5, 64, 150])
+@pytest.mark.parametrize("k,pad", [((3, 3), (1, 1)), ((1, 9), (0, 4)), ((9, 1), (4, 0)),
+                                   ((5, 3), (2, 4))])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_two_inputs_read_as_their_concatenation(tile, width, k, pad, relu, threads):
+    """x2's channels follow x's: the same sums as over np.concatenate, never made."""
+    rng = np.random.default_rng(width + 7 * k[0])
+    x = rng.standard_normal((2, 5, 11, width)).astype(np.float32)
+    x2 = rng.standard_normal((2, 3, 11, width)).astype(np.float32)
+    w = rng.standard_normal((13, 8) + k).astype(np.float32)
+    b = rng.standard_normal(13).astype(np.float32)
+    with numba_threads(threads):
+        got = conv_panels.conv2d_panels(x, w, b, pad, x2, relu)
+    want = np_conv2d(np.concatenate([x, x2], 1).astype(np.float64), w.astype(np.float64), b,
+                     (1, 1), pad)
+    if relu:
+        want = np.maximum(want, 0)
+        assert (want == 0).mean() > 0.2  # the ReLU has something to cut
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_relu_alone_and_rows_of_padding_only(tile, relu):
+    """One input with the ReLU, on rows whose taps all fall in the padding (bias only)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2, 2, 70)).astype(np.float32)
+    x2 = rng.standard_normal((1, 1, 2, 70)).astype(np.float32)
+    w = rng.standard_normal((7, 3, 5, 5)).astype(np.float32)
+    b = rng.standard_normal(7).astype(np.float32)
+    for pad in ((2, 2), (6, 6)):
+        got = conv_panels.conv2d_panels(x, w[:, :2], b, pad, None, relu)
+        want = np_conv2d(x.astype(np.float64), w[:, :2].astype(np.float64), b, (1, 1), pad)
+        np.testing.assert_allclose(got, np.maximum(want, 0) if relu else want, rtol=1e-5,
+                                   atol=1e-4)
+        got = conv_panels.conv2d_panels(x, w, b, pad, x2, relu)
+        want = np_conv2d(np.concatenate([x, x2], 1).astype(np.float64), w.astype(np.float64),
+                         b, (1, 1), pad)
+        np.testing.assert_allclose(got, np.maximum(want, 0) if relu else want, rtol=1e-5,
+                                   atol=1e-4)
+
+
+def test_two_inputs_that_do_not_fit_are_refused():
+    x = np.zeros((1, 2, 6, 8), np.float32)
+    with pytest.raises(ValueError, match="differ in batch or size"):
+        conv_panels.conv2d_panels(x, np.zeros((3, 4, 3, 3), np.float32), None, (1, 1),
+                                  np.zeros((1, 2, 6, 9), np.float32))
+    with pytest.raises(ValueError, match="2 \\+ 3 channels"):
+        conv_panels.conv2d_panels(x, np.zeros((3, 4, 3, 3), np.float32), None, (1, 1),
+                                  np.zeros((1, 3, 6, 8), np.float32))
 
 
 @pytest.mark.parametrize("h,w", [(1, 3), (2, 70), (3, 200)])

@@ -217,6 +217,14 @@ case("conv2d-pad-stride", lambda x, w: F.conv2d(x, w, None, stride=(2, 1), paddi
 case("conv2d-strided-input", lambda x, w, b: F.conv2d(x, w, b, padding=1),
      [R(2, 6, 5, 2), R(2, 2, 3, 3), R(2)], prep=[lambda t: t.permute(0, 3, 2, 1), None, None],
      rtol=1e-4)
+# the fused kernel runs only where nothing records gradients (grad=False); with
+# gradients it is the composition above
+case("conv2d-fused-skip-relu", lambda x, s, w, b: F.conv2d_fused([x, s], w, b, 1, relu=True),
+     [R(2, 3, 6, 7), R(2, 2, 6, 7), R(4, 5, 3, 3), R(4)], grad=False, rtol=1e-4)
+case("conv2d-fused-one-input", lambda x, w: F.conv2d_fused([x], w, None, (0, 4)),
+     [R(1, 2, 5, 12), R(3, 2, 1, 9)], grad=False, rtol=1e-4)
+case("conv2d-fused-trains", lambda x, s, w, b: F.conv2d_fused([x, s], w, b, 1, relu=True),
+     [R(1, 2, 5, 6), R(1, 1, 5, 6), R(3, 3, 3, 3), R(3)], rtol=1e-4)
 
 # ---- pooling / upsampling (the split model) ----
 
@@ -309,7 +317,8 @@ COVERED_BY = {
     "copy": "contiguous", "sum": "sum", "max": "max", "min": "min", "argmax": "argmax",
     "argmin": "argmax-ties", "softmax": "softmax", "log_softmax": "log_softmax",
     "layer_norm": "layer_norm", "matmul": "matmul", "linear": "linear", "linear_gelu": "linear_gelu",
-    "conv2d": "conv2d", "conv2d_backward": "conv2d", "attention": "sdpa-fused",
+    "conv2d": "conv2d", "conv2d_backward": "conv2d",
+    "conv2d_fused": "conv2d-fused", "attention": "sdpa-fused",
     "max_pool2d": "max_pool2d", "max_pool2d_backward": "max_pool2d",
     "upsample_nearest2d": "upsample_nearest2d",
     "upsample_nearest2d_backward": "upsample_nearest2d",

@@ -45,49 +45,79 @@ def _edge_rows(x, yr, x0, edge):
 
 
 @njit(nogil=True, cache=True)
-def _conv_rows(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr, tile, edge):
-    """Output rows y0..y1 of one image. x (C, H, W) and out (O, oh, ow) C-contiguous;
-    taps (kh*kw, O, C) the weights by tap; tile (O, nr) and edge (C, nr + kw - 1)
-    scratch. Panels whose reads stay inside the image read it in place; the others
-    (at most a few per row: padding, the row's partial panel) read a zero-padded copy
-    of their window in `edge`."""
+def _interior_taps(macro, x, taps, oa, y, kw, ph, pw, p_lo, p_hi, nr, oh, ow, i_lo, i_hi,
+                   first):
+    """One input's taps over the interior panels of output row y, read in place. The
+    first input's first tap overwrites the row; every other tap adds to it."""
     o_count, c_count = taps.shape[1], taps.shape[2]
+    h, w = x.shape[1], x.shape[2]
+    xa, wa = np.int64(x.ctypes.data), np.int64(taps.ctypes.data)
+    for i in range(i_lo, i_hi):
+        for j in range(kw):
+            t = i * kw + j
+            _call_macro(macro, wa + 4 * t * o_count * c_count,
+                        xa + 4 * ((y + i - ph) * w + p_lo * nr - pw + j),
+                        oa + 4 * (y * ow + p_lo * nr), o_count, p_hi - p_lo, c_count,
+                        oh * ow, c_count, nr, 0 if first and t == i_lo * kw else 1, h * w)
+
+
+@njit(nogil=True, cache=True)
+def _edge_taps(macro, x, taps, edge, c_at, ldc, y, p, kw, ph, pw, nr, i_lo, i_hi, first):
+    """One input's taps over panel p of row y, which reaches past the image or the row:
+    each tap row is read through a zero-padded copy of its window in `edge`."""
+    o_count, c_count = taps.shape[1], taps.shape[2]
+    wa, ea = np.int64(taps.ctypes.data), np.int64(edge.ctypes.data)
+    ew = edge.shape[1]
+    for i in range(i_lo, i_hi):
+        _edge_rows(x, y + i - ph, p * nr - pw, edge)
+        for j in range(kw):
+            t = i * kw + j
+            _call_macro(macro, wa + 4 * t * o_count * c_count, ea + 4 * j, c_at,
+                        o_count, 1, c_count, ldc, c_count, nr,
+                        0 if first and t == i_lo * kw else 1, ew)
+
+
+@njit(nogil=True, cache=True)
+def _conv_rows(macro, x, taps, x2, taps2, out, bias, relu, kw, ph, pw, y0, y1, nr, tile,
+               edge, edge2):
+    """Output rows y0..y1 of one image. x (C, H, W) and out (O, oh, ow) C-contiguous;
+    taps (kh*kw, O, C) the weights by tap; x2/taps2 a second input whose channels follow
+    x's (C2 = 0: none); tile (O, nr) and edge (C, nr + kw - 1), edge2 (C2, ...) scratch.
+    Panels whose reads stay inside the image read it in place; the others (at most a few
+    per row: padding, the row's partial panel) read a zero-padded copy of their window.
+    The bias, and with `relu` max(0, .), are applied to each row while it is in cache."""
+    o_count = taps.shape[1]
     n_rows = taps.shape[0] // kw  # the kernel's height
     h, w = x.shape[1], x.shape[2]
     oh, ow = out.shape[1], out.shape[2]
+    two = x2.shape[0] > 0
     panels = -(-ow // nr)
     full = ow // nr
     # interior panels p: p*nr - pw >= 0 and p*nr - pw + nr + kw - 1 <= w, and whole in out
     p_lo = -(-pw // nr)
     p_hi = min(full, (w + pw - kw + 1 - nr) // nr + 1) if w + pw - kw + 1 >= nr else 0
     p_hi = max(p_hi, p_lo)
-    xa, wa = np.int64(x.ctypes.data), np.int64(taps.ctypes.data)
-    ta, oa, ea = np.int64(tile.ctypes.data), np.int64(out.ctypes.data), np.int64(edge.ctypes.data)
-    ew = edge.shape[1]
+    ta, oa = np.int64(tile.ctypes.data), np.int64(out.ctypes.data)
     for y in range(y0, y1):
         i_lo, i_hi = max(0, ph - y), min(n_rows, h + ph - y)  # tap rows inside the image
         if i_lo >= i_hi:
             out[:, y, :] = 0.0
         elif p_hi > p_lo:
-            for i in range(i_lo, i_hi):
-                for j in range(kw):
-                    t = i * kw + j
-                    _call_macro(macro, wa + 4 * t * o_count * c_count,
-                                xa + 4 * ((y + i - ph) * w + p_lo * nr - pw + j),
-                                oa + 4 * (y * ow + p_lo * nr), o_count, p_hi - p_lo, c_count,
-                                oh * ow, c_count, nr, 1 if t > i_lo * kw else 0, h * w)
+            _interior_taps(macro, x, taps, oa, y, kw, ph, pw, p_lo, p_hi, nr, oh, ow,
+                           i_lo, i_hi, True)
+            if two:
+                _interior_taps(macro, x2, taps2, oa, y, kw, ph, pw, p_lo, p_hi, nr, oh, ow,
+                               i_lo, i_hi, False)
         for p in range(panels):
             if p_lo <= p < p_hi or i_lo >= i_hi:
                 continue
             whole = p < full
             c_at = oa + 4 * (y * ow + p * nr) if whole else ta
-            for i in range(i_lo, i_hi):
-                _edge_rows(x, y + i - ph, p * nr - pw, edge)
-                for j in range(kw):
-                    t = i * kw + j
-                    _call_macro(macro, wa + 4 * t * o_count * c_count, ea + 4 * j, c_at,
-                                o_count, 1, c_count, oh * ow if whole else nr, c_count, nr,
-                                1 if t > i_lo * kw else 0, ew)
+            ldc = oh * ow if whole else nr
+            _edge_taps(macro, x, taps, edge, c_at, ldc, y, p, kw, ph, pw, nr, i_lo, i_hi, True)
+            if two:
+                _edge_taps(macro, x2, taps2, edge2, c_at, ldc, y, p, kw, ph, pw, nr,
+                           i_lo, i_hi, False)
             if not whole:
                 for o in range(o_count):
                     for xx in range(ow - full * nr):
@@ -95,23 +125,30 @@ def _conv_rows(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr, tile, edge):
         for o in range(o_count):
             bo = bias[o]
             r = out[o, y]
-            for xx in range(ow):
-                r[xx] += bo
+            if relu:
+                for xx in range(ow):
+                    v = r[xx] + bo
+                    r[xx] = v if v > 0.0 else np.float32(0.0)
+            else:
+                for xx in range(ow):
+                    r[xx] += bo
 
 
 @njit(nogil=True, cache=True)
-def _conv_chunk(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr):
+def _conv_chunk(macro, x, taps, x2, taps2, out, bias, relu, kw, ph, pw, y0, y1, nr):
     tile = np.empty((taps.shape[1], nr), dtype=np.float32)
     edge = np.empty((x.shape[0], nr + kw - 1), dtype=np.float32)
-    _conv_rows(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr, tile, edge)
+    edge2 = np.empty((x2.shape[0], nr + kw - 1), dtype=np.float32)
+    _conv_rows(macro, x, taps, x2, taps2, out, bias, relu, kw, ph, pw, y0, y1, nr, tile,
+               edge, edge2)
 
 
 @njit(nogil=True, parallel=True, cache=True)
-def _conv_parallel(macro, x, taps, out, bias, kw, ph, pw, nr, chunks):
+def _conv_parallel(macro, x, taps, x2, taps2, out, bias, relu, kw, ph, pw, nr, chunks):
     for t in prange(chunks):
         y0, y1 = chunk_bounds(t, out.shape[1], chunks)
         if y0 < y1:
-            _conv_chunk(macro, x, taps, out, bias, kw, ph, pw, y0, y1, nr)
+            _conv_chunk(macro, x, taps, x2, taps2, out, bias, relu, kw, ph, pw, y0, y1, nr)
 
 
 def _kernel_for(o_count: int) -> Kernel:
@@ -123,26 +160,47 @@ def _kernel_for(o_count: int) -> Kernel:
     return conv if rows[1] < rows[0] else base
 
 
-def conv2d_panels(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, padding) -> np.ndarray:
-    """NCHW stride-1 convolution x (N, C, H, W) * w (O, C, kh, kw) (+ b) -> (N, O, oh, ow)
-    float32, on the micro-kernel (see available())."""
+def _by_tap(w: np.ndarray) -> np.ndarray:
+    """(O, C, kh, kw) weights -> (kh*kw, O, C): each tap's O x C matrix contiguous."""
     o_count, c_count, kh, kw = w.shape
+    return np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, o_count, c_count),
+                                dtype=np.float32)
+
+
+def conv2d_panels(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, padding,
+                  x2: np.ndarray | None = None, relu: bool = False) -> np.ndarray:
+    """NCHW stride-1 convolution x (N, C, H, W) * w (O, C, kh, kw) (+ b) -> (N, O, oh, ow)
+    float32, on the micro-kernel (see available()).
+
+    With ``x2`` (N, C2, H, W) the convolution reads the channel concatenation of x and x2
+    (w then has C + C2 input channels) without making it: each input's taps add into the
+    same rows. With ``relu`` the result is max(0, .), applied as the bias is."""
+    o_count, c_in, kh, kw = w.shape
     kern = _kernel_for(o_count)
     nr = kern.nr
-    n_img, _, h, wd = x.shape
+    n_img, c_count, h, wd = x.shape
     ph, pw = padding
     oh, ow = h + 2 * ph - kh + 1, wd + 2 * pw - kw + 1
     out = np.empty((n_img, o_count, max(oh, 0), max(ow, 0)), dtype=np.float32)
     if oh <= 0 or ow <= 0:
         return out
     x = np.ascontiguousarray(x, dtype=np.float32)
-    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, o_count, c_count),
-                                dtype=np.float32)
+    if x2 is None:
+        x2 = np.empty((n_img, 0, h, wd), np.float32)
+    elif x2.shape[0] != n_img or x2.shape[2:] != x.shape[2:]:
+        raise ValueError(f"conv2d: inputs {x.shape} and {x2.shape} differ in batch or size")
+    x2 = np.ascontiguousarray(x2, dtype=np.float32)
+    if c_count + x2.shape[1] != c_in:
+        raise ValueError(f"conv2d: inputs have {c_count} + {x2.shape[1]} channels, weight "
+                         f"expects {c_in}")
+    taps, taps2 = _by_tap(w[:, :c_count]), _by_tap(w[:, c_count:])
     bias = np.zeros(o_count, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
     chunks = max(1, min(num_threads(), oh))
     for i in range(n_img):
         if chunks == 1:
-            _conv_chunk(kern.address, x[i], taps, out[i], bias, kw, ph, pw, 0, oh, nr)
+            _conv_chunk(kern.address, x[i], taps, x2[i], taps2, out[i], bias, relu, kw, ph,
+                        pw, 0, oh, nr)
         else:
-            _conv_parallel(kern.address, x[i], taps, out[i], bias, kw, ph, pw, nr, chunks)
+            _conv_parallel(kern.address, x[i], taps, x2[i], taps2, out[i], bias, relu, kw,
+                           ph, pw, nr, chunks)
     return out

@@ -223,6 +223,7 @@ KERNELS: dict[str, object] = {
     "linear_gelu": linear_gelu,
     "conv2d": conv2d,
     "conv2d_backward": cpu_la.conv2d_backward,
+    "conv2d_fused": cpu_la.conv2d_fused,
     "max_pool2d": cpu_pool.max_pool2d,
     "max_pool2d_backward": cpu_pool.max_pool2d_backward,
     "upsample_nearest2d": cpu_pool.upsample_nearest2d,

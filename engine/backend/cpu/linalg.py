@@ -211,6 +211,19 @@ def conv2d(x: np.ndarray, wa: np.ndarray, b: np.ndarray | None = None, stride=(1
     return y.reshape(y.shape[0], O, oh, ow)
 
 
+def conv2d_fused(x: np.ndarray, x2: np.ndarray | None, wa: np.ndarray, b: np.ndarray | None,
+                 padding=(0, 0), relu: bool = False) -> np.ndarray:
+    """Stride-1 conv2d over the channel concatenation of x and x2 (None: x alone), + b,
+    then max(0, .) with ``relu``. On the micro-kernel the concatenation is never made and
+    the ReLU is applied as the bias is (a U-Net's skip joins cost as much memory traffic
+    as its convolutions); elsewhere it is the plain composition."""
+    if conv_panels.available(x, wa, (1, 1)) and (x2 is None or x2.dtype == np.float32):
+        return conv2d_panels(x, wa, b, padding, x2, relu)
+    xs = x if x2 is None else np.concatenate([x, x2.astype(x.dtype, copy=False)], axis=1)
+    y = conv2d(xs, wa, b, (1, 1), padding)
+    return np.maximum(y, 0, out=y) if relu else y
+
+
 def _conv2d_row_blocks(x, wa, b, stride, padding, oh, ow, rows):
     """conv2d a band of ``rows`` output rows at a time: the same sums, with im2col columns
     that stay within CONV_COLS_BUDGET (a large image's columns would not fit in memory)."""

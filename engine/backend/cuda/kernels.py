@@ -92,6 +92,7 @@ def _kernels() -> dict:
     table["linear_gelu"] = linalg.linear_gelu
     table["conv2d"] = linalg.conv2d
     table["conv2d_backward"] = linalg.conv2d_backward
+    table["conv2d_fused"] = linalg.conv2d_fused
     for name in pool.__all__:
         table[name] = getattr(pool, name)
     table["attention"] = linalg.attention

@@ -10,11 +10,13 @@ import numpy as np
 from numba import cuda
 
 from ...layout import broadcast_shapes
+from ..codes import RELU
 from . import rows
-from .elementwise import copy
+from .elementwise import copy, unary
 from .gemm import BIAS_COLS, BIAS_ROWS, GELU_ERF, GELU_TANH, NO_ACT, Operand, gemm, matrix_operand
 from .launch import blocks_for, broadcast_strides, config, empty, merge_runs, tensor_like
 from .reduce import SUM, reduce
+from .shape import cat
 
 
 def _compute_dtype(buf_dtype: np.dtype) -> np.dtype:
@@ -177,6 +179,18 @@ def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0)):
     out = gemm(a, bcols, O, L, ckk, (N,), _compute_dtype(x._storage.buf.dtype), bias,
                BIAS_ROWS if bias else 0)
     return out.reshape((N, O, oh, ow))
+
+
+def conv2d_fused(x, x2, w, b=None, padding=(0, 0), relu=False):
+    """Stride-1 conv2d over the channel concatenation of x and x2 (None: x alone), + b,
+    then max(0, .) with ``relu``. Here the concatenation is made (the CPU path avoids it:
+    there the copy cost as much as the convolution)."""
+    if x2 is not None:
+        x = tensor_like(x, cat(x, x2, dim=1))
+    out = conv2d(x, w, b, (1, 1), padding)
+    if relu:
+        out = unary(RELU, tensor_like(x, out))
+    return out
 
 
 def _grad_operand(g, N, O, L):
