@@ -18,18 +18,16 @@ import numpy as np
 from table.deskew import estimate_skew, rotate_page
 from table.grid import PageLayout, build_table
 from table.groups import group_lines
-from table.ink import analyse_ink, estimate_text_height, otsu_ink, to_gray
-from table.lines import find_lines, line_masks, rule_mask
+from table.ink import estimate_text_height, otsu_ink, to_gray
 from table.model import Table
 from table.open_tables import reconcile
+from table.rule_analysis import ANALYSIS_TEXT_H, RuleAnalysis, analyse_rules
 from table.split_model import SplitModel, default_split_model
 from table.text import text_blobs
 
 __all__ = ["ANALYSIS_TEXT_H", "MIN_SKEW", "StructureResult", "find_tables"]
 
 MIN_SKEW = 0.05  # degrees; below this, turning the page would only blur it
-ANALYSIS_TEXT_H = 12.0  # px; pages with larger characters are analysed reduced to this
-LOW_RES_TEXT_H = 9.0  # px; pages with smaller characters are analysed enlarged to ANALYSIS_TEXT_H
 
 
 @dataclass
@@ -85,44 +83,17 @@ def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0,
         gray = to_gray(image)
     else:
         angle = 0.0
-    # Structure needs no more than ~12 px per character: a 300 dpi scan is analysed at
-    # about half size (a quarter of the work); coordinates are scaled back at the end.
-    scale = ANALYSIS_TEXT_H / text_h if text_h > 1.3 * ANALYSIS_TEXT_H else 1.0
-    if scale < 1.0:
-        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        small = cv2.resize(
-            _thicken_dark(gray, int(np.ceil(1.0 / scale))), size, interpolation=cv2.INTER_AREA
-        )
-        tables = [
-            _scaled(t, gray.shape[1] / size[0], gray.shape[0] / size[1], gray.shape)
-            for t in _tables_at_scale(small, text_h * size[1] / gray.shape[0], page)
-        ]
-    elif text_h < LOW_RES_TEXT_H:
-        # A low-resolution scan (text under ~9 px) is analysed enlarged to ~12 px per
-        # character: a rule one pixel wide and the gap between two words are then more
-        # than a rounding error for the morphology sized to the text.
-        up = min(2.5, ANALYSIS_TEXT_H / text_h)
-        size = (round(gray.shape[1] * up), round(gray.shape[0] * up))
-        big = cv2.resize(gray, size, interpolation=cv2.INTER_CUBIC)
-        tables = [
-            _scaled(t, gray.shape[1] / size[0], gray.shape[0] / size[1], gray.shape)
-            for t in _tables_at_scale(big, text_h * size[1] / gray.shape[0], page)
-        ]
-    else:
-        tables = _tables_at_scale(gray, text_h, page)
+    analysis = analyse_rules(gray, text_h)
+    tables = _tables_at_scale(analysis, page)
+    if analysis.rescaled:  # found at the working scale: back to the page's pixels
+        fx = gray.shape[1] / analysis.gray.shape[1]
+        fy = gray.shape[0] / analysis.gray.shape[0]
+        tables = [_scaled(t, fx, fy, gray.shape) for t in tables]
     split_model = default_split_model() if model == "default" else model
     if split_model is not None:
-        mi, found = split_model.tables(gray, text_h)
+        mi, found = split_model.tables(gray, text_h, rules=analysis)
         tables = reconcile(tables, found, mi, page)
     return StructureResult(image=image, angle=float(angle), tables=tables, text_h=float(text_h))
-
-
-def _thicken_dark(gray: np.ndarray, k: int) -> np.ndarray:
-    """A k x k minimum filter, so one-pixel hairlines keep their darkness when the page
-    is averaged down; not inside dark areas, whose light rules it would wipe out."""
-    eroded = cv2.erode(gray, np.ones((k, k), np.uint8))
-    darkish = cv2.blur(gray, (4 * k + 1, 4 * k + 1)) < 128
-    return np.where(darkish, gray, eroded)
 
 
 def _scaled(t: Table, fx: float, fy: float, shape: tuple[int, ...]) -> Table:
@@ -137,13 +108,10 @@ def _scaled(t: Table, fx: float, fy: float, shape: tuple[int, ...]) -> Table:
     return t
 
 
-def _tables_at_scale(gray: np.ndarray, text_h: float, page: int) -> list[Table]:
-    ink = analyse_ink(gray, text_h)
-    masks = line_masks(ink.binary, text_h)
-    hs = find_lines(masks.horizontal, True, text_h, ink.binary, ink.smooth)
-    vs = find_lines(masks.vertical, False, text_h, ink.binary, ink.smooth)
-    rules = rule_mask(masks, hs + vs, text_h)
-    blobs = text_blobs(ink.binary, rules, text_h, ink.smooth)
+def _tables_at_scale(analysis: RuleAnalysis, page: int) -> list[Table]:
+    gray, text_h, ink, masks = analysis.gray, analysis.text_h, analysis.ink, analysis.masks
+    hs, vs = analysis.horizontal, analysis.vertical
+    blobs = text_blobs(ink.binary, analysis.rules, text_h, ink.smooth)
     layout = PageLayout(
         masks=masks,
         fill=ink.fill,
