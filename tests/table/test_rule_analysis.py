@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import table.rule_analysis as rule_analysis
+from table import rule_analysis
 from table.ink import estimate_text_height, otsu_ink, to_gray
 from table.rule_analysis import ANALYSIS_TEXT_H, analyse_rules, working_page
 from table.split_input import model_input
