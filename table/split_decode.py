@@ -474,6 +474,23 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         float(probs[0][y0:y1, x0:x1].mean()))
 
 
+def _text_near(boxes: list[tuple[int, int, int, int]], ink: np.ndarray, rules: np.ndarray,
+               text_h: float) -> np.ndarray:
+    """text_mask of the page, worked out only around the table regions (everything the
+    decoder reads lies within a few text heights of them; the rest stays False). The
+    window's margin is wider than the mask's morphology reaches, so inside it the
+    mask is the whole page's."""
+    margin = int(round(4 * text_h)) + 2 * (max(3, int(round(0.6 * text_h))) | 1)
+    h, w = ink.shape
+    x0 = max(0, min(b[0] for b in boxes) - margin)
+    y0 = max(0, min(b[1] for b in boxes) - margin)
+    x1 = min(w, max(b[2] for b in boxes) + margin)
+    y1 = min(h, max(b[3] for b in boxes) + margin)
+    text = np.zeros((h, w), bool)
+    text[y0:y1, x0:x1] = text_mask(ink[y0:y1, x0:x1], rules[y0:y1, x0:x1], text_h)
+    return text
+
+
 def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float = SPLIT_T,
            merge_t: float = MERGE_T, ink: np.ndarray | None = None) -> list[DecodedTable]:
     """All tables of a page's maps (3, h, w) in model pixels; rules is the input's rule
@@ -481,7 +498,7 @@ def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float =
     from the model's config.json where it has them (chosen on validation pages). With
     ``ink`` (the input's darkness channel), columns follow the text's whitespace rivers."""
     boxes = regions(probs[0], text_h)
-    text = None if ink is None or not boxes else text_mask(ink, rules, text_h)
+    text = None if ink is None or not boxes else _text_near(boxes, ink, rules, text_h)
     if text is not None:
         boxes = [without_captions(text, rules, box, text_h) for box in boxes]
         boxes = [box for box in boxes if not inside_prose(text, box, text_h)]

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 import engine
@@ -125,17 +126,24 @@ class SplitModel:
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Model input (2, h, w) -> probability maps (3, h, w). Only the box around the
         ink is computed (page margins hold no table: 0 there)."""
-        if self.config["in_channels"] == 4:
-            x = with_context(x, self.config.get("context", CONTEXT))
         _, h, w = x.shape
-        ys, xs = np.nonzero((x[0] > 0.25) | (x[1] > 0))
+        ink = cv2.boundingRect(((x[0] > 0.25) | (x[1] > 0)).view(np.uint8))
         out = np.zeros((3, h, w), np.float32)
-        if ys.size == 0:
+        if ink[2] == 0 or ink[3] == 0:
             return out
         pad = 24
-        y0, x0 = max(0, int(ys.min()) - pad), max(0, int(xs.min()) - pad)
-        y1, x1 = min(h, int(ys.max()) + pad + 1), min(w, int(xs.max()) + pad + 1)
-        crop = x[:, y0:y1, x0:x1]
+        y0, x0 = max(0, ink[1] - pad), max(0, ink[0] - pad)
+        y1, x1 = min(h, ink[1] + ink[3] + pad), min(w, ink[0] + ink[2] + pad)
+        if self.config["in_channels"] == 4:
+            # the context channels of the box: averaged over a window around it that
+            # reaches as far as the averaging does, so they are the whole page's
+            context = self.config.get("context", CONTEXT)
+            r = context // 2 + 1
+            wy0, wx0 = max(0, y0 - r), max(0, x0 - r)
+            near = with_context(x[:, wy0:min(h, y1 + r), wx0:min(w, x1 + r)], context)
+            crop = near[:, y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
+        else:
+            crop = x[:, y0:y1, x0:x1]
         mult = 32 if self.config.get("deep") else 8
         ph, pw = -crop.shape[1] % mult, -crop.shape[2] % mult
         if ph or pw:  # the pooling needs multiples of 8 (32): pad with empty paper

@@ -25,12 +25,22 @@ def regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, int
     exclusive), top to bottom: its connected areas, cut where stacked tables join."""
     mask = (p_table > TABLE_T).astype(np.uint8)
     k = 2 * int(round(0.25 * text_h)) + 1  # odd: an even kernel shifts the opening
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    # Only the map's extent is worked on (a page at the model's scale is megapixels of
+    # margin); k of empty map around it keeps the opening's border what it is on the page.
+    bx, by, bw, bh = cv2.boundingRect(mask)
+    if bw == 0 or bh == 0:
+        return []
+    wx0, wy0 = max(0, bx - k), max(0, by - k)
+    wx1, wy1 = min(mask.shape[1], bx + bw + k), min(mask.shape[0], by + bh + k)
+    window = cv2.morphologyEx(mask[wy0:wy1, wx0:wx1], cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(window, connectivity=4)
+    p_window = p_table[wy0:wy1, wx0:wx1]
     out = []
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
-        out += _cut(labels, i, p_table, (int(x), int(y), int(x + w), int(y + h)), text_h)
+        out += [(a + wx0, b + wy0, c + wx0, d + wy0)
+                for a, b, c, d in _cut(labels, i, p_window,
+                                       (int(x), int(y), int(x + w), int(y + h)), text_h)]
     return sorted(out, key=lambda b: (b[1], b[0]))
 
 

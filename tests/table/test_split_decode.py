@@ -122,3 +122,68 @@ def test_a_region_of_one_row_or_one_column_is_not_a_table() -> None:
     assert decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H) == []
     probs = maps([], [100, 200])
     assert decode(probs, np.zeros(probs.shape[1:], np.float32), TEXT_H) == []
+
+
+def _whole_page_regions(p_table: np.ndarray, text_h: float):
+    """regions() by its definition: the opening and the connected areas of the whole page."""
+    import cv2
+
+    from table.split_regions import TABLE_T, _cut
+
+    mask = (p_table > TABLE_T).astype(np.uint8)
+    k = 2 * int(round(0.25 * text_h)) + 1
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        out += _cut(labels, i, p_table, (int(x), int(y), int(x + w), int(y + h)), text_h)
+    return sorted(out, key=lambda b: (b[1], b[0]))
+
+
+def test_regions_worked_out_around_the_map_are_the_whole_pages() -> None:
+    """regions() opens and labels only the map's extent: ragged edges, specks, tables
+    that touch the page's border and stacked tables joined by a bridge come out as
+    they do over the whole page."""
+    from table.split_regions import regions
+
+    rng = np.random.default_rng(4)
+    for trial in range(6):
+        p = np.zeros((500, 700), np.float32)
+        for _ in range(3):
+            y0, x0 = rng.integers(0, 400), rng.integers(0, 550)
+            y1, x1 = y0 + rng.integers(40, 160), x0 + rng.integers(60, 250)
+            p[y0:y1, x0:x1] = rng.uniform(0.5, 1.0, (len(p[y0:y1]), len(p[0, x0:x1])))
+        p[rng.random(p.shape) < 0.02] = 0.9  # specks the opening removes
+        p[:, :3] *= trial % 2  # on even trials nothing touches the left border
+        got, want = regions(p, TEXT_H), _whole_page_regions(p, TEXT_H)
+        assert want, "the page has no region to compare"
+        assert got == want
+    # A table whose map ends in thin overhangs at the map's outer edge (thinner than the
+    # opening): the whole page's opening removes them, so the region keeps its own width.
+    p = np.zeros((400, 500), np.float32)
+    p[63:250, 150:350] = 0.9
+    p[60:63, 100:400] = 0.9
+    assert regions(p, TEXT_H) == _whole_page_regions(p, TEXT_H) == [(150, 60, 350, 250)]
+
+
+def test_the_text_mask_near_the_regions_is_the_whole_pages() -> None:
+    from table.split_decode import _text_near
+    from table.text_gaps import text_mask
+
+    rng = np.random.default_rng(5)
+    ink = np.zeros((300, 400), np.float32)
+    for y in range(20, 280, 12):  # lines of "letters": dark blocks with gaps
+        for x in range(10, 390, 7):
+            if rng.random() < 0.7:
+                ink[y:y + 7, x:x + 4] = rng.uniform(0.5, 1.0)
+    ink[100:160, 150:260] = np.maximum(ink[100:160, 150:260], 0.6)  # a dark band
+    rules = np.zeros_like(ink)
+    rules[90, 100:300] = 1.0
+    boxes = [(120, 80, 280, 180)]
+    near = _text_near(boxes, ink, rules, TEXT_H)
+    whole = text_mask(ink, rules, TEXT_H)
+    reach = int(TEXT_H)
+    np.testing.assert_array_equal(near[80 - reach:180 + reach, 120 - reach:280 + reach],
+                                  whole[80 - reach:180 + reach, 120 - reach:280 + reach])
+    assert whole[80:180, 120:280].any()
