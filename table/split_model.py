@@ -66,7 +66,7 @@ class SplitNet(Module):
 
     def forward(self, x):
         # each convolution applies its ReLU as it adds its bias, and the decoders read the
-        # upsampled features and the skip without joining them (Conv2d.fused)
+        # upsampled features and the skip without making either copy (Conv2d.fused)
         e1 = self.enc1.fused(x, relu=True)
         e2 = self.enc2b.fused(self.enc2a.fused(F.max_pool2d(e1, 2), relu=True), relu=True)
         e3 = self.enc3b.fused(self.enc3a.fused(F.max_pool2d(e2, 2), relu=True), relu=True)
@@ -78,9 +78,9 @@ class SplitNet(Module):
             g = self.far2.fused(self.far1.fused(g, relu=True), relu=True)
             g = self.far4.fused(self.far3.fused(g, relu=True), relu=True)
             c = self.fuse.fused(c, F.upsample_nearest2d(g, 4), relu=True)
-        d3 = self.dec3.fused(F.upsample_nearest2d(c, 2), e3, relu=True)
-        d2 = self.dec2.fused(F.upsample_nearest2d(d3, 2), e2, relu=True)
-        d1 = self.dec1.fused(F.upsample_nearest2d(d2, 2), e1, relu=True)
+        d3 = self.dec3.fused(c, e3, relu=True, upsample=2)
+        d2 = self.dec2.fused(d3, e2, relu=True, upsample=2)
+        d1 = self.dec1.fused(d2, e1, relu=True, upsample=2)
         return self.head(d1)
 
 

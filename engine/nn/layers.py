@@ -121,12 +121,13 @@ class Conv2d(Module):
     def forward(self, x: Tensor) -> Tensor:
         return conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
-    def fused(self, *inputs: Tensor, relu: bool = False) -> Tensor:
-        """This convolution over the channel concatenation of one or two inputs, with an
-        optional ReLU, in one kernel where the backend has it (F.conv2d_fused); stride 1."""
+    def fused(self, *inputs: Tensor, relu: bool = False, upsample: int = 1) -> Tensor:
+        """This convolution over the channel concatenation of one or two inputs (the
+        first read nearest-upsampled by ``upsample``), with an optional ReLU, in one
+        kernel where the backend has it (F.conv2d_fused); stride 1."""
         if self.stride not in (1, (1, 1)):
             raise ValueError(f"Conv2d.fused is for stride 1, this one has {self.stride}")
-        return conv2d_fused(inputs, self.weight, self.bias, self.padding, relu)
+        return conv2d_fused(inputs, self.weight, self.bias, self.padding, relu, upsample)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \

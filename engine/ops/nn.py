@@ -181,40 +181,49 @@ def conv2d(x: TensorBase, weight: TensorBase, bias: TensorBase | None = None, st
 
 CONV2D_FUSED = register_op(
     "conv2d_fused",
-    doc="stride-1 conv2d over the channel concatenation of one or two inputs, + bias, "
-        "optional ReLU, in one kernel (inference only)")
+    doc="stride-1 conv2d over the channel concatenation of one or two inputs (the first "
+        "optionally nearest-upsampled), + bias, optional ReLU, in one kernel (inference only)")
 
 
 def conv2d_fused(inputs, weight: TensorBase, bias: TensorBase | None = None, padding=0,
-                 relu: bool = False) -> TensorBase:
-    """relu(conv2d(cat(inputs, dim=1), weight, bias, 1, padding)) for one or two inputs:
-    a U-Net's decoder step (upsampled features joined to the skip) without the joined
-    copy, and its ReLU applied with the bias. Where gradients are recorded, or the
-    dtypes differ, it is that composition, so the same model code trains."""
+                 relu: bool = False, upsample: int = 1) -> TensorBase:
+    """relu(conv2d(cat([upsample_nearest2d(inputs[0], upsample), *inputs[1:]], dim=1),
+    weight, bias, 1, padding)) for one or two inputs: a U-Net's decoder step (upsampled
+    features joined to the skip) without the upsampled or joined copies, and its ReLU
+    applied with the bias. Where gradients are recorded, or the dtypes differ, it is
+    that composition, so the same model code trains."""
+    from .pool import upsample_nearest2d
     from .shape import cat
 
     inputs = tuple(inputs)
     if not 1 <= len(inputs) <= 2:
         raise ValueError(f"conv2d_fused takes one or two inputs, got {len(inputs)}")
+    upsample = int(upsample)
+    if upsample < 1:
+        raise ValueError(f"conv2d_fused: upsample must be >= 1, got {upsample}")
     padding = _pair(padding)
     first = inputs[0]
-    if len(inputs) == 2 and (inputs[1].ndim != 4 or first.ndim != 4
-                             or inputs[1].shape[0] != first.shape[0]
-                             or inputs[1].shape[2:] != first.shape[2:]):
-        raise ValueError(f"conv2d_fused: inputs {first.shape} and {inputs[1].shape} differ "
-                         "in batch or size")
+    if any(t.ndim != 4 for t in inputs):
+        raise ValueError(f"conv2d_fused expects 4-D inputs, got {[t.shape for t in inputs]}")
+    size = (first.shape[2] * upsample, first.shape[3] * upsample)
+    if len(inputs) == 2 and (inputs[1].shape[0] != first.shape[0]
+                             or inputs[1].shape[2:] != size):
+        raise ValueError(f"conv2d_fused: inputs {first.shape} (upsampled x{upsample}) and "
+                         f"{inputs[1].shape} differ in batch or size")
     tensors = (*inputs, weight) if bias is None else (*inputs, weight, bias)
     dt = first.dtype
     if ((_mode.enabled and any(t.requires_grad for t in tensors))
             or any(t.dtype is not dt for t in tensors) or dt.is_half or not dt.is_float):
-        x = first if len(inputs) == 1 else cat(inputs, dim=1)
+        up = first if upsample == 1 else upsample_nearest2d(first, upsample)
+        x = up if len(inputs) == 1 else cat((up, inputs[1]), dim=1)
         out = conv2d(x, weight, bias, 1, padding)
         return out.relu() if relu else out
-    joined = (first.shape[0], sum(t.shape[1] for t in inputs), *first.shape[2:])
+    joined = (first.shape[0], sum(t.shape[1] for t in inputs), *size)
     _check_conv(joined, weight, bias, (1, 1), padding)
     second = inputs[1] if len(inputs) == 2 else None
     device = first._storage.device
-    arr = CONV2D_FUSED.run(device, first, second, weight, bias, padding=padding, relu=relu)
+    arr = CONV2D_FUSED.run(device, first, second, weight, bias, padding=padding, relu=relu,
+                           upsample=upsample)
     return first._constructor._from_backend(arr, dt, device)
 
 

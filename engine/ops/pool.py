@@ -45,7 +45,8 @@ def _max_pool2d_bw(node, out, g):
 
 
 MAX_POOL2D = register_op("max_pool2d", backward=_max_pool2d_bw,
-                         doc="NCHW max pooling, no padding; returns the output and the argmax")
+                         doc="NCHW max pooling, no padding; returns the output and the argmax "
+                             "(None where argmax=False: nothing records a backward)")
 
 
 def max_pool2d(x: TensorBase, kernel_size=2, stride=None) -> TensorBase:
@@ -57,9 +58,10 @@ def max_pool2d(x: TensorBase, kernel_size=2, stride=None) -> TensorBase:
         raise ValueError(f"max_pool2d: kernel {kernel} larger than the input {x.shape[2:]}")
     device = xf._storage.device
     attrs = {"kernel": kernel, "stride": stride}
-    arr, idx = MAX_POOL2D.run(device, xf, **attrs)
+    record = _mode.enabled and xf.requires_grad
+    arr, idx = MAX_POOL2D.run(device, xf, argmax=record, **attrs)  # the argmax only to record
     out = xf._constructor._from_backend(arr, xf.dtype, device)
-    if _mode.enabled and xf.requires_grad:
+    if record:
         out._record(MAX_POOL2D, (xf,), attrs, xf._constructor._from_backend(idx, i64, device))
     return out.to(dt) if dt.is_half else out
 

@@ -90,3 +90,55 @@ def test_module_method_and_bad_inputs():
         F.conv2d_fused([a, _t(1, 2, 6, 21)], conv.weight)
     with pytest.raises(ValueError, match="6 channels, weight expects 5"):
         F.conv2d_fused([a, _t(1, 3, 6, 20)], conv.weight)
+
+
+def _upsampled_reference(low, skip, w, b, padding, scale, relu):
+    up = np.repeat(np.repeat(low.numpy().astype(np.float64), scale, 2), scale, 3)
+    x = np.concatenate([up, skip.numpy().astype(np.float64)], axis=1)
+    out = np_conv2d(x, w.numpy().astype(np.float64), None if b is None else b.numpy(),
+                    (1, 1), padding)
+    return np.maximum(out, 0) if relu else out
+
+
+@pytest.mark.parametrize("k,pad", [((3, 3), (1, 1)), ((1, 9), (0, 4)), ((5, 3), (2, 1)),
+                                   ((1, 1), (0, 0))])
+@pytest.mark.parametrize("scale", [2, 3])
+@pytest.mark.parametrize("relu", [False, True])
+def test_upsampled_first_input_matches_the_composition(k, pad, scale, relu, monkeypatch):
+    """A "same" convolution runs as sub-pixel phases over the low map (no upsampled copy)."""
+    from engine.backend.cpu import conv_subpixel
+
+    taken = []
+    real = conv_subpixel.conv2d_upsampled
+    monkeypatch.setattr(conv_subpixel, "conv2d_upsampled",
+                        lambda *a, **kw: (taken.append(1), real(*a, **kw))[1])
+    low, skip = _t(2, 3, 5, 23), _t(2, 2, 5 * scale, 23 * scale)
+    w, b = _t(6, 5, *k), _t(6)
+    got = F.conv2d_fused([low, skip], w, b, pad, relu, upsample=scale)
+    np.testing.assert_allclose(got.numpy(), _upsampled_reference(low, skip, w, b, pad, scale, relu),
+                               rtol=1e-5, atol=1e-4)
+    if conv_panels.conv_kernel() is not None:
+        assert taken == [1]
+
+
+def test_upsampled_input_of_a_convolution_that_is_not_same_size_is_composed():
+    low, skip = _t(1, 2, 4, 6), _t(1, 1, 8, 12)
+    w = _t(3, 3, 3, 3)
+    got = F.conv2d_fused([low, skip], w, None, 0, upsample=2)  # no padding: 6 x 10 out
+    assert got.shape == (1, 3, 6, 10)
+    np.testing.assert_allclose(got.numpy(), _upsampled_reference(low, skip, w, None, (0, 0), 2, False),
+                               rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="differ in batch or size"):
+        F.conv2d_fused([low, _t(1, 1, 8, 13)], w, None, 1, upsample=2)
+    with pytest.raises(ValueError, match="upsample must be >= 1"):
+        F.conv2d_fused([low, skip], w, None, 1, upsample=0)
+
+
+def test_upsampled_with_gradients_is_the_composition():
+    low, skip = _t(1, 2, 3, 5, grad=True), _t(1, 1, 6, 10, grad=True)
+    w, b = _t(2, 3, 3, 3, grad=True), _t(2, grad=True)
+    out = F.conv2d_fused([low, skip], w, b, 1, relu=True, upsample=2)
+    out.sum().backward()
+    assert low.grad is not None and np.abs(low.grad.numpy()).sum() > 0
+    np.testing.assert_allclose(out.numpy(), _upsampled_reference(low, skip, w, b, (1, 1), 2, True),
+                               rtol=1e-5, atol=1e-4)

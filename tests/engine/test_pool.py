@@ -33,6 +33,24 @@ def test_max_pool2d_forward_and_backward_match_torch(shape, k, s) -> None:
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape,k,s", POOL_CASES)
+def test_max_pool2d_without_gradients_skips_the_argmax_and_matches_torch(shape, k, s,
+                                                                       monkeypatch) -> None:
+    """Inference pools with the values-only kernel (no int64 argmax map); NaN still wins."""
+    from engine.backend.cpu import pool
+
+    calls = []
+    real = pool._max_pool_values
+    monkeypatch.setattr(pool, "_max_pool_values", lambda *a: (calls.append(1), real(*a))[1])
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(shape).astype(np.float32)
+    a[0, 0, 0, 1] = np.nan
+    with engine.no_grad():
+        out = F.max_pool2d(engine.tensor(a, requires_grad=True), k, s)
+    np.testing.assert_array_equal(out.numpy(), TF.max_pool2d(torch.from_numpy(a), k, s).numpy())
+    assert calls == [1]
+
+
 @pytest.mark.parametrize("shape,scale", [((2, 3, 4, 5), 2), ((1, 2, 3, 3), (2, 3)),
                                          ((1, 1, 1, 4), (4, 1))])
 def test_upsample_nearest2d_forward_and_backward_match_torch(shape, scale) -> None:

@@ -223,6 +223,9 @@ case("conv2d-fused-skip-relu", lambda x, s, w, b: F.conv2d_fused([x, s], w, b, 1
      [R(2, 3, 6, 7), R(2, 2, 6, 7), R(4, 5, 3, 3), R(4)], grad=False, rtol=1e-4)
 case("conv2d-fused-one-input", lambda x, w: F.conv2d_fused([x], w, None, (0, 4)),
      [R(1, 2, 5, 12), R(3, 2, 1, 9)], grad=False, rtol=1e-4)
+case("conv2d-fused-upsampled", lambda x, s, w, b: F.conv2d_fused([x, s], w, b, 1, relu=True,
+                                                                  upsample=2),
+     [R(1, 3, 3, 4), R(1, 2, 6, 8), R(4, 5, 3, 3), R(4)], grad=False, rtol=1e-4)
 case("conv2d-fused-trains", lambda x, s, w, b: F.conv2d_fused([x, s], w, b, 1, relu=True),
      [R(1, 2, 5, 6), R(1, 1, 5, 6), R(3, 3, 3, 3), R(3)], rtol=1e-4)
 

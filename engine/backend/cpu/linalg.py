@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import PARALLEL_MIN, conv_panels, skinny
+from . import PARALLEL_MIN, conv_panels, conv_subpixel, skinny
 from .blas import gemm_batch, matmul_2d
 from .conv_panels import conv2d_panels
 from .packed import PackedWeight, linear_packed
@@ -212,11 +212,17 @@ def conv2d(x: np.ndarray, wa: np.ndarray, b: np.ndarray | None = None, stride=(1
 
 
 def conv2d_fused(x: np.ndarray, x2: np.ndarray | None, wa: np.ndarray, b: np.ndarray | None,
-                 padding=(0, 0), relu: bool = False) -> np.ndarray:
-    """Stride-1 conv2d over the channel concatenation of x and x2 (None: x alone), + b,
-    then max(0, .) with ``relu``. On the micro-kernel the concatenation is never made and
-    the ReLU is applied as the bias is (a U-Net's skip joins cost as much memory traffic
-    as its convolutions); elsewhere it is the plain composition."""
+                 padding=(0, 0), relu: bool = False, upsample: int = 1) -> np.ndarray:
+    """Stride-1 conv2d over the channel concatenation of x (nearest-upsampled by
+    ``upsample``) and x2 (None: x alone), + b, then max(0, .) with ``relu``. On the
+    micro-kernel neither the concatenation nor the upsampled copy is made and the ReLU
+    is applied as the bias is (a U-Net's skip joins cost as much memory traffic as its
+    convolutions); elsewhere it is the plain composition."""
+    if upsample > 1:
+        if (x2 is not None and conv_panels.available(x, wa, (1, 1))
+                and conv_subpixel.available(x, x2, wa, padding, upsample)):
+            return conv_subpixel.conv2d_upsampled(x, x2, wa, b, padding, upsample, relu)
+        x = np.repeat(np.repeat(x, upsample, axis=2), upsample, axis=3)
     if conv_panels.available(x, wa, (1, 1)) and (x2 is None or x2.dtype == np.float32):
         return conv2d_panels(x, wa, b, padding, x2, relu)
     xs = x if x2 is None else np.concatenate([x, x2.astype(x.dtype, copy=False)], axis=1)

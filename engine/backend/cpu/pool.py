@@ -33,6 +33,24 @@ def _max_pool(x, kh, kw, sh, sw, out, idx):
 
 
 @numba.njit(cache=True, parallel=True)
+def _max_pool_values(x, kh, kw, sh, sw, out):
+    # _max_pool without the argmax: inference has no backward to route, and the int64
+    # index map is twice the output's memory traffic
+    P = x.shape[0]
+    oh, ow = out.shape[1], out.shape[2]
+    for p in numba.prange(P):
+        for i in range(oh):
+            for j in range(ow):
+                best = x[p, i * sh, j * sw]
+                for a in range(kh):
+                    for b in range(kw):
+                        v = x[p, i * sh + a, j * sw + b]
+                        if v > best or (math.isnan(v) and not math.isnan(best)):
+                            best = v
+                out[p, i, j] = best
+
+
+@numba.njit(cache=True, parallel=True)
 def _max_pool_bw(g, idx, kh, kw, sh, sw, gx):
     # a gather: each input element sums the outputs whose argmax it was (overlapping
     # windows included), so no two threads write one place
@@ -89,11 +107,15 @@ def _planes(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1, a.shape[-2], a.shape[-1])
 
 
-def max_pool2d(x, kernel=(2, 2), stride=(2, 2)):
-    """x (N, C, H, W) -> (out (N, C, oh, ow), idx int64: flat argmax within each plane)."""
+def max_pool2d(x, kernel=(2, 2), stride=(2, 2), argmax=True):
+    """x (N, C, H, W) -> (out (N, C, oh, ow), idx int64: flat argmax within each plane;
+    None without ``argmax``)."""
     N, C, H, W = x.shape
     oh, ow = (H - kernel[0]) // stride[0] + 1, (W - kernel[1]) // stride[1] + 1
     out = np.empty((N * C, oh, ow), x.dtype)
+    if not argmax:
+        _max_pool_values(_planes(x), kernel[0], kernel[1], stride[0], stride[1], out)
+        return out.reshape(N, C, oh, ow), None
     idx = np.empty((N * C, oh, ow), np.int64)
     _max_pool(_planes(x), kernel[0], kernel[1], stride[0], stride[1], out, idx)
     return out.reshape(N, C, oh, ow), idx.reshape(N, C, oh, ow)

@@ -15,6 +15,7 @@ from . import rows
 from .elementwise import copy, unary
 from .gemm import BIAS_COLS, BIAS_ROWS, GELU_ERF, GELU_TANH, NO_ACT, Operand, gemm, matrix_operand
 from .launch import blocks_for, broadcast_strides, config, empty, merge_runs, tensor_like
+from .pool import upsample_nearest2d
 from .reduce import SUM, reduce
 from .shape import cat
 
@@ -181,10 +182,13 @@ def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0)):
     return out.reshape((N, O, oh, ow))
 
 
-def conv2d_fused(x, x2, w, b=None, padding=(0, 0), relu=False):
-    """Stride-1 conv2d over the channel concatenation of x and x2 (None: x alone), + b,
-    then max(0, .) with ``relu``. Here the concatenation is made (the CPU path avoids it:
-    there the copy cost as much as the convolution)."""
+def conv2d_fused(x, x2, w, b=None, padding=(0, 0), relu=False, upsample=1):
+    """Stride-1 conv2d over the channel concatenation of x (nearest-upsampled by
+    ``upsample``) and x2 (None: x alone), + b, then max(0, .) with ``relu``. Here the
+    upsampled copy and the concatenation are made (the CPU path avoids them: there the
+    copies cost as much as the convolution)."""
+    if upsample > 1:
+        x = tensor_like(x, upsample_nearest2d(x, (upsample, upsample)))
     if x2 is not None:
         x = tensor_like(x, cat(x, x2, dim=1))
     out = conv2d(x, w, b, (1, 1), padding)
