@@ -259,6 +259,17 @@ def _sure(p: float, t: float, full: float = 1.0) -> float:
     return float(min(1.0, (t - p) / t if p < t else (p - t) / (max(full, t + 0.05) - t)))
 
 
+def _row_medians(values: np.ndarray, left_out: np.ndarray) -> np.ndarray:
+    """Per row, the median of the values not left out (0 where all are): one sort of the
+    rows with the left-out values last (np.ma.median's masked argsort took 4x longer)."""
+    rows = np.sort(np.where(left_out, np.float32(np.inf), values.astype(np.float32)), axis=1)
+    count = values.shape[1] - left_out.sum(axis=1)
+    at = np.arange(len(rows))
+    lo = rows[at, np.maximum(count - 1, 0) // 2]
+    hi = rows[at, np.minimum(count // 2, values.shape[1] - 1)]
+    return np.where(count > 0, (lo + np.where(count % 2 == 0, hi, lo)) / 2, 0.0).astype(np.float32)
+
+
 def _drawn_rows_mask(rules: np.ndarray, ink: np.ndarray, text: np.ndarray,
                      box: tuple[int, int, int, int]) -> np.ndarray:
     """Per pixel row of a region: whether a row line is drawn there, as a rule across
@@ -266,8 +277,7 @@ def _drawn_rows_mask(rules: np.ndarray, ink: np.ndarray, text: np.ndarray,
     between the two rows above and the two from it on)."""
     x0, y0, x1, y1 = box
     ruled = (rules[y0:y1, x0:x1] > 0.3).mean(axis=1) > DRAWN_T
-    paper = np.ma.masked_array(ink[y0:y1, x0:x1], text[y0:y1, x0:x1])
-    level = np.ma.median(paper, axis=1).filled(0.0)
+    level = _row_medians(ink[y0:y1, x0:x1], text[y0:y1, x0:x1])
     edge = np.zeros(len(level), bool)
     if len(level) > 3:
         above = (level[:-3] + level[1:-2]) / 2.0  # rows q-2, q-1 for q = 2 .. n-2

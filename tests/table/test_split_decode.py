@@ -187,3 +187,16 @@ def test_the_text_mask_near_the_regions_is_the_whole_pages() -> None:
     np.testing.assert_array_equal(near[80 - reach:180 + reach, 120 - reach:280 + reach],
                                   whole[80 - reach:180 + reach, 120 - reach:280 + reach])
     assert whole[80:180, 120:280].any()
+
+
+def test_row_medians_are_the_masked_medians() -> None:
+    from table.split_decode import _row_medians
+
+    rng = np.random.default_rng(6)
+    for w in (1, 2, 7, 40):
+        values = rng.random((30, w)).astype(np.float32)
+        left_out = rng.random((30, w)) < 0.4
+        left_out[0] = True  # a row of text only: 0
+        left_out[1] = False
+        want = np.ma.median(np.ma.masked_array(values, left_out), axis=1).filled(0.0)
+        np.testing.assert_allclose(_row_medians(values, left_out), want, rtol=1e-6)
