@@ -60,9 +60,7 @@ def model_input(gray: np.ndarray, text_h: float | None = None,
     h, w = gray.shape
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     x = np.empty((2, size[1], size[0]), np.float32)
-    x[0] = _resize(gray, size)
-    np.multiply(x[0], -1.0 / 255.0, out=x[0])
-    x[0] += 1.0
+    np.subtract(1.0, _resize(gray, size).astype(np.float32) / 255.0, out=x[0])
     rules = _resize(rule_evidence(gray, text_h, rules), size)
     np.clip(rules * 2.0, 0.0, 1.0, out=x[1])  # a thin rule survives averaging
     return ModelInput(x, scale, float(text_h))
