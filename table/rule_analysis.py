@@ -1,11 +1,9 @@
-"""The rule detector's pass over a page: the page brought to the working scale, its ink,
-the line masks by morphology sized to the text, the straight lines accepted, and the
-mask of their pixels.
+"""The rule detector's pass over a page, as find_tables makes it: the page brought to the
+working scale, its ink, the line masks by morphology sized to the text, the straight
+lines accepted, and the mask of their pixels.
 
-find_tables builds its ruled grids from it, and the split model reads the same rule
-mask as its rule-evidence channel (table.split_input). One pass serves both: the
-morphology is the costliest part of the rule path, and computing it once also means
-the model sees exactly the rules the grid was built from.
+The split model's rule channel (table.split_input.rule_evidence) is a pass of its own
+at a slightly different scale, the one the model was trained on.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ detector found on it.
 The page is scaled so that its median character is MODEL_TEXT_H pixels tall, which
 makes the model's input independent of dpi and font size. Channel 0 is ink darkness
 (1 - grey); channel 1 is the rule evidence: the pixels of the lines the morphology
-detector accepted, in the very pass find_tables makes (table.rule_analysis), averaged
-to the model's scale. Training (training/tables/structure_data.py) and inference
+detector accepted (found at ANALYSIS_TEXT_H), averaged down to the model's scale. Training (training/tables/structure_data.py) and inference
 (table/split_model.py) both call ``model_input``, so they cannot drift apart.
 """
 
@@ -16,8 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from table.ink import estimate_text_height, otsu_ink
-from table.rule_analysis import RuleAnalysis, analyse_rules
+from table.ink import analyse_ink, estimate_text_height, otsu_ink
+from table.lines import find_lines, line_masks, rule_mask
+from table.rule_analysis import ANALYSIS_TEXT_H
 
 __all__ = ["CONTEXT", "MODEL_TEXT_H", "ModelInput", "model_input", "with_context"]
 
@@ -38,20 +38,28 @@ def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-def rule_evidence(gray: np.ndarray, text_h: float,
-                  analysis: RuleAnalysis | None = None) -> np.ndarray:
-    """(H', W') float32 in [0, 1] at the rule detector's working scale: pixels of the
-    rules it accepts. ``analysis``: that detector's pass over this page, when find_tables
-    has already made it."""
-    if analysis is None:
-        analysis = analyse_rules(gray, text_h)
-    return analysis.rules.astype(np.float32) / 255.0
+def rule_evidence(gray: np.ndarray, text_h: float) -> np.ndarray:
+    """(H', W') float32 in [0, 1]: pixels of the rules the morphology detector accepts,
+    found on the page brought to ANALYSIS_TEXT_H px per character.
+
+    This is a pass of its own, not find_tables' (table.rule_analysis), whose working
+    page is thickened and scaled differently: the model was trained on this one, and
+    feeding it find_tables' mask put a span into a column-ruled table of the validation
+    draw (dev ruled page 14) that this pass reads right."""
+    s = ANALYSIS_TEXT_H / text_h
+    h, w = gray.shape
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    work = _resize(gray, size) if abs(s - 1.0) > 0.05 else gray
+    th = text_h * work.shape[0] / h
+    ink = analyse_ink(work, th)
+    masks = line_masks(ink.binary, th)
+    lines = find_lines(masks.horizontal, True, th, ink.binary, ink.smooth)
+    lines += find_lines(masks.vertical, False, th, ink.binary, ink.smooth)
+    return rule_mask(masks, lines, th).astype(np.float32) / 255.0
 
 
-def model_input(gray: np.ndarray, text_h: float | None = None,
-                rules: RuleAnalysis | None = None) -> ModelInput:
-    """The model's input for a (deskewed) grey page, (H, W) uint8. ``rules``: the rule
-    detector's pass over this page (table.rule_analysis), when it has been made."""
+def model_input(gray: np.ndarray, text_h: float | None = None) -> ModelInput:
+    """The model's input for a (deskewed) grey page, (H, W) uint8."""
     if gray.dtype != np.uint8 or gray.ndim != 2:
         raise ValueError(f"model_input expects a (H, W) uint8 page, got {gray.shape} {gray.dtype}")
     if text_h is None:
@@ -61,7 +69,7 @@ def model_input(gray: np.ndarray, text_h: float | None = None,
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     x = np.empty((2, size[1], size[0]), np.float32)
     np.subtract(1.0, _resize(gray, size).astype(np.float32) / 255.0, out=x[0])
-    rules = _resize(rule_evidence(gray, text_h, rules), size)
+    rules = _resize(rule_evidence(gray, text_h), size)
     np.clip(rules * 2.0, 0.0, 1.0, out=x[1])  # a thin rule survives averaging
     return ModelInput(x, scale, float(text_h))
 

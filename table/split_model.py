@@ -24,7 +24,6 @@ import engine
 import engine.functional as F
 from engine.nn import Conv2d, Module
 from engine.nn.varbuilder import VarBuilder
-from table.rule_analysis import RuleAnalysis
 from table.split_decode import MERGE_T, SPLIT_T, DecodedTable, decode
 from table.split_input import CONTEXT, MODEL_TEXT_H, ModelInput, model_input, with_context
 
@@ -154,12 +153,11 @@ class SplitModel:
         out[:, y0:y1, x0:x1] = prob[:, : y1 - y0, : x1 - x0]
         return out
 
-    def tables(self, gray: np.ndarray, text_h: float | None = None,
-               rules: RuleAnalysis | None = None) -> tuple[ModelInput, list[PageTables]]:
+    def tables(self, gray: np.ndarray, text_h: float | None = None
+               ) -> tuple[ModelInput, list[PageTables]]:
         """Every table the model finds on a deskewed grey page (H, W) uint8, and the
-        input it saw (its rule channel tells drawn separators from inferred ones).
-        ``rules``: the rule detector's pass over this page, when find_tables made it."""
-        mi = model_input(gray, text_h, rules)
+        input it saw (its rule channel tells drawn separators from inferred ones)."""
+        mi = model_input(gray, text_h)
         probs = self.probabilities(mi.x)
         h, w = gray.shape
         out = []

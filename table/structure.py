@@ -91,7 +91,7 @@ def find_tables(image: np.ndarray, *, deskew: bool = True, page: int = 0,
         tables = [_scaled(t, fx, fy, gray.shape) for t in tables]
     split_model = default_split_model() if model == "default" else model
     if split_model is not None:
-        mi, found = split_model.tables(gray, text_h, rules=analysis)
+        mi, found = split_model.tables(gray, text_h)
         tables = reconcile(tables, found, mi, page)
     return StructureResult(image=image, angle=float(angle), tables=tables, text_h=float(text_h))
 

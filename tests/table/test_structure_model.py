@@ -32,11 +32,11 @@ class OracleModel(SplitModel):
         y = targets(self.page, self.scale, x.shape[1:], None, x if self.gaps else None)
         return np.stack([(y & TABLE) > 0, (y & ROW_SEP) > 0, (y & COL_SEP) > 0]).astype(np.float32)
 
-    def tables(self, gray, text_h=None, rules=None):
+    def tables(self, gray, text_h=None):
         from table.split_input import model_input
 
-        self.scale = model_input(gray, text_h, rules).scale
-        return super().tables(gray, text_h, rules)
+        self.scale = model_input(gray, text_h).scale
+        return super().tables(gray, text_h)
 
 
 @pytest.fixture(scope="module")
