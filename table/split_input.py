@@ -4,8 +4,9 @@ detector found on it.
 The page is scaled so that its median character is MODEL_TEXT_H pixels tall, which
 makes the model's input independent of dpi and font size. Channel 0 is ink darkness
 (1 - grey); channel 1 is the rule evidence: the pixels of the lines the morphology
-detector accepted (found at ANALYSIS_TEXT_H), averaged down to the model's scale. Training (training/tables/structure_data.py) and inference
-(table/split_model.py) both call ``model_input``, so they cannot drift apart.
+detector accepted (found at ANALYSIS_TEXT_H), averaged down to the model's scale.
+Training (training/tables/structure_data.py) and inference (table/split_model.py) both
+call ``model_input``, so they cannot drift apart.
 """
 
 from __future__ import annotations
