@@ -8,7 +8,9 @@ from ..dtype import f32
 from ..layout import normalize_dim
 from ..tensor_base import TensorBase
 from .grads import layer_norm_backward, softmax_backward
+from .pool import upsample_nearest2d
 from .registry import register_op
+from .shape import cat
 
 __all__ = ["attention", "conv2d", "layer_norm", "log_softmax", "softmax"]
 
@@ -192,9 +194,6 @@ def conv2d_fused(inputs, weight: TensorBase, bias: TensorBase | None = None, pad
     features joined to the skip) without the upsampled or joined copies, and its ReLU
     applied with the bias. Where gradients are recorded, or the dtypes differ, it is
     that composition, so the same model code trains."""
-    from .pool import upsample_nearest2d
-    from .shape import cat
-
     inputs = tuple(inputs)
     if not 1 <= len(inputs) <= 2:
         raise ValueError(f"conv2d_fused takes one or two inputs, got {len(inputs)}")
