@@ -33,34 +33,34 @@ def available(low: np.ndarray, skip: np.ndarray, w: np.ndarray, padding, scale: 
             and low.shape[1] + skip.shape[1] == w.shape[1])
 
 
-def _phase_taps(k: int, pad: int, scale: int) -> tuple[np.ndarray, int, int]:
+def _phase_taps(k: int, pad: int, scale: int) -> tuple[np.ndarray, int, int, np.ndarray]:
     """For one axis: where each tap t of phase a lands on the low map, as an index into
     the phase's small kernel (landing offset - its first offset), the small kernel's
-    length, and the padding of the low map's convolution that serves every phase."""
+    length, the padding of the low map's convolution that serves every phase, and each
+    phase's row (column) in that convolution's output for low pixel 0."""
     land = np.array([[(a + t - pad) // scale for t in range(k)] for a in range(scale)])
     first = land.min(axis=1)
     length = int((land.max(axis=1) - first).max()) + 1
     low_pad = int(max(max(-first.min(), 0), (first + length - 1).max()))
-    return land - first[:, None], length, low_pad
+    return land - first[:, None], length, low_pad, (first + low_pad).astype(np.int64)
 
 
-def phase_weights(w: np.ndarray, scale: int, padding) -> tuple[np.ndarray, tuple, tuple]:
+def phase_weights(w: np.ndarray, scale: int, padding
+                  ) -> tuple[np.ndarray, tuple[int, int], np.ndarray, np.ndarray]:
     """w (O, C, kh, kw) over the upsampled map -> (s*s*O, C, kh', kw') over the low map,
-    phase (a, b) in output channels (a*s + b)*O ..; plus per axis (first landing offset
-    of each phase, the low convolution's padding)."""
+    phase (a, b) in output channels (a*s + b)*O ..; the low convolution's padding; and
+    where each phase's rows and columns start in its output."""
     o_count, c_count, kh, kw = w.shape
-    rows, kh2, ph2 = _phase_taps(kh, padding[0], scale)
-    cols, kw2, pw2 = _phase_taps(kw, padding[1], scale)
+    rows, kh2, ph2, row_at = _phase_taps(kh, padding[0], scale)
+    cols, kw2, pw2, col_at = _phase_taps(kw, padding[1], scale)
     out = np.zeros((scale, scale, o_count, c_count, kh2, kw2), np.float64)
     for a in range(scale):
         for b in range(scale):
             for t in range(kh):
                 for u in range(kw):
                     out[a, b, :, :, rows[a, t], cols[b, u]] += w[:, :, t, u]
-    first_r = [(a - padding[0]) // scale for a in range(scale)]
-    first_c = [(b - padding[1]) // scale for b in range(scale)]
     return (out.reshape(scale * scale * o_count, c_count, kh2, kw2).astype(np.float32),
-            (tuple(first_r), ph2), (tuple(first_c), pw2))
+            (ph2, pw2), row_at, col_at)
 
 
 @njit(nogil=True, parallel=True, cache=True)
@@ -91,12 +91,10 @@ def conv2d_upsampled(low: np.ndarray, skip: np.ndarray, w: np.ndarray, b: np.nda
     """conv2d(cat(upsample_nearest(low, scale), skip), w, b, padding) (+ ReLU), NCHW
     float32, for a "same" convolution (see available())."""
     c_low = low.shape[1]
-    taps, (first_r, ph2), (first_c, pw2) = phase_weights(
-        np.asarray(w[:, :c_low], np.float64), scale, padding)
-    q = conv2d_panels(np.ascontiguousarray(low, np.float32), taps, None, (ph2, pw2))
+    taps, low_pad, row_at, col_at = phase_weights(np.asarray(w[:, :c_low], np.float64), scale,
+                                                  padding)
+    q = conv2d_panels(np.ascontiguousarray(low, np.float32), taps, None, low_pad)
     out = conv2d_panels(np.ascontiguousarray(skip, np.float32),
                         np.ascontiguousarray(w[:, c_low:], np.float32), b, padding)
-    row_at = np.array([f + ph2 for f in first_r], np.int64)
-    col_at = np.array([f + pw2 for f in first_c], np.int64)
     _add_phases(out, q, scale, row_at, col_at, relu)
     return out
