@@ -57,6 +57,7 @@ class TuneReport:
     cancelled: bool = False
     blend: float = 1.0  # share of the trained change kept (chosen on the kept-apart set)
     recipe: str = ""  # the TuneSettings that were used, in words
+    style_faces: str = ""  # the typefaces new lines were set in (TuneSettings.style_lines)
 
 
 def judge(recognizer, images, texts) -> Figures:
@@ -167,7 +168,7 @@ def tune_model(corrections: str | Path, out: str | Path, base: str | Path | None
     report = TuneReport(str(out), model_identity(base), False, "", len(train), len(judged),
                         skipped, {k: asdict(v) for k, v in before.items()}, {}, log.steps,
                         log.examples, round(log.seconds, 1), log.cancelled,
-                        recipe=_recipe_words(settings))
+                        recipe=_recipe_words(settings), style_faces=tuner.style_faces)
     if log.cancelled:
         report.reason = "cancelled: nothing was written"
         return report
@@ -195,6 +196,8 @@ def _recipe_words(s) -> str:
             f"{s.ema:g}, anchor {s.anchor:g}, blend shares {', '.join(f'{b:g}' for b in s.blends)}, "
             f"jitter strength {s.augment:g}, {s.splice:.0%} of corrections spliced to another"
             + (f", {s.recombine:.0%} swapped for a new line of their words" if s.recombine else "")
+            + (f", {s.style_lines:.0%} of their places given to new lines set in the installed "
+               f"typefaces most like them" if s.style_lines else "")
             + (f"; also {', '.join(s.slow)} at {s.slow_lr:g}x the rate" if s.slow else "")
             + (f"; the base model (a copy is in base/) reads first and is trusted where it "
                f"is at least {s.trust_base_above:g} sure" if s.trust_base_above is not None else ""))
@@ -251,6 +254,8 @@ def _card(r: TuneReport) -> str:
         "",
         f"Recipe: {r.recipe}.",
         "",
+        *([f"New lines were set in the installed typefaces most like the corrections "
+           f"(likeness in brackets): {r.style_faces}.", ""] if r.style_faces else []),
         f"Status: **{status}**" + (f": {r.reason}" if r.reason else "") + ".",
         "",
         "| set | exact before | CER before | exact after | CER after |",

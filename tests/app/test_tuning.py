@@ -210,3 +210,43 @@ def test_the_default_recipe_jitters_and_splices_the_corrections(corrections, mon
     ft.FineTuner(Recognizer(second_look=False), settings).run(_examples(corrections))
     assert seen["splice"] > 0 and seen["strength"] == {ft.TuneSettings.augment} != {0.0}
     assert "jitter strength 2, 50% of corrections spliced" in _recipe_words(settings)
+
+
+def test_style_lines_take_the_share_of_the_corrections_places_they_are_given(corrections, monkeypatch):
+    import ocr.finetune as ft
+    import ocr.style_lines as sl
+    from ocr import Recognizer
+
+    examples = _examples(corrections)
+    own = {e.text for e in examples}
+    made, read = [], []
+    sample, loss = sl.StyleLines.sample, ft.FineTuner.loss
+
+    def counting_sample(self, rng):
+        made.append(sample(self, rng))
+        return made[-1]
+
+    def recording_loss(self, images, texts):
+        read.extend(texts)
+        return loss(self, images, texts)
+
+    monkeypatch.setattr(sl.StyleLines, "sample", counting_sample)
+    monkeypatch.setattr(ft.FineTuner, "loss", recording_loss)
+
+    def run(share):
+        made.clear()
+        read.clear()
+        settings = ft.TuneSettings(trainable=("decoder.model.decoder.layers.2.fc2.*",), batch=6,
+                                   accumulate=1, max_steps=4, seed=1, splice=0.0, style_lines=share)
+        tuner = ft.FineTuner(Recognizer(second_look=False), settings)
+        tuner.run(examples)
+        return tuner
+
+    tuner = run(0.0)
+    assert not made and set(read) <= own and tuner.style_faces == ""
+    tuner = run(1.0)  # every place in a batch: a new line, and it is what is read
+    assert len(made) == len(read) == 24 and read == [t for _, t in made] and tuner.style_faces
+    assert set(read) - own  # texts the corrections do not hold
+    run(0.5)
+    assert 0 < len(made) < len(read)
+    assert "new lines set in" in _recipe_words(tuner.settings)
