@@ -254,8 +254,8 @@ def _card(r: TuneReport) -> str:
         "",
         f"Recipe: {r.recipe}.",
         "",
-        *([f"New lines were set in the installed typefaces most like the corrections "
-           f"(likeness in brackets): {r.style_faces}.", ""] if r.style_faces else []),
+        *([(f"New lines were set in the installed typefaces most like the corrections "
+            f"(likeness in brackets): {r.style_faces}."), ""] if r.style_faces else []),
         f"Status: **{status}**" + (f": {r.reason}" if r.reason else "") + ".",
         "",
         "| set | exact before | CER before | exact after | CER after |",
