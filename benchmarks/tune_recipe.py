@@ -200,6 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--val", type=int, default=200)
     ap.add_argument("--general", type=int, default=300)
     ap.add_argument("--baseline", action="store_true", help="also score the base model")
+    ap.add_argument("--style", choices=("typewriter", "fax"), default="typewriter",
+                    help="the print style of the corrections (benchmarks/typewriter.py, fax.py)")
     ap.add_argument("--replay", type=Path, help="another replay folder (default: the bundled one)")
     ap.add_argument("--blends", help="e.g. 0.5,0.7,1: train each recipe once (as model tune "
                     "would, same split) and score these shares of the change")
@@ -207,10 +209,11 @@ def main(argv=None) -> int:
 
     from app.corrections import CorrectionStore
     from app.tuning import tune_model
+    from benchmarks.fax import FaxCells
     from benchmarks.typewriter import TypewriterCells
     from training.cells import CellGenerator
 
-    gen = TypewriterCells(seed=VAL_SEED)
+    gen = (FaxCells if args.style == "fax" else TypewriterCells)(seed=VAL_SEED)
     train_crops, train_refs = gen.crops(0, args.train)
     val_crops, val_refs = gen.crops(200_000, args.val)
     # Other fonts: the validation families. Held-out families stay out of every choice.

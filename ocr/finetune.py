@@ -228,7 +228,11 @@ class FineTuner:
         self._pieces = [w for e in examples for w in (words(e.image, e.text) or [])] \
             if s.recombine > 0 else []
         average = WeightAverage(params, s.ema) if s.ema > 0 else None
-        style = self._style_lines(examples, replay) if s.style_lines > 0 else None
+        style = None
+        if s.style_lines > 0:
+            if progress is not None:
+                progress(0.0, "Finding the typeface of the corrections…")
+            style = self._style_lines(examples, replay)
 
         def done() -> float:  # the share of the budget spent
             frac = (time.perf_counter() - start) / s.seconds
@@ -251,8 +255,10 @@ class FineTuner:
                     batch = []
                     for _ in range(n_own):
                         if style and rng.random() < s.style_lines:
-                            batch.append(self._style_line(style, rng))
-                            continue
+                            line = self._style_line(style, rng)
+                            if line is not None:
+                                batch.append(line)
+                                continue
                         if not order:
                             order = list(range(len(examples)))
                             rng.shuffle(order)
@@ -296,11 +302,13 @@ class FineTuner:
         self.style_faces = style.describe()
         return style
 
-    def _style_line(self, style, rng: random.Random) -> Example:
-        while True:
+    def _style_line(self, style, rng: random.Random) -> Example | None:
+        """A new line in the corrections' print, short enough to be read whole."""
+        for _ in range(10):
             image, text = style.sample(rng)
             if len(self.rec.tokenizer.encode(text)) + 1 <= self.rec.max_new_tokens:
                 return Example(image, text)
+        return None
 
     def _varied(self, examples: Sequence[Example], e: Example, rng: random.Random) -> Example:
         """The correction as it is, joined to another one, or (recombine) swapped for a

@@ -56,11 +56,11 @@ def installed_fonts(folders: Iterable[Path] | None = None) -> list[Path]:
     return sorted(found)[:MAX_FONTS]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)  # FreeType keeps each face's file open: stay well under ulimit
 def load_font(path: str, px: int) -> ImageFont.FreeTypeFont | None:
     try:
         return ImageFont.truetype(path, px)
-    except OSError:  # not a font PIL can read
+    except (OSError, ValueError):  # not a font FreeType can read
         return None
 
 
@@ -123,7 +123,9 @@ def likeness(crop: np.ndarray, rendered: np.ndarray) -> float:
     to the crop's width, less a penalty for the stretch (a typeface's widths are its own).
     The correlation is taken in windows about a glyph wide, each at its best offset of up
     to SHIFT px: worn print sets its glyphs a little apart (a typewriter's keys, a bent
-    line), which moves the strokes but not their shapes. Windows count by their ink."""
+    line), which moves the strokes but not their shapes. Windows count by their ink. (On
+    the typewriter's validation draw this chose the typeface's regular face over its
+    bold one; the family ranks were the same without it.)"""
     stretch = abs(np.log(rendered.shape[1] / crop.shape[1]))
     h, w = crop.shape
     win = PROFILE_HEIGHT // 2

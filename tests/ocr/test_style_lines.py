@@ -80,3 +80,43 @@ def test_new_lines_show_the_glyphs_the_corrections_never_show_in_their_typeface(
         assert text.strip() == text and text
         assert min(papers[0]) - 1 <= arr.max() <= max(papers[0]) + 1  # the corrections' paper
         assert arr.min() >= min(papers[1]) - 1  # no darker than their ink
+
+
+def _struck_crop(path, text, px, rng):
+    """Each glyph struck on its own, up to 2 px off the line, the ink spread a px."""
+    font = load_font(str(path), px)
+    left, top, right, bottom = font.getbbox(text)
+    img = Image.new("L", (right - left + 16, bottom - top + 14), 255)
+    draw = ImageDraw.Draw(img)
+    for k, ch in enumerate(text):
+        draw.text((8 - left + font.getlength(text[:k]), 7 - top + rng.choice([-2, -1, 0, 1, 2])),
+                  ch, font=font, fill=rng.randint(0, 90))
+    return img.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(0.6))
+
+
+def test_struck_and_overinked_print_is_among_the_faces_new_lines_are_set_in(fonts):
+    """A typewriter's glyphs sit off the line and its ink spreads: against clean
+    renderings the struck lines look like bolder faces of other designs; against the
+    renderings spread as ink spreads, their own design is among the three (one a
+    family) that StyleLines sets new lines in. Among monospace sans designs this worn,
+    the order of the three is not settled."""
+    rng = random.Random(11)
+    path = next(p for p in fonts if p.name == "LiberationMono-Regular.ttf")
+    samples = [(_struck_crop(path, t, rng.randint(22, 30), rng), t) for t in TEXTS]
+    by_name = {p.name: p for p in installed_fonts()}
+    monos = [path, by_name["DejaVuSansMono-Bold.ttf"], by_name["LiberationMono-Bold.ttf"],
+             by_name["DejaVuSansMono.ttf"], by_name["FiraCode-Regular.ttf"], by_name["Go-Mono.ttf"]]
+    best = match_fonts(samples, monos, top=3)
+    assert path in [m.path for m in best], [(m.path.name, round(m.score, 3)) for m in best]
+
+
+def test_a_font_file_that_is_not_a_font_is_passed_over(fonts, tmp_path):
+    (tmp_path / "sub").mkdir()
+    broken = tmp_path / "sub" / "Broken.ttf"
+    broken.write_bytes(b"not a font at all" * 50)
+    good = next(p for p in fonts if p.name == "DejaVuSerif.ttf")
+    (tmp_path / "notes.txt").write_text("not a font file name")
+    assert installed_fonts([tmp_path, tmp_path / "missing"]) == [broken]
+    rng = random.Random(2)
+    samples = [(_worn_crop(good, t, 24, rng), t) for t in TEXTS[:4]]
+    assert [m.path for m in match_fonts(samples, [broken, good])] == [good]
