@@ -36,19 +36,16 @@ class _Face:
 
 
 def _levels(images: Sequence) -> tuple[list[float], list[float], list[float]]:
-    """Per crop: paper and ink grey levels, and the text's height in px (its ink box, as
-    font_match measures it)."""
+    """Per crop with ink: paper and ink grey levels (as font_match.ink_box takes them),
+    and the text's height in px (its ink box, as font_match measures it)."""
     papers, inks, heights = [], [], []
     for img in images:
-        arr = np.asarray(to_pil(img).convert("L"), np.float32)
-        paper, ink = float(np.percentile(arr, 90)), float(np.percentile(arr, 2))
-        if paper - ink < 20:
-            continue
         box = ink_box(img)
         if box is None:
             continue
-        papers.append(paper)
-        inks.append(ink)
+        arr = np.asarray(to_pil(img).convert("L"), np.float32)
+        papers.append(float(np.percentile(arr, 90)))
+        inks.append(float(np.percentile(arr, 2)))
         heights.append(float(box.shape[0]))
     return papers, inks, heights
 
