@@ -16,7 +16,7 @@ import numpy as np
 from table.ink import Ink, analyse_ink
 from table.lines import Line, LineMasks, find_lines, line_masks, rule_mask
 
-__all__ = ["ANALYSIS_TEXT_H", "LOW_RES_TEXT_H", "RuleAnalysis", "analyse_rules"]
+__all__ = ["ANALYSIS_TEXT_H", "LOW_RES_TEXT_H", "RuleAnalysis", "analyse_rules", "rules_at_scale"]
 
 ANALYSIS_TEXT_H = 12.0  # px; pages with larger characters are analysed reduced to this
 LOW_RES_TEXT_H = 9.0  # px; pages with smaller characters are analysed enlarged to ANALYSIS_TEXT_H
@@ -68,10 +68,17 @@ def analyse_rules(gray: np.ndarray, text_h: float) -> RuleAnalysis:
     """The rule detector's pass over a deskewed grey page (H, W) uint8 whose median
     character is text_h px tall."""
     work = working_page(gray, text_h)
-    th = text_h * work.shape[0] / gray.shape[0]
+    return rules_at_scale(work, text_h * work.shape[0] / gray.shape[0], gray.shape[:2])
+
+
+def rules_at_scale(work: np.ndarray, th: float, page_shape: tuple[int, ...]) -> RuleAnalysis:
+    """The detector on a page already brought to its working scale (``th`` px per
+    character): its ink, the line masks, the lines accepted and their pixels. Shared by
+    find_tables' pass (working_page) and the split model's rule channel, which brings
+    the page to scale its own way."""
     ink = analyse_ink(work, th)
     masks = line_masks(ink.binary, th)
     hs = find_lines(masks.horizontal, True, th, ink.binary, ink.smooth)
     vs = find_lines(masks.vertical, False, th, ink.binary, ink.smooth)
     return RuleAnalysis(work, th, ink, masks, hs, vs, rule_mask(masks, hs + vs, th),
-                        (gray.shape[0], gray.shape[1]))
+                        (page_shape[0], page_shape[1]))

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from table.ink import analyse_ink, estimate_text_height, otsu_ink
-from table.lines import find_lines, line_masks, rule_mask
-from table.rule_analysis import ANALYSIS_TEXT_H
+from table.ink import estimate_text_height, otsu_ink
+from table.rule_analysis import ANALYSIS_TEXT_H, rules_at_scale
 
 __all__ = ["CONTEXT", "MODEL_TEXT_H", "ModelInput", "model_input", "with_context"]
 
@@ -51,12 +50,8 @@ def rule_evidence(gray: np.ndarray, text_h: float) -> np.ndarray:
     h, w = gray.shape
     size = (max(8, round(w * s)), max(8, round(h * s)))
     work = _resize(gray, size) if abs(s - 1.0) > 0.05 else gray
-    th = text_h * work.shape[0] / h
-    ink = analyse_ink(work, th)
-    masks = line_masks(ink.binary, th)
-    lines = find_lines(masks.horizontal, True, th, ink.binary, ink.smooth)
-    lines += find_lines(masks.vertical, False, th, ink.binary, ink.smooth)
-    return rule_mask(masks, lines, th).astype(np.float32) / 255.0
+    analysis = rules_at_scale(work, text_h * work.shape[0] / h, gray.shape)
+    return analysis.rules.astype(np.float32) / 255.0
 
 
 def model_input(gray: np.ndarray, text_h: float | None = None) -> ModelInput:
