@@ -175,9 +175,14 @@ def match_fonts(samples: Sequence[tuple[object, str]], fonts: Sequence[Path] | N
     needed = {c for *_, t in chosen for c in t}
     usable = [p for p in (fonts if fonts is not None else installed_fonts())
               if (f := load_font(str(p), RENDER_PX)) is not None and covered(f, needed) == needed]
-    # A first round on a few lines, then the likeliest fonts on all of them.
-    first = sorted(usable, key=lambda p: -_match(p, chosen[:FIRST_ROUND]).score)
-    results = [_match(p, chosen) for p in first[:FINAL_ROUND]]
+    # A first round on a few lines, then the likeliest fonts on the rest of them too.
+    first = {p: _likenesses(p, chosen[:FIRST_ROUND]) for p in usable}
+    finalists = sorted(usable, key=lambda p: -np.mean(first[p][0]))[:FINAL_ROUND]
+    results = []
+    for p in finalists:
+        more = _likenesses(p, chosen[FIRST_ROUND:])
+        scores, sizes = first[p][0] + more[0], first[p][1] + more[1]
+        results.append(FontMatch(Path(p), float(np.mean(scores)), float(np.median(sizes))))
     results.sort(key=lambda m: -m.score)
     best, families = [], set()
     for m in results:  # one face a family: a hedge across designs, not weights of one
@@ -188,7 +193,9 @@ def match_fonts(samples: Sequence[tuple[object, str]], fonts: Sequence[Path] | N
     return best[:top]
 
 
-def _match(path: Path, chosen: list) -> FontMatch:
+def _likenesses(path: Path, chosen: list) -> tuple[list[float], list[float]]:
+    """Per compared line: the font's likeness to it, and the font size in px per px of
+    the line's text height."""
     scores, sizes = [], []
     for profile, height, text in chosen:
         # set at the crop's size, so that ink spread by a px means what it does there
@@ -198,4 +205,4 @@ def _match(path: Path, chosen: list) -> FontMatch:
                  if (b := ink_box(v)) is not None]
         scores.append(max((likeness(profile, ink_profile(b)) for b in boxes), default=-1.0))
         sizes.append(px / height)
-    return FontMatch(Path(path), float(np.mean(scores)), float(np.median(sizes)))
+    return scores, sizes
