@@ -250,3 +250,14 @@ def test_style_lines_take_the_share_of_the_corrections_places_they_are_given(cor
     run(0.5)
     assert 0 < len(made) < len(read)
     assert "new lines set in" in _recipe_words(tuner.settings)
+
+
+def test_a_tuned_folder_names_the_typefaces_its_new_lines_were_set_in(tmp_path, corrections):
+    out = tmp_path / "tuned"
+    report = tune_model(corrections, out, max_steps=1, device="cpu", recipe={"style_lines": 0.5})
+    assert report.style_faces  # e.g. "DejaVuSans (0.71), ..."
+    first = report.style_faces.split(" (")[0]
+    assert first in (out / "README.md").read_text(encoding="utf-8")
+    saved = json.loads((out / "tuning.json").read_text())
+    assert saved["style_faces"] == report.style_faces
+    assert "new lines set in the installed typefaces" in saved["recipe"]
