@@ -18,6 +18,7 @@ from table.split_model import PageTables
 __all__ = ["FULL_GRID_COVER", "full_grid", "reconcile", "to_table"]
 
 FULL_GRID_COVER = 0.8  # share of a line's length with rule ink, for it to count as ruled
+STEM_ROWS = 3  # a rule-built table of column rules alone this short is glyph stems (_stems)
 
 
 def _line_cover(rules: np.ndarray, horizontal: bool, pos: float, a: float, b: float,
@@ -127,6 +128,16 @@ def _with_rules(f: PageTables, rule_tables: list[Table], mi: ModelInput) -> Page
     return PageTables(f.decoded, r, c, (c[0], r[0], c[-1], r[-1]))
 
 
+def _stems(t: Table) -> bool:
+    """Whether a rule-built table is glyph stems read as rules: no row line drawn (the
+    rule path says so for each) and at most STEM_ROWS rows. In small print enlarged for
+    the rule path, the stems of letters like l and d stacked on two or three lines pass
+    for short column rules, and the rule path builds a table of them inside a paragraph (validation pages open-7-00006 and
+    mixed-7-00012: five such "tables"). A real table of column rules that the model
+    missed is taller, or has a rule under its header."""
+    return t.n_rows <= STEM_ROWS and len(t.row_ruled) == t.n_rows + 1 and not any(t.row_ruled)
+
+
 def reconcile(rule_tables: list[Table], found: list[PageTables], mi: ModelInput,
               page: int) -> list[Table]:
     grids = [t for t in rule_tables if full_grid(t, mi)]
@@ -135,7 +146,7 @@ def reconcile(rule_tables: list[Table], found: list[PageTables], mi: ModelInput,
     # A rule-built table that is not a grid gives way to the tables over it: the model's,
     # and a grid's (two tables do not share a page's area; the grid is exact, and the
     # other is small print over or under it read as rules).
-    rest = [t for t in rule_tables if t not in grids
+    rest = [t for t in rule_tables if t not in grids and not _stems(t)
             and not any(_overlap(t.bbox, m.bbox) > 0.3 for m in model + grids)]
     out = grids + model + rest
     out.sort(key=lambda t: (t.bbox[1], t.bbox[0]))

@@ -12,7 +12,8 @@ clearly its own boundaries were decided.
 
 Where the page itself is given (the input's ink channel), its evidence corrects the
 maps: captions, footnotes and running text leave the regions (table.split_regions),
-columns follow the whitespace rivers (table.text_gaps), a table that draws its row
+columns follow the whitespace rivers (table.text_gaps), rows the paper between text
+lines (a cell's own line break is tighter than a row's), a table that draws its row
 lines (rules, fill edges) keeps its multi-line cells whole, and a header centred over
 several columns spans them.
 Every threshold here was chosen on the validation pages (eval_structure).
@@ -47,6 +48,14 @@ DRAWN_SHARE = 0.6  # a table drawing this share of its row lines draws all of th
 # (0.8); every table with a wrong grid that had a flagged cell kept one (24 of 33).
 ROW_SURE = 0.85
 FILL_EDGE = 0.04  # change of background darkness across a row line: a fill's edge
+# Rows from the paper between text lines (_rows_in_gaps), chosen on the validation pages
+# (dev open and mixed, seeds 7 and 11: 80 pages, grids right 28 -> 30, with the
+# reconcile change 32; tables with the right row count 45 -> 51 of 96):
+TIGHT = 0.6  # a gap under this share of the table's usual row gap is a line break in a cell
+ROW_SIZED = 0.75  # a gap this share of the usual row gap or more is one between rows...
+GAP_T = 0.4  # ...and takes a separator where the row map rises above this in it
+LINE_H = 0.8  # text lines (median height, text heights) too broken to read gaps from below this
+MIN_GAP = 0.25  # text heights: a gap this narrow or less is inside a line (an accent's)
 CENTRED = 0.1  # a header text this near a centre (share of its column, at least a text height)
 
 
@@ -346,6 +355,45 @@ def _drawn_rows(rows: list[tuple[float, float]], marked: np.ndarray, y0: int, te
     return [r for i, (r, m) in enumerate(zip(rows, marks)) if m or not first < i < last]
 
 
+def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.ndarray,
+                  box: tuple[int, int, int, int], text_h: float, split_t: float,
+                  marked: np.ndarray | None) -> list[tuple[float, float]]:
+    """Row separators read against the paper between the region's text lines. A table
+    parts its rows by more paper than a cell parts its own lines, so the gaps the row
+    map marks tell the table's usual row gap. A separator in a gap much tighter than
+    that is a line break inside a multi-line cell and goes, unless a rule or a fill's
+    edge is drawn there (``marked``: _drawn_rows_mask). A gap as wide as a row gap that
+    the map leaves without a separator (its profile's run went on through the text
+    lines on either side, so one separator stood for two) gets one where the map
+    rises in it. Separators away from every gap (text that bridges it: a cell centred
+    beside a multi-line one) stay as the map put them."""
+    x0, y0, x1, y1 = box
+    lines = text_lines(text[y0:y1, x0:x1])
+    if len(lines) < 3 or np.median([b - a for a, b in lines]) < LINE_H * text_h:
+        return rows
+    profile = p_row[y0:y1, x0:x1].mean(axis=1)
+    gaps = [(a, b) for (_, a), (b, _) in zip(lines, lines[1:]) if b - a > MIN_GAP * text_h]
+    peaks = [float(profile[a:b].max()) for a, b in gaps]
+    marked_gaps = [b - a for (a, b), k in zip(gaps, peaks) if k > split_t]
+    if len(marked_gaps) < 2:
+        return rows
+    row_gap = float(np.median(marked_gaps))
+    reach = 0.5 * text_h
+    out, placed = [], set()
+    for (a, b), peak in zip(gaps, peaks):
+        inside = [r for r in rows if a - reach <= r[0] - y0 <= b - 1 + reach]
+        placed.update(inside)
+        drawn = marked is not None and bool(marked[a:b].any())
+        if b - a < TIGHT * row_gap and not drawn:
+            continue
+        if inside:
+            out += inside
+        elif b - a >= ROW_SIZED * row_gap and peak > GAP_T:
+            out.append((float(y0 + a + int(np.argmax(profile[a:b]))), peak))
+    out += [r for r in rows if r not in placed]
+    return sorted(set(out))
+
+
 def _row_text(text: np.ndarray, ya: float, yb: float, col_lines: list[float]
               ) -> list[tuple[float, float] | None]:
     """Per slot of one row, the x extent of its text (None where the slot is empty)."""
@@ -414,6 +462,7 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     if text is not None:
         cols, from_river = _river_columns(p_col, rules, text, box, text_h, cols)
         marked = None if ink is None else _drawn_rows_mask(rules, ink, text, box)
+        rows = _rows_in_gaps(rows, p_row, text, box, text_h, split_t, marked)
         if marked is not None:
             rows = _drawn_rows(rows, marked, y0, text_h)
         rows = _within_text(rows, text[y0:y1, x0:x1].any(axis=1), y0)

@@ -159,3 +159,21 @@ def test_small_print_around_a_low_resolution_grid_is_not_a_table(tmp_path) -> No
     found = find_tables(prepare_page(page.image).image).tables
     assert [(t.n_rows, t.n_cols) for t in found] == [(truth.n_rows, truth.n_cols)]
     assert {(c.row, c.col, c.rowspan, c.colspan) for c in found[0].cells} == truth.spans()
+
+
+def test_column_rules_two_or_three_rows_tall_the_model_did_not_see_are_glyph_stems() -> None:
+    # Validation page open-7-00006 (150 dpi): small print enlarged for the rule path, the
+    # stems of letters stacked on two or three lines passed for column rules, and the
+    # paragraphs above and below the table became tables of their own.
+    mi = model_input([], [], (0, 0, 600, 600))
+    stems = grid_table([400, 420, 440], [50, 200, 350])
+    stems.row_ruled, stems.col_ruled = [False] * 3, [False, True, False]
+    assert reconcile([stems], [], mi, 0) == []
+    assert reconcile([stems], [found(ROWS, COLS)], mi, 0)[0].bbox == (50, 100, 350, 220)
+    # A rule under its header, or four rows of them, is a table the model missed: kept.
+    header_rule = grid_table([300, 320, 340, 360], [50, 200, 350])
+    header_rule.row_ruled, header_rule.col_ruled = [False, True, False, False], [False, True, False]
+    tall = grid_table([400, 420, 440, 460, 480], [50, 200, 350])
+    tall.row_ruled, tall.col_ruled = [False] * 5, [False, True, False]
+    assert not full_grid(header_rule, mi) and not full_grid(tall, mi)
+    assert reconcile([header_rule, tall], [], mi, 0) == [header_rule, tall]

@@ -384,3 +384,62 @@ def test_a_column_the_whitespace_decides_is_sure() -> None:
     assert min(c.confidence for c in t.cells) > 0.8  # as sure as the map's clear lines
     (maps_alone,) = decode(probs, np.zeros_like(ink), TEXT_H)
     assert maps_alone.n_cols == 3 and min(c.confidence for c in maps_alone.cells) < 0.5
+
+
+def three_line_cell_page():
+    """Five rows without rules; row 2's first cell holds three lines, the other cells of
+    that row sit on its middle line. Returns the ink and the text lines' (y0, y1)."""
+    ink = np.zeros((220, 300), np.float32)
+    for name, price, base in (("Item", "Price", 44), ("Apples", "12.50", 70), ("Plums", "103.00", 152),
+                              ("Figs", "9.10", 178)):
+        write(ink, name, 25, base)
+        write(ink, price, 180, base, right=True)
+    for text, base in (("Pears from", 96), ("the south", 111), ("and west", 126)):
+        write(ink, text, 25, base)
+    write(ink, "7.25", 180, 111, right=True)
+    return ink, text_lines(text_mask(ink, np.zeros_like(ink), TEXT_H))
+
+
+def test_a_line_break_inside_a_cell_is_not_a_row() -> None:
+    # Validation page open-7-00015: a three-line cell cut into three rows, where its
+    # lines are parted by a third of the paper that parts the table's rows.
+    ink, lines = three_line_cell_page()
+    assert len(lines) == 7
+    gaps = [(a, b) for (_, a), (b, _) in zip(lines, lines[1:])]
+    probs = np.zeros((3, 220, 300), np.float32)
+    probs[0, lines[0][0] - 4:lines[-1][1] + 4, 20:280] = 0.9
+    for a, b in gaps:  # the map marks every gap, the cell's two as well
+        y = (a + b) // 2
+        probs[1, y - 1:y + 2, 20:280] = 0.9
+    probs[2, lines[0][0] - 4:lines[-1][1] + 4, 109:112] = 0.9
+    rules = np.zeros_like(ink)
+    (untold,) = decode(probs, rules, TEXT_H)
+    assert untold.n_rows == 7
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert t.n_rows == 5
+    tight = [(a, b) for a, b in gaps if b - a < 10]
+    assert len(tight) == 2
+    assert not any(a <= y <= b for y in t.row_lines for a, b in tight)
+    # A rule drawn in such a gap keeps its row line: the table draws it.
+    a, b = tight[0]
+    rules[(a + b) // 2, 20:280] = 1.0
+    (ruled,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert ruled.n_rows == 6
+
+
+def test_a_row_gap_the_map_marks_weakly_still_parts_two_rows() -> None:
+    # Validation page open-7-00019: the row map peaked just under the shipped model's
+    # split threshold (0.55) in one gap as wide as the table's others.
+    ink = page()
+    rules = np.zeros_like(ink)
+    probs = maps([195])
+    weak = TOP + PITCH * 4
+    probs[1, weak - 1:weak + 2, 20:280] = 0.5
+    (untold,) = decode(probs, rules, TEXT_H, split_t=0.55)
+    assert untold.n_rows == 6
+    (t,) = decode(probs, rules, TEXT_H, split_t=0.55, ink=ink)
+    assert t.n_rows == 7
+    assert any(abs(y - weak) <= 4 for y in t.row_lines)
+    probs[1, weak - 1:weak + 2, 20:280] = 0.3  # under GAP_T: the map does not see a row there
+    (faint,) = decode(probs, rules, TEXT_H, split_t=0.55, ink=ink)
+    assert faint.n_rows == 6
