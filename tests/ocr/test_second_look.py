@@ -143,12 +143,13 @@ def test_the_real_model_keeps_the_reading_it_is_surest_of(tmp_path):
 @needs_font
 def test_the_shipped_second_look_reads_small_accents_the_first_look_got_wrong():
     one_look = Recognizer.from_pretrained(DEFAULT_MODEL_DIR, second_look=False)
-    crops = [render("Naïve", 14), render("Zürich", 16), render("Ålesund", 14)]
+    crops = [render("Ålesund", 14), render("Ångström", 13), render("Citroën", 15)]
     first = one_look.recognize(crops)
-    assert [r.text for r in first] == ["Naîve", "Zûrich", "Àlesund"]
+    assert [r.text for r in first] == ["Àlesund", "Àngström", "Citroên"]
     assert max(r.confidence for r in first) < Recognizer.default().second_look.below_confidence
-    assert [r.text for r in Recognizer.default().recognize(crops)] == ["Naïve", "Zürich", "Ålesund"]
-    # (It is no oracle: "Ångström" at 13 px, read right but unsure, it reads as "Angström".)
+    assert [r.text for r in Recognizer.default().recognize(crops)] == ["Ålesund", "Ångström", "Citroën"]
+    # (It is no oracle: over 40 accented words at 12-16 px it fixed 13 first readings of
+    # session 22's weights and broke 5, e.g. "Øre" at 12 px, read right but unsure, as "Ore".)
 
 
 def test_a_malformed_second_look_in_a_model_folder_names_the_file(tmp_path):
