@@ -133,7 +133,7 @@ def _stems(t: Table) -> bool:
     rule path says so for each) and at most STEM_ROWS rows. In small print enlarged for
     the rule path, the stems of letters like l and d stacked on two or three lines pass
     for short column rules, and the rule path builds a table of them inside a paragraph
-    (validation pages open-7-00006 and mixed-7-00012: five such "tables"). A real table
+    (validation pages open-7-00006 and mixed-7-00012: three and five such "tables"). A real table
     of column rules that the model missed is taller, or has a rule under its header."""
     return t.n_rows <= STEM_ROWS and len(t.row_ruled) == t.n_rows + 1 and not any(t.row_ruled)
 
