@@ -42,6 +42,8 @@ _MIN_GLYPHS = 48  # fewer than this: too little text to judge a page's orientati
 VERTICAL_MARGIN = 2.0  # down-the-page neighbours must outnumber across ones this much
 FLIP_MARGIN = 0.3  # baseline score (in [-1, 1]) a page must fall below to be turned over
 _FLIP_EVIDENCE = 12  # glyphs in runs of text that took part in the baseline score
+WORD_ASPECT = 2.0  # a blob this many times longer one way than the other is a word
+WORDS_SHARE = 0.5  # blobs that are words, for their shape to tell the lines' direction
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,20 @@ def _neighbour_votes(boxes: np.ndarray) -> tuple[int, int]:
         across += int(np.sum(ax > 1.5 * ay))
         down += int(np.sum(ay > 1.5 * ax))
     return across, down
+
+
+def _words_run_across(boxes: np.ndarray) -> bool:
+    """Whether most blobs are whole words lying across the page. In small print at low
+    resolution the letters of a word merge into one blob, and its nearest neighbour is
+    then often the word in the next row of a table column, down the page: the
+    neighbours alone turned upright pages of the validation draw at 72 dpi. A word is
+    long along its line. Letters are seldom twice as wide as tall (a dash, a few
+    percent of a page's blobs), so such blobs must be most of them. Only ever a reason
+    not to turn: blobs long down the page are as often letters of several rows run
+    together by blur as words of a sideways page."""
+    w, h = boxes[:, 2], boxes[:, 3]
+    wide, tall = float(np.mean(w >= WORD_ASPECT * h)), float(np.mean(h >= WORD_ASPECT * w))
+    return wide >= WORDS_SHARE and wide > VERTICAL_MARGIN * tall
 
 
 def baseline_score(boxes: np.ndarray, dark: np.ndarray) -> tuple[float, int]:
@@ -206,6 +222,8 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     across, down = _neighbour_votes(boxes)
     vertical = down > VERTICAL_MARGIN * max(across, 1) and down >= _MIN_GLYPHS // 2
     lines_clear = vertical or across > VERTICAL_MARGIN * max(down, 1)
+    if _words_run_across(boxes):
+        vertical, lines_clear = False, True
     dark = 255 - small
     if vertical:
         # Turn the boxes a quarter clockwise, so the lines run across, and ask which way up.

@@ -123,6 +123,20 @@ def test_a_landscape_table_printed_sideways_on_a_portrait_page_is_righted():
     assert _same_grid(found, table.tables[0])
 
 
+def test_small_print_run_together_into_words_is_not_turned_sideways():
+    # Over-inked small print at 72 dpi: each word is one blob, and its nearest
+    # neighbour is the word under it in its column, as if the lines ran down the page
+    # (the neighbours alone turned such pages a quarter). The words lie across.
+    spec = R.TableSpec(texts=R.sample_texts(24, 9, seed=5), col_widths=[80] + [52] * 8,
+                       style="no_frame", font_size=7, row_heights=[10.5] * 24)
+    page = R.render_page([spec], dpi=300)
+    inked = cv2.erode(page.image, np.ones((1, 9), np.uint8))  # ink spread along the line
+    small = low_resolution(inked, 300, 72)
+    gray = _grey(small)
+    assert not detect_orientation(gray).vertical
+    assert prepare_page(small, confidences=_reader_of(sample_lines(gray))).turn == 0
+
+
 @pytest.mark.parametrize("name", ["bordered", "merged", "columns"])
 @pytest.mark.parametrize("kind", ["tilted", "steep", "curled"])
 def test_a_photographed_page_gives_its_grid(name, kind):
