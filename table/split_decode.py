@@ -56,6 +56,8 @@ ROW_SIZED = 0.75  # a gap this share of the usual row gap or more is one between
 GAP_T = 0.4  # ...and takes a separator where the row map rises above this in it
 LINE_H = 0.8  # text lines (median height, text heights) too broken to read gaps from below this
 MIN_GAP = 0.25  # text heights: a gap this narrow or less is inside a line (an accent's)
+TALL = 1.6  # a text line this many times the median line's height is two lines run together...
+THIN = 0.15  # ...where its sparsest row holds at most this share of its fullest row's ink
 CENTRED = 0.1  # a header text this near a centre (share of its column, at least a text height)
 
 
@@ -378,6 +380,8 @@ def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.n
     if len(marked_gaps) < 2:
         return rows
     row_gap = float(np.median(marked_gaps))
+    gaps = sorted(gaps + _lines_run_together(text[y0:y1, x0:x1], lines))
+    peaks = [float(profile[a:b].max()) for a, b in gaps]
     reach = 0.5 * text_h
     out, placed = [], set()
     for (a, b), peak in zip(gaps, peaks):
@@ -392,6 +396,28 @@ def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.n
             out.append((float(y0 + a + int(np.argmax(profile[a:b]))), peak))
     out += [r for r in rows if r not in placed]
     return sorted(set(out))
+
+
+def _lines_run_together(region: np.ndarray, lines: list[tuple[int, int]]
+                        ) -> list[tuple[int, int]]:
+    """A gap of one pixel row inside each text line that is two lines of a cell run
+    together: a descender of the upper line touches an accent or a capital of the
+    lower one, so no paper row parts them (validation pages open-7-00013 and
+    mixed-7-00013: a two-line cell cut into two rows). Such a line is TALL times the
+    median line or more, and its sparsest row of ink, away from its ends, holds at most
+    THIN of its fullest."""
+    heights = [b - a for a, b in lines]
+    median = float(np.median(heights))
+    count = region.sum(axis=1)
+    found = []
+    for (a, b), h in zip(lines, heights):
+        if h < TALL * median:
+            continue
+        q = max(1, h // 4)
+        mid = a + q + int(np.argmin(count[a + q:b - q]))
+        if count[mid] <= THIN * count[a:b].max():
+            found.append((mid, mid + 1))
+    return found
 
 
 def _row_text(text: np.ndarray, ya: float, yb: float, col_lines: list[float]

@@ -443,3 +443,41 @@ def test_a_row_gap_the_map_marks_weakly_still_parts_two_rows() -> None:
     probs[1, weak - 1:weak + 2, 20:280] = 0.3  # under GAP_T: the map does not see a row there
     (faint,) = decode(probs, rules, TEXT_H, split_t=0.55, ink=ink)
     assert faint.n_rows == 6
+
+
+def test_soft_print_keeps_its_text_and_its_columns() -> None:
+    # Validation page open-11-00006 (96 dpi, brought up to the model's scale): each
+    # letter a grey blot wider than the usual kernel, so the mask kept no text and the
+    # table's five columns joined into one.
+    ink = cv2.GaussianBlur(page(), (0, 0), 2.0) * 0.6
+    rules = np.zeros_like(ink)
+    assert len(text_lines(text_mask(ink, rules, TEXT_H))) == 7
+    (t,) = decode(maps([195]), rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3)
+
+
+def test_two_lines_of_a_cell_run_together_are_not_two_rows() -> None:
+    # Validation page open-7-00013: the descender of a cell's first line touches its
+    # second line, no paper row parts them, and the map's separator between them stood.
+    ink = np.zeros((220, 300), np.float32)
+    for name, price, base in (("Item", "Price", 44), ("Apples", "12.50", 70),
+                              ("Plums", "103.00", 140), ("Figs", "9.10", 166)):
+        write(ink, name, 25, base)
+        write(ink, price, 180, base, right=True)
+    write(ink, "Grapes", 25, 96)
+    write(ink, "Jam", 25, 108)
+    write(ink, "7.25", 180, 96, right=True)
+    lines = text_lines(text_mask(ink, np.zeros_like(ink), TEXT_H))
+    assert len(lines) == 5 and lines[2][1] - lines[2][0] > 2 * TEXT_H  # one line of two
+    probs = np.zeros((3, 220, 300), np.float32)
+    probs[0, lines[0][0] - 4:lines[-1][1] + 4, 20:280] = 0.9
+    seps = [(a + b) // 2 for (_, a), (b, _) in zip(lines, lines[1:])] + [100]
+    for y in seps:
+        probs[1, y - 1:y + 2, 20:280] = 0.9
+    probs[2, lines[0][0] - 4:lines[-1][1] + 4, 109:112] = 0.9
+    rules = np.zeros_like(ink)
+    (untold,) = decode(probs, rules, TEXT_H)
+    assert untold.n_rows == 6
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert t.n_rows == 5
+    assert not any(lines[2][0] < y < lines[2][1] for y in t.row_lines)
