@@ -390,7 +390,11 @@ def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.n
         drawn = marked is not None and bool(marked[a:b].any())
         if b - a < TIGHT * row_gap and not drawn:
             continue
-        if inside:
+        if len(inside) > 1 and b - a < 2 * row_gap + text_h:
+            # Two separators in a gap with no room for an empty row between them: the
+            # map's run broke in two, and the sliver between them is no row.
+            out.append(max(inside, key=lambda r: r[1]))
+        elif inside:
             out += inside
         elif b - a >= ROW_SIZED * row_gap and peak > GAP_T:
             out.append((float(y0 + a + int(np.argmax(profile[a:b]))), peak))

@@ -481,3 +481,19 @@ def test_two_lines_of_a_cell_run_together_are_not_two_rows() -> None:
     (t,) = decode(probs, rules, TEXT_H, ink=ink)
     assert t.n_rows == 5
     assert not any(lines[2][0] < y < lines[2][1] for y in t.row_lines)
+
+
+def test_two_separators_in_one_row_gap_make_one_row_line() -> None:
+    # Validation page open-7-00019: the row map's run in one gap broke in two, and the
+    # sliver between its two separators came out as an empty row.
+    ink = page()
+    rules = np.zeros_like(ink)
+    probs = maps([195])
+    y = TOP + PITCH * 3
+    probs[1, y - 1:y + 2] = 0.0
+    probs[1, y - 4:y - 2, 20:280] = 0.9
+    probs[1, y + 3:y + 5, 20:280] = 0.9
+    (untold,) = decode(probs, rules, TEXT_H)
+    assert untold.n_rows == 8
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3)
