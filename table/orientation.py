@@ -33,6 +33,7 @@ __all__ = [
     "glyph_boxes",
     "sample_lines",
     "settle_by_reading",
+    "settle_direction_by_reading",
     "turn_page",
 ]
 
@@ -53,6 +54,9 @@ class Orientation:
     down: int  # glyphs whose nearest neighbour lies up/down the page
     score: float  # baseline score of the page once its lines run across; > 0: upright
     sure: bool  # both questions had a clear answer
+    # True where the blobs' shapes cannot tell across from down: most are long down the
+    # page, the words of a sideways page or the letters of several rows run together
+    words_down: bool = False
 
     @property
     def vertical(self) -> bool:
@@ -121,18 +125,20 @@ def _neighbour_votes(boxes: np.ndarray) -> tuple[int, int]:
     return across, down
 
 
-def _words_run_across(boxes: np.ndarray) -> bool:
-    """Whether most blobs are whole words lying across the page. In small print at low
-    resolution the letters of a word merge into one blob, and its nearest neighbour is
-    then often the word in the next row of a table column, down the page: the
-    neighbours alone turned upright pages of the validation draw at 72 dpi. A word is
-    long along its line. Letters are seldom twice as wide as tall (a dash, a few
-    percent of a page's blobs), so such blobs must be most of them. Only ever a reason
-    not to turn: blobs long down the page are as often letters of several rows run
-    together by blur as words of a sideways page."""
+def _words(boxes: np.ndarray) -> str | None:
+    """"across" or "down" where most blobs are long that way (words, not letters), else
+    None. In small print at low resolution the letters of a word merge into one blob,
+    and its nearest neighbour is then often the word under it in its table column: the
+    neighbours alone turned upright pages of the validation draw at 72 dpi. Letters
+    are seldom twice as long one way as the other (l, 1 and dashes are a few percent
+    of a page's blobs), so such blobs must be most of them."""
     w, h = boxes[:, 2], boxes[:, 3]
     wide, tall = float(np.mean(w >= WORD_ASPECT * h)), float(np.mean(h >= WORD_ASPECT * w))
-    return wide >= WORDS_SHARE and wide > VERTICAL_MARGIN * tall
+    if wide >= WORDS_SHARE and wide > VERTICAL_MARGIN * tall:
+        return "across"
+    if tall >= WORDS_SHARE and tall > VERTICAL_MARGIN * wide:
+        return "down"
+    return None
 
 
 def baseline_score(boxes: np.ndarray, dark: np.ndarray) -> tuple[float, int]:
@@ -222,7 +228,12 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     across, down = _neighbour_votes(boxes)
     vertical = down > VERTICAL_MARGIN * max(across, 1) and down >= _MIN_GLYPHS // 2
     lines_clear = vertical or across > VERTICAL_MARGIN * max(down, 1)
-    if _words_run_across(boxes):
+    # Words lying across settle the lines' direction. Blobs long down the page do not:
+    # they are as often letters of several rows run together by blur as the words of
+    # a sideways page, so their shape never turns a page; a reader may
+    # (settle_direction_by_reading).
+    words = _words(boxes)
+    if words == "across":
         vertical, lines_clear = False, True
     dark = 255 - small
     if vertical:
@@ -234,7 +245,7 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
         score, used = baseline_score(boxes, dark)
         turn = 180 if used >= _FLIP_EVIDENCE and score <= -FLIP_MARGIN else 0
     sure = lines_clear and used >= _FLIP_EVIDENCE and abs(score) >= FLIP_MARGIN
-    return Orientation(turn, across, down, float(score), sure)
+    return Orientation(turn, across, down, float(score), sure and words != "down", words == "down")
 
 
 def sample_lines(gray: np.ndarray, n: int = 6) -> list[np.ndarray]:
@@ -281,3 +292,22 @@ def settle_by_reading(gray: np.ndarray, orientation: Orientation,
     if as_is > over + margin:
         return replace(orientation, sure=True)
     return replace(orientation, sure=False)  # the reading could not tell
+
+
+def settle_direction_by_reading(gray: np.ndarray, orientation: Orientation,
+                                confidences: Callable[[list[np.ndarray]], list[float]],
+                                margin: float = 0.1) -> Orientation:
+    """``orientation`` settled by reading a few lines of the page in each of its four
+    turns, for a page whose shapes cannot tell which way its lines run
+    (``words_down``). The turn whose lines the reader is surest of wins if it beats
+    the page as it is by ``margin`` of mean confidence; otherwise the page stays as it
+    is. ``gray`` is the page as it came."""
+    means = {}
+    for turn in (0, 90, 180, 270):
+        lines = sample_lines(turn_page(gray, turn))
+        means[turn] = float(np.mean(confidences(lines))) if len(lines) >= 2 else 0.0
+    best = max(means, key=means.get)
+    if best != 0 and means[best] > means[0] + margin:
+        return replace(orientation, turn=best, sure=True)
+    return replace(orientation, turn=0, sure=means[0] > max(means[t] for t in (90, 180, 270)) + margin)
+

@@ -24,7 +24,13 @@ import numpy as np
 
 from table.curl import straighten
 from table.ink import estimate_text_height, otsu_ink, to_gray
-from table.orientation import Orientation, detect_orientation, settle_by_reading, turn_page
+from table.orientation import (
+    Orientation,
+    detect_orientation,
+    settle_by_reading,
+    settle_direction_by_reading,
+    turn_page,
+)
 from table.photo import find_page, flatten_light, order_corners, unwarp
 
 __all__ = ["PageCorrection", "PreparedPage", "prepare_page"]
@@ -115,7 +121,10 @@ def prepare_page(image: np.ndarray, *, confidences: Confidences | None = None,
         # is read both ways up, when a reader is given; then a page is only turned
         # over when the reading says so (shapes alone can be fooled by non-letters).
         leans_upright = not orientation.vertical and orientation.score >= 0
-        if confidences is not None and not leans_upright:
+        if confidences is not None and orientation.words_down:
+            # The shapes cannot tell across from down: the reading decides, or nothing turns.
+            orientation = settle_direction_by_reading(gray, orientation, confidences)
+        elif confidences is not None and not leans_upright:
             settled = settle_by_reading(gray, orientation, confidences)
             if not settled.vertical and not settled.sure:
                 settled = replace(settled, turn=0)

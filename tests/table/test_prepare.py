@@ -123,7 +123,7 @@ def test_a_landscape_table_printed_sideways_on_a_portrait_page_is_righted():
     assert _same_grid(found, table.tables[0])
 
 
-def test_small_print_run_together_into_words_is_not_turned_sideways():
+def test_small_print_run_together_into_words_is_turned_only_by_reading():
     # Over-inked small print at 72 dpi: each word is one blob, and its nearest
     # neighbour is the word under it in its column, as if the lines ran down the page
     # (the neighbours alone turned such pages a quarter). The words lie across.
@@ -133,8 +133,16 @@ def test_small_print_run_together_into_words_is_not_turned_sideways():
     inked = cv2.erode(page.image, np.ones((1, 9), np.uint8))  # ink spread along the line
     small = low_resolution(inked, 300, 72)
     gray = _grey(small)
+    read = _reader_of(sample_lines(gray))
     assert not detect_orientation(gray).vertical
-    assert prepare_page(small, confidences=_reader_of(sample_lines(gray))).turn == 0
+    assert prepare_page(small, confidences=read).turn == 0
+    # Turned a quarter, its words lie down the page, as the letters of several rows run
+    # together by blur also do: the shapes cannot tell, and a reader rights it.
+    for turned in (90, 270):
+        sideways = turn_page(small, turned)
+        assert detect_orientation(_grey(sideways)).words_down
+        assert prepare_page(sideways).turn == 0  # never turned on the shapes alone
+        assert prepare_page(sideways, confidences=read).turn == 360 - turned
 
 
 @pytest.mark.parametrize("name", ["bordered", "merged", "columns"])
