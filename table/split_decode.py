@@ -465,15 +465,22 @@ def _centred_spans(extent: list[tuple[float, float] | None], col_lines: list[flo
     return out
 
 
+def _first_full_row(text: np.ndarray, row_lines: list[float], col_lines: list[float]) -> int:
+    """The first row with text in every column: the header's lowest level, which names
+    them all; the rows above it are the header's upper levels, where spans are. With no
+    such row there is no telling, and every row could be one (the row count)."""
+    for r in range(len(row_lines) - 1):
+        if all(e is not None for e in _row_text(text, row_lines[r], row_lines[r + 1], col_lines)):
+            return r
+    return len(row_lines) - 1
+
+
 def _header_spans(text: np.ndarray, row_lines: list[float], col_lines: list[float],
                   text_h: float) -> list[tuple[int, int, int]]:
-    """(row, c0, c1) of the header's centred spanning texts. The header is the rows
-    above the first row with text in every column (its lowest level names them all)."""
+    """(row, c0, c1) of the header's centred spanning texts (rows above _first_full_row)."""
     out = []
-    for r in range(len(row_lines) - 1):
+    for r in range(_first_full_row(text, row_lines, col_lines)):
         extent = _row_text(text, row_lines[r], row_lines[r + 1], col_lines)
-        if all(e is not None for e in extent):
-            break
         out += [(r, c0, c1) for c0, c1 in _centred_spans(extent, col_lines, text_h)]
     return out
 
@@ -521,15 +528,18 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     col_sure = [_sure(k, split_t) for k in col_peak]
     seg_h_sure = [[_sure(p, merge_t) for p in line] for line in seg_h]
     seg_v_sure = [[_sure(p, merge_t) for p in line] for line in seg_v]
+    spans_end = _first_full_row(text, row_lines, col_lines) if any(from_river) else nr
     for j, river in enumerate(from_river, start=1):
         if river is None:
             continue
         # A river splits a row unless text runs right across it there, or the map itself
-        # saw a separator here and finds this segment absent (a short spanning header).
+        # saw a separator here and finds this segment absent (a short spanning header;
+        # from the header's lowest level down, a label beside empty cells is no span:
+        # a "Total" row).
         model_sees = col_peak[j] > split_t
         col_sure[j] = 1.0
         for r in range(nr):
-            by_map = model_sees and seg_v[r][j] < merge_t
+            by_map = model_sees and seg_v[r][j] < merge_t and r < spans_end
             joined_v[r][j] = by_map or crosses(
                 text, col_lines[j], row_lines[r] + 1, row_lines[r + 1] - 1, 0.5 * text_h)
             if not by_map:

@@ -497,3 +497,23 @@ def test_two_separators_in_one_row_gap_make_one_row_line() -> None:
     assert untold.n_rows == 8
     (t,) = decode(probs, rules, TEXT_H, ink=ink)
     assert (t.n_rows, t.n_cols) == (7, 3)
+
+
+def test_a_label_beside_empty_cells_is_a_span_only_in_the_header() -> None:
+    # Validation page open-11-00013: the map found no column separator beside a "Total"
+    # whose neighbours are empty, and the label spanned the table's three columns. Over
+    # the header's lowest level, the map's word stands: a short spanning header.
+    ink = page(header=(("Fruit", 25),))
+    last = TOP + PITCH * 6
+    ink[last:last + PITCH] = 0
+    write(ink, "Total", 25, last + 14)
+    rules = np.zeros_like(ink)
+    probs = maps([120, 195])
+    for y in (TOP, last):  # no separator beside the header's and the total's label
+        probs[2, y + 2:y + PITCH - 2] = 0.0
+    (untold,) = decode(probs, rules, TEXT_H)
+    assert {(0, 0, 1, 3), (6, 0, 1, 3)} <= {(c.row, c.col, c.rowspan, c.colspan) for c in untold.cells}
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3)
+    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1}
+    assert spans == {(0, 0, 1, 3)}
