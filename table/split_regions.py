@@ -90,14 +90,19 @@ def without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, i
     every column river it reaches, as running text does and a row of cells does not, or
     lies beside none of the table's column rules where it has some."""
     x0, y0, x1, y1 = box
-    region = text[y0:y1, x0:x1]
-    ruled = rules[y0:y1, x0:x1] > 0.3
-    lines = text_lines(region)
+    # The text lines the region holds, whole: the table map's edge may cut through a
+    # footnote's first line, and the top of a line of running text crosses no river,
+    # so it stayed, as a row.
+    reach = int(round(2 * text_h))
+    wy0, wy1 = max(0, y0 - reach), min(text.shape[0], y1 + reach)
+    region = text[wy0:wy1, x0:x1]
+    lines = [(a, b) for a, b in text_lines(region) if a < y1 - wy0 and b > y0 - wy0]
+    ruled = rules[wy0:wy1, x0:x1] > 0.3
     gaps = rivers(line_cover(region, lines), len(lines), RIVER_MIN * text_h)
     if not gaps or len(lines) < 3:
         return box
-    left = int(np.flatnonzero(region.any(axis=0))[0])
-    verticals = np.flatnonzero(ruled.mean(axis=0) > 0.5)
+    left = min(int(np.flatnonzero(region[a:b].any(axis=0))[0]) for a, b in lines)
+    verticals = np.flatnonzero(ruled[y0 - wy0:y1 - wy0].mean(axis=0) > 0.5)
     beside = cv2.dilate(ruled.astype(np.uint8), np.ones((1, 5), np.uint8)) > 0
 
     def caption(k: int) -> bool:
@@ -117,6 +122,6 @@ def without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, i
         top += 1
     while bottom - top > 2 and caption(bottom - 1):
         bottom -= 1
-    new_y0 = y0 if top == 0 else y0 + (lines[top - 1][1] + lines[top][0]) // 2
-    new_y1 = y1 if bottom == len(lines) else y0 + (lines[bottom - 1][1] + lines[bottom][0] + 1) // 2
+    new_y0 = y0 if top == 0 else wy0 + (lines[top - 1][1] + lines[top][0]) // 2
+    new_y1 = y1 if bottom == len(lines) else wy0 + (lines[bottom - 1][1] + lines[bottom][0] + 1) // 2
     return (x0, new_y0, x1, new_y1)

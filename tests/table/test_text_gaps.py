@@ -517,3 +517,18 @@ def test_a_label_beside_empty_cells_is_a_span_only_in_the_header() -> None:
     assert (t.n_rows, t.n_cols) == (7, 3)
     spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1}
     assert spans == {(0, 0, 1, 3)}
+
+
+def test_a_footnote_the_map_cuts_through_is_not_a_row() -> None:
+    # The table map's edge runs through the first line of a footnote: the top of a line
+    # of running text crosses no river, so it stayed, as a row.
+    ink = page()
+    end = TOP + PITCH * 7
+    write(ink, "* Prices in euro per kilo, as sold at dawn", 25, end + 14)
+    probs = maps([195])
+    probs[0, end:end + 8, 20:280] = 0.9  # the region ends in the middle of the footnote
+    probs[1, end - 1:end + 2, 20:280] = 0.9  # and sees a row separator over it
+    (untrimmed,) = decode(probs, np.zeros_like(ink), TEXT_H)
+    assert untrimmed.n_rows == 8
+    (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3) and t.row_lines[-1] < end + 4
