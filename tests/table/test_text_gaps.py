@@ -386,6 +386,17 @@ def test_a_column_the_whitespace_decides_is_sure() -> None:
     assert maps_alone.n_cols == 3 and min(c.confidence for c in maps_alone.cells) < 0.5
 
 
+def line_maps(lines: list[tuple[int, int]], seps: list[int]) -> np.ndarray:
+    """The model's maps for a two-column page 220 x 300 with these text lines: the
+    region around them, a row separator at each of ``seps``, a column one at x 110."""
+    probs = np.zeros((3, 220, 300), np.float32)
+    probs[0, lines[0][0] - 4:lines[-1][1] + 4, 20:280] = 0.9
+    for y in seps:
+        probs[1, y - 1:y + 2, 20:280] = 0.9
+    probs[2, lines[0][0] - 4:lines[-1][1] + 4, 109:112] = 0.9
+    return probs
+
+
 def three_line_cell_page():
     """Five rows without rules; row 2's first cell holds three lines, the other cells of
     that row sit on its middle line. Returns the ink and the text lines' (y0, y1)."""
@@ -406,12 +417,8 @@ def test_a_line_break_inside_a_cell_is_not_a_row() -> None:
     ink, lines = three_line_cell_page()
     assert len(lines) == 7
     gaps = [(a, b) for (_, a), (b, _) in zip(lines, lines[1:])]
-    probs = np.zeros((3, 220, 300), np.float32)
-    probs[0, lines[0][0] - 4:lines[-1][1] + 4, 20:280] = 0.9
-    for a, b in gaps:  # the map marks every gap, the cell's two as well
-        y = (a + b) // 2
-        probs[1, y - 1:y + 2, 20:280] = 0.9
-    probs[2, lines[0][0] - 4:lines[-1][1] + 4, 109:112] = 0.9
+    # the map marks every gap, the cell's two as well
+    probs = line_maps(lines, [(a + b) // 2 for a, b in gaps])
     rules = np.zeros_like(ink)
     (untold,) = decode(probs, rules, TEXT_H)
     assert untold.n_rows == 7
@@ -469,12 +476,7 @@ def test_two_lines_of_a_cell_run_together_are_not_two_rows() -> None:
     write(ink, "7.25", 180, 96, right=True)
     lines = text_lines(text_mask(ink, np.zeros_like(ink), TEXT_H))
     assert len(lines) == 5 and lines[2][1] - lines[2][0] > 2 * TEXT_H  # one line of two
-    probs = np.zeros((3, 220, 300), np.float32)
-    probs[0, lines[0][0] - 4:lines[-1][1] + 4, 20:280] = 0.9
-    seps = [(a + b) // 2 for (_, a), (b, _) in zip(lines, lines[1:])] + [100]
-    for y in seps:
-        probs[1, y - 1:y + 2, 20:280] = 0.9
-    probs[2, lines[0][0] - 4:lines[-1][1] + 4, 109:112] = 0.9
+    probs = line_maps(lines, [(a + b) // 2 for (_, a), (b, _) in zip(lines, lines[1:])] + [100])
     rules = np.zeros_like(ink)
     (untold,) = decode(probs, rules, TEXT_H)
     assert untold.n_rows == 6
