@@ -136,6 +136,23 @@ With its own typeface found, the fax reads no better from the new lines. One poi
 runs of a recipe differ by, and the benchmark, run once with them on, read the
 typewriter at 85.3% (session 19's recipe: 86.3%; held-out 92.6 -> 93.2%). So
 style_lines stays off by default, a setting to try (`'{"style_lines": 0.5}'`).
+
+Session 23, on the embedded weights of session 22: the default recipe once on each
+style (a copy of `_sweep` that also routed crops; 0.6 kept), exact / CER on 200 style
+crops, exact and broken on 300 crops of the validation families:
+
+| style | steps | base | tuned alone | base first (shipped) | style router |
+|---|---|---|---|---|---|
+| typewriter | 1713 | 79.5% / 4.03%; 75.3% | 87.0% / 2.17%; 80.3% (2) | 85.0% / 2.54%; 78.3% (2) | 86.5% / 2.23%; 80.0% (2) |
+| fax | 1593 | 78.0% / 5.25%; 75.3% | 81.0% / 3.83%; 77.3% (6) | 81.0% / 4.08%; 78.0% (2) | 81.5% / 3.77%; 77.3% (4) |
+
+The router sent a crop to the tuned weights when its base-encoder states (mean-pooled)
+lay nearer the corrections' centroid than the replay crops': it tells the style from
+the validation families poorly (AUC 0.67 and 0.69; eight image statistics: 0.74 on
+the typewriter), and reads no better than the tuned weights alone. On the typewriter
+the base first cost 2 points each side for no fewer broken crops; on the fax it kept
+forgetting down (6 -> 2) at no cost to the style's exact match. One run each, within
+the noise of a run, and the styles disagree: trust_base_above stays 0.99.
 """
 
 from __future__ import annotations
