@@ -476,10 +476,11 @@ def _first_full_row(text: np.ndarray, row_lines: list[float], col_lines: list[fl
 
 
 def _header_spans(text: np.ndarray, row_lines: list[float], col_lines: list[float],
-                  text_h: float) -> list[tuple[int, int, int]]:
-    """(row, c0, c1) of the header's centred spanning texts (rows above _first_full_row)."""
+                  text_h: float, upper: int) -> list[tuple[int, int, int]]:
+    """(row, c0, c1) of the header's centred spanning texts, in its ``upper`` levels
+    (the rows above _first_full_row)."""
     out = []
-    for r in range(_first_full_row(text, row_lines, col_lines)):
+    for r in range(upper):
         extent = _row_text(text, row_lines[r], row_lines[r + 1], col_lines)
         out += [(r, c0, c1) for c0, c1 in _centred_spans(extent, col_lines, text_h)]
     return out
@@ -528,7 +529,7 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     col_sure = [_sure(k, split_t) for k in col_peak]
     seg_h_sure = [[_sure(p, merge_t) for p in line] for line in seg_h]
     seg_v_sure = [[_sure(p, merge_t) for p in line] for line in seg_v]
-    spans_end = _first_full_row(text, row_lines, col_lines) if any(from_river) else nr
+    upper = nr if text is None else _first_full_row(text, row_lines, col_lines)
     for j, river in enumerate(from_river, start=1):
         if river is None:
             continue
@@ -539,13 +540,13 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         model_sees = col_peak[j] > split_t
         col_sure[j] = 1.0
         for r in range(nr):
-            by_map = model_sees and seg_v[r][j] < merge_t and r < spans_end
+            by_map = model_sees and seg_v[r][j] < merge_t and r < upper
             joined_v[r][j] = by_map or crosses(
                 text, col_lines[j], row_lines[r] + 1, row_lines[r + 1] - 1, 0.5 * text_h)
             if not by_map:
                 seg_v_sure[r][j] = 1.0
     if text is not None:
-        for r, c0, c1 in _header_spans(text, row_lines, col_lines, text_h):
+        for r, c0, c1 in _header_spans(text, row_lines, col_lines, text_h, upper):
             for j in range(c0 + 1, c1):
                 joined_v[r][j] = True
 
