@@ -274,6 +274,18 @@ def sample_lines(gray: np.ndarray, n: int = 6) -> list[np.ndarray]:
     return crops
 
 
+def _read_both_ways(gray: np.ndarray, turn: int,
+                    confidences: Callable[[list[np.ndarray]], list[float]]
+                    ) -> tuple[float, float] | None:
+    """Mean confidence of a few lines of the page turned ``turn`` as they are, and
+    turned over (the page turned ``turn`` + 180); None with fewer than two lines."""
+    lines = sample_lines(turn_page(gray, turn))
+    if len(lines) < 2:
+        return None
+    both = confidences(lines + [turn_page(c, 180) for c in lines])
+    return float(np.mean(both[:len(lines)])), float(np.mean(both[len(lines):]))
+
+
 def settle_by_reading(gray: np.ndarray, orientation: Orientation,
                       confidences: Callable[[list[np.ndarray]], list[float]],
                       margin: float = 0.1) -> Orientation:
@@ -281,12 +293,10 @@ def settle_by_reading(gray: np.ndarray, orientation: Orientation,
     the way the recogniser is surer of wins, by ``margin`` of mean confidence, and
     ``sure`` is set; when the reading cannot tell, the turn is the shapes' and ``sure``
     is False. ``gray`` is the page as it came (unturned)."""
-    lines = sample_lines(turn_page(gray, orientation.turn))
-    if len(lines) < 2:
+    read = _read_both_ways(gray, orientation.turn, confidences)
+    if read is None:
         return replace(orientation, sure=False)
-    both = confidences(lines + [turn_page(c, 180) for c in lines])
-    as_is = float(np.mean(both[:len(lines)]))
-    over = float(np.mean(both[len(lines):]))
+    as_is, over = read
     if over > as_is + margin:
         return replace(orientation, turn=(orientation.turn + 180) % 360, sure=True)
     if as_is > over + margin:
@@ -298,16 +308,17 @@ def settle_direction_by_reading(gray: np.ndarray, orientation: Orientation,
                                 confidences: Callable[[list[np.ndarray]], list[float]],
                                 margin: float = 0.1) -> Orientation:
     """``orientation`` settled by reading a few lines of the page in each of its four
-    turns, for a page whose shapes cannot tell which way its lines run
-    (``words_down``). The turn whose lines the reader is surest of wins if it beats
-    the page as it is by ``margin`` of mean confidence; otherwise the page stays as it
-    is. ``gray`` is the page as it came."""
-    means = {}
-    for turn in (0, 90, 180, 270):
-        lines = sample_lines(turn_page(gray, turn))
-        means[turn] = float(np.mean(confidences(lines))) if len(lines) >= 2 else 0.0
+    turns (the lines of the page as it is and a quarter turned, each both ways up),
+    for a page whose shapes cannot tell which way its lines run (``words_down``). The
+    turn whose lines the reader is surest of wins if it beats the page as it is by
+    ``margin`` of mean confidence; otherwise the page stays as it is. ``gray`` is the
+    page as it came."""
+    means = {0: 0.0, 90: 0.0, 180: 0.0, 270: 0.0}
+    for turn in (0, 90):
+        read = _read_both_ways(gray, turn, confidences)
+        if read is not None:
+            means[turn], means[turn + 180] = read
     best = max(means, key=means.get)
     if best != 0 and means[best] > means[0] + margin:
         return replace(orientation, turn=best, sure=True)
     return replace(orientation, turn=0, sure=means[0] > max(means[t] for t in (90, 180, 270)) + margin)
-
