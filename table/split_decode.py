@@ -59,6 +59,8 @@ MIN_GAP = 0.25  # text heights: a gap this narrow or less is inside a line (an a
 TALL = 1.6  # a text line this many times the median line's height is two lines run together...
 THIN = 0.15  # ...where its sparsest row holds at most this share of its fullest row's ink
 CENTRED = 0.1  # a header text this near a centre (share of its column, at least a text height)
+LEVEL_GAP = 1.5  # a column's gap between two header levels is under this many usual row gaps
+LEVEL_CENTRED = 0.15  # a label spanning two levels is centred on that gap within this share of it
 
 
 @dataclass
@@ -359,7 +361,8 @@ def _drawn_rows(rows: list[tuple[float, float]], marked: np.ndarray, y0: int, te
 
 def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.ndarray,
                   box: tuple[int, int, int, int], text_h: float, split_t: float,
-                  marked: np.ndarray | None) -> list[tuple[float, float]]:
+                  marked: np.ndarray | None, col_x: list[float] | None = None
+                  ) -> tuple[list[tuple[float, float]], list[tuple[float, int]]]:
     """Row separators read against the paper between the region's text lines. A table
     parts its rows by more paper than a cell parts its own lines, so the gaps the row
     map marks tell the table's usual row gap. A separator in a gap much tighter than
@@ -367,28 +370,37 @@ def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.n
     edge is drawn there (``marked``: _drawn_rows_mask). A gap as wide as a row gap that
     the map leaves without a separator (its profile's run went on through the text
     lines on either side, so one separator stood for two) gets one where the map
-    rises in it. Separators away from every gap (text that bridges it: a cell centred
-    beside a multi-line one) stay as the map put them."""
+    rises in it. A tight gap between two levels of a header, where a label centred across
+    both bridges the paper between them, keeps its separator (_bridged_header_gap; with
+    ``col_x``, the column separators' x). Separators away from every gap (text that
+    bridges it: a cell centred beside a multi-line one) stay as the map put them.
+    Returns the separators and, for each bridged gap, (y, column of the label)."""
     x0, y0, x1, y1 = box
     lines = text_lines(text[y0:y1, x0:x1])
     if len(lines) < 3 or np.median([b - a for a, b in lines]) < LINE_H * text_h:
-        return rows
+        return rows, []
     profile = p_row[y0:y1, x0:x1].mean(axis=1)
     gaps = [(a, b) for (_, a), (b, _) in zip(lines, lines[1:]) if b - a > MIN_GAP * text_h]
     peaks = [float(profile[a:b].max()) for a, b in gaps]
     marked_gaps = [b - a for (a, b), k in zip(gaps, peaks) if k > split_t]
     if len(marked_gaps) < 2:
-        return rows
+        return rows, []
     row_gap = float(np.median(marked_gaps))
     gaps = sorted(gaps + _lines_run_together(text[y0:y1, x0:x1], lines))
     peaks = [float(profile[a:b].max()) for a, b in gaps]
     reach = 0.5 * text_h
-    out, placed = [], set()
+    out, placed, bridged = [], set(), []
     for (a, b), peak in zip(gaps, peaks):
         inside = [r for r in rows if a - reach <= r[0] - y0 <= b - 1 + reach]
         placed.update(inside)
         drawn = marked is not None and bool(marked[a:b].any())
         if b - a < TIGHT * row_gap and not drawn:
+            found = None if not (inside and col_x) else _bridged_header_gap(
+                text[y0:y1, x0:x1], (a, b), [x - x0 for x in col_x], row_gap)
+            if found is not None:
+                # Through the label that spans the two levels, at their paper's middle.
+                out.append((float(y0 + found[0]), max(r[1] for r in inside)))
+                bridged.append((float(y0 + found[0]), found[1]))
             continue
         if len(inside) > 1 and b - a < 2 * row_gap + text_h:
             # Two separators in a gap with no room for an empty row between them: the
@@ -399,7 +411,41 @@ def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.n
         elif b - a >= ROW_SIZED * row_gap and peak > GAP_T:
             out.append((float(y0 + a + int(np.argmax(profile[a:b]))), peak))
     out += [r for r in rows if r not in placed]
-    return sorted(set(out))
+    return sorted(set(out)), bridged
+
+
+def _bridged_header_gap(region: np.ndarray, gap: tuple[int, int], col_x: list[float],
+                        row_gap: float) -> tuple[int, int] | None:
+    """(row between two levels of a header, column of the label that spans both) where a
+    tight gap between text lines is the paper between two levels of a
+    header, bridged by a label centred across both (validation page mixed-7-00012: a
+    row label beside a two-level header). The label sits between the two levels'
+    lines, so across the table the paper between them is tight; yet in some column the
+    text above and below is parted by about a row's gap (ROW_SIZED to LEVEL_GAP of the
+    usual one), and text in another column is centred on that gap (within
+    LEVEL_CENTRED of it), as a label spanning two rows is. Beside a line break inside a
+    multi-line cell a column is written through, or empty over a whole row and more,
+    or holds a line centred on the cell, a row's gap from the row above (validation
+    page open-7-00015)."""
+    edges = [0] + [int(round(x)) for x in col_x] + [region.shape[1]]
+    written = [region[:, a + 1:max(a + 2, b - 1)].any(axis=1) for a, b in zip(edges, edges[1:])]
+    a, b = gap
+    for k, col in enumerate(written):
+        if col[a:b].any():
+            continue
+        top = a - (int(np.flatnonzero(col[a - 1::-1])[0]) if col[:a].any() else a)
+        end = b + (int(np.flatnonzero(col[b:])[0]) if col[b:].any() else len(col) - b)
+        if top == 0 or end == len(col) or not ROW_SIZED * row_gap <= end - top < LEVEL_GAP * row_gap:
+            continue
+        middle = (top + end) // 2
+        for j, other in enumerate(written):
+            if j == k or not other[middle]:
+                continue
+            lo = middle - int(np.flatnonzero(~other[middle::-1])[0]) + 1 if (~other[:middle]).any() else 0
+            hi = middle + int(np.flatnonzero(~other[middle:])[0]) if (~other[middle:]).any() else len(other)
+            if abs((lo + hi) / 2.0 - (top + end) / 2.0) <= LEVEL_CENTRED * (end - top):
+                return middle, j
+    return None
 
 
 def _lines_run_together(region: np.ndarray, lines: list[tuple[int, int]]
@@ -497,10 +543,12 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     rows = _splits(p_row[y0:y1, x0:x1].mean(axis=1), y0, 0.8 * text_h, split_t)
     cols = _splits(p_col[y0:y1, x0:x1].mean(axis=0), x0, 1.0 * text_h, split_t)
     from_river: list[tuple[int, int] | None] = [None] * len(cols)
+    bridged: list[tuple[float, int]] = []
     if text is not None:
         cols, from_river = _river_columns(p_col, rules, text, box, text_h, cols)
         marked = None if ink is None else _drawn_rows_mask(rules, ink, text, box)
-        rows = _rows_in_gaps(rows, p_row, text, box, text_h, split_t, marked)
+        rows, bridged = _rows_in_gaps(rows, p_row, text, box, text_h, split_t, marked,
+                                      [p for p, _ in cols])
         if marked is not None:
             rows = _drawn_rows(rows, marked, y0, text_h)
         rows = _within_text(rows, text[y0:y1, x0:x1].any(axis=1), y0)
@@ -549,6 +597,13 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         for r, c0, c1 in _header_spans(text, row_lines, col_lines, text_h, upper):
             for j in range(c0 + 1, c1):
                 joined_v[r][j] = True
+        # A label centred on two header levels (_bridged_header_gap) spans both rows;
+        # its row line may since have moved onto the paper beside it.
+        for y, c in bridged:
+            i = min(range(1, nr), key=lambda k: abs(row_lines[k] - y), default=None)
+            if i is not None and abs(row_lines[i] - y) <= text_h:
+                joined_h[i][c] = True
+                seg_h_sure[i][c] = 1.0
 
     cells = []
     for r, c, rs, cs in _rectangles(nr, nc, joined_h, joined_v):
@@ -600,7 +655,7 @@ def decode(probs: np.ndarray, rules: np.ndarray, text_h: float, split_t: float =
     boxes = regions(probs[0], text_h)
     text = None if ink is None or not boxes else _text_near(boxes, ink, rules, text_h)
     if text is not None:
-        boxes = [without_captions(text, rules, box, text_h) for box in boxes]
+        boxes = [without_captions(text, rules, box, text_h, ink) for box in boxes]
         boxes = [box for box in boxes if not inside_prose(text, box, text_h)]
     tables = [decode_region(probs, rules, box, text_h, split_t, merge_t, text, ink) for box in boxes]
     # A region with one row or one column is a stray patch of the table map (a

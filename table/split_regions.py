@@ -18,6 +18,7 @@ __all__ = ["CUT_T", "TABLE_T", "inside_prose", "regions", "without_captions"]
 
 TABLE_T = 0.5  # table map threshold
 CUT_T = 0.5  # the table map's mean across a region's width between two stacked tables
+BAND_DARK = 0.5  # a line on a fill this dark (median darkness) is a header band's, no caption
 
 
 def regions(p_table: np.ndarray, text_h: float) -> list[tuple[int, int, int, int]]:
@@ -84,11 +85,13 @@ def inside_prose(text: np.ndarray, box: tuple[int, int, int, int], text_h: float
 
 
 def without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int],
-                      text_h: float) -> tuple[int, int, int, int]:
+                      text_h: float, ink: np.ndarray | None = None) -> tuple[int, int, int, int]:
     """The region less a caption above it or a footnote below it that the table map took
     in: an end line of text that starts at the table's left edge and either runs across
     every column river it reaches, as running text does and a row of cells does not, or
-    lies beside none of the table's column rules where it has some."""
+    lies beside none of the table's column rules where it has some. With ``ink`` (the
+    input's darkness), a line set on a dark fill is a header band's, never a caption:
+    column rules often stop at the band (validation page mixed-7-00011)."""
     x0, y0, x1, y1 = box
     # The text lines the region holds, whole: the table map's edge may cut through a
     # footnote's first line, and the top of a line of running text crosses no river,
@@ -109,6 +112,8 @@ def without_captions(text: np.ndarray, rules: np.ndarray, box: tuple[int, int, i
         a, b = lines[k]
         inked = np.flatnonzero(region[a:b].any(axis=0))
         if inked[0] > left + text_h:
+            return False
+        if ink is not None and float(np.median(ink[wy0 + a:wy0 + b, x0:x1])) > BAND_DARK:
             return False
         reached = [(g0 + g1) / 2.0 for g0, g1 in gaps if (g0 + g1) / 2.0 < inked[-1]]
         if reached and all(crosses(region, x, a, b, 0.5 * text_h) for x in reached):

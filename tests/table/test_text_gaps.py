@@ -534,3 +534,65 @@ def test_a_footnote_the_map_cuts_through_is_not_a_row() -> None:
     assert untrimmed.n_rows == 8
     (t,) = decode(probs, np.zeros_like(ink), TEXT_H, ink=ink)
     assert (t.n_rows, t.n_cols) == (7, 3) and t.row_lines[-1] < end + 4
+
+
+def two_level_header_page():
+    """Four columns' worth of a table without rules: a header of two levels over the
+    price and state columns, and the row label "Item" centred across both levels, so
+    that the label bridges the paper between them; then the six body rows."""
+    ink = np.zeros((220, 300), np.float32)
+    write(ink, "Cost", 180, 44, right=True)
+    write(ink, "Note", 215, 44)
+    write(ink, "Item", 25, 56)
+    write(ink, "Price", 180, 68, right=True)
+    write(ink, "State", 215, 68)
+    for r, (name, price, state) in enumerate(BODY):
+        base = 88 + PITCH * r
+        write(ink, name, 25, base)
+        write(ink, price, 180, base, right=True)
+        write(ink, state, 215, base)
+    return ink
+
+
+def test_a_label_centred_on_two_header_levels_keeps_both_and_spans_them() -> None:
+    # Validation pages mixed-7-00012 and mixed-11-00017: across the table the paper
+    # between the header's two levels is a tight gap either side of the label, so the
+    # map's separator there was taken for a line break inside a cell.
+    ink = two_level_header_page()
+    rules = np.zeros_like(ink)
+    lines = text_lines(text_mask(ink, rules, TEXT_H))
+    assert len(lines) == 9  # the upper level, the label, the lower level, six rows
+    assert max(b - a for (_, a), (b, _) in zip(lines[:3], lines[1:3])) < 6  # tight gaps
+    probs = np.zeros((3, 220, 300), np.float32)
+    probs[0, 32:88 + PITCH * 5 + 6, 20:280] = 0.9
+    for y in [53, 74] + [94 + PITCH * r for r in range(5)]:
+        probs[1, y - 4:y + 5, 20:280] = 0.9  # a run as wide as the model's
+    for x in (120, 195):
+        probs[2, 32:88 + PITCH * 5 + 6, x - 1:x + 2] = 0.9
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (8, 3)
+    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1}
+    assert spans == {(0, 0, 2, 1)}
+    # Where the other columns' lines are parted by more than a row gap and a half, as
+    # a row's line and the single line centred on the next row's three-line cell are
+    # (validation page open-7-00015), the tight gaps stay line breaks.
+    ink[30:72, 150:280] = 0.0
+    for text, x, base, right in (("Cost", 180, 42, True), ("Note", 215, 42, False),
+                                 ("Price", 180, 70, True), ("State", 215, 70, False)):
+        write(ink, text, x, base, right=right)
+    (apart,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert apart.n_rows == 7
+
+
+def test_a_header_band_over_column_rules_is_no_caption() -> None:
+    # Validation page mixed-7-00011: the column rules stop at the dark header band, so
+    # its line lay beside none of them and was trimmed off as a caption.
+    ink = page()
+    ink[TOP:TOP + PITCH] = 0.9
+    for text, x, right in (("Item", 25, False), ("Price", 180, True), ("State", 215, False)):
+        write(ink, text, x, TOP + 14, right=right, value=0.0)
+    rules = np.zeros_like(ink)
+    rules[TOP + PITCH:TOP + PITCH * (len(BODY) + 1), 194:196] = 1.0
+    probs = maps([195])
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3) and t.row_lines[0] < TOP + 8
