@@ -414,6 +414,29 @@ def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.n
     return sorted(set(out)), bridged
 
 
+def _centred_on_line(text: np.ndarray, row_lines: list[float], i: int, xa: float, xb: float,
+                     text_h: float) -> bool:
+    """Whether the only text between column lines xa and xb in rows i - 1 and i is one
+    line (at most two text heights tall) centred on row line i, within half a text
+    height: a label set across both rows."""
+    y = row_lines[i]
+    top = int(row_lines[i - 1]) + 1
+    inked = np.flatnonzero(text[top:max(top + 1, int(row_lines[i + 1]) - 1),
+                                int(xa) + 1:max(int(xa) + 2, int(xb) - 1)].any(axis=1))
+    if not len(inked) or inked[-1] + 1 - inked[0] > 2 * text_h:
+        return False
+    return abs(top + (inked[0] + inked[-1] + 1) / 2.0 - y) <= 0.5 * text_h
+
+
+def _parted_by_line(text: np.ndarray, row_lines: list[float], i: int, xa: float, xb: float) -> bool:
+    """Whether row line i parts text between column lines xa and xb: there is text in
+    the row above it and in the row below it, and paper on the line."""
+    y = int(round(row_lines[i]))
+    cols = slice(int(xa) + 1, max(int(xa) + 2, int(xb) - 1))
+    return bool(text[int(row_lines[i - 1]) + 1:y, cols].any() and text[y + 1:int(row_lines[i + 1]) - 1, cols].any()
+                and not text[y, cols].any())
+
+
 def _bridged_header_gap(region: np.ndarray, gap: tuple[int, int], col_x: list[float],
                         row_gap: float) -> tuple[int, int] | None:
     """(row between two levels of a header, column of the label that spans both) where a
@@ -604,6 +627,18 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
             if i is not None and abs(row_lines[i] - y) <= text_h:
                 joined_h[i][c] = True
                 seg_h_sure[i][c] = 1.0
+        # So does a label that is the only text of its column in two rows, set on the
+        # line between them, where another column's text is parted by that line
+        # (validation page mixed-11-00005: two header levels and a label between them
+        # touch, and the map drew the line right across the label).
+        for i in range(1, nr):
+            centred = [_centred_on_line(text, row_lines, i, col_lines[c], col_lines[c + 1], text_h)
+                       for c in range(nc)]
+            if any(centred) and any(_parted_by_line(text, row_lines, i, col_lines[c], col_lines[c + 1])
+                                    for c in range(nc) if not centred[c]):
+                for c in np.flatnonzero(centred):
+                    joined_h[i][c] = True
+                    seg_h_sure[i][c] = 1.0
 
     cells = []
     for r, c, rs, cs in _rectangles(nr, nc, joined_h, joined_v):

@@ -536,16 +536,17 @@ def test_a_footnote_the_map_cuts_through_is_not_a_row() -> None:
     assert (t.n_rows, t.n_cols) == (7, 3) and t.row_lines[-1] < end + 4
 
 
-def two_level_header_page():
-    """Four columns' worth of a table without rules: a header of two levels over the
-    price and state columns, and the row label "Item" centred across both levels, so
-    that the label bridges the paper between them; then the six body rows."""
+def two_level_header_page(upper: int = 44, label: int = 56, lower: int = 68):
+    """A three-column table without rules: a header of two levels over the price and
+    state columns (baselines ``upper`` and ``lower``) and the row label "Item" set
+    between them (baseline ``label``), so that it bridges the paper between the two
+    levels; then the six body rows."""
     ink = np.zeros((220, 300), np.float32)
-    write(ink, "Cost", 180, 44, right=True)
-    write(ink, "Note", 215, 44)
-    write(ink, "Item", 25, 56)
-    write(ink, "Price", 180, 68, right=True)
-    write(ink, "State", 215, 68)
+    write(ink, "Cost", 180, upper, right=True)
+    write(ink, "Note", 215, upper)
+    write(ink, "Item", 25, label)
+    write(ink, "Price", 180, lower, right=True)
+    write(ink, "State", 215, lower)
     for r, (name, price, state) in enumerate(BODY):
         base = 88 + PITCH * r
         write(ink, name, 25, base)
@@ -596,3 +597,27 @@ def test_a_header_band_over_column_rules_is_no_caption() -> None:
     probs = maps([195])
     (t,) = decode(probs, rules, TEXT_H, ink=ink)
     assert (t.n_rows, t.n_cols) == (7, 3) and t.row_lines[0] < TOP + 8
+
+
+def test_a_label_on_the_line_between_two_header_levels_spans_them() -> None:
+    # Validation page mixed-11-00005: the levels and the label between them touch, no
+    # paper is left to read, and the map drew the line between the levels right
+    # across the label, which it saw as present there.
+    ink = two_level_header_page(44, 51, 58)
+    rules = np.zeros_like(ink)
+    assert len(text_lines(text_mask(ink, rules, TEXT_H))) == 7  # the header one line
+    probs = np.zeros((3, 220, 300), np.float32)
+    probs[0, 32:88 + PITCH * 5 + 6, 20:280] = 0.9
+    for y in [48, 70] + [94 + PITCH * r for r in range(5)]:
+        probs[1, y - 4:y + 5, 20:280] = 0.9
+    for x in (120, 195):
+        probs[2, 32:88 + PITCH * 5 + 6, x - 1:x + 2] = 0.9
+    (t,) = decode(probs, rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (8, 3)
+    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1}
+    assert spans == {(0, 0, 2, 1)}
+    # Off the line (a label of the upper level only), it is no span.
+    own_row = two_level_header_page(44, 44, 64)
+    (own,) = decode(probs, rules, TEXT_H, ink=own_row)
+    assert own.n_rows == 8
+    assert not [c for c in own.cells if c.rowspan > 1 or c.colspan > 1]
