@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from table.split_regions import inside_prose, regions, without_captions
+from table.text import true_runs
 from table.text_gaps import RIVER_MIN, crosses, line_cover, rivers, text_lines, text_mask
 
 __all__ = ["DecodedCell", "DecodedTable", "decode"]
@@ -185,7 +186,8 @@ def _rectangles(n_rows: int, n_cols: int, joined_h, joined_v) -> list[tuple[int,
 def _place(profile: np.ndarray, ruled: np.ndarray, cover: np.ndarray, a: int) -> float:
     """Where in a river (from x = a) its separator goes: where the fewest text lines
     cross it (a header wider than its column reaches into the river; the boundary is
-    beside it, not through it), and among those places the nearest to a rule drawn
+    beside it, not through it) over a stretch as wide as such stretches come, and among
+    those places the nearest to a rule drawn
     there, else to the column map's peak where the map sees one, else to the middle."""
     if ruled.max() > DRAWN_T:
         want = float(np.argmax(ruled))
@@ -194,7 +196,12 @@ def _place(profile: np.ndarray, ruled: np.ndarray, cover: np.ndarray, a: int) ->
         want = float((np.arange(len(w)) * w).sum() / w.sum())
     else:
         want = (len(profile) - 1) / 2.0
-    free = np.flatnonzero(cover == cover.min())
+    # Only stretches of the fewest crossings at least half as wide as the widest: the
+    # gaps between a header's words and letters are as free, and narrow (validation
+    # page open-7-00015: a separator through a header wider than its column).
+    runs = true_runs(cover == cover.min())
+    widest = max(b - c for c, b in runs)
+    free = np.concatenate([np.arange(c, b) for c, b in runs if 2 * (b - c) >= widest])
     return a + float(free[np.argmin(np.abs(free - want))])
 
 

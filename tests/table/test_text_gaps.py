@@ -167,6 +167,19 @@ def test_a_header_wider_than_its_column_keeps_its_own_cell() -> None:
     assert all(c.colspan == 1 for c in t.cells)
 
 
+def test_a_separator_goes_beside_a_wide_header_not_into_its_word_gap() -> None:
+    # Validation page open-7-00015: a header wider than its column reached into the
+    # river before it, the map's peak lay in the gap between the header's words, which
+    # no text line crosses either, and the separator went there, cutting the header.
+    ink = page(header=(("Item", 25), ("Price", 150), ("As", 197), ("sold", 216)))
+    mask = text_mask(ink, np.zeros_like(ink), TEXT_H)
+    assert not mask[TOP:TOP + PITCH, 211:215].any()  # the word space stays paper
+    (t,) = decode(maps([120, 213]), np.zeros_like(ink), TEXT_H, ink=ink)
+    assert t.n_cols == 3
+    assert 180 < t.col_lines[2] < 197  # beside the header, not through it
+    assert all(c.colspan == 1 for c in t.cells)
+
+
 def tall_rows_page(fills: bool = False):
     """Five rows 28 px high with rules under every row (or, with ``fills``, zebra
     stripes and no rules); row 2's first cell holds two lines of text. Returns the ink,
