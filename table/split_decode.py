@@ -186,22 +186,23 @@ def _rectangles(n_rows: int, n_cols: int, joined_h, joined_v) -> list[tuple[int,
 def _place(profile: np.ndarray, ruled: np.ndarray, cover: np.ndarray, a: int) -> float:
     """Where in a river (from x = a) its separator goes: where the fewest text lines
     cross it (a header wider than its column reaches into the river; the boundary is
-    beside it, not through it) over a stretch as wide as such stretches come, and among
-    those places the nearest to a rule drawn
-    there, else to the column map's peak where the map sees one, else to the middle."""
+    beside it, not through it), and among those places the nearest to a rule drawn
+    there, else to the column map's peak where the map sees one, else to the middle.
+    Without a rule, only stretches of the fewest crossings at least half as wide as the
+    widest such stretch count: the gaps between a header's words and letters are as
+    free, and narrow (validation page open-7-00015: a header cut in two)."""
+    runs = true_runs(cover == cover.min())
     if ruled.max() > DRAWN_T:
         want = float(np.argmax(ruled))
-    elif profile.max() > RIVER_T:
-        w = np.where(profile > 0.5 * profile.max(), profile, 0.0)
-        want = float((np.arange(len(w)) * w).sum() / w.sum())
     else:
-        want = (len(profile) - 1) / 2.0
-    # Only stretches of the fewest crossings at least half as wide as the widest: the
-    # gaps between a header's words and letters are as free, and narrow (validation
-    # page open-7-00015: a separator through a header wider than its column).
-    runs = true_runs(cover == cover.min())
-    widest = max(b - c for c, b in runs)
-    free = np.concatenate([np.arange(c, b) for c, b in runs if 2 * (b - c) >= widest])
+        widest = max(b - c for c, b in runs)
+        runs = [(c, b) for c, b in runs if 2 * (b - c) >= widest]
+        if profile.max() > RIVER_T:
+            w = np.where(profile > 0.5 * profile.max(), profile, 0.0)
+            want = float((np.arange(len(w)) * w).sum() / w.sum())
+        else:
+            want = (len(profile) - 1) / 2.0
+    free = np.concatenate([np.arange(c, b) for c, b in runs])
     return a + float(free[np.argmin(np.abs(free - want))])
 
 
@@ -446,10 +447,10 @@ def _parted_by_line(text: np.ndarray, row_lines: list[float], i: int, xa: float,
 
 def _bridged_header_gap(region: np.ndarray, gap: tuple[int, int], col_x: list[float],
                         row_gap: float) -> tuple[int, int] | None:
-    """(row between two levels of a header, column of the label that spans both) where a
-    tight gap between text lines is the paper between two levels of a
-    header, bridged by a label centred across both (validation page mixed-7-00012: a
-    row label beside a two-level header). The label sits between the two levels'
+    """(row between two levels of a header, column of the label that spans both) where
+    a tight gap between text lines is the paper between two levels of a header,
+    bridged by a label centred across both (validation page mixed-7-00012: a row label
+    beside a two-level header); else None. The label sits between the two levels'
     lines, so across the table the paper between them is tight; yet in some column the
     text above and below is parted by about a row's gap (ROW_SIZED to LEVEL_GAP of the
     usual one), and text in another column is centred on that gap (within
