@@ -476,6 +476,19 @@ def test_soft_print_keeps_its_text_and_its_columns() -> None:
     assert (t.n_rows, t.n_cols) == (7, 3)
 
 
+def test_soft_body_print_under_a_sharp_header_keeps_its_text() -> None:
+    # Validation page open-11-00009 (150 dpi, blurred): the bold header's strokes kept
+    # the usual reading's share of the soft one's over a tenth (0.198), the body's
+    # letters were grey blots the usual kernel lost, and its rivers came out broken.
+    ink = page()
+    soft = cv2.GaussianBlur(ink, (0, 0), 2.0) * 0.6
+    ink[TOP + PITCH:] = soft[TOP + PITCH:]
+    rules = np.zeros_like(ink)
+    assert len(text_lines(text_mask(ink, rules, TEXT_H))) == 7
+    (t,) = decode(maps([195]), rules, TEXT_H, ink=ink)
+    assert (t.n_rows, t.n_cols) == (7, 3)
+
+
 def test_two_lines_of_a_cell_run_together_are_not_two_rows() -> None:
     # Validation page open-7-00013: the descender of a cell's first line touches its
     # second line, no paper row parts them, and the map's separator between them stood.
