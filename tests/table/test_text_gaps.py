@@ -581,6 +581,24 @@ def two_level_header_page(upper: int = 44, label: int = 56, lower: int = 68):
     return ink
 
 
+def two_level_header_maps(between: int, under: int) -> np.ndarray:
+    """The model's maps for two_level_header_page: its region, a row separator between
+    the header's levels (at y ``between``), under the header (``under``) and between
+    the body rows, each a run as wide as the model's, and the two column separators."""
+    probs = np.zeros((3, 220, 300), np.float32)
+    probs[0, 32:88 + PITCH * 5 + 6, 20:280] = 0.9
+    for y in [between, under] + [94 + PITCH * r for r in range(5)]:
+        probs[1, y - 4:y + 5, 20:280] = 0.9
+    for x in (120, 195):
+        probs[2, 32:88 + PITCH * 5 + 6, x - 1:x + 2] = 0.9
+    return probs
+
+
+def merged(t) -> set[tuple[int, int, int, int]]:
+    """(row, col, rowspan, colspan) of a decoded table's cells that span."""
+    return {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1}
+
+
 def test_a_label_centred_on_two_header_levels_keeps_both_and_spans_them() -> None:
     # Validation pages mixed-7-00012 and mixed-11-00017: across the table the paper
     # between the header's two levels is a tight gap either side of the label, so the
@@ -590,16 +608,10 @@ def test_a_label_centred_on_two_header_levels_keeps_both_and_spans_them() -> Non
     lines = text_lines(text_mask(ink, rules, TEXT_H))
     assert len(lines) == 9  # the upper level, the label, the lower level, six rows
     assert max(b - a for (_, a), (b, _) in zip(lines[:3], lines[1:3])) < 6  # tight gaps
-    probs = np.zeros((3, 220, 300), np.float32)
-    probs[0, 32:88 + PITCH * 5 + 6, 20:280] = 0.9
-    for y in [53, 74] + [94 + PITCH * r for r in range(5)]:
-        probs[1, y - 4:y + 5, 20:280] = 0.9  # a run as wide as the model's
-    for x in (120, 195):
-        probs[2, 32:88 + PITCH * 5 + 6, x - 1:x + 2] = 0.9
+    probs = two_level_header_maps(53, 74)
     (t,) = decode(probs, rules, TEXT_H, ink=ink)
     assert (t.n_rows, t.n_cols) == (8, 3)
-    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1}
-    assert spans == {(0, 0, 2, 1)}
+    assert merged(t) == {(0, 0, 2, 1)}
     # Where the other columns' lines are parted by more than a row gap and a half, as
     # a row's line and the single line centred on the next row's three-line cell are
     # (validation page open-7-00015), the tight gaps stay line breaks.
@@ -632,18 +644,11 @@ def test_a_label_on_the_line_between_two_header_levels_spans_them() -> None:
     ink = two_level_header_page(44, 51, 58)
     rules = np.zeros_like(ink)
     assert len(text_lines(text_mask(ink, rules, TEXT_H))) == 7  # the header one line
-    probs = np.zeros((3, 220, 300), np.float32)
-    probs[0, 32:88 + PITCH * 5 + 6, 20:280] = 0.9
-    for y in [48, 70] + [94 + PITCH * r for r in range(5)]:
-        probs[1, y - 4:y + 5, 20:280] = 0.9
-    for x in (120, 195):
-        probs[2, 32:88 + PITCH * 5 + 6, x - 1:x + 2] = 0.9
+    probs = two_level_header_maps(48, 70)
     (t,) = decode(probs, rules, TEXT_H, ink=ink)
     assert (t.n_rows, t.n_cols) == (8, 3)
-    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in t.cells if c.rowspan > 1 or c.colspan > 1}
-    assert spans == {(0, 0, 2, 1)}
+    assert merged(t) == {(0, 0, 2, 1)}
     # Off the line (a label of the upper level only), it is no span.
     own_row = two_level_header_page(44, 44, 64)
     (own,) = decode(probs, rules, TEXT_H, ink=own_row)
-    assert own.n_rows == 8
-    assert not [c for c in own.cells if c.rowspan > 1 or c.colspan > 1]
+    assert own.n_rows == 8 and not merged(own)
