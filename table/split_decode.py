@@ -13,9 +13,9 @@ clearly its own boundaries were decided.
 Where the page itself is given (the input's ink channel), its evidence corrects the
 maps: captions, footnotes and running text leave the regions (table.split_regions),
 columns follow the whitespace rivers (table.text_gaps), rows the paper between text
-lines (a cell's own line break is tighter than a row's), a table that draws its row
-lines (rules, fill edges) keeps its multi-line cells whole, and a header centred over
-several columns spans them.
+lines (table.split_rows: a cell's own line break is tighter than a row's, and a table
+that draws its row lines, rules or fill edges, keeps its multi-line cells whole), and
+a header centred over several columns, or a label over two rows, spans them.
 Every threshold here was chosen on the validation pages (eval_structure).
 
 Works in model pixels; the caller maps lines back to page pixels.
@@ -28,6 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from table.split_regions import inside_prose, regions, without_captions
+from table.split_rows import (
+    DRAWN_T,
+    column_ink,
+    drawn_rows,
+    drawn_rows_mask,
+    rows_in_gaps,
+    rows_through_paper,
+)
 from table.text import true_runs
 from table.text_gaps import RIVER_MIN, crosses, line_cover, rivers, text_lines, text_mask
 
@@ -35,33 +43,18 @@ __all__ = ["DecodedCell", "DecodedTable", "decode"]
 
 SPLIT_T = 0.35  # a profile run above this is a separator
 MERGE_T = 0.25  # a segment whose mean probability is under this is absent
-DRAWN_T = 0.5  # rule evidence along a separator above this: drawn, not inferred
 # Columns from whitespace rivers (table.text_gaps), chosen on validation pages:
 RIVER_T = 0.45  # the column map's peak inside a river that makes it a separator
 WIDE_RIVER = 2.5  # text heights: a river this wide is a separator whatever the map says
 RIVER_LINES = 2  # text lines with text on both sides of a river, for it to part cells
 LONE_T = 0.6  # a map separator with text across it (no river) is kept above this peak
-DRAWN_SHARE = 0.6  # a table drawing this share of its row lines draws all of them
 # A row separator's strength is the row map's mean along the whole line, which spanning
 # cells and gaps in the text dilute: one this strong is as sure as it gets. On the
 # validation pages (dev open + mixed, seeds 7 and 11: 40 pages) the share of cells
 # flagged in tables with a right grid fell 28 % -> 14 % (0.9) -> 11 % (0.85) -> 10 %
 # (0.8); every table with a wrong grid that had a flagged cell kept one (24 of 33).
 ROW_SURE = 0.85
-FILL_EDGE = 0.04  # change of background darkness across a row line: a fill's edge
-# Rows from the paper between text lines (_rows_in_gaps), chosen on the validation pages
-# (dev open and mixed, seeds 7 and 11: 80 pages, grids right 28 -> 30, with the
-# reconcile change 32; tables with the right row count 45 -> 51 of 96):
-TIGHT = 0.6  # a gap under this share of the table's usual row gap is a line break in a cell
-ROW_SIZED = 0.75  # a gap this share of the usual row gap or more is one between rows...
-GAP_T = 0.4  # ...and takes a separator where the row map rises above this in it
-LINE_H = 0.8  # text lines (median height, text heights) too broken to read gaps from below this
-MIN_GAP = 0.25  # text heights: a gap this narrow or less is inside a line (an accent's)
-TALL = 1.6  # a text line this many times the median line's height is two lines run together...
-THIN = 0.15  # ...where its sparsest row holds at most this share of its fullest row's ink
 CENTRED = 0.1  # a header text this near a centre (share of its column, at least a text height)
-LEVEL_GAP = 1.5  # a column's gap between two header levels is under this many usual row gaps
-LEVEL_CENTRED = 0.15  # a label spanning two levels is centred on that gap within this share of it
 
 
 @dataclass
@@ -280,225 +273,25 @@ def _sure(p: float, t: float, full: float = 1.0) -> float:
     return float(min(1.0, (t - p) / t if p < t else (p - t) / (max(full, t + 0.05) - t)))
 
 
-def _row_medians(values: np.ndarray, left_out: np.ndarray) -> np.ndarray:
-    """Per row, the median of the values not left out (0 where all are): one sort of the
-    rows with the left-out values last (np.ma.median's masked argsort took 4x longer)."""
-    rows = np.sort(np.where(left_out, np.float32(np.inf), values.astype(np.float32)), axis=1)
-    count = values.shape[1] - left_out.sum(axis=1)
-    at = np.arange(len(rows))
-    lo = rows[at, np.maximum(count - 1, 0) // 2]
-    hi = rows[at, np.minimum(count // 2, values.shape[1] - 1)]
-    return np.where(count > 0, (lo + np.where(count % 2 == 0, hi, lo)) / 2, 0.0).astype(np.float32)
-
-
-def _drawn_rows_mask(rules: np.ndarray, ink: np.ndarray, text: np.ndarray,
-                     box: tuple[int, int, int, int]) -> np.ndarray:
-    """Per pixel row of a region: whether a row line is drawn there, as a rule across
-    the region or as a fill's edge (the paper's darkness, text strokes left out, changes
-    between the two rows above and the two from it on)."""
-    x0, y0, x1, y1 = box
-    ruled = (rules[y0:y1, x0:x1] > 0.3).mean(axis=1) > DRAWN_T
-    level = _row_medians(ink[y0:y1, x0:x1], text[y0:y1, x0:x1])
-    edge = np.zeros(len(level), bool)
-    if len(level) > 3:
-        above = (level[:-3] + level[1:-2]) / 2.0  # rows q-2, q-1 for q = 2 .. n-2
-        below = (level[2:-1] + level[3:]) / 2.0  # rows q, q+1
-        edge[2:-1] = np.abs(above - below) > FILL_EDGE
-    return ruled | edge
-
-
-def _rows_through_paper(rows: list[tuple[float, float]], marked: np.ndarray,
-                        text: np.ndarray, box: tuple[int, int, int, int], text_h: float
-                        ) -> tuple[list[tuple[float, float]], int, int]:
-    """Row lines where a cell's crop can end: each separator on the rule or fill edge
-    nearest to it within half a text height, else on the nearest pixel row without text
-    (the map's line, a model pixel off, can cut the tops off a row's letters); the
-    region's top and bottom close on its text, onto a rule or fill edge within a text
-    height of it (a total row's fill, the bottom rule), else half a text height away.
-    ``marked``: _drawn_rows_mask. Returns the rows and the new top and bottom."""
-    x0, y0, x1, y1 = box
-    n = y1 - y0
-    inked = text[y0:y1, x0:x1].any(axis=1)
-    half = max(1, int(round(0.5 * text_h)))
-
-    def nearest(p: int, ok: np.ndarray, lo: int, hi: int) -> int | None:
-        at = np.flatnonzero(ok[max(0, lo):min(n, hi)]) + max(0, lo)
-        return int(at[np.argmin(np.abs(at - p))]) if len(at) else None
-
-    out = []
-    for pos, peak in rows:
-        p = int(round(pos)) - y0
-        q = nearest(p, marked & ~inked, p - half, p + half + 1)
-        if q is None:
-            q = nearest(p, ~inked, p - half, p + half + 1)
-        out.append((float(y0 + (p if q is None else q)), peak))
-    at = np.flatnonzero(inked)
-    if not len(at):
-        return out, y0, y1
-    first, last = int(at[0]), int(at[-1])
-    reach = int(round(text_h))
-    top = nearest(first, marked, first - reach, first)  # the closest above the text
-    bottom = nearest(last, marked, last + 1, last + reach + 1)
-    top = max(0, first - half) if top is None else top
-    bottom = min(n, last + 1 + half) if bottom is None else bottom + 1
-    inner = [r for r in out if y0 + top < r[0] < y0 + bottom]
-    return inner, y0 + top, y0 + bottom
-
-
-def _drawn_rows(rows: list[tuple[float, float]], marked: np.ndarray, y0: int, text_h: float
-                ) -> list[tuple[float, float]]:
-    """A table that draws most of its row lines, as rules or as the edges of zebra or
-    band fills, draws them all: between its first and last drawn line, a row separator
-    of the map with neither is a line break inside a multi-line cell. Above the first
-    and below the last (a header of several levels, a total row) the map decides.
-    ``marked``: _drawn_rows_mask of the region, whose top is y0."""
-    if len(rows) < 3:
-        return rows
-    half = max(1, int(round(0.5 * text_h)))
-
-    def drawn(pos: float) -> bool:
-        p = int(round(pos)) - y0
-        return bool(marked[max(0, p - half):p + half + 1].any())
-
-    marks = [drawn(p) for p, _ in rows]
-    if sum(marks) < 3 or sum(marks) < DRAWN_SHARE * len(rows):
-        return rows
-    first, last = marks.index(True), len(marks) - 1 - marks[::-1].index(True)
-    return [r for i, (r, m) in enumerate(zip(rows, marks)) if m or not first < i < last]
-
-
-def _rows_in_gaps(rows: list[tuple[float, float]], p_row: np.ndarray, text: np.ndarray,
-                  box: tuple[int, int, int, int], text_h: float, split_t: float,
-                  marked: np.ndarray | None, col_x: list[float] | None = None
-                  ) -> tuple[list[tuple[float, float]], list[tuple[float, int]]]:
-    """Row separators read against the paper between the region's text lines. A table
-    parts its rows by more paper than a cell parts its own lines, so the gaps the row
-    map marks tell the table's usual row gap. A separator in a gap much tighter than
-    that is a line break inside a multi-line cell and goes, unless a rule or a fill's
-    edge is drawn there (``marked``: _drawn_rows_mask). A gap as wide as a row gap that
-    the map leaves without a separator (its profile's run went on through the text
-    lines on either side, so one separator stood for two) gets one where the map
-    rises in it. A tight gap between two levels of a header, where a label centred across
-    both bridges the paper between them, keeps its separator (_bridged_header_gap; with
-    ``col_x``, the column separators' x). Separators away from every gap (text that
-    bridges it: a cell centred beside a multi-line one) stay as the map put them.
-    Returns the separators and, for each bridged gap, (y, column of the label)."""
-    x0, y0, x1, y1 = box
-    lines = text_lines(text[y0:y1, x0:x1])
-    if len(lines) < 3 or np.median([b - a for a, b in lines]) < LINE_H * text_h:
-        return rows, []
-    profile = p_row[y0:y1, x0:x1].mean(axis=1)
-    gaps = [(a, b) for (_, a), (b, _) in zip(lines, lines[1:]) if b - a > MIN_GAP * text_h]
-    peaks = [float(profile[a:b].max()) for a, b in gaps]
-    marked_gaps = [b - a for (a, b), k in zip(gaps, peaks) if k > split_t]
-    if len(marked_gaps) < 2:
-        return rows, []
-    row_gap = float(np.median(marked_gaps))
-    gaps = sorted(gaps + _lines_run_together(text[y0:y1, x0:x1], lines))
-    peaks = [float(profile[a:b].max()) for a, b in gaps]
-    reach = 0.5 * text_h
-    out, placed, bridged = [], set(), []
-    for (a, b), peak in zip(gaps, peaks):
-        inside = [r for r in rows if a - reach <= r[0] - y0 <= b - 1 + reach]
-        placed.update(inside)
-        drawn = marked is not None and bool(marked[a:b].any())
-        if b - a < TIGHT * row_gap and not drawn:
-            found = None if not (inside and col_x) else _bridged_header_gap(
-                text[y0:y1, x0:x1], (a, b), [x - x0 for x in col_x], row_gap)
-            if found is not None:
-                # Through the label that spans the two levels, at their paper's middle.
-                out.append((float(y0 + found[0]), max(r[1] for r in inside)))
-                bridged.append((float(y0 + found[0]), found[1]))
-            continue
-        if len(inside) > 1 and b - a < 2 * row_gap + text_h:
-            # Two separators in a gap with no room for an empty row between them: the
-            # map's run broke in two, and the sliver between them is no row.
-            out.append(max(inside, key=lambda r: r[1]))
-        elif inside:
-            out += inside
-        elif b - a >= ROW_SIZED * row_gap and peak > GAP_T:
-            out.append((float(y0 + a + int(np.argmax(profile[a:b]))), peak))
-    out += [r for r in rows if r not in placed]
-    return sorted(set(out)), bridged
-
-
-def _centred_on_line(text: np.ndarray, row_lines: list[float], i: int, xa: float, xb: float,
-                     text_h: float) -> bool:
-    """Whether the only text between column lines xa and xb in rows i - 1 and i is one
-    line (at most two text heights tall) centred on row line i, within half a text
-    height: a label set across both rows."""
-    y = row_lines[i]
-    top = int(row_lines[i - 1]) + 1
-    inked = np.flatnonzero(text[top:max(top + 1, int(row_lines[i + 1]) - 1),
-                                int(xa) + 1:max(int(xa) + 2, int(xb) - 1)].any(axis=1))
+def _centred_on_line(column: np.ndarray, row_lines: list[float], i: int, text_h: float) -> bool:
+    """Whether a column's only text in rows i - 1 and i is one line (at most two text
+    heights tall) centred on row line i, within half a text height: a label set across
+    both rows. ``column``: its column_ink from the table's top, row_lines[0]."""
+    y0 = int(row_lines[0])
+    top = int(row_lines[i - 1]) + 1 - y0
+    inked = np.flatnonzero(column[top:max(top + 1, int(row_lines[i + 1]) - 1 - y0)])
     if not len(inked) or inked[-1] + 1 - inked[0] > 2 * text_h:
         return False
-    return abs(top + (inked[0] + inked[-1] + 1) / 2.0 - y) <= 0.5 * text_h
+    return abs(y0 + top + (inked[0] + inked[-1] + 1) / 2.0 - row_lines[i]) <= 0.5 * text_h
 
 
-def _parted_by_line(text: np.ndarray, row_lines: list[float], i: int, xa: float, xb: float) -> bool:
-    """Whether row line i parts text between column lines xa and xb: there is text in
-    the row above it and in the row below it, and paper on the line."""
-    y = int(round(row_lines[i]))
-    cols = slice(int(xa) + 1, max(int(xa) + 2, int(xb) - 1))
-    return bool(text[int(row_lines[i - 1]) + 1:y, cols].any() and text[y + 1:int(row_lines[i + 1]) - 1, cols].any()
-                and not text[y, cols].any())
-
-
-def _bridged_header_gap(region: np.ndarray, gap: tuple[int, int], col_x: list[float],
-                        row_gap: float) -> tuple[int, int] | None:
-    """(row between two levels of a header, column of the label that spans both) where
-    a tight gap between text lines is the paper between two levels of a header,
-    bridged by a label centred across both (validation page mixed-7-00012: a row label
-    beside a two-level header); else None. The label sits between the two levels'
-    lines, so across the table the paper between them is tight; yet in some column the
-    text above and below is parted by about a row's gap (ROW_SIZED to LEVEL_GAP of the
-    usual one), and text in another column is centred on that gap (within
-    LEVEL_CENTRED of it), as a label spanning two rows is. Beside a line break inside a
-    multi-line cell a column is written through, or empty over a whole row and more,
-    or holds a line centred on the cell, a row's gap from the row above (validation
-    page open-7-00015)."""
-    edges = [0] + [int(round(x)) for x in col_x] + [region.shape[1]]
-    written = [region[:, a + 1:max(a + 2, b - 1)].any(axis=1) for a, b in zip(edges, edges[1:])]
-    a, b = gap
-    for k, col in enumerate(written):
-        if col[a:b].any():
-            continue
-        top = a - (int(np.flatnonzero(col[a - 1::-1])[0]) if col[:a].any() else a)
-        end = b + (int(np.flatnonzero(col[b:])[0]) if col[b:].any() else len(col) - b)
-        if top == 0 or end == len(col) or not ROW_SIZED * row_gap <= end - top < LEVEL_GAP * row_gap:
-            continue
-        middle = (top + end) // 2
-        for j, other in enumerate(written):
-            if j == k or not other[middle]:
-                continue
-            lo = middle - int(np.flatnonzero(~other[middle::-1])[0]) + 1 if (~other[:middle]).any() else 0
-            hi = middle + int(np.flatnonzero(~other[middle:])[0]) if (~other[middle:]).any() else len(other)
-            if abs((lo + hi) / 2.0 - (top + end) / 2.0) <= LEVEL_CENTRED * (end - top):
-                return middle, j
-    return None
-
-
-def _lines_run_together(region: np.ndarray, lines: list[tuple[int, int]]
-                        ) -> list[tuple[int, int]]:
-    """A gap of one pixel row inside each text line that is two lines of a cell run
-    together: a descender of the upper line touches an accent or a capital of the
-    lower one, so no paper row parts them (validation pages open-7-00013 and
-    mixed-7-00013: a two-line cell cut into two rows). Such a line is TALL times the
-    median line or more, and its sparsest row of ink, away from its ends, holds at most
-    THIN of its fullest."""
-    heights = [b - a for a, b in lines]
-    median = float(np.median(heights))
-    count = region.sum(axis=1)
-    found = []
-    for (a, b), h in zip(lines, heights):
-        if h < TALL * median:
-            continue
-        q = max(1, h // 4)
-        mid = a + q + int(np.argmin(count[a + q:b - q]))
-        if count[mid] <= THIN * count[a:b].max():
-            found.append((mid, mid + 1))
-    return found
+def _parted_by_line(column: np.ndarray, row_lines: list[float], i: int) -> bool:
+    """Whether row line i parts a column's text (its column_ink from row_lines[0]):
+    text in the row above it and in the row below it, and paper on the line."""
+    y0 = int(row_lines[0])
+    y = int(round(row_lines[i])) - y0
+    return bool(column[int(row_lines[i - 1]) + 1 - y0:y].any()
+                and column[y + 1:int(row_lines[i + 1]) - 1 - y0].any() and not column[y])
 
 
 def _row_text(text: np.ndarray, ya: float, yb: float, col_lines: list[float]
@@ -577,14 +370,14 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     bridged: list[tuple[float, int]] = []
     if text is not None:
         cols, from_river = _river_columns(p_col, rules, text, box, text_h, cols)
-        marked = None if ink is None else _drawn_rows_mask(rules, ink, text, box)
-        rows, bridged = _rows_in_gaps(rows, p_row, text, box, text_h, split_t, marked,
+        marked = None if ink is None else drawn_rows_mask(rules, ink, text, box)
+        rows, bridged = rows_in_gaps(rows, p_row, text, box, text_h, split_t, marked,
                                       [p for p, _ in cols])
         if marked is not None:
-            rows = _drawn_rows(rows, marked, y0, text_h)
+            rows = drawn_rows(rows, marked, y0, text_h)
         rows = _within_text(rows, text[y0:y1, x0:x1].any(axis=1), y0)
         if marked is not None:
-            rows, y0, y1 = _rows_through_paper(rows, marked, text, box, text_h)
+            rows, y0, y1 = rows_through_paper(rows, marked, text, box, text_h)
             box = (x0, y0, x1, y1)
     row_lines = [float(y0)] + [p for p, _ in rows] + [float(y1)]
     col_lines = [float(x0)] + [p for p, _ in cols] + [float(x1)]
@@ -639,11 +432,11 @@ def decode_region(probs: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
         # line between them, where another column's text is parted by that line
         # (validation page mixed-11-00005: two header levels and a label between them
         # touch, and the map drew the line right across the label).
+        written = column_ink(text, col_lines, int(row_lines[0]), int(row_lines[-1]))
         for i in range(1, nr):
-            centred = [_centred_on_line(text, row_lines, i, col_lines[c], col_lines[c + 1], text_h)
-                       for c in range(nc)]
-            if any(centred) and any(_parted_by_line(text, row_lines, i, col_lines[c], col_lines[c + 1])
-                                    for c in range(nc) if not centred[c]):
+            centred = [_centred_on_line(column, row_lines, i, text_h) for column in written]
+            if any(centred) and any(_parted_by_line(column, row_lines, i)
+                                    for column, c in zip(written, centred) if not c):
                 for c in np.flatnonzero(centred):
                     joined_h[i][c] = True
                     seg_h_sure[i][c] = 1.0

@@ -190,7 +190,7 @@ def test_the_text_mask_near_the_regions_is_the_whole_pages() -> None:
 
 
 def test_row_medians_are_the_masked_medians() -> None:
-    from table.split_decode import _row_medians
+    from table.split_rows import _row_medians
 
     rng = np.random.default_rng(6)
     for w in (1, 2, 7, 40):
